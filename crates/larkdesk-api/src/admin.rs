@@ -1,0 +1,175 @@
+//! larkdesk's own admin API under `/larkdesk/admin/v1`, protected by the admin token
+//! (`Authorization: Bearer <admin token>`). It does what Feishu's console does; see [`console`].
+//! Responses use the same `{code,msg,data}` envelope as the Feishu API.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::post;
+use axum::{Router, routing::put};
+use larkdesk_domain::credentials::SecretHash;
+use larkdesk_domain::token::TokenKind;
+use larkdesk_store::AppType;
+use larkdesk_wire::ticket::{Ticket, TicketUser};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::console;
+use crate::error::{ApiError, ApiResult};
+use crate::json::{parse_body, success};
+use crate::state::{ADMIN_TOKEN_HASH, SharedState};
+
+pub const PREFIX: &str = "/larkdesk/admin/v1";
+
+pub fn router(state: SharedState) -> Router<SharedState> {
+    Router::new()
+        .route("/tenants", post(create_tenant))
+        .route("/apps", post(create_app))
+        .route("/apps/{app_id}/rotate_secret", post(rotate_app_secret))
+        .route("/apps/{app_id}/scopes", put(set_app_scopes))
+        .route("/apps/{app_id}/tenant_access_token", post(mint_tenant_token))
+        .route("/helpdesks", post(create_helpdesk))
+        .route("/helpdesks/{helpdesk_id}/rotate_token", post(rotate_helpdesk_token))
+        .route("/helpdesks/{helpdesk_id}/tickets", post(import_ticket))
+        .route("/users", post(upsert_user))
+        .route("/clock/advance", post(advance_clock))
+        .route_layer(middleware::from_fn_with_state(state, require_admin))
+}
+
+async fn require_admin(State(state): State<SharedState>, request: Request, next: Next) -> ApiResult<Response> {
+    let presented = request
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(ApiError::unauthorized)?;
+    let stored = state.store.secret(ADMIN_TOKEN_HASH).await?.and_then(|b| SecretHash::from_slice(&b));
+    match stored {
+        Some(hash) if hash.matches(presented) => Ok(next.run(request).await),
+        _ => Err(ApiError::unauthorized()),
+    }
+}
+
+type Body = Result<Bytes, BytesRejection>;
+
+#[derive(Deserialize)]
+struct NewTenant {
+    name: String,
+    #[serde(default)]
+    tenant_key: Option<String>,
+}
+
+async fn create_tenant(State(state): State<SharedState>, body: Body) -> ApiResult<Response> {
+    let req: NewTenant = parse_body(body)?;
+    Ok(success(console::create_tenant(&*state.store, &req.name, req.tenant_key.as_deref()).await?))
+}
+
+#[derive(Deserialize)]
+struct NewApp {
+    tenant_key: String,
+    name: String,
+    #[serde(default)]
+    app_type: Option<String>,
+    #[serde(default)]
+    scopes: Option<Vec<String>>,
+}
+
+async fn create_app(State(state): State<SharedState>, body: Body) -> ApiResult<Response> {
+    let req: NewApp = parse_body(body)?;
+    let app_type = match req.app_type.as_deref() {
+        None => AppType::Custom,
+        Some(t) => AppType::parse(t)
+            .ok_or_else(|| ApiError::bad_request().with_message("app_type must be custom or store"))?,
+    };
+    Ok(success(console::create_app(&*state.store, &req.tenant_key, &req.name, app_type, req.scopes).await?))
+}
+
+async fn rotate_app_secret(State(state): State<SharedState>, Path(app_id): Path<String>) -> ApiResult<Response> {
+    let app_secret = console::rotate_app_secret(&*state.store, &app_id).await?;
+    Ok(success(json!({ "app_id": app_id, "app_secret": app_secret })))
+}
+
+#[derive(Deserialize)]
+struct Scopes {
+    scopes: Vec<String>,
+}
+
+async fn set_app_scopes(
+    State(state): State<SharedState>,
+    Path(app_id): Path<String>,
+    body: Body,
+) -> ApiResult<Response> {
+    let req: Scopes = parse_body(body)?;
+    state.store.set_app_scopes(&app_id, &req.scopes).await?;
+    Ok(success(json!({ "app_id": app_id, "scopes": req.scopes })))
+}
+
+/// Mint a tenant token for any app, including store apps that cannot use the internal endpoint.
+async fn mint_tenant_token(State(state): State<SharedState>, Path(app_id): Path<String>) -> ApiResult<Response> {
+    let app = state.store.app_by_app_id(&app_id).await?;
+    let (token, expire) = state.mint_token(TokenKind::Tenant, app.id).await?;
+    Ok(success(json!({ "tenant_access_token": token, "expire": expire })))
+}
+
+#[derive(Deserialize)]
+struct NewHelpdesk {
+    tenant_key: String,
+    name: String,
+}
+
+async fn create_helpdesk(State(state): State<SharedState>, body: Body) -> ApiResult<Response> {
+    let req: NewHelpdesk = parse_body(body)?;
+    Ok(success(console::create_helpdesk(&*state.store, &req.tenant_key, &req.name).await?))
+}
+
+async fn rotate_helpdesk_token(
+    State(state): State<SharedState>,
+    Path(helpdesk_id): Path<String>,
+) -> ApiResult<Response> {
+    let token = console::rotate_helpdesk_token(&*state.store, &helpdesk_id).await?;
+    Ok(success(json!({ "helpdesk_id": helpdesk_id, "helpdesk_token": token })))
+}
+
+async fn import_ticket(
+    State(state): State<SharedState>,
+    Path(helpdesk_id): Path<String>,
+    body: Body,
+) -> ApiResult<Response> {
+    let ticket: Ticket = parse_body(body)?;
+    let ticket = console::import_ticket(&*state.store, &helpdesk_id, ticket).await.map_err(|e| match e {
+        larkdesk_store::StoreError::Invalid(why) => ApiError::bad_request().with_message(why),
+        other => other.into(),
+    })?;
+    Ok(success(json!({ "ticket_id": ticket.ticket_id })))
+}
+
+/// A user as given to the admin API: a `ticket_user` whose `id` may be omitted.
+#[derive(Deserialize)]
+struct NewUser {
+    tenant_key: String,
+    #[serde(flatten)]
+    user: TicketUser,
+    #[serde(default)]
+    is_agent: bool,
+}
+
+async fn upsert_user(State(state): State<SharedState>, body: Body) -> ApiResult<Response> {
+    let req: NewUser = parse_body(body)?;
+    Ok(success(console::upsert_user(&*state.store, &req.tenant_key, req.user, req.is_agent).await?))
+}
+
+#[derive(Deserialize)]
+struct Advance {
+    seconds: i64,
+}
+
+async fn advance_clock(State(state): State<SharedState>, body: Body) -> ApiResult<Response> {
+    let req: Advance = parse_body(body)?;
+    if req.seconds < 0 || !state.clock.advance_ms(req.seconds.saturating_mul(1000)) {
+        return Err(ApiError::forbidden()
+            .with_message("clock control is off (start with --clock-control) or seconds is negative"));
+    }
+    Ok(success(json!({ "now_ms": state.clock.now_ms() })))
+}

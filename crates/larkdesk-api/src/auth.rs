@@ -1,0 +1,153 @@
+//! Caller authentication for helpdesk endpoints: the tenant access token (`Authorization`), the
+//! app's type and scopes, the per-app rate limit, then the helpdesk credential
+//! (`X-Lark-Helpdesk-Authorization`). The order mirrors Feishu: gateway checks first, helpdesk
+//! checks after.
+
+use axum::http::HeaderMap;
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+use larkdesk_domain::token::{TokenError, TokenKind};
+use larkdesk_store::{App, AppType, Helpdesk, StoreError};
+
+use crate::error::{ApiError, ApiResult};
+use crate::ratelimit::Endpoint;
+use crate::state::AppState;
+
+pub const HELPDESK_HEADER: &str = "x-lark-helpdesk-authorization";
+
+/// Longest helpdesk header we bother to decode; real ones are under 100 bytes.
+const MAX_HELPDESK_HEADER: usize = 1024;
+
+/// An authenticated call to a helpdesk endpoint.
+#[derive(Debug)]
+pub struct HelpdeskCaller {
+    pub app: App,
+    pub helpdesk: Helpdesk,
+}
+
+/// The bearer token of `Authorization: Bearer <token>`; `None` when missing or not a bearer.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// Decode `base64(helpdesk_id:helpdesk_token)`, with or without a `Bearer ` prefix (the Node SDK
+/// adds one, the others do not).
+pub fn parse_helpdesk_credential(raw: &[u8]) -> Option<(String, String)> {
+    if raw.len() > MAX_HELPDESK_HEADER {
+        return None;
+    }
+    let value = std::str::from_utf8(raw).ok()?.trim();
+    let encoded = match value.split_once(' ') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+        Some(_) => return None,
+        None => value,
+    };
+    let decoded = STANDARD.decode(encoded).or_else(|_| STANDARD_NO_PAD.decode(encoded)).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, token) = text.split_once(':')?;
+    (!id.is_empty() && !token.is_empty()).then(|| (id.to_owned(), token.to_owned()))
+}
+
+impl AppState {
+    /// The app behind a tenant access token.
+    pub async fn tenant_app(&self, headers: &HeaderMap) -> ApiResult<App> {
+        let token = bearer(headers).ok_or_else(ApiError::missing_token)?;
+        let claims = self.signer.verify(TokenKind::Tenant, token, self.clock.now_secs()).map_err(
+            |e| match e {
+                TokenError::Invalid | TokenError::Expired => ApiError::invalid_token(),
+            },
+        )?;
+        match self.store.app_by_row_id(claims.app_row_id).await {
+            Ok(app) => Ok(app),
+            Err(StoreError::NotFound) => Err(ApiError::invalid_token()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Authenticate a tenant-token call to a helpdesk endpoint that needs any one of `scopes`.
+    pub async fn helpdesk_caller(
+        &self,
+        headers: &HeaderMap,
+        endpoint: Endpoint,
+        scopes: &[&str],
+    ) -> ApiResult<HelpdeskCaller> {
+        let app = self.tenant_app(headers).await?;
+        if app.app_type != AppType::Custom {
+            return Err(ApiError::forbidden().with_message("this API supports custom (self-built) apps only"));
+        }
+        if !larkdesk_domain::scopes::satisfies(&app.scopes, scopes) {
+            return Err(ApiError::scope_required(scopes));
+        }
+        self.limits.check(endpoint, app.id, app.tenant_id)?;
+
+        let (helpdesk_id, helpdesk_token) = headers
+            .get(HELPDESK_HEADER)
+            .and_then(|v| parse_helpdesk_credential(v.as_bytes()))
+            .ok_or_else(ApiError::unauthorized)?;
+        let helpdesk = match self.store.helpdesk_by_public_id(&helpdesk_id).await {
+            Ok(h) => h,
+            Err(StoreError::NotFound) => return Err(ApiError::unauthorized()),
+            Err(e) => return Err(e.into()),
+        };
+        if !helpdesk.token_hash.matches(&helpdesk_token) || helpdesk.tenant_id != app.tenant_id {
+            return Err(ApiError::unauthorized());
+        }
+        Ok(HelpdeskCaller { app, helpdesk })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b64(s: &str) -> String {
+        STANDARD.encode(s)
+    }
+
+    #[test]
+    fn helpdesk_credential_with_and_without_bearer() {
+        let raw = b64("123:ht-abc");
+        let want = Some(("123".to_owned(), "ht-abc".to_owned()));
+        assert_eq!(parse_helpdesk_credential(raw.as_bytes()), want);
+        assert_eq!(parse_helpdesk_credential(format!("Bearer {raw}").as_bytes()), want);
+        assert_eq!(parse_helpdesk_credential(format!("bearer  {raw} ").as_bytes()), want);
+        assert_eq!(parse_helpdesk_credential(raw.trim_end_matches('=').as_bytes()), want);
+        // Only the first colon splits: tokens may contain colons.
+        assert_eq!(
+            parse_helpdesk_credential(b64("1:a:b").as_bytes()),
+            Some(("1".to_owned(), "a:b".to_owned()))
+        );
+    }
+
+    #[test]
+    fn garbage_helpdesk_credentials_are_rejected() {
+        for bad in [
+            b"".to_vec(),
+            b"%%%".to_vec(),
+            b64("no-colon").into_bytes(),
+            b64(":token").into_bytes(),
+            b64("id:").into_bytes(),
+            format!("Basic {}", b64("1:2")).into_bytes(),
+            vec![0xff, 0xfe, 0x00],
+            STANDARD.encode([0xff, b':', 0xfe]).into_bytes(),
+            vec![b'A'; 100_000],
+        ] {
+            assert_eq!(parse_helpdesk_credential(&bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn bearer_parsing() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(bearer(&headers), None);
+        headers.insert("authorization", "t-abc".parse().unwrap());
+        assert_eq!(bearer(&headers), None);
+        headers.insert("authorization", "Bearer ".parse().unwrap());
+        assert_eq!(bearer(&headers), None);
+        headers.insert("authorization", "Bearer t-abc".parse().unwrap());
+        assert_eq!(bearer(&headers), Some("t-abc"));
+    }
+}

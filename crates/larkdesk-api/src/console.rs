@@ -1,0 +1,277 @@
+//! What Feishu's developer console and admin pages do: create tenants, apps, helpdesks and users,
+//! rotate secrets, import tickets. Shared by the `larkdesk admin …` CLI and the admin HTTP API so
+//! both behave identically. Secrets are returned once, at creation or rotation, and stored hashed.
+
+use larkdesk_domain::credentials::{self, SecretHash};
+use larkdesk_domain::{ids, scopes};
+use larkdesk_store::{AppType, NewApp, NewHelpdesk, Store, StoreError, StoreResult, Tenant};
+use larkdesk_wire::ticket::{Comments, CustomizedFieldDisplayItem, Ticket, TicketTag, TicketUser};
+use serde::Serialize;
+
+use crate::state::ADMIN_TOKEN_HASH;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CreatedTenant {
+    pub tenant_key: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CreatedApp {
+    pub app_id: String,
+    pub app_secret: String,
+    pub tenant_key: String,
+    pub name: String,
+    pub app_type: &'static str,
+    pub scopes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CreatedHelpdesk {
+    pub helpdesk_id: String,
+    pub helpdesk_token: String,
+    pub tenant_key: String,
+    pub name: String,
+}
+
+pub async fn create_tenant(store: &dyn Store, name: &str, tenant_key: Option<&str>) -> StoreResult<CreatedTenant> {
+    let key = tenant_key.map_or_else(ids::new_tenant_key, str::to_owned);
+    if key.is_empty() || key.len() > 64 || !key.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(StoreError::Invalid("tenant_key must be 1-64 ASCII letters or digits".into()));
+    }
+    let tenant = store.create_tenant(&key, name).await?;
+    Ok(CreatedTenant { tenant_key: tenant.tenant_key, name: tenant.name })
+}
+
+pub async fn create_app(
+    store: &dyn Store,
+    tenant_key: &str,
+    name: &str,
+    app_type: AppType,
+    app_scopes: Option<Vec<String>>,
+) -> StoreResult<CreatedApp> {
+    let tenant = store.tenant_by_key(tenant_key).await?;
+    let app_secret = credentials::new_app_secret();
+    let scopes =
+        app_scopes.unwrap_or_else(|| scopes::DEFAULT_APP_SCOPES.iter().map(|s| (*s).to_owned()).collect());
+    let app = store
+        .create_app(NewApp {
+            app_id: ids::new_app_id(),
+            tenant_id: tenant.id,
+            name: name.to_owned(),
+            app_type,
+            scopes,
+            secret_hash: SecretHash::of(&app_secret),
+        })
+        .await?;
+    Ok(CreatedApp {
+        app_id: app.app_id,
+        app_secret,
+        tenant_key: tenant.tenant_key,
+        name: app.name,
+        app_type: app.app_type.as_str(),
+        scopes: app.scopes,
+    })
+}
+
+/// Give an app a new secret. Tokens already issued stay valid until they expire, as on Feishu.
+pub async fn rotate_app_secret(store: &dyn Store, app_id: &str) -> StoreResult<String> {
+    let secret = credentials::new_app_secret();
+    store.set_app_secret(app_id, &SecretHash::of(&secret)).await?;
+    Ok(secret)
+}
+
+pub async fn create_helpdesk(store: &dyn Store, tenant_key: &str, name: &str) -> StoreResult<CreatedHelpdesk> {
+    let tenant = store.tenant_by_key(tenant_key).await?;
+    let helpdesk_token = credentials::new_helpdesk_token();
+    let helpdesk = store
+        .create_helpdesk(NewHelpdesk {
+            helpdesk_id: ids::new_numeric_id(),
+            tenant_id: tenant.id,
+            name: name.to_owned(),
+            token_hash: SecretHash::of(&helpdesk_token),
+        })
+        .await?;
+    Ok(CreatedHelpdesk {
+        helpdesk_id: helpdesk.helpdesk_id,
+        helpdesk_token,
+        tenant_key: tenant.tenant_key,
+        name: helpdesk.name,
+    })
+}
+
+pub async fn rotate_helpdesk_token(store: &dyn Store, helpdesk_id: &str) -> StoreResult<String> {
+    let token = credentials::new_helpdesk_token();
+    store.set_helpdesk_token(helpdesk_id, &SecretHash::of(&token)).await?;
+    Ok(token)
+}
+
+/// Create or update a user; a missing `id` gets a fresh open_id.
+pub async fn upsert_user(
+    store: &dyn Store,
+    tenant_key: &str,
+    mut user: TicketUser,
+    is_agent: bool,
+) -> StoreResult<TicketUser> {
+    let tenant = store.tenant_by_key(tenant_key).await?;
+    if user.id.is_empty() {
+        user.id = ids::new_open_id();
+    }
+    store.upsert_user(tenant.id, &user, is_agent).await?;
+    Ok(user)
+}
+
+/// Store a ticket given in the `ticket_v2` wire shape. A missing `ticket_id` is generated; the
+/// `helpdesk_id` in the body is ignored in favour of the target helpdesk.
+pub async fn import_ticket(store: &dyn Store, helpdesk_id: &str, mut ticket: Ticket) -> StoreResult<Ticket> {
+    let helpdesk = store.helpdesk_by_public_id(helpdesk_id).await?;
+    if ticket.ticket_id.is_empty() {
+        ticket.ticket_id = ids::new_numeric_id();
+    } else if !ids::is_valid_numeric_id(&ticket.ticket_id) {
+        return Err(StoreError::Invalid("ticket_id must be a numeric string".into()));
+    }
+    if ticket.guest.id.is_empty() {
+        return Err(StoreError::Invalid("guest.id is required".into()));
+    }
+    ticket.helpdesk_id = helpdesk.helpdesk_id.clone();
+    store.insert_ticket(&helpdesk, &ticket).await?;
+    Ok(ticket)
+}
+
+/// Set a new admin token and return it.
+pub async fn rotate_admin_token(store: &dyn Store) -> StoreResult<String> {
+    let token = credentials::new_admin_token();
+    store.set_secret(ADMIN_TOKEN_HASH, SecretHash::of(&token).0.to_vec()).await?;
+    Ok(token)
+}
+
+/// Make `token` the admin token (used when it comes from configuration).
+pub async fn set_admin_token(store: &dyn Store, token: &str) -> StoreResult<()> {
+    store.set_secret(ADMIN_TOKEN_HASH, SecretHash::of(token).0.to_vec()).await
+}
+
+/// Credentials of the demo installation, printed at first start.
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoCredentials {
+    pub tenant_key: String,
+    pub app_id: String,
+    pub app_secret: String,
+    pub helpdesk_id: String,
+    pub helpdesk_token: String,
+    pub ticket_ids: Vec<String>,
+}
+
+fn person(id: String, name: &str, email: &str) -> TicketUser {
+    TicketUser {
+        id,
+        avatar_url: "https://larkdesk.invalid/avatar.png".into(),
+        name: name.into(),
+        email: email.into(),
+        department: "Demo".into(),
+        city: "Hangzhou".into(),
+        country: "CN".into(),
+    }
+}
+
+/// Create the demo tenant, app, helpdesk, users and tickets. `now_ms` anchors ticket times.
+pub async fn seed_demo(store: &dyn Store, now_ms: i64) -> StoreResult<DemoCredentials> {
+    let tenant: Tenant = {
+        let created = create_tenant(store, "Demo Tenant", None).await?;
+        store.tenant_by_key(&created.tenant_key).await?
+    };
+    let app = create_app(store, &tenant.tenant_key, "larkdesk demo app", AppType::Custom, None).await?;
+    let helpdesk = create_helpdesk(store, &tenant.tenant_key, "Demo Helpdesk").await?;
+    let guest = upsert_user(store, &tenant.tenant_key, person(String::new(), "Li Lei", "lilei@example.com"), false)
+        .await?;
+    let agent =
+        upsert_user(store, &tenant.tenant_key, person(String::new(), "Han Meimei", "hanmeimei@example.com"), true)
+            .await?;
+
+    let minute = 60_000;
+    let created = now_ms - 90 * minute;
+    // An open ticket still with the bot.
+    let bot_ticket = Ticket {
+        ticket_id: String::new(),
+        helpdesk_id: String::new(),
+        guest: guest.clone(),
+        comments: None,
+        ticket_type: 1,
+        status: 2,
+        score: 0,
+        created_at: now_ms - 5 * minute,
+        updated_at: now_ms - 5 * minute,
+        closed_at: 0,
+        dissatisfaction_reason: None,
+        agents: vec![],
+        channel: 9,
+        solve: 1,
+        closed_by: None,
+        collaborators: vec![],
+        customized_fields: vec![],
+        agent_service_duration: 0.0,
+        agent_first_response_duration: 0,
+        bot_service_duration: 0,
+        agent_resolution_time: 0,
+        actual_processing_time: 0,
+        agent_entry_time: 0,
+        agent_first_response_time: 0,
+        agent_last_response_time: 0,
+        agent_owner: None,
+        tags: vec![],
+    };
+    // A ticket an agent handled and closed: 2 min with the bot, first reply after 1 min, last
+    // reply after 20 min, closed after 30 min, of which 10 min pending.
+    let entry = created + 2 * minute;
+    let closed_ticket = Ticket {
+        guest: guest.clone(),
+        comments: Some(Comments {
+            content: "Customer asked for a refund".into(),
+            created_at: entry + 25 * minute,
+            id: 1,
+            user_avatar_url: agent.avatar_url.clone(),
+            user_name: agent.name.clone(),
+            user_id: 7_262_656_095_919_128_578,
+        }),
+        ticket_type: 2,
+        status: 51,
+        score: 3,
+        created_at: created,
+        updated_at: entry + 30 * minute,
+        closed_at: entry + 30 * minute,
+        agents: vec![agent.clone()],
+        solve: 2,
+        closed_by: Some(agent.clone()),
+        customized_fields: vec![CustomizedFieldDisplayItem {
+            id: "1".into(),
+            value: "Refund".into(),
+            key_name: "category".into(),
+            display_name: "Category".into(),
+            position: 1,
+            required: true,
+            editable: true,
+        }],
+        agent_service_duration: 20.0,
+        agent_first_response_duration: 60,
+        bot_service_duration: 120,
+        agent_resolution_time: 1800,
+        actual_processing_time: 1200,
+        agent_entry_time: entry,
+        agent_first_response_time: entry + minute,
+        agent_last_response_time: entry + 20 * minute,
+        agent_owner: Some(agent.clone()),
+        tags: vec![TicketTag { id: ids::new_numeric_id(), name: "refund".into() }],
+        ..bot_ticket.clone()
+    };
+    let mut ticket_ids = Vec::new();
+    for ticket in [bot_ticket, closed_ticket] {
+        ticket_ids.push(import_ticket(store, &helpdesk.helpdesk_id, ticket).await?.ticket_id);
+    }
+    Ok(DemoCredentials {
+        tenant_key: tenant.tenant_key,
+        app_id: app.app_id,
+        app_secret: app.app_secret,
+        helpdesk_id: helpdesk.helpdesk_id,
+        helpdesk_token: helpdesk.helpdesk_token,
+        ticket_ids,
+    })
+}

@@ -1,0 +1,166 @@
+//! One error type for every Feishu-compatible endpoint. The Feishu `code` travels separately from
+//! the HTTP status, because Feishu pairs them freely (gateway errors on 400, helpdesk errors on
+//! 401/404, token-endpoint errors on 200).
+
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use larkdesk_store::StoreError;
+use larkdesk_wire::envelope::{ErrorBody, ErrorDetail, PermissionViolation, troubleshooter};
+
+use crate::logid;
+
+/// Feishu codes used by larkdesk.
+pub mod code {
+    pub const BAD_REQUEST: i64 = 154000;
+    pub const UNAUTHORIZED: i64 = 154001;
+    pub const FORBIDDEN: i64 = 154003;
+    pub const NOT_FOUND: i64 = 154004;
+    pub const INTERNAL: i64 = 155000;
+    pub const RATE_LIMITED: i64 = 99991400;
+    pub const MISSING_TOKEN: i64 = 99991661;
+    pub const INVALID_TOKEN: i64 = 99991663;
+    pub const SCOPE_REQUIRED: i64 = 99991672;
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: i64,
+    pub msg: String,
+    /// Extra detail for the caller (`error.message`).
+    pub message: Option<String>,
+    pub permission_violations: Vec<PermissionViolation>,
+    /// Extra response headers (rate-limit headers).
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: i64, msg: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            msg: msg.into(),
+            message: None,
+            permission_violations: Vec::new(),
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = Some(message.into());
+        self
+    }
+
+    pub fn bad_request() -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code::BAD_REQUEST, "Bad request, please check your request body")
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            code::UNAUTHORIZED,
+            "Unauthorized, please check you have the correct access",
+        )
+    }
+
+    pub fn forbidden() -> Self {
+        Self::new(StatusCode::FORBIDDEN, code::FORBIDDEN, "Please check you have the correct access")
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, code::NOT_FOUND, "Resource not found")
+    }
+
+    pub fn internal() -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, code::INTERNAL, "Internal error")
+    }
+
+    pub fn missing_token() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            code::MISSING_TOKEN,
+            "Missing access token for authorization. Please make a request with token attached.",
+        )
+    }
+
+    pub fn invalid_token() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            code::INVALID_TOKEN,
+            "Invalid access token for authorization. Please make a request with token attached.",
+        )
+    }
+
+    pub fn scope_required(scopes: &[&str]) -> Self {
+        let mut err = Self::new(
+            StatusCode::BAD_REQUEST,
+            code::SCOPE_REQUIRED,
+            format!(
+                "Access denied. One of the following scopes is required: [{}].应用尚未开通所需的应用身份权限：[{}]",
+                scopes.join(", "),
+                scopes.join(", ")
+            ),
+        );
+        err.permission_violations = scopes
+            .iter()
+            .map(|s| PermissionViolation {
+                kind: "action_scope_required".into(),
+                subject: (*s).to_owned(),
+                description: format!("The app needs one of the listed scopes, for example {s}"),
+            })
+            .collect();
+        err
+    }
+
+    pub fn rate_limited(limit: u32, reset_secs: u64) -> Self {
+        let mut err =
+            Self::new(StatusCode::TOO_MANY_REQUESTS, code::RATE_LIMITED, "request trigger frequency limit");
+        err.headers = vec![
+            ("x-ogw-ratelimit-limit", limit.to_string()),
+            ("x-ogw-ratelimit-reset", reset_secs.to_string()),
+        ];
+        err
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound => Self::not_found(),
+            StoreError::Conflict(what) => Self::bad_request().with_message(what),
+            StoreError::Invalid(what) => {
+                tracing::error!(error = %what, "stored data failed to decode");
+                Self::internal()
+            }
+            StoreError::Backend(e) => {
+                tracing::error!(error = %e, "database error");
+                Self::internal()
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let log_id = logid::current();
+        let body = ErrorBody {
+            code: self.code,
+            msg: self.msg,
+            error: ErrorDetail {
+                troubleshooter: troubleshooter(&log_id, self.code),
+                log_id,
+                message: self.message,
+                permission_violations: self.permission_violations,
+            },
+        };
+        let mut response = crate::json::respond(self.status, &body);
+        for (name, value) in self.headers {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                response.headers_mut().insert(name, value);
+            }
+        }
+        response
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

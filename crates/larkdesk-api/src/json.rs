@@ -1,0 +1,41 @@
+//! JSON in and out, Feishu style: responses are `application/json; charset=utf-8`; request bodies
+//! are parsed as JSON whatever their Content-Type says (SDKs differ), and a body that is not the
+//! JSON we expect becomes our own 154000 error instead of axum's plain-text rejection.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiError, ApiResult};
+
+pub const CONTENT_TYPE: &str = "application/json; charset=utf-8";
+
+/// A JSON response with Feishu's content type.
+pub fn respond<T: Serialize>(status: StatusCode, body: &T) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => {
+            let mut response = (status, bytes).into_response();
+            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+            response
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "response failed to serialize");
+            ApiError::internal().into_response()
+        }
+    }
+}
+
+/// `{code:0,msg:"success",data}` with HTTP 200.
+pub fn success<T: Serialize>(data: T) -> Response {
+    respond(StatusCode::OK, &larkdesk_wire::Success::new(data))
+}
+
+/// Parse a request body as JSON. An empty body parses as `{}` so optional-only bodies work.
+pub fn parse_body<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> ApiResult<T> {
+    let bytes = body.map_err(|e| ApiError::bad_request().with_message(e.body_text()))?;
+    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &bytes };
+    serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request().with_message(format!("invalid JSON body: {e}")))
+}

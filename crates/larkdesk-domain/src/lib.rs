@@ -1,0 +1,8 @@
+//! Domain rules of larkdesk, as pure functions: credentials and access tokens, ticket states.
+//! Nothing here performs I/O; storage and HTTP live in their own crates.
+
+pub mod credentials;
+pub mod ids;
+pub mod scopes;
+pub mod status;
+pub mod token;

@@ -1,0 +1,179 @@
+//! Access tokens (`t-…` tenant, `a-…` app).
+//!
+//! A token is self-describing and signed: `<kind>-g` + hex(payload) + hex(HMAC-SHA256(payload)[..16]).
+//! Any instance holding the installation's signing key (kept in the shared database) can verify a
+//! token without a lookup, tokens are never revoked before they expire (as on Feishu), and
+//! re-issuing "the current token" is a pure recomputation from its claims.
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Lifetime of a tenant/app access token, in seconds.
+pub const TOKEN_LIFETIME_SECS: i64 = 7200;
+/// A new token is issued once the current one has less than this left.
+pub const REISSUE_BELOW_SECS: i64 = 1800;
+
+const VERSION: u8 = 1;
+const PAYLOAD_LEN: usize = 1 + 8 + 8 + 8;
+const MAC_LEN: usize = 16;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    Tenant,
+    App,
+}
+
+impl TokenKind {
+    fn prefix(self) -> &'static str {
+        match self {
+            Self::Tenant => "t-g",
+            Self::App => "a-g",
+        }
+    }
+}
+
+/// What a token asserts: which app (storage row id) it belongs to and its validity window (unix s).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenClaims {
+    pub kind: TokenKind,
+    pub app_row_id: i64,
+    pub issued_at: i64,
+    pub expires_at: i64,
+}
+
+impl TokenClaims {
+    pub fn new(kind: TokenKind, app_row_id: i64, now: i64) -> Self {
+        Self { kind, app_row_id, issued_at: now, expires_at: now + TOKEN_LIFETIME_SECS }
+    }
+
+    /// Seconds left, as reported in `expire`.
+    pub fn remaining(&self, now: i64) -> i64 {
+        (self.expires_at - now).max(0)
+    }
+
+    /// Should the token endpoint hand out this token again, or mint a new one?
+    pub fn reusable(&self, now: i64) -> bool {
+        self.remaining(now) >= REISSUE_BELOW_SECS
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenError {
+    /// Not a token we could have issued (shape, kind or signature).
+    Invalid,
+    Expired,
+}
+
+/// Signs and verifies tokens with the installation's 32-byte key.
+#[derive(Clone)]
+pub struct TokenSigner {
+    key: [u8; 32],
+}
+
+impl std::fmt::Debug for TokenSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenSigner(..)")
+    }
+}
+
+impl TokenSigner {
+    pub fn new(key: [u8; 32]) -> Self {
+        Self { key }
+    }
+
+    fn mac(&self, payload: &[u8]) -> [u8; MAC_LEN] {
+        let mut mac = HmacSha256::new_from_slice(&self.key).expect("HMAC takes any key length");
+        mac.update(payload);
+        let full = mac.finalize().into_bytes();
+        let mut out = [0u8; MAC_LEN];
+        out.copy_from_slice(&full[..MAC_LEN]);
+        out
+    }
+
+    pub fn sign(&self, claims: &TokenClaims) -> String {
+        let mut payload = [0u8; PAYLOAD_LEN];
+        payload[0] = VERSION;
+        payload[1..9].copy_from_slice(&claims.app_row_id.to_be_bytes());
+        payload[9..17].copy_from_slice(&claims.issued_at.to_be_bytes());
+        payload[17..25].copy_from_slice(&claims.expires_at.to_be_bytes());
+        let mac = self.mac(&payload);
+        format!("{}{}{}", claims.kind.prefix(), hex::encode(payload), hex::encode(mac))
+    }
+
+    /// Verify a presented token of the given kind at time `now` (unix seconds).
+    pub fn verify(&self, kind: TokenKind, token: &str, now: i64) -> Result<TokenClaims, TokenError> {
+        let body = token.strip_prefix(kind.prefix()).ok_or(TokenError::Invalid)?;
+        if body.len() != 2 * (PAYLOAD_LEN + MAC_LEN) {
+            return Err(TokenError::Invalid);
+        }
+        let raw = hex::decode(body).map_err(|_| TokenError::Invalid)?;
+        let (payload, mac) = raw.split_at(PAYLOAD_LEN);
+        if !bool::from(self.mac(payload).ct_eq(mac)) || payload[0] != VERSION {
+            return Err(TokenError::Invalid);
+        }
+        let int = |range: std::ops::Range<usize>| {
+            i64::from_be_bytes(payload[range].try_into().expect("8-byte slice"))
+        };
+        let claims =
+            TokenClaims { kind, app_row_id: int(1..9), issued_at: int(9..17), expires_at: int(17..25) };
+        if now >= claims.expires_at {
+            return Err(TokenError::Expired);
+        }
+        Ok(claims)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn signer() -> TokenSigner {
+        TokenSigner::new([7u8; 32])
+    }
+
+    #[test]
+    fn round_trip() {
+        let claims = TokenClaims::new(TokenKind::Tenant, 42, 1_000);
+        let token = signer().sign(&claims);
+        assert!(token.starts_with("t-g"));
+        assert_eq!(signer().verify(TokenKind::Tenant, &token, 1_001), Ok(claims));
+    }
+
+    #[test]
+    fn signing_is_deterministic_so_reissue_returns_the_same_token() {
+        let claims = TokenClaims::new(TokenKind::Tenant, 1, 5);
+        assert_eq!(signer().sign(&claims), signer().sign(&claims));
+    }
+
+    #[test]
+    fn expired_wrong_kind_wrong_key_and_tampered_are_rejected() {
+        let claims = TokenClaims::new(TokenKind::Tenant, 42, 1_000);
+        let token = signer().sign(&claims);
+        assert_eq!(signer().verify(TokenKind::Tenant, &token, 1_000 + 7200), Err(TokenError::Expired));
+        assert_eq!(signer().verify(TokenKind::App, &token, 1_001), Err(TokenError::Invalid));
+        assert_eq!(
+            TokenSigner::new([8u8; 32]).verify(TokenKind::Tenant, &token, 1_001),
+            Err(TokenError::Invalid)
+        );
+        let mut tampered = token.clone().into_bytes();
+        let i = 10;
+        tampered[i] = if tampered[i] == b'0' { b'1' } else { b'0' };
+        let tampered = String::from_utf8(tampered).unwrap();
+        assert_eq!(signer().verify(TokenKind::Tenant, &tampered, 1_001), Err(TokenError::Invalid));
+        for junk in ["", "t-", "t-gzz", "Bearer x", "t-g😀😀"] {
+            assert_eq!(signer().verify(TokenKind::Tenant, junk, 1_001), Err(TokenError::Invalid));
+        }
+    }
+
+    #[test]
+    fn reuse_window() {
+        let claims = TokenClaims::new(TokenKind::Tenant, 1, 0);
+        assert!(claims.reusable(7200 - 1800));
+        assert!(!claims.reusable(7200 - 1799));
+        assert_eq!(claims.remaining(100), 7100);
+        assert_eq!(claims.remaining(99_999), 0);
+    }
+}

@@ -1,0 +1,121 @@
+//! `larkdesk admin …`: the console operations of [`larkdesk_api::console`] on the command line.
+//! Each command prints one JSON object.
+
+use clap::Subcommand;
+use larkdesk_api::console;
+use larkdesk_store::{AppType, Store};
+use larkdesk_wire::ticket::{Ticket, TicketUser};
+use serde_json::json;
+
+#[derive(Subcommand)]
+pub enum AdminCommand {
+    /// Create a tenant.
+    CreateTenant {
+        #[arg(long)]
+        name: String,
+        /// Defaults to 16 random hex digits.
+        #[arg(long)]
+        tenant_key: Option<String>,
+    },
+    /// Create an app; prints its app_id and app_secret.
+    CreateApp {
+        #[arg(long)]
+        tenant_key: String,
+        #[arg(long)]
+        name: String,
+        /// custom (self-built) or store.
+        #[arg(long = "type", default_value = "custom", value_parser = parse_app_type)]
+        app_type: AppType,
+        /// Comma-separated scopes; defaults to helpdesk:all, helpdesk:all:readonly, helpdesk:helpdesk:access.
+        #[arg(long, value_delimiter = ',')]
+        scopes: Option<Vec<String>>,
+    },
+    /// Replace an app's scopes.
+    SetAppScopes {
+        #[arg(long)]
+        app_id: String,
+        #[arg(long, value_delimiter = ',')]
+        scopes: Vec<String>,
+    },
+    /// Give an app a new secret (issued tokens stay valid until they expire).
+    RotateAppSecret {
+        #[arg(long)]
+        app_id: String,
+    },
+    /// Create a helpdesk; prints its helpdesk_id and helpdesk_token.
+    CreateHelpdesk {
+        #[arg(long)]
+        tenant_key: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// Give a helpdesk a new token.
+    RotateHelpdeskToken {
+        #[arg(long)]
+        helpdesk_id: String,
+    },
+    /// Create or update a user (agent with --agent).
+    UpsertUser {
+        #[arg(long)]
+        tenant_key: String,
+        /// open_id; generated when omitted.
+        #[arg(long, default_value = "")]
+        id: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "")]
+        email: String,
+        #[arg(long)]
+        agent: bool,
+    },
+    /// Import a ticket given as ticket_v2 JSON (a file, or - for stdin).
+    ImportTicket {
+        #[arg(long)]
+        helpdesk_id: String,
+        #[arg(long)]
+        file: String,
+    },
+    /// Replace the admin API token.
+    RotateAdminToken,
+}
+
+fn parse_app_type(s: &str) -> Result<AppType, String> {
+    AppType::parse(s).ok_or_else(|| "expected custom or store".to_owned())
+}
+
+pub async fn run(store: &dyn Store, command: AdminCommand) -> anyhow::Result<()> {
+    let out = match command {
+        AdminCommand::CreateTenant { name, tenant_key } => {
+            serde_json::to_value(console::create_tenant(store, &name, tenant_key.as_deref()).await?)?
+        }
+        AdminCommand::CreateApp { tenant_key, name, app_type, scopes } => {
+            serde_json::to_value(console::create_app(store, &tenant_key, &name, app_type, scopes).await?)?
+        }
+        AdminCommand::SetAppScopes { app_id, scopes } => {
+            store.set_app_scopes(&app_id, &scopes).await?;
+            json!({ "app_id": app_id, "scopes": scopes })
+        }
+        AdminCommand::RotateAppSecret { app_id } => {
+            json!({ "app_id": app_id, "app_secret": console::rotate_app_secret(store, &app_id).await? })
+        }
+        AdminCommand::CreateHelpdesk { tenant_key, name } => {
+            serde_json::to_value(console::create_helpdesk(store, &tenant_key, &name).await?)?
+        }
+        AdminCommand::RotateHelpdeskToken { helpdesk_id } => json!({
+            "helpdesk_id": helpdesk_id,
+            "helpdesk_token": console::rotate_helpdesk_token(store, &helpdesk_id).await?,
+        }),
+        AdminCommand::UpsertUser { tenant_key, id, name, email, agent } => {
+            let user = TicketUser { id, name, email, ..Default::default() };
+            serde_json::to_value(console::upsert_user(store, &tenant_key, user, agent).await?)?
+        }
+        AdminCommand::ImportTicket { helpdesk_id, file } => {
+            let raw = if file == "-" { std::io::read_to_string(std::io::stdin())? } else { std::fs::read_to_string(&file)? };
+            let ticket: Ticket = serde_json::from_str(&raw)?;
+            json!({ "ticket_id": console::import_ticket(store, &helpdesk_id, ticket).await?.ticket_id })
+        }
+        AdminCommand::RotateAdminToken => json!({ "admin_token": console::rotate_admin_token(store).await? }),
+    };
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
+}

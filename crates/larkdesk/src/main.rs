@@ -1,0 +1,50 @@
+//! `larkdesk`: the server binary. `larkdesk serve` runs the API; `larkdesk admin …` does what
+//! Feishu's console does, directly against the database.
+
+mod admin_cli;
+mod serve;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "larkdesk", version, about = "Self-hosted, wire-compatible Feishu Helpdesk v1 API server")]
+struct Cli {
+    /// Database URL: sqlite://PATH (created if missing).
+    #[arg(long, env = "LARKDESK_DATABASE_URL", default_value = "sqlite://larkdesk.db", global = true)]
+    database_url: String,
+
+    /// Maximum database connections in the pool.
+    #[arg(long, env = "LARKDESK_MAX_CONNECTIONS", default_value_t = 8, global = true)]
+    max_connections: u32,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server.
+    Serve(serve::ServeArgs),
+    /// Manage tenants, apps, helpdesks, users and secrets (prints JSON).
+    Admin {
+        #[command(subcommand)]
+        command: admin_cli::AdminCommand,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("LARKDESK_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let store = larkdesk_store::connect(&cli.database_url, cli.max_connections).await?;
+    match cli.command {
+        Command::Serve(args) => serve::run(store, args).await,
+        Command::Admin { command } => admin_cli::run(&*store, command).await,
+    }
+}

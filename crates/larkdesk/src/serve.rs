@@ -1,0 +1,135 @@
+//! `larkdesk serve`.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use clap::Args;
+use larkdesk_api::clock::Clock;
+use larkdesk_api::console;
+use larkdesk_api::ratelimit::{Endpoint, RateLimits};
+use larkdesk_api::state::ADMIN_TOKEN_HASH;
+use larkdesk_store::Store;
+use serde_json::json;
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "LARKDESK_BIND", default_value = "127.0.0.1:8080")]
+    bind: SocketAddr,
+
+    /// Turn all rate limits off (for benchmarks).
+    #[arg(long, env = "LARKDESK_NO_RATE_LIMIT")]
+    no_rate_limit: bool,
+
+    /// Override one endpoint's per-second limit, e.g. get_ticket=20 (0 = unlimited). Repeatable.
+    #[arg(long = "rate-limit", value_parser = RateLimits::parse_override)]
+    rate_limits: Vec<(Endpoint, u32)>,
+
+    /// Allow moving the clock forward through the admin API (tests, emulation).
+    #[arg(long, env = "LARKDESK_CLOCK_CONTROL")]
+    clock_control: bool,
+
+    /// Use this admin token (otherwise one is generated at first start and printed once).
+    #[arg(long, env = "LARKDESK_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: Option<String>,
+
+    /// Do not create the demo tenant/app/helpdesk on an empty database.
+    #[arg(long)]
+    no_demo: bool,
+
+    /// Also write the credentials created at start (demo, admin token) to this JSON file.
+    #[arg(long)]
+    credentials_file: Option<std::path::PathBuf>,
+}
+
+pub async fn run(store: Arc<dyn Store>, args: ServeArgs) -> anyhow::Result<()> {
+    let clock = if args.clock_control { Clock::controllable() } else { Clock::system() };
+    let overrides: HashMap<Endpoint, u32> = args.rate_limits.into_iter().collect();
+    let limits = RateLimits::new(!args.no_rate_limit, &overrides);
+
+    let mut created = serde_json::Map::new();
+    match &args.admin_token {
+        Some(token) => console::set_admin_token(&*store, token).await?,
+        None if store.secret(ADMIN_TOKEN_HASH).await?.is_none() => {
+            created.insert("admin_token".into(), json!(console::rotate_admin_token(&*store).await?));
+        }
+        None => {}
+    }
+    let demo = if !args.no_demo && store.is_empty().await? {
+        Some(console::seed_demo(&*store, clock.now_ms()).await?)
+    } else {
+        None
+    };
+
+    let state = larkdesk_api::AppState::new(store, limits, clock).await?;
+    let listener = tokio::net::TcpListener::bind(args.bind).await?;
+    let addr = listener.local_addr()?;
+    let base = format!("http://{addr}");
+
+    if let Some(demo) = &demo {
+        created.insert("demo".into(), serde_json::to_value(demo)?);
+        print_demo(&base, demo);
+    }
+    if let Some(token) = created.get("admin_token").and_then(|t| t.as_str()) {
+        println!("Admin API token (shown once): {token}");
+    }
+    if let Some(path) = &args.credentials_file {
+        created.insert("base_url".into(), json!(base));
+        std::fs::write(path, serde_json::to_vec_pretty(&created)?)?;
+    }
+    tracing::info!(%addr, "larkdesk listening");
+    larkdesk_api::serve(listener, state, shutdown_signal()).await?;
+    Ok(())
+}
+
+/// The first-start banner: credentials plus a ready-to-paste curl sequence.
+fn print_demo(base: &str, demo: &console::DemoCredentials) {
+    let ticket = demo.ticket_ids.last().cloned().unwrap_or_default();
+    println!(
+        r#"
+larkdesk: created a demo installation (credentials are shown only now)
+  tenant_key      {tenant}
+  app_id          {app_id}
+  app_secret      {app_secret}
+  helpdesk_id     {helpdesk_id}
+  helpdesk_token  {helpdesk_token}
+  tickets         {tickets}
+
+Try it:
+  TOKEN=$(curl -s -X POST {base}/open-apis/auth/v3/tenant_access_token/internal \
+    -d '{{"app_id":"{app_id}","app_secret":"{app_secret}"}}' | sed 's/.*"tenant_access_token":"\([^"]*\)".*/\1/')
+  HELPDESK=$(printf '%s' '{helpdesk_id}:{helpdesk_token}' | base64 -w0)
+  curl -s {base}/open-apis/helpdesk/v1/tickets/{ticket} \
+    -H "Authorization: Bearer $TOKEN" -H "X-Lark-Helpdesk-Authorization: $HELPDESK"
+"#,
+        tenant = demo.tenant_key,
+        app_id = demo.app_id,
+        app_secret = demo.app_secret,
+        helpdesk_id = demo.helpdesk_id,
+        helpdesk_token = demo.helpdesk_token,
+        tickets = demo.ticket_ids.join(", "),
+    );
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
