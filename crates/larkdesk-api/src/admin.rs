@@ -31,21 +31,32 @@ pub fn router(state: SharedState) -> Router<SharedState> {
         .route("/apps/{app_id}/scopes", put(set_app_scopes))
         .route("/apps/{app_id}/tenant_access_token", post(mint_tenant_token))
         .route("/helpdesks", post(create_helpdesk))
-        .route("/helpdesks/{helpdesk_id}/rotate_token", post(rotate_helpdesk_token))
+        .route(
+            "/helpdesks/{helpdesk_id}/rotate_token",
+            post(rotate_helpdesk_token),
+        )
         .route("/helpdesks/{helpdesk_id}/tickets", post(import_ticket))
         .route("/users", post(upsert_user))
         .route("/clock/advance", post(advance_clock))
         .route_layer(middleware::from_fn_with_state(state, require_admin))
 }
 
-async fn require_admin(State(state): State<SharedState>, request: Request, next: Next) -> ApiResult<Response> {
+async fn require_admin(
+    State(state): State<SharedState>,
+    request: Request,
+    next: Next,
+) -> ApiResult<Response> {
     let presented = request
         .headers()
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or_else(ApiError::unauthorized)?;
-    let stored = state.store.secret(ADMIN_TOKEN_HASH).await?.and_then(|b| SecretHash::from_slice(&b));
+    let stored = state
+        .store
+        .secret(ADMIN_TOKEN_HASH)
+        .await?
+        .and_then(|b| SecretHash::from_slice(&b));
     match stored {
         Some(hash) if hash.matches(presented) => Ok(next.run(request).await),
         _ => Err(ApiError::unauthorized()),
@@ -63,7 +74,9 @@ struct NewTenant {
 
 async fn create_tenant(State(state): State<SharedState>, body: Body) -> ApiResult<Response> {
     let req: NewTenant = parse_body(body)?;
-    Ok(success(console::create_tenant(&*state.store, &req.name, req.tenant_key.as_deref()).await?))
+    Ok(success(
+        console::create_tenant(&*state.store, &req.name, req.tenant_key.as_deref()).await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -83,10 +96,15 @@ async fn create_app(State(state): State<SharedState>, body: Body) -> ApiResult<R
         Some(t) => AppType::parse(t)
             .ok_or_else(|| ApiError::bad_request().with_message("app_type must be custom or store"))?,
     };
-    Ok(success(console::create_app(&*state.store, &req.tenant_key, &req.name, app_type, req.scopes).await?))
+    Ok(success(
+        console::create_app(&*state.store, &req.tenant_key, &req.name, app_type, req.scopes).await?,
+    ))
 }
 
-async fn rotate_app_secret(State(state): State<SharedState>, Path(app_id): Path<String>) -> ApiResult<Response> {
+async fn rotate_app_secret(
+    State(state): State<SharedState>,
+    Path(app_id): Path<String>,
+) -> ApiResult<Response> {
     let app_secret = console::rotate_app_secret(&*state.store, &app_id).await?;
     Ok(success(json!({ "app_id": app_id, "app_secret": app_secret })))
 }
@@ -107,7 +125,10 @@ async fn set_app_scopes(
 }
 
 /// Mint a tenant token for any app, including store apps that cannot use the internal endpoint.
-async fn mint_tenant_token(State(state): State<SharedState>, Path(app_id): Path<String>) -> ApiResult<Response> {
+async fn mint_tenant_token(
+    State(state): State<SharedState>,
+    Path(app_id): Path<String>,
+) -> ApiResult<Response> {
     let app = state.store.app_by_app_id(&app_id).await?;
     let (token, expire) = state.mint_token(TokenKind::Tenant, app.id).await?;
     Ok(success(json!({ "tenant_access_token": token, "expire": expire })))
@@ -117,11 +138,21 @@ async fn mint_tenant_token(State(state): State<SharedState>, Path(app_id): Path<
 struct NewHelpdesk {
     tenant_key: String,
     name: String,
+    #[serde(default)]
+    helpdesk_id: Option<String>,
 }
 
 async fn create_helpdesk(State(state): State<SharedState>, body: Body) -> ApiResult<Response> {
     let req: NewHelpdesk = parse_body(body)?;
-    Ok(success(console::create_helpdesk(&*state.store, &req.tenant_key, &req.name).await?))
+    Ok(success(
+        console::create_helpdesk(
+            &*state.store,
+            &req.tenant_key,
+            &req.name,
+            req.helpdesk_id.as_deref(),
+        )
+        .await?,
+    ))
 }
 
 async fn rotate_helpdesk_token(
@@ -129,7 +160,9 @@ async fn rotate_helpdesk_token(
     Path(helpdesk_id): Path<String>,
 ) -> ApiResult<Response> {
     let token = console::rotate_helpdesk_token(&*state.store, &helpdesk_id).await?;
-    Ok(success(json!({ "helpdesk_id": helpdesk_id, "helpdesk_token": token })))
+    Ok(success(
+        json!({ "helpdesk_id": helpdesk_id, "helpdesk_token": token }),
+    ))
 }
 
 async fn import_ticket(
@@ -138,10 +171,7 @@ async fn import_ticket(
     body: Body,
 ) -> ApiResult<Response> {
     let ticket: Ticket = parse_body(body)?;
-    let ticket = console::import_ticket(&*state.store, &helpdesk_id, ticket).await.map_err(|e| match e {
-        larkdesk_store::StoreError::Invalid(why) => ApiError::bad_request().with_message(why),
-        other => other.into(),
-    })?;
+    let ticket = console::import_ticket(&*state.store, &helpdesk_id, ticket).await?;
     Ok(success(json!({ "ticket_id": ticket.ticket_id })))
 }
 
@@ -157,7 +187,9 @@ struct NewUser {
 
 async fn upsert_user(State(state): State<SharedState>, body: Body) -> ApiResult<Response> {
     let req: NewUser = parse_body(body)?;
-    Ok(success(console::upsert_user(&*state.store, &req.tenant_key, req.user, req.is_agent).await?))
+    Ok(success(
+        console::upsert_user(&*state.store, &req.tenant_key, req.user, req.is_agent).await?,
+    ))
 }
 
 #[derive(Deserialize)]

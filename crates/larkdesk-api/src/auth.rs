@@ -45,7 +45,10 @@ pub fn parse_helpdesk_credential(raw: &[u8]) -> Option<(String, String)> {
         Some(_) => return None,
         None => value,
     };
-    let decoded = STANDARD.decode(encoded).or_else(|_| STANDARD_NO_PAD.decode(encoded)).ok()?;
+    let decoded = STANDARD
+        .decode(encoded)
+        .or_else(|_| STANDARD_NO_PAD.decode(encoded))
+        .ok()?;
     let text = String::from_utf8(decoded).ok()?;
     let (id, token) = text.split_once(':')?;
     (!id.is_empty() && !token.is_empty()).then(|| (id.to_owned(), token.to_owned()))
@@ -55,11 +58,12 @@ impl AppState {
     /// The app behind a tenant access token.
     pub async fn tenant_app(&self, headers: &HeaderMap) -> ApiResult<App> {
         let token = bearer(headers).ok_or_else(ApiError::missing_token)?;
-        let claims = self.signer.verify(TokenKind::Tenant, token, self.clock.now_secs()).map_err(
-            |e| match e {
+        let claims = self
+            .signer
+            .verify(TokenKind::Tenant, token, self.clock.now_secs())
+            .map_err(|e| match e {
                 TokenError::Invalid | TokenError::Expired => ApiError::invalid_token(),
-            },
-        )?;
+            })?;
         match self.store.app_by_row_id(claims.app_row_id).await {
             Ok(app) => Ok(app),
             Err(StoreError::NotFound) => Err(ApiError::invalid_token()),
@@ -112,9 +116,18 @@ mod tests {
         let raw = b64("123:ht-abc");
         let want = Some(("123".to_owned(), "ht-abc".to_owned()));
         assert_eq!(parse_helpdesk_credential(raw.as_bytes()), want);
-        assert_eq!(parse_helpdesk_credential(format!("Bearer {raw}").as_bytes()), want);
-        assert_eq!(parse_helpdesk_credential(format!("bearer  {raw} ").as_bytes()), want);
-        assert_eq!(parse_helpdesk_credential(raw.trim_end_matches('=').as_bytes()), want);
+        assert_eq!(
+            parse_helpdesk_credential(format!("Bearer {raw}").as_bytes()),
+            want
+        );
+        assert_eq!(
+            parse_helpdesk_credential(format!("bearer  {raw} ").as_bytes()),
+            want
+        );
+        assert_eq!(
+            parse_helpdesk_credential(raw.trim_end_matches('=').as_bytes()),
+            want
+        );
         // Only the first colon splits: tokens may contain colons.
         assert_eq!(
             parse_helpdesk_credential(b64("1:a:b").as_bytes()),

@@ -17,7 +17,9 @@ impl Clock {
     }
 
     pub fn controllable() -> Self {
-        Self { offset_ms: Some(Arc::new(AtomicI64::new(0))) }
+        Self {
+            offset_ms: Some(Arc::new(AtomicI64::new(0))),
+        }
     }
 
     pub fn is_controllable(&self) -> bool {

@@ -34,13 +34,22 @@ pub struct CreatedHelpdesk {
     pub name: String,
 }
 
-pub async fn create_tenant(store: &dyn Store, name: &str, tenant_key: Option<&str>) -> StoreResult<CreatedTenant> {
+pub async fn create_tenant(
+    store: &dyn Store,
+    name: &str,
+    tenant_key: Option<&str>,
+) -> StoreResult<CreatedTenant> {
     let key = tenant_key.map_or_else(ids::new_tenant_key, str::to_owned);
     if key.is_empty() || key.len() > 64 || !key.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(StoreError::Invalid("tenant_key must be 1-64 ASCII letters or digits".into()));
+        return Err(StoreError::BadInput(
+            "tenant_key must be 1-64 ASCII letters or digits".into(),
+        ));
     }
     let tenant = store.create_tenant(&key, name).await?;
-    Ok(CreatedTenant { tenant_key: tenant.tenant_key, name: tenant.name })
+    Ok(CreatedTenant {
+        tenant_key: tenant.tenant_key,
+        name: tenant.name,
+    })
 }
 
 pub async fn create_app(
@@ -52,8 +61,12 @@ pub async fn create_app(
 ) -> StoreResult<CreatedApp> {
     let tenant = store.tenant_by_key(tenant_key).await?;
     let app_secret = credentials::new_app_secret();
-    let scopes =
-        app_scopes.unwrap_or_else(|| scopes::DEFAULT_APP_SCOPES.iter().map(|s| (*s).to_owned()).collect());
+    let scopes = app_scopes.unwrap_or_else(|| {
+        scopes::DEFAULT_APP_SCOPES
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect()
+    });
     let app = store
         .create_app(NewApp {
             app_id: ids::new_app_id(),
@@ -81,12 +94,23 @@ pub async fn rotate_app_secret(store: &dyn Store, app_id: &str) -> StoreResult<S
     Ok(secret)
 }
 
-pub async fn create_helpdesk(store: &dyn Store, tenant_key: &str, name: &str) -> StoreResult<CreatedHelpdesk> {
+/// Create a helpdesk; `helpdesk_id` (a digit string) is generated when not given.
+pub async fn create_helpdesk(
+    store: &dyn Store,
+    tenant_key: &str,
+    name: &str,
+    helpdesk_id: Option<&str>,
+) -> StoreResult<CreatedHelpdesk> {
+    if helpdesk_id.is_some_and(|id| !ids::is_valid_numeric_id(id)) {
+        return Err(StoreError::BadInput(
+            "helpdesk_id must be a numeric string".into(),
+        ));
+    }
     let tenant = store.tenant_by_key(tenant_key).await?;
     let helpdesk_token = credentials::new_helpdesk_token();
     let helpdesk = store
         .create_helpdesk(NewHelpdesk {
-            helpdesk_id: ids::new_numeric_id(),
+            helpdesk_id: helpdesk_id.map_or_else(ids::new_numeric_id, str::to_owned),
             tenant_id: tenant.id,
             name: name.to_owned(),
             token_hash: SecretHash::of(&helpdesk_token),
@@ -102,7 +126,9 @@ pub async fn create_helpdesk(store: &dyn Store, tenant_key: &str, name: &str) ->
 
 pub async fn rotate_helpdesk_token(store: &dyn Store, helpdesk_id: &str) -> StoreResult<String> {
     let token = credentials::new_helpdesk_token();
-    store.set_helpdesk_token(helpdesk_id, &SecretHash::of(&token)).await?;
+    store
+        .set_helpdesk_token(helpdesk_id, &SecretHash::of(&token))
+        .await?;
     Ok(token)
 }
 
@@ -128,10 +154,10 @@ pub async fn import_ticket(store: &dyn Store, helpdesk_id: &str, mut ticket: Tic
     if ticket.ticket_id.is_empty() {
         ticket.ticket_id = ids::new_numeric_id();
     } else if !ids::is_valid_numeric_id(&ticket.ticket_id) {
-        return Err(StoreError::Invalid("ticket_id must be a numeric string".into()));
+        return Err(StoreError::BadInput("ticket_id must be a numeric string".into()));
     }
     if ticket.guest.id.is_empty() {
-        return Err(StoreError::Invalid("guest.id is required".into()));
+        return Err(StoreError::BadInput("guest.id is required".into()));
     }
     ticket.helpdesk_id = helpdesk.helpdesk_id.clone();
     store.insert_ticket(&helpdesk, &ticket).await?;
@@ -141,13 +167,17 @@ pub async fn import_ticket(store: &dyn Store, helpdesk_id: &str, mut ticket: Tic
 /// Set a new admin token and return it.
 pub async fn rotate_admin_token(store: &dyn Store) -> StoreResult<String> {
     let token = credentials::new_admin_token();
-    store.set_secret(ADMIN_TOKEN_HASH, SecretHash::of(&token).0.to_vec()).await?;
+    store
+        .set_secret(ADMIN_TOKEN_HASH, SecretHash::of(&token).0.to_vec())
+        .await?;
     Ok(token)
 }
 
 /// Make `token` the admin token (used when it comes from configuration).
 pub async fn set_admin_token(store: &dyn Store, token: &str) -> StoreResult<()> {
-    store.set_secret(ADMIN_TOKEN_HASH, SecretHash::of(token).0.to_vec()).await
+    store
+        .set_secret(ADMIN_TOKEN_HASH, SecretHash::of(token).0.to_vec())
+        .await
 }
 
 /// Credentials of the demo installation, printed at first start.
@@ -179,13 +209,29 @@ pub async fn seed_demo(store: &dyn Store, now_ms: i64) -> StoreResult<DemoCreden
         let created = create_tenant(store, "Demo Tenant", None).await?;
         store.tenant_by_key(&created.tenant_key).await?
     };
-    let app = create_app(store, &tenant.tenant_key, "larkdesk demo app", AppType::Custom, None).await?;
-    let helpdesk = create_helpdesk(store, &tenant.tenant_key, "Demo Helpdesk").await?;
-    let guest = upsert_user(store, &tenant.tenant_key, person(String::new(), "Li Lei", "lilei@example.com"), false)
-        .await?;
-    let agent =
-        upsert_user(store, &tenant.tenant_key, person(String::new(), "Han Meimei", "hanmeimei@example.com"), true)
-            .await?;
+    let app = create_app(
+        store,
+        &tenant.tenant_key,
+        "larkdesk demo app",
+        AppType::Custom,
+        None,
+    )
+    .await?;
+    let helpdesk = create_helpdesk(store, &tenant.tenant_key, "Demo Helpdesk", None).await?;
+    let guest = upsert_user(
+        store,
+        &tenant.tenant_key,
+        person(String::new(), "Li Lei", "lilei@example.com"),
+        false,
+    )
+    .await?;
+    let agent = upsert_user(
+        store,
+        &tenant.tenant_key,
+        person(String::new(), "Han Meimei", "hanmeimei@example.com"),
+        true,
+    )
+    .await?;
 
     let minute = 60_000;
     let created = now_ms - 90 * minute;
@@ -259,12 +305,19 @@ pub async fn seed_demo(store: &dyn Store, now_ms: i64) -> StoreResult<DemoCreden
         agent_first_response_time: entry + minute,
         agent_last_response_time: entry + 20 * minute,
         agent_owner: Some(agent.clone()),
-        tags: vec![TicketTag { id: ids::new_numeric_id(), name: "refund".into() }],
+        tags: vec![TicketTag {
+            id: ids::new_numeric_id(),
+            name: "refund".into(),
+        }],
         ..bot_ticket.clone()
     };
     let mut ticket_ids = Vec::new();
     for ticket in [bot_ticket, closed_ticket] {
-        ticket_ids.push(import_ticket(store, &helpdesk.helpdesk_id, ticket).await?.ticket_id);
+        ticket_ids.push(
+            import_ticket(store, &helpdesk.helpdesk_id, ticket)
+                .await?
+                .ticket_id,
+        );
     }
     Ok(DemoCredentials {
         tenant_key: tenant.tenant_key,

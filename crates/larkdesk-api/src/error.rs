@@ -52,7 +52,11 @@ impl ApiError {
     }
 
     pub fn bad_request() -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code::BAD_REQUEST, "Bad request, please check your request body")
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            code::BAD_REQUEST,
+            "Bad request, please check your request body",
+        )
     }
 
     pub fn unauthorized() -> Self {
@@ -64,7 +68,11 @@ impl ApiError {
     }
 
     pub fn forbidden() -> Self {
-        Self::new(StatusCode::FORBIDDEN, code::FORBIDDEN, "Please check you have the correct access")
+        Self::new(
+            StatusCode::FORBIDDEN,
+            code::FORBIDDEN,
+            "Please check you have the correct access",
+        )
     }
 
     pub fn not_found() -> Self {
@@ -72,7 +80,11 @@ impl ApiError {
     }
 
     pub fn internal() -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, code::INTERNAL, "Internal error")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            code::INTERNAL,
+            "Internal error",
+        )
     }
 
     pub fn missing_token() -> Self {
@@ -113,8 +125,11 @@ impl ApiError {
     }
 
     pub fn rate_limited(limit: u32, reset_secs: u64) -> Self {
-        let mut err =
-            Self::new(StatusCode::TOO_MANY_REQUESTS, code::RATE_LIMITED, "request trigger frequency limit");
+        let mut err = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            code::RATE_LIMITED,
+            "request trigger frequency limit",
+        );
         err.headers = vec![
             ("x-ogw-ratelimit-limit", limit.to_string()),
             ("x-ogw-ratelimit-reset", reset_secs.to_string()),
@@ -128,7 +143,8 @@ impl From<StoreError> for ApiError {
         match err {
             StoreError::NotFound => Self::not_found(),
             StoreError::Conflict(what) => Self::bad_request().with_message(what),
-            StoreError::Invalid(what) => {
+            StoreError::BadInput(what) => Self::bad_request().with_message(what),
+            StoreError::Corrupt(what) => {
                 tracing::error!(error = %what, "stored data failed to decode");
                 Self::internal()
             }

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod body;
 pub mod clock;
 pub mod console;
 pub mod error;
@@ -24,21 +25,28 @@ use tower_http::trace::TraceLayer;
 use crate::error::ApiError;
 pub use crate::state::{AppState, SharedState};
 
-/// Largest request body we read (2 MiB): Feishu's helpdesk bodies are a few KiB.
-pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
-
 pub fn router(state: SharedState) -> Router {
     let feishu = Router::new()
-        .route("/open-apis/auth/v3/tenant_access_token/internal", post(routes::auth::tenant_access_token))
-        .route("/open-apis/auth/v3/app_access_token/internal", post(routes::auth::app_access_token))
-        .route("/open-apis/helpdesk/v1/tickets/{ticket_id}", get(routes::tickets::get_ticket));
+        .route(
+            "/open-apis/auth/v3/tenant_access_token/internal",
+            post(routes::auth::tenant_access_token),
+        )
+        .route(
+            "/open-apis/auth/v3/app_access_token/internal",
+            post(routes::auth::app_access_token),
+        )
+        .route(
+            "/open-apis/helpdesk/v1/tickets/{ticket_id}",
+            get(routes::tickets::get_ticket),
+        );
 
     feishu
         .nest(admin::PREFIX, admin::router(state.clone()))
         // Feishu's gateway answers unknown paths and wrong methods alike with a plain-text 404.
         .fallback(page_not_found)
         .method_not_allowed_fallback(page_not_found)
-        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::extract::DefaultBodyLimit::max(body::MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(body::buffer))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(axum::middleware::from_fn(logid::middleware))
         .layer(TraceLayer::new_for_http())
@@ -46,7 +54,12 @@ pub fn router(state: SharedState) -> Router {
 }
 
 async fn page_not_found() -> Response {
-    (StatusCode::NOT_FOUND, [("content-type", "text/plain; charset=utf-8")], "404 page not found").into_response()
+    (
+        StatusCode::NOT_FOUND,
+        [("content-type", "text/plain; charset=utf-8")],
+        "404 page not found",
+    )
+        .into_response()
 }
 
 /// A panic becomes a Feishu internal error; the payload is logged, never sent.
@@ -66,5 +79,7 @@ pub async fn serve(
     state: SharedState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
 }

@@ -16,7 +16,9 @@ tokio::task_local! {
 pub fn new_log_id() -> String {
     let now = time::OffsetDateTime::now_utc();
     let stamp = now
-        .format(time::macros::format_description!("[year][month][day][hour][minute][second]"))
+        .format(time::macros::format_description!(
+            "[year][month][day][hour][minute][second]"
+        ))
         .unwrap_or_else(|_| "00000000000000".into());
     let mut random = [0u8; 10];
     rand::rng().fill(&mut random);
@@ -44,6 +46,10 @@ mod tests {
         let id = super::new_log_id();
         assert_eq!(id.len(), 34);
         assert!(id[..14].bytes().all(|b| b.is_ascii_digit()));
-        assert!(id[14..].bytes().all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b)));
+        assert!(
+            id[14..]
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b))
+        );
     }
 }

@@ -55,7 +55,13 @@ impl RateLimits {
                 .filter_map(|&(endpoint, default)| {
                     let per_second = overrides.get(&endpoint).copied().unwrap_or(default);
                     let quota = Quota::per_second(NonZeroU32::new(per_second)?);
-                    Some((endpoint, Bucket { per_second, limiter: RateLimiter::keyed(quota) }))
+                    Some((
+                        endpoint,
+                        Bucket {
+                            per_second,
+                            limiter: RateLimiter::keyed(quota),
+                        },
+                    ))
                 })
                 .collect()
         };
@@ -63,21 +69,33 @@ impl RateLimits {
     }
 
     pub fn disabled() -> Self {
-        Self { buckets: HashMap::new() }
+        Self {
+            buckets: HashMap::new(),
+        }
     }
 
     /// Take one request from the caller's bucket, or say when to come back.
     pub fn check(&self, endpoint: Endpoint, app_row_id: i64, tenant_id: i64) -> Result<(), ApiError> {
-        let Some(bucket) = self.buckets.get(&endpoint) else { return Ok(()) };
-        bucket.limiter.check_key(&CallerKey { app_row_id, tenant_id }).map_err(|not_until| {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            ApiError::rate_limited(bucket.per_second, wait.as_secs_f64().ceil().max(1.0) as u64)
-        })
+        let Some(bucket) = self.buckets.get(&endpoint) else {
+            return Ok(());
+        };
+        bucket
+            .limiter
+            .check_key(&CallerKey {
+                app_row_id,
+                tenant_id,
+            })
+            .map_err(|not_until| {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                ApiError::rate_limited(bucket.per_second, wait.as_secs_f64().ceil().max(1.0) as u64)
+            })
     }
 
     /// Parse `NAME=N` overrides.
     pub fn parse_override(spec: &str) -> Result<(Endpoint, u32), String> {
-        let (name, value) = spec.split_once('=').ok_or_else(|| format!("expected NAME=N, got {spec:?}"))?;
+        let (name, value) = spec
+            .split_once('=')
+            .ok_or_else(|| format!("expected NAME=N, got {spec:?}"))?;
         let endpoint = Endpoint::ALL
             .iter()
             .copied()
@@ -112,7 +130,10 @@ mod tests {
         for _ in 0..100 {
             limits.check(Endpoint::GetTicket, 1, 1).unwrap();
         }
-        assert_eq!(RateLimits::parse_override("get_ticket=20"), Ok((Endpoint::GetTicket, 20)));
+        assert_eq!(
+            RateLimits::parse_override("get_ticket=20"),
+            Ok((Endpoint::GetTicket, 20))
+        );
         assert!(RateLimits::parse_override("nope=1").is_err());
         assert!(RateLimits::parse_override("get_ticket").is_err());
     }

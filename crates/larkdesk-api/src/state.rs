@@ -30,8 +30,14 @@ impl AppState {
         let mut fresh = [0u8; 32];
         rand::rng().fill(&mut fresh);
         let key = store.secret_or_init(SIGNING_KEY, fresh.to_vec()).await?;
-        let key: [u8; 32] =
-            key.try_into().map_err(|_| anyhow::anyhow!("stored {SIGNING_KEY} is not 32 bytes"))?;
-        Ok(Arc::new(Self { store, signer: TokenSigner::new(key), limits, clock }))
+        let key: [u8; 32] = key
+            .try_into()
+            .map_err(|_| anyhow::anyhow!("stored {SIGNING_KEY} is not 32 bytes"))?;
+        Ok(Arc::new(Self {
+            store,
+            signer: TokenSigner::new(key),
+            limits,
+            clock,
+        }))
     }
 }

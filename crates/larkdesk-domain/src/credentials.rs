@@ -33,7 +33,11 @@ impl std::fmt::Debug for SecretHash {
 }
 
 fn alphanumeric(len: usize) -> String {
-    rand::rng().sample_iter(&Alphanumeric).take(len).map(char::from).collect()
+    rand::rng()
+        .sample_iter(&Alphanumeric)
+        .take(len)
+        .map(char::from)
+        .collect()
 }
 
 /// A new app secret: 32 alphanumerics, like Feishu's.

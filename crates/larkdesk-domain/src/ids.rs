@@ -51,7 +51,16 @@ mod tests {
 
     #[test]
     fn rejects_non_numeric_ids() {
-        for bad in ["", "abc", "1 OR 1=1", "-1", "+1", "12345678901234567890", "9999999999999999999", "１２"] {
+        for bad in [
+            "",
+            "abc",
+            "1 OR 1=1",
+            "-1",
+            "+1",
+            "12345678901234567890",
+            "9999999999999999999",
+            "１２",
+        ] {
             assert!(!is_valid_numeric_id(bad), "{bad}");
         }
         assert!(is_valid_numeric_id("123456"));

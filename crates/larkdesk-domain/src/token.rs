@@ -46,7 +46,12 @@ pub struct TokenClaims {
 
 impl TokenClaims {
     pub fn new(kind: TokenKind, app_row_id: i64, now: i64) -> Self {
-        Self { kind, app_row_id, issued_at: now, expires_at: now + TOKEN_LIFETIME_SECS }
+        Self {
+            kind,
+            app_row_id,
+            issued_at: now,
+            expires_at: now + TOKEN_LIFETIME_SECS,
+        }
     }
 
     /// Seconds left, as reported in `expire`.
@@ -100,7 +105,12 @@ impl TokenSigner {
         payload[9..17].copy_from_slice(&claims.issued_at.to_be_bytes());
         payload[17..25].copy_from_slice(&claims.expires_at.to_be_bytes());
         let mac = self.mac(&payload);
-        format!("{}{}{}", claims.kind.prefix(), hex::encode(payload), hex::encode(mac))
+        format!(
+            "{}{}{}",
+            claims.kind.prefix(),
+            hex::encode(payload),
+            hex::encode(mac)
+        )
     }
 
     /// Verify a presented token of the given kind at time `now` (unix seconds).
@@ -117,8 +127,12 @@ impl TokenSigner {
         let int = |range: std::ops::Range<usize>| {
             i64::from_be_bytes(payload[range].try_into().expect("8-byte slice"))
         };
-        let claims =
-            TokenClaims { kind, app_row_id: int(1..9), issued_at: int(9..17), expires_at: int(17..25) };
+        let claims = TokenClaims {
+            kind,
+            app_row_id: int(1..9),
+            issued_at: int(9..17),
+            expires_at: int(17..25),
+        };
         if now >= claims.expires_at {
             return Err(TokenError::Expired);
         }
@@ -152,8 +166,14 @@ mod tests {
     fn expired_wrong_kind_wrong_key_and_tampered_are_rejected() {
         let claims = TokenClaims::new(TokenKind::Tenant, 42, 1_000);
         let token = signer().sign(&claims);
-        assert_eq!(signer().verify(TokenKind::Tenant, &token, 1_000 + 7200), Err(TokenError::Expired));
-        assert_eq!(signer().verify(TokenKind::App, &token, 1_001), Err(TokenError::Invalid));
+        assert_eq!(
+            signer().verify(TokenKind::Tenant, &token, 1_000 + 7200),
+            Err(TokenError::Expired)
+        );
+        assert_eq!(
+            signer().verify(TokenKind::App, &token, 1_001),
+            Err(TokenError::Invalid)
+        );
         assert_eq!(
             TokenSigner::new([8u8; 32]).verify(TokenKind::Tenant, &token, 1_001),
             Err(TokenError::Invalid)
@@ -162,9 +182,15 @@ mod tests {
         let i = 10;
         tampered[i] = if tampered[i] == b'0' { b'1' } else { b'0' };
         let tampered = String::from_utf8(tampered).unwrap();
-        assert_eq!(signer().verify(TokenKind::Tenant, &tampered, 1_001), Err(TokenError::Invalid));
+        assert_eq!(
+            signer().verify(TokenKind::Tenant, &tampered, 1_001),
+            Err(TokenError::Invalid)
+        );
         for junk in ["", "t-", "t-gzz", "Bearer x", "t-g😀😀"] {
-            assert_eq!(signer().verify(TokenKind::Tenant, junk, 1_001), Err(TokenError::Invalid));
+            assert_eq!(
+                signer().verify(TokenKind::Tenant, junk, 1_001),
+                Err(TokenError::Invalid)
+            );
         }
     }
 

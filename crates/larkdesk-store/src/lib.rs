@@ -17,8 +17,12 @@ pub enum StoreError {
     NotFound,
     #[error("conflict: {0}")]
     Conflict(String),
-    #[error("invalid: {0}")]
-    Invalid(String),
+    /// The caller's input cannot be stored (bad id shape, missing field).
+    #[error("bad input: {0}")]
+    BadInput(String),
+    /// Stored data failed to decode: a bug or a hand-edited database.
+    #[error("corrupt stored data: {0}")]
+    Corrupt(String),
     #[error("database error: {0}")]
     Backend(#[from] sqlx::Error),
 }
@@ -60,8 +64,9 @@ pub trait Store: Send + Sync + 'static {
     async fn upsert_user(&self, tenant_id: i64, user: &TicketUser, is_agent: bool) -> StoreResult<()>;
     async fn users(&self, tenant_id: i64) -> StoreResult<Vec<(TicketUser, bool)>>;
 
-    /// Store a ticket as given (used by imports, the demo data and tests). The people it names
-    /// must exist as users of the helpdesk's tenant.
+    /// Store a ticket as given (used by imports, the demo data and tests). People it names that
+    /// the tenant's directory does not know yet are added with the profile given; known people
+    /// keep their directory profile. All or nothing.
     async fn insert_ticket(&self, helpdesk: &Helpdesk, ticket: &Ticket) -> StoreResult<()>;
     /// A ticket of this helpdesk; `NotFound` for other helpdesks' tickets.
     async fn ticket(&self, helpdesk: &Helpdesk, ticket_id: i64) -> StoreResult<Ticket>;
@@ -71,7 +76,9 @@ pub trait Store: Send + Sync + 'static {
 /// Open the store named by `url`: `sqlite://path` (created if missing) or `sqlite::memory:`.
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<std::sync::Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
-        Ok(std::sync::Arc::new(SqliteStore::connect(url, max_connections).await?))
+        Ok(std::sync::Arc::new(
+            SqliteStore::connect(url, max_connections).await?,
+        ))
     } else {
         anyhow::bail!(
             "unsupported database URL {:?}: expected sqlite://PATH",

@@ -7,7 +7,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use larkdesk_domain::credentials::SecretHash;
 use larkdesk_wire::ticket::{Ticket, TicketUser};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
 use sqlx::{Row, SqlitePool};
 
 use crate::{App, AppType, Helpdesk, NewApp, NewHelpdesk, Store, StoreError, StoreResult, Tenant};
@@ -40,11 +42,11 @@ fn not_found(err: sqlx::Error) -> StoreError {
 
 fn hash_column(row: &SqliteRow, col: &str) -> StoreResult<SecretHash> {
     let bytes: Vec<u8> = row.try_get(col)?;
-    SecretHash::from_slice(&bytes).ok_or_else(|| StoreError::Invalid(format!("{col} is not a digest")))
+    SecretHash::from_slice(&bytes).ok_or_else(|| StoreError::Corrupt(format!("{col} is not a digest")))
 }
 
 fn json_column<T: serde::de::DeserializeOwned>(raw: &str, col: &str) -> StoreResult<T> {
-    serde_json::from_str(raw).map_err(|e| StoreError::Invalid(format!("{col}: {e}")))
+    serde_json::from_str(raw).map_err(|e| StoreError::Corrupt(format!("{col}: {e}")))
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> String {
@@ -76,7 +78,7 @@ impl SqliteStore {
             tenant_id: row.try_get("tenant_id")?,
             name: row.try_get("name")?,
             app_type: AppType::parse(&app_type)
-                .ok_or_else(|| StoreError::Invalid(format!("app_type {app_type}")))?,
+                .ok_or_else(|| StoreError::Corrupt(format!("app_type {app_type}")))?,
             scopes: json_column(&scopes, "scopes")?,
             secret_hash: hash_column(row, "secret_hash")?,
         })
@@ -93,7 +95,11 @@ impl SqliteStore {
     }
 
     fn tenant_from_row(row: &SqliteRow) -> StoreResult<Tenant> {
-        Ok(Tenant { id: row.try_get("id")?, tenant_key: row.try_get("tenant_key")?, name: row.try_get("name")? })
+        Ok(Tenant {
+            id: row.try_get("id")?,
+            tenant_key: row.try_get("tenant_key")?,
+            name: row.try_get("name")?,
+        })
     }
 }
 
@@ -114,18 +120,38 @@ fn user_from_row(row: &SqliteRow) -> StoreResult<(TicketUser, bool)> {
     ))
 }
 
-async fn upsert_user_in<'e, E>(executor: E, tenant_id: i64, user: &TicketUser, is_agent: bool) -> StoreResult<()>
+/// How a user write treats an existing directory entry.
+#[derive(Clone, Copy)]
+enum OnExisting {
+    /// The directory is being edited: take the new profile.
+    Overwrite,
+    /// A ticket merely names the person: keep the directory's profile.
+    Keep,
+}
+
+async fn upsert_user_in<'e, E>(
+    executor: E,
+    tenant_id: i64,
+    user: &TicketUser,
+    is_agent: bool,
+    on_existing: OnExisting,
+) -> StoreResult<()>
 where
     E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
 {
-    sqlx::query(
+    let update = match on_existing {
+        OnExisting::Overwrite => {
+            "name = excluded.name, avatar_url = excluded.avatar_url, email = excluded.email,
+             department = excluded.department, city = excluded.city, country = excluded.country,"
+        }
+        OnExisting::Keep => "",
+    };
+    sqlx::query(&format!(
         "INSERT INTO users (tenant_id, open_id, name, avatar_url, email, department, city, country, is_agent)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (tenant_id, open_id) DO UPDATE SET
-           name = excluded.name, avatar_url = excluded.avatar_url, email = excluded.email,
-           department = excluded.department, city = excluded.city, country = excluded.country,
-           is_agent = max(users.is_agent, excluded.is_agent)",
-    )
+         ON CONFLICT (tenant_id, open_id) DO UPDATE SET {update}
+           is_agent = max(users.is_agent, excluded.is_agent)"
+    ))
     .bind(tenant_id)
     .bind(&user.id)
     .bind(&user.name)
@@ -164,27 +190,36 @@ impl Store for SqliteStore {
     }
 
     async fn secret(&self, name: &str) -> StoreResult<Option<Vec<u8>>> {
-        Ok(sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = ?")
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = ?")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 
     async fn is_empty(&self) -> StoreResult<bool> {
-        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM tenants").fetch_one(&self.pool).await?;
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM tenants")
+            .fetch_one(&self.pool)
+            .await?;
         Ok(count == 0)
     }
 
     async fn create_tenant(&self, tenant_key: &str, name: &str) -> StoreResult<Tenant> {
-        let id: i64 =
-            sqlx::query_scalar("INSERT INTO tenants (tenant_key, name, created_at) VALUES (?, ?, ?) RETURNING id")
-                .bind(tenant_key)
-                .bind(name)
-                .bind(now_ms())
-                .fetch_one(&self.pool)
-                .await
-                .map_err(|e| conflict_or(e, "tenant_key already exists"))?;
-        Ok(Tenant { id, tenant_key: tenant_key.to_owned(), name: name.to_owned() })
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO tenants (tenant_key, name, created_at) VALUES (?, ?, ?) RETURNING id",
+        )
+        .bind(tenant_key)
+        .bind(name)
+        .bind(now_ms())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| conflict_or(e, "tenant_key already exists"))?;
+        Ok(Tenant {
+            id,
+            tenant_key: tenant_key.to_owned(),
+            name: name.to_owned(),
+        })
     }
 
     async fn tenant_by_key(&self, tenant_key: &str) -> StoreResult<Tenant> {
@@ -241,8 +276,11 @@ impl Store for SqliteStore {
     }
 
     async fn app_by_row_id(&self, id: i64) -> StoreResult<App> {
-        let row =
-            sqlx::query("SELECT * FROM apps WHERE id = ?").bind(id).fetch_one(&self.pool).await.map_err(not_found)?;
+        let row = sqlx::query("SELECT * FROM apps WHERE id = ?")
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(not_found)?;
         Self::app_from_row(&row)
     }
 
@@ -252,7 +290,11 @@ impl Store for SqliteStore {
             .bind(app_id)
             .execute(&self.pool)
             .await?;
-        if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        if done.rows_affected() == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
     async fn set_app_scopes(&self, app_id: &str, scopes: &[String]) -> StoreResult<()> {
@@ -261,7 +303,11 @@ impl Store for SqliteStore {
             .bind(app_id)
             .execute(&self.pool)
             .await?;
-        if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        if done.rows_affected() == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
     async fn current_token(&self, app_row_id: i64, kind: &str) -> StoreResult<Option<(i64, i64)>> {
@@ -328,31 +374,42 @@ impl Store for SqliteStore {
             .bind(helpdesk_id)
             .execute(&self.pool)
             .await?;
-        if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        if done.rows_affected() == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 
     async fn upsert_user(&self, tenant_id: i64, user: &TicketUser, is_agent: bool) -> StoreResult<()> {
-        upsert_user_in(&self.pool, tenant_id, user, is_agent).await
+        upsert_user_in(&self.pool, tenant_id, user, is_agent, OnExisting::Overwrite).await
     }
 
     async fn users(&self, tenant_id: i64) -> StoreResult<Vec<(TicketUser, bool)>> {
-        let rows = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM users WHERE tenant_id = ? ORDER BY id"))
-            .bind(tenant_id)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = ? ORDER BY id"
+        ))
+        .bind(tenant_id)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(user_from_row).collect()
     }
 
     async fn insert_ticket(&self, helpdesk: &Helpdesk, t: &Ticket) -> StoreResult<()> {
-        let ticket_id: i64 =
-            t.ticket_id.parse().map_err(|_| StoreError::Invalid("ticket_id must be digits".into()))?;
+        let ticket_id: i64 = t
+            .ticket_id
+            .parse()
+            .map_err(|_| StoreError::BadInput("ticket_id must be digits".into()))?;
         let mut tx = self.pool.begin().await?;
         let agents = t.agents.iter().chain(t.agent_owner.as_ref());
         for user in agents {
-            upsert_user_in(&mut *tx, helpdesk.tenant_id, user, true).await?;
+            upsert_user_in(&mut *tx, helpdesk.tenant_id, user, true, OnExisting::Keep).await?;
         }
-        for user in std::iter::once(&t.guest).chain(&t.collaborators).chain(t.closed_by.as_ref()) {
-            upsert_user_in(&mut *tx, helpdesk.tenant_id, user, false).await?;
+        for user in std::iter::once(&t.guest)
+            .chain(&t.collaborators)
+            .chain(t.closed_by.as_ref())
+        {
+            upsert_user_in(&mut *tx, helpdesk.tenant_id, user, false, OnExisting::Keep).await?;
         }
         let ids = |users: &[TicketUser]| to_json(&users.iter().map(|u| &u.id).collect::<Vec<_>>());
         sqlx::query(
@@ -414,7 +471,13 @@ impl Store for SqliteStore {
         let agent_owner_id: Option<String> = row.try_get("agent_owner_id")?;
 
         let mut wanted: Vec<&String> = vec![&guest_id];
-        wanted.extend(agent_ids.iter().chain(&collaborator_ids).chain(&closed_by_id).chain(&agent_owner_id));
+        wanted.extend(
+            agent_ids
+                .iter()
+                .chain(&collaborator_ids)
+                .chain(&closed_by_id)
+                .chain(&agent_owner_id),
+        );
         let people: HashMap<String, TicketUser> = sqlx::query(&format!(
             "SELECT {USER_COLUMNS} FROM users
              WHERE tenant_id = ? AND open_id IN (SELECT value FROM json_each(?))"
@@ -427,15 +490,21 @@ impl Store for SqliteStore {
         .map(|r| user_from_row(r).map(|(u, _)| (u.id.clone(), u)))
         .collect::<StoreResult<_>>()?;
         // A person deleted from the directory still shows with their id, as Feishu does for leavers.
-        let person =
-            |id: &String| people.get(id).cloned().unwrap_or_else(|| TicketUser { id: id.clone(), ..Default::default() });
+        let person = |id: &String| {
+            people.get(id).cloned().unwrap_or_else(|| TicketUser {
+                id: id.clone(),
+                ..Default::default()
+            })
+        };
 
         let optional_json = |col: &str| -> StoreResult<Option<String>> { Ok(row.try_get(col)?) };
         Ok(Ticket {
             ticket_id: ticket_id.to_string(),
             helpdesk_id: helpdesk.helpdesk_id.clone(),
             guest: person(&guest_id),
-            comments: optional_json("comments")?.map(|s| json_column(&s, "comments")).transpose()?,
+            comments: optional_json("comments")?
+                .map(|s| json_column(&s, "comments"))
+                .transpose()?,
             ticket_type: row.try_get("ticket_type")?,
             status: row.try_get("status")?,
             score: row.try_get("score")?,
@@ -450,7 +519,10 @@ impl Store for SqliteStore {
             solve: row.try_get("solve")?,
             closed_by: closed_by_id.as_ref().map(person),
             collaborators: collaborator_ids.iter().map(person).collect(),
-            customized_fields: json_column(&row.try_get::<String, _>("customized_fields")?, "customized_fields")?,
+            customized_fields: json_column(
+                &row.try_get::<String, _>("customized_fields")?,
+                "customized_fields",
+            )?,
             agent_service_duration: row.try_get("agent_service_duration")?,
             agent_first_response_duration: row.try_get("agent_first_response_duration")?,
             bot_service_duration: row.try_get("bot_service_duration")?,
@@ -465,12 +537,13 @@ impl Store for SqliteStore {
     }
 
     async fn ticket_ids(&self, helpdesk: &Helpdesk, limit: i64) -> StoreResult<Vec<String>> {
-        let ids: Vec<i64> =
-            sqlx::query_scalar("SELECT ticket_id FROM tickets WHERE helpdesk_id = ? ORDER BY created_at, id LIMIT ?")
-                .bind(helpdesk.id)
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?;
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT ticket_id FROM tickets WHERE helpdesk_id = ? ORDER BY created_at, id LIMIT ?",
+        )
+        .bind(helpdesk.id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
         Ok(ids.into_iter().map(|id| id.to_string()).collect())
     }
 }

@@ -12,7 +12,11 @@ pub struct Success<T> {
 
 impl<T> Success<T> {
     pub fn new(data: T) -> Self {
-        Self { code: 0, msg: "success", data }
+        Self {
+            code: 0,
+            msg: "success",
+            data,
+        }
     }
 }
 

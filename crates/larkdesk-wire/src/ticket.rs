@@ -78,7 +78,9 @@ pub struct TicketTag {
 /// are omitted when absent; `customized_fields` and `tags` are omitted when empty, as the doc says.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Ticket {
+    #[serde(default)]
     pub ticket_id: String,
+    #[serde(default)]
     pub helpdesk_id: String,
     pub guest: TicketUser,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -48,6 +48,9 @@ pub enum AdminCommand {
         tenant_key: String,
         #[arg(long)]
         name: String,
+        /// A digit string; generated when omitted.
+        #[arg(long)]
+        helpdesk_id: Option<String>,
     },
     /// Give a helpdesk a new token.
     RotateHelpdeskToken {
@@ -88,9 +91,12 @@ pub async fn run(store: &dyn Store, command: AdminCommand) -> anyhow::Result<()>
         AdminCommand::CreateTenant { name, tenant_key } => {
             serde_json::to_value(console::create_tenant(store, &name, tenant_key.as_deref()).await?)?
         }
-        AdminCommand::CreateApp { tenant_key, name, app_type, scopes } => {
-            serde_json::to_value(console::create_app(store, &tenant_key, &name, app_type, scopes).await?)?
-        }
+        AdminCommand::CreateApp {
+            tenant_key,
+            name,
+            app_type,
+            scopes,
+        } => serde_json::to_value(console::create_app(store, &tenant_key, &name, app_type, scopes).await?)?,
         AdminCommand::SetAppScopes { app_id, scopes } => {
             store.set_app_scopes(&app_id, &scopes).await?;
             json!({ "app_id": app_id, "scopes": scopes })
@@ -98,19 +104,38 @@ pub async fn run(store: &dyn Store, command: AdminCommand) -> anyhow::Result<()>
         AdminCommand::RotateAppSecret { app_id } => {
             json!({ "app_id": app_id, "app_secret": console::rotate_app_secret(store, &app_id).await? })
         }
-        AdminCommand::CreateHelpdesk { tenant_key, name } => {
-            serde_json::to_value(console::create_helpdesk(store, &tenant_key, &name).await?)?
-        }
+        AdminCommand::CreateHelpdesk {
+            tenant_key,
+            name,
+            helpdesk_id,
+        } => serde_json::to_value(
+            console::create_helpdesk(store, &tenant_key, &name, helpdesk_id.as_deref()).await?,
+        )?,
         AdminCommand::RotateHelpdeskToken { helpdesk_id } => json!({
             "helpdesk_id": helpdesk_id,
             "helpdesk_token": console::rotate_helpdesk_token(store, &helpdesk_id).await?,
         }),
-        AdminCommand::UpsertUser { tenant_key, id, name, email, agent } => {
-            let user = TicketUser { id, name, email, ..Default::default() };
+        AdminCommand::UpsertUser {
+            tenant_key,
+            id,
+            name,
+            email,
+            agent,
+        } => {
+            let user = TicketUser {
+                id,
+                name,
+                email,
+                ..Default::default()
+            };
             serde_json::to_value(console::upsert_user(store, &tenant_key, user, agent).await?)?
         }
         AdminCommand::ImportTicket { helpdesk_id, file } => {
-            let raw = if file == "-" { std::io::read_to_string(std::io::stdin())? } else { std::fs::read_to_string(&file)? };
+            let raw = if file == "-" {
+                std::io::read_to_string(std::io::stdin())?
+            } else {
+                std::fs::read_to_string(&file)?
+            };
             let ticket: Ticket = serde_json::from_str(&raw)?;
             json!({ "ticket_id": console::import_ticket(store, &helpdesk_id, ticket).await?.ticket_id })
         }

@@ -7,10 +7,19 @@ mod serve;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "larkdesk", version, about = "Self-hosted, wire-compatible Feishu Helpdesk v1 API server")]
+#[command(
+    name = "larkdesk",
+    version,
+    about = "Self-hosted, wire-compatible Feishu Helpdesk v1 API server"
+)]
 struct Cli {
     /// Database URL: sqlite://PATH (created if missing).
-    #[arg(long, env = "LARKDESK_DATABASE_URL", default_value = "sqlite://larkdesk.db", global = true)]
+    #[arg(
+        long,
+        env = "LARKDESK_DATABASE_URL",
+        default_value = "sqlite://larkdesk.db",
+        global = true
+    )]
     database_url: String,
 
     /// Maximum database connections in the pool.

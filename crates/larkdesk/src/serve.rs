@@ -44,7 +44,11 @@ pub struct ServeArgs {
 }
 
 pub async fn run(store: Arc<dyn Store>, args: ServeArgs) -> anyhow::Result<()> {
-    let clock = if args.clock_control { Clock::controllable() } else { Clock::system() };
+    let clock = if args.clock_control {
+        Clock::controllable()
+    } else {
+        Clock::system()
+    };
     let overrides: HashMap<Endpoint, u32> = args.rate_limits.into_iter().collect();
     let limits = RateLimits::new(!args.no_rate_limit, &overrides);
 
@@ -52,7 +56,10 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs) -> anyhow::Result<()> {
     match &args.admin_token {
         Some(token) => console::set_admin_token(&*store, token).await?,
         None if store.secret(ADMIN_TOKEN_HASH).await?.is_none() => {
-            created.insert("admin_token".into(), json!(console::rotate_admin_token(&*store).await?));
+            created.insert(
+                "admin_token".into(),
+                json!(console::rotate_admin_token(&*store).await?),
+            );
         }
         None => {}
     }

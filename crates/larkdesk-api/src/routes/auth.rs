@@ -34,7 +34,14 @@ impl TokenFailure {
             Self::BadSecret => (10014, "app secret invalid".to_owned()),
             Self::Internal => (155000, "Internal error".to_owned()),
         };
-        respond(StatusCode::OK, &TokenErrorResponse { code, msg, data: Default::default() })
+        respond(
+            StatusCode::OK,
+            &TokenErrorResponse {
+                code,
+                msg,
+                data: Default::default(),
+            },
+        )
     }
 }
 
@@ -79,13 +86,20 @@ impl AppState {
     pub async fn mint_token(&self, kind: TokenKind, app_row_id: i64) -> Result<(String, i64), StoreError> {
         let now = self.clock.now_secs();
         if let Some((issued_at, expires_at)) = self.store.current_token(app_row_id, kind_name(kind)).await? {
-            let current = TokenClaims { kind, app_row_id, issued_at, expires_at };
+            let current = TokenClaims {
+                kind,
+                app_row_id,
+                issued_at,
+                expires_at,
+            };
             if issued_at <= now && current.reusable(now) {
                 return Ok((self.signer.sign(&current), current.remaining(now)));
             }
         }
         let fresh = TokenClaims::new(kind, app_row_id, now);
-        self.store.record_token(app_row_id, kind_name(kind), fresh.issued_at, fresh.expires_at).await?;
+        self.store
+            .record_token(app_row_id, kind_name(kind), fresh.issued_at, fresh.expires_at)
+            .await?;
         Ok((self.signer.sign(&fresh), fresh.remaining(now)))
     }
 }
@@ -97,17 +111,31 @@ pub async fn tenant_access_token(
     match state.issue_token(TokenKind::Tenant, body).await {
         Ok((tenant_access_token, expire)) => respond(
             StatusCode::OK,
-            &TenantAccessTokenResponse { code: 0, msg: "ok", tenant_access_token, expire },
+            &TenantAccessTokenResponse {
+                code: 0,
+                msg: "ok",
+                tenant_access_token,
+                expire,
+            },
         ),
         Err(failure) => failure.into_response(),
     }
 }
 
-pub async fn app_access_token(State(state): State<SharedState>, body: Result<Bytes, BytesRejection>) -> Response {
+pub async fn app_access_token(
+    State(state): State<SharedState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     match state.issue_token(TokenKind::App, body).await {
-        Ok((app_access_token, expire)) => {
-            respond(StatusCode::OK, &AppAccessTokenResponse { code: 0, msg: "ok", app_access_token, expire })
-        }
+        Ok((app_access_token, expire)) => respond(
+            StatusCode::OK,
+            &AppAccessTokenResponse {
+                code: 0,
+                msg: "ok",
+                app_access_token,
+                expire,
+            },
+        ),
         Err(failure) => failure.into_response(),
     }
 }

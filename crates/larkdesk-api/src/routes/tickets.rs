@@ -28,8 +28,13 @@ pub async fn get_ticket(
     headers: HeaderMap,
     path: Result<Path<String>, PathRejection>,
 ) -> ApiResult<Response> {
-    let caller =
-        state.helpdesk_caller(&headers, Endpoint::GetTicket, &[HELPDESK_ALL_READONLY, HELPDESK_ALL]).await?;
+    let caller = state
+        .helpdesk_caller(
+            &headers,
+            Endpoint::GetTicket,
+            &[HELPDESK_ALL_READONLY, HELPDESK_ALL],
+        )
+        .await?;
     let id = ticket_id(path)?;
     let ticket = state.store.ticket(&caller.helpdesk, id).await?;
     Ok(success(GetTicketData { ticket }))

@@ -1,0 +1,203 @@
+//! `GET /open-apis/helpdesk/v1/tickets/:ticket_id`: the seed document, field by field.
+
+use serde_json::{Value, json};
+
+use crate::common::{TestServer, helpdesk_header};
+
+const GOLDEN: &str = include_str!("../golden/seed_get_ticket_response.json");
+
+/// A server holding the seed's ticket in a helpdesk with the seed's helpdesk_id. Returns the
+/// server, a tenant token and the helpdesk header.
+async fn server_with_seed_ticket() -> (TestServer, String, String) {
+    let server = TestServer::start().await;
+    let golden: Value = serde_json::from_str(GOLDEN).unwrap();
+    let ticket = &golden["data"]["ticket"];
+    let demo = server.demo().clone();
+    let helpdesk = server
+        .admin(
+            "/helpdesks",
+            json!({"tenant_key": demo.tenant_key, "name": "seed", "helpdesk_id": ticket["helpdesk_id"]}),
+        )
+        .await;
+    let imported = server
+        .admin(
+            &format!("/helpdesks/{}/tickets", ticket["helpdesk_id"].as_str().unwrap()),
+            ticket.clone(),
+        )
+        .await;
+    assert_eq!(imported["ticket_id"], ticket["ticket_id"]);
+    let token = server.demo_token().await;
+    let header = helpdesk_header(
+        helpdesk["helpdesk_id"].as_str().unwrap(),
+        helpdesk["helpdesk_token"].as_str().unwrap(),
+    );
+    (server, token, header)
+}
+
+#[tokio::test]
+async fn seed_example_response_round_trips_exactly() {
+    let (server, token, header) = server_with_seed_ticket().await;
+    let r = server
+        .get_ticket("6626871355780366331", Some(&token), Some(&header))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.header("content-type"), Some("application/json; charset=utf-8"));
+    assert!(r.header("x-tt-logid").is_some_and(|l| l.len() == 34));
+    // serde_json's Value equality distinguishes 50 from 50.0 and "1" from 1, so this pins
+    // field names, JSON types and values of every field the seed shows.
+    let got: Value = r.json();
+    let want: Value = serde_json::from_str(GOLDEN).unwrap();
+    assert_eq!(got, want);
+}
+
+#[tokio::test]
+async fn wire_types_of_the_seed_fields() {
+    let (server, token, header) = server_with_seed_ticket().await;
+    let r = server
+        .get_ticket("6626871355780366331", Some(&token), Some(&header))
+        .await;
+    let t = &r.json()["data"]["ticket"];
+    for id_field in ["ticket_id", "helpdesk_id"] {
+        assert!(t[id_field].is_string(), "{id_field}");
+    }
+    assert!(t["comments"].is_object(), "comments is an object, not an array");
+    // 7262656095919128578 > 2^53: it must reach the wire as the exact integer text.
+    assert!(r.text.contains(r#""user_id":7262656095919128578"#), "{}", r.text);
+    assert!(t["comments"]["user_id"].is_u64());
+    assert!(t["agent_service_duration"].is_f64());
+    assert!(r.text.contains(r#""agent_service_duration":42624.95"#));
+    for int_field in [
+        "ticket_type",
+        "status",
+        "score",
+        "created_at",
+        "updated_at",
+        "closed_at",
+        "channel",
+        "solve",
+        "agent_first_response_duration",
+        "bot_service_duration",
+        "agent_resolution_time",
+        "actual_processing_time",
+        "agent_entry_time",
+        "agent_first_response_time",
+        "agent_last_response_time",
+    ] {
+        assert!(
+            t[int_field].is_i64(),
+            "{int_field} must be an integer: {}",
+            t[int_field]
+        );
+    }
+    assert!(t["customized_fields"][0]["position"].is_i64());
+    assert!(t["tags"][0]["id"].is_string());
+    // Milliseconds, not seconds.
+    assert_eq!(t["created_at"], json!(1_616_920_429_000_i64));
+}
+
+#[tokio::test]
+async fn unset_fields_follow_the_documented_presence_rules() {
+    let server = TestServer::start().await;
+    let demo = server.demo().clone();
+    let imported = server
+        .admin(
+            &format!("/helpdesks/{}/tickets", demo.helpdesk_id),
+            json!({"guest": {"id": "ou_guest", "name": "G"}, "ticket_type": 1, "status": 1, "created_at": 1_700_000_000_000_i64}),
+        )
+        .await;
+    let id = imported["ticket_id"].as_str().unwrap();
+    let r = server.demo_get_ticket(id).await;
+    let t = &r.json()["data"]["ticket"];
+    assert_eq!(t["updated_at"], json!(-1), "updated_at is -1 when unset");
+    for omitted in [
+        "customized_fields",
+        "tags",
+        "comments",
+        "closed_by",
+        "agent_owner",
+        "dissatisfaction_reason",
+    ] {
+        assert!(t.get(omitted).is_none(), "{omitted} should be omitted: {t}");
+    }
+    assert_eq!(t["agents"], json!([]));
+    assert_eq!(t["collaborators"], json!([]));
+    assert_eq!(
+        t["guest"],
+        json!({"id": "ou_guest", "avatar_url": "", "name": "G", "email": "", "department": "", "city": "", "country": ""})
+    );
+    assert_eq!(t["helpdesk_id"], json!(demo.helpdesk_id));
+    assert!(
+        t["ticket_id"]
+            .as_str()
+            .unwrap()
+            .bytes()
+            .all(|b| b.is_ascii_digit())
+    );
+}
+
+#[tokio::test]
+async fn demo_tickets_are_readable() {
+    let server = TestServer::start().await;
+    let ids = server.demo().ticket_ids.clone();
+    assert!(ids.len() >= 2);
+    for id in ids {
+        let r = server.demo_get_ticket(&id).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.json()["data"]["ticket"]["ticket_id"], json!(id));
+    }
+}
+
+#[tokio::test]
+async fn get_with_a_json_body_is_accepted() {
+    // The Node SDK sends `{}` as the body of GET requests.
+    let server = TestServer::start().await;
+    let token = server.demo_token().await;
+    let id = server.demo().ticket_ids[0].clone();
+    let r = server
+        .send(
+            server
+                .http
+                .get(server.url(&format!("/open-apis/helpdesk/v1/tickets/{id}")))
+                .bearer_auth(&token)
+                .header("X-Lark-Helpdesk-Authorization", server.demo_helpdesk_header())
+                .header("content-type", "application/json")
+                .body("{}"),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}
+
+#[tokio::test]
+async fn ticket_of_another_helpdesk_is_not_visible() {
+    let server = TestServer::start().await;
+    let demo = server.demo().clone();
+    // A second helpdesk of the same tenant, with its own ticket.
+    let other = server
+        .admin(
+            "/helpdesks",
+            json!({"tenant_key": demo.tenant_key, "name": "second"}),
+        )
+        .await;
+    let other_id = other["helpdesk_id"].as_str().unwrap();
+    let imported = server
+        .admin(
+            &format!("/helpdesks/{other_id}/tickets"),
+            json!({"guest": {"id": "ou_x"}, "ticket_type": 1, "status": 1, "created_at": 1}),
+        )
+        .await;
+    let r = server
+        .demo_get_ticket(imported["ticket_id"].as_str().unwrap())
+        .await;
+    crate::common::assert_feishu_error(&r, 404, 154004);
+    // ... but it is visible with the second helpdesk's credentials.
+    let token = server.demo_token().await;
+    let header = helpdesk_header(other_id, other["helpdesk_token"].as_str().unwrap());
+    let r = server
+        .get_ticket(
+            imported["ticket_id"].as_str().unwrap(),
+            Some(&token),
+            Some(&header),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}

@@ -1,0 +1,10 @@
+//! Integration tests: each test starts the real `larkdesk` binary on a random port with a fresh
+//! SQLite database and talks HTTP to it.
+
+mod admin;
+mod auth;
+mod common;
+mod errors;
+mod get_ticket;
+mod ratelimit;
+mod tokens;
