@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Official-SDK conformance run for larkdesk.
+#
+# Starts a throw-away larkdesk server, imports the seed ticket (the example response
+# of "GET /open-apis/helpdesk/v1/tickets/:ticket_id" from the Feishu docs) through the
+# admin API, then calls that endpoint through the official Feishu SDKs:
+#   - Python: lark-oapi              (python.py)
+#   - Node:   @larksuiteoapi/node-sdk (node.mjs)
+# Each client prints PASS/FAIL per check and exits non-zero on any failure.
+#
+# Usage: conformance/run.sh            (from anywhere)
+# Env:   LARKDESK_BIN   larkdesk binary (default: <repo>/target/debug/larkdesk;
+#                       built with `cargo build -p larkdesk` if missing)
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/.." && pwd)"
+
+# Pinned SDK versions (the Node pin lives in package.json / package-lock.json).
+LARK_OAPI_VERSION="1.7.5"
+NODE_SDK_VERSION="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["dependencies"]["@larksuiteoapi/node-sdk"])' "$HERE/package.json")"
+
+log() { printf '==> %s\n' "$*"; }
+
+# --- larkdesk binary ---------------------------------------------------------------
+LARKDESK_BIN="${LARKDESK_BIN:-$ROOT/target/debug/larkdesk}"
+if [[ ! -x "$LARKDESK_BIN" ]]; then
+  log "building larkdesk ($LARKDESK_BIN not found)"
+  (cd "$ROOT" && cargo build -p larkdesk)
+fi
+[[ -x "$LARKDESK_BIN" ]] || { echo "larkdesk binary not found at $LARKDESK_BIN" >&2; exit 1; }
+
+# --- SDKs (cached in conformance/.venv and conformance/node_modules, gitignored) -----
+VENV="$HERE/.venv"
+venv_ok() {
+  [[ -x "$VENV/bin/python" ]] &&
+    [[ "$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("lark-oapi"))' 2>/dev/null)" == "$LARK_OAPI_VERSION" ]]
+}
+if ! venv_ok; then
+  log "installing lark-oapi==$LARK_OAPI_VERSION into $VENV"
+  rm -rf "$VENV"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "lark-oapi==$LARK_OAPI_VERSION"
+fi
+
+node_ok() {
+  local pj="$HERE/node_modules/@larksuiteoapi/node-sdk/package.json"
+  [[ -f "$pj" ]] &&
+    [[ "$(node -p 'require(process.argv[1]).version' "$pj")" == "$NODE_SDK_VERSION" ]]
+}
+if ! node_ok; then
+  log "installing @larksuiteoapi/node-sdk@$NODE_SDK_VERSION into $HERE/node_modules"
+  (cd "$HERE" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# --- server --------------------------------------------------------------------------
+# Both SDKs honour *_PROXY variables; the server is local, so never proxy it.
+export NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}"
+export no_proxy="$NO_PROXY"
+TMP="$(mktemp -d)"
+SERVER_PID=""
+cleanup() {
+  if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+log "starting $LARKDESK_BIN"
+"$LARKDESK_BIN" serve --bind 127.0.0.1:0 \
+  --database-url "sqlite://$TMP/ld.db" \
+  --credentials-file "$TMP/creds.json" >"$TMP/server.log" 2>&1 &
+SERVER_PID=$!
+
+# The credentials file appears once the server has bound its port (up to ~20 s).
+for _ in $(seq 1 100); do
+  [[ -s "$TMP/creds.json" ]] && break
+  if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+    echo "larkdesk exited early; its log:" >&2; cat "$TMP/server.log" >&2; exit 1
+  fi
+  sleep 0.2
+done
+if [[ ! -s "$TMP/creds.json" ]]; then
+  echo "larkdesk did not write $TMP/creds.json within 20 s; its log:" >&2
+  cat "$TMP/server.log" >&2; exit 1
+fi
+export LARKDESK_CREDS="$TMP/creds.json"
+export SEED_TICKET="$HERE/seed_ticket.json"
+
+# --- import the seed ticket through the admin API ------------------------------------
+log "importing seed ticket"
+python3 - <<'EOF'
+import json, os, urllib.request
+
+creds = json.load(open(os.environ["LARKDESK_CREDS"]))
+body = open(os.environ["SEED_TICKET"], "rb").read()  # sent byte-for-byte (big ints intact)
+url = f"{creds['base_url']}/larkdesk/admin/v1/helpdesks/{creds['demo']['helpdesk_id']}/tickets"
+req = urllib.request.Request(url, data=body, method="POST", headers={
+    "Authorization": f"Bearer {creds['admin_token']}",
+    "Content-Type": "application/json; charset=utf-8",
+})
+with urllib.request.urlopen(req, timeout=10) as r:
+    resp = json.load(r)
+want = json.loads(body)["ticket_id"]
+if resp.get("code") != 0 or resp.get("data", {}).get("ticket_id") != want:
+    raise SystemExit(f"seed import failed: {resp}")
+print(f"imported ticket {want}")
+EOF
+
+# --- run both SDK clients; report both before failing --------------------------------
+status=0
+log "Python SDK: lark-oapi $LARK_OAPI_VERSION"
+"$VENV/bin/python" "$HERE/python.py" | tee "$TMP/python.out" || status=1
+log "Node SDK: @larksuiteoapi/node-sdk $NODE_SDK_VERSION"
+node "$HERE/node.mjs" | tee "$TMP/node.out" || status=1
+
+# One closing line over both clients (XFAIL = known issue, counted as skipped).
+count() { cat "$TMP/python.out" "$TMP/node.out" | grep -c "^$1 " || true; }
+passed=$(count PASS); failed=$(count FAIL); skipped=$(count XFAIL)
+if [[ $status -ne 0 ]]; then
+  log "conformance FAILED (server log follows)"
+  cat "$TMP/server.log" >&2
+  [[ $failed -gt 0 ]] || failed=1  # a client died without a FAIL line
+fi
+echo "conformance: $passed passed, $failed failed, $skipped skipped"
+exit "$status"
