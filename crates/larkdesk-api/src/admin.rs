@@ -16,10 +16,10 @@ use larkdesk_wire::ticket::{Ticket, TicketUser};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::console;
 use crate::error::{ApiError, ApiResult};
 use crate::json::{parse_body, success};
 use crate::state::{ADMIN_TOKEN_HASH, SharedState};
+use crate::{console, emulator};
 
 pub const PREFIX: &str = "/larkdesk/admin/v1";
 
@@ -36,7 +36,20 @@ pub fn router(state: SharedState) -> Router<SharedState> {
             post(rotate_helpdesk_token),
         )
         .route("/helpdesks/{helpdesk_id}/tickets", post(import_ticket))
+        .route(
+            "/helpdesks/{helpdesk_id}/tickets/{ticket_id}/events",
+            axum::routing::get(emulator::events),
+        )
+        .route(
+            "/helpdesks/{helpdesk_id}/tickets/{ticket_id}/{action}",
+            post(emulator::act),
+        )
         .route("/users", post(upsert_user))
+        .route(
+            "/tenants/{tenant_key}/users/{open_id}/user_access_token",
+            post(mint_user_token),
+        )
+        .route("/rebuild_projections", post(rebuild_projections))
         .route("/clock/advance", post(advance_clock))
         .route_layer(middleware::from_fn_with_state(state, require_admin))
 }
@@ -130,8 +143,34 @@ async fn mint_tenant_token(
     Path(app_id): Path<String>,
 ) -> ApiResult<Response> {
     let app = state.store.app_by_app_id(&app_id).await?;
-    let (token, expire) = state.mint_token(TokenKind::Tenant, app.id).await?;
+    let (token, expire) = state.mint_token(TokenKind::Tenant, app.id, 0).await?;
     Ok(success(json!({ "tenant_access_token": token, "expire": expire })))
+}
+
+#[derive(Deserialize)]
+struct UserToken {
+    app_id: String,
+}
+
+/// Mint a user access token acting as a user (an agent) through an app of the same tenant.
+async fn mint_user_token(
+    State(state): State<SharedState>,
+    Path((tenant_key, open_id)): Path<(String, String)>,
+    body: Body,
+) -> ApiResult<Response> {
+    let req: UserToken = parse_body(body)?;
+    let tenant = state.store.tenant_by_key(&tenant_key).await?;
+    let app = state.store.app_by_app_id(&req.app_id).await?;
+    if app.tenant_id != tenant.id {
+        return Err(ApiError::bad_request().with_message("the app belongs to another tenant"));
+    }
+    let user = state.store.user(tenant.id, &open_id).await?;
+    let (token, expire) = state.mint_token(TokenKind::User, app.id, user.id).await?;
+    Ok(success(json!({ "user_access_token": token, "expire": expire })))
+}
+
+async fn rebuild_projections(State(state): State<SharedState>) -> ApiResult<Response> {
+    Ok(success(state.store.rebuild_projections().await?))
 }
 
 #[derive(Deserialize)]

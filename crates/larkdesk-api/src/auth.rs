@@ -7,7 +7,7 @@ use axum::http::HeaderMap;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use larkdesk_domain::token::{TokenError, TokenKind};
-use larkdesk_store::{App, AppType, Helpdesk, StoreError};
+use larkdesk_store::{App, AppType, Helpdesk, StoreError, UserRecord};
 
 use crate::error::{ApiError, ApiResult};
 use crate::ratelimit::Endpoint;
@@ -23,6 +23,20 @@ const MAX_HELPDESK_HEADER: usize = 1024;
 pub struct HelpdeskCaller {
     pub app: App,
     pub helpdesk: Helpdesk,
+    /// The user a user access token acts for; `None` for tenant tokens.
+    pub user: Option<UserRecord>,
+}
+
+impl HelpdeskCaller {
+    /// The caller as the actor of ticket events: the agent of a user token, else the system.
+    pub fn actor(&self) -> larkdesk_domain::events::Actor {
+        use larkdesk_domain::events::Actor;
+        match &self.user {
+            Some(u) if u.is_agent => Actor::Agent(u.user.id.clone()),
+            Some(u) => Actor::Guest(u.user.id.clone()),
+            None => Actor::System,
+        }
+    }
 }
 
 /// The bearer token of `Authorization: Bearer <token>`; `None` when missing or not a bearer.
@@ -55,30 +69,45 @@ pub fn parse_helpdesk_credential(raw: &[u8]) -> Option<(String, String)> {
 }
 
 impl AppState {
-    /// The app behind a tenant access token.
-    pub async fn tenant_app(&self, headers: &HeaderMap) -> ApiResult<App> {
+    /// The app behind a tenant access token, or the app and user behind a user access token.
+    pub async fn token_caller(&self, headers: &HeaderMap) -> ApiResult<(App, Option<UserRecord>)> {
         let token = bearer(headers).ok_or_else(ApiError::missing_token)?;
+        let kind = if token.starts_with("u-") {
+            TokenKind::User
+        } else {
+            TokenKind::Tenant
+        };
         let claims = self
             .signer
-            .verify(TokenKind::Tenant, token, self.clock.now_secs())
+            .verify(kind, token, self.clock.now_secs())
             .map_err(|e| match e {
                 TokenError::Invalid | TokenError::Expired => ApiError::invalid_token(),
             })?;
-        match self.store.app_by_row_id(claims.app_row_id).await {
-            Ok(app) => Ok(app),
-            Err(StoreError::NotFound) => Err(ApiError::invalid_token()),
+        let app = match self.store.app_by_row_id(claims.app_row_id).await {
+            Ok(app) => app,
+            Err(StoreError::NotFound) => return Err(ApiError::invalid_token()),
+            Err(e) => return Err(e.into()),
+        };
+        if kind == TokenKind::Tenant {
+            return Ok((app, None));
+        }
+        match self.store.user_by_row_id(claims.subject).await {
+            Ok(user) if user.tenant_id == app.tenant_id => Ok((app, Some(user))),
+            Ok(_) | Err(StoreError::NotFound) => Err(ApiError::invalid_token()),
             Err(e) => Err(e.into()),
         }
     }
 
-    /// Authenticate a tenant-token call to a helpdesk endpoint that needs any one of `scopes`.
+    /// Authenticate a call to a helpdesk endpoint that needs any one of `scopes`. Tenant and user
+    /// access tokens are both accepted everywhere (the SDKs disagree on which endpoints take
+    /// which; the Node SDK sends tenant tokens even to user-token endpoints).
     pub async fn helpdesk_caller(
         &self,
         headers: &HeaderMap,
         endpoint: Endpoint,
         scopes: &[&str],
     ) -> ApiResult<HelpdeskCaller> {
-        let app = self.tenant_app(headers).await?;
+        let (app, user) = self.token_caller(headers).await?;
         if app.app_type != AppType::Custom {
             return Err(ApiError::forbidden().with_message("this API supports custom (self-built) apps only"));
         }
@@ -99,7 +128,7 @@ impl AppState {
         if !helpdesk.token_hash.matches(&helpdesk_token) || helpdesk.tenant_id != app.tenant_id {
             return Err(ApiError::unauthorized());
         }
-        Ok(HelpdeskCaller { app, helpdesk })
+        Ok(HelpdeskCaller { app, helpdesk, user })
     }
 }
 

@@ -1,37 +1,43 @@
-//! The server's notion of "now". Production uses the system clock; tests and emulator users can
-//! enable an adjustable offset (`--clock-control`) and move time forward through the admin API,
-//! so token expiry and SLA scenarios run instantly.
+//! The server's notion of "now". Production uses the system clock. With `--clock-control` the
+//! clock is frozen at the start time and moves only when told to through the admin API, so token
+//! expiry and SLA scenarios run instantly and give exact, repeatable timestamps.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 #[derive(Debug, Clone, Default)]
 pub struct Clock {
-    /// Milliseconds added to the system time; `None` when time control is disabled.
-    offset_ms: Option<Arc<AtomicI64>>,
+    /// The controlled time in milliseconds; `None` for the system clock.
+    frozen_ms: Option<Arc<AtomicI64>>,
+}
+
+fn system_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
 }
 
 impl Clock {
     pub fn system() -> Self {
-        Self { offset_ms: None }
+        Self { frozen_ms: None }
     }
 
+    /// A clock frozen at the current time.
     pub fn controllable() -> Self {
         Self {
-            offset_ms: Some(Arc::new(AtomicI64::new(0))),
+            frozen_ms: Some(Arc::new(AtomicI64::new(system_ms()))),
         }
     }
 
     pub fn is_controllable(&self) -> bool {
-        self.offset_ms.is_some()
+        self.frozen_ms.is_some()
     }
 
     pub fn now_ms(&self) -> i64 {
-        let system = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or_default();
-        system + self.offset_ms.as_ref().map_or(0, |o| o.load(Ordering::Relaxed))
+        self.frozen_ms
+            .as_ref()
+            .map_or_else(system_ms, |t| t.load(Ordering::Relaxed))
     }
 
     pub fn now_secs(&self) -> i64 {
@@ -40,12 +46,28 @@ impl Clock {
 
     /// Move time forward; returns false when time control is disabled.
     pub fn advance_ms(&self, by: i64) -> bool {
-        match &self.offset_ms {
-            Some(offset) => {
-                offset.fetch_add(by, Ordering::Relaxed);
+        match &self.frozen_ms {
+            Some(t) => {
+                t.fetch_add(by, Ordering::Relaxed);
                 true
             }
             None => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn controlled_clock_is_frozen_until_advanced() {
+        let clock = Clock::controllable();
+        let t0 = clock.now_ms();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        assert_eq!(clock.now_ms(), t0);
+        assert!(clock.advance_ms(1500));
+        assert_eq!(clock.now_ms(), t0 + 1500);
+        assert!(!Clock::system().advance_ms(1));
     }
 }

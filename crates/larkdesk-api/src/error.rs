@@ -143,7 +143,7 @@ impl From<StoreError> for ApiError {
         match err {
             StoreError::NotFound => Self::not_found(),
             StoreError::Conflict(what) => Self::bad_request().with_message(what),
-            StoreError::BadInput(what) => Self::bad_request().with_message(what),
+            StoreError::BadInput(what) | StoreError::Rejected(what) => Self::bad_request().with_message(what),
             StoreError::Corrupt(what) => {
                 tracing::error!(error = %what, "stored data failed to decode");
                 Self::internal()

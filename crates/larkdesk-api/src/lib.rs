@@ -6,9 +6,11 @@ pub mod auth;
 pub mod body;
 pub mod clock;
 pub mod console;
+pub mod emulator;
 pub mod error;
 pub mod json;
 pub mod logid;
+pub mod query;
 pub mod ratelimit;
 pub mod routes;
 pub mod state;
@@ -35,10 +37,7 @@ pub fn router(state: SharedState) -> Router {
             "/open-apis/auth/v3/app_access_token/internal",
             post(routes::auth::app_access_token),
         )
-        .route(
-            "/open-apis/helpdesk/v1/tickets/{ticket_id}",
-            get(routes::tickets::get_ticket),
-        );
+        .nest("/open-apis/helpdesk/v1", helpdesk_routes());
 
     feishu
         .nest(admin::PREFIX, admin::router(state.clone()))
@@ -51,6 +50,38 @@ pub fn router(state: SharedState) -> Router {
         .layer(axum::middleware::from_fn(logid::middleware))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+fn helpdesk_routes() -> Router<SharedState> {
+    use routes::{fields, messages, tickets};
+    Router::new()
+        .route("/start_service", post(tickets::start_service))
+        .route("/tickets", get(tickets::list_tickets))
+        .route(
+            "/tickets/{ticket_id}",
+            get(tickets::get_ticket).put(tickets::update_ticket),
+        )
+        .route(
+            "/tickets/{ticket_id}/answer_user_query",
+            post(tickets::answer_user_query),
+        )
+        .route(
+            "/tickets/{ticket_id}/messages",
+            get(messages::list_ticket_messages).post(messages::create_ticket_message),
+        )
+        .route("/ticket_images", get(tickets::ticket_image))
+        .route("/message", post(messages::bot_message))
+        .route("/customized_fields", get(fields::customized_fields))
+        .route(
+            "/ticket_customized_fields",
+            get(fields::list_fields).post(fields::create_field),
+        )
+        .route(
+            "/ticket_customized_fields/{id}",
+            get(fields::get_field)
+                .patch(fields::update_field)
+                .delete(fields::delete_field),
+        )
 }
 
 async fn page_not_found() -> Response {
@@ -73,13 +104,53 @@ fn panic_response(payload: Box<dyn Any + Send + 'static>) -> Response {
     ApiError::internal().into_response()
 }
 
-/// Serve until `shutdown` resolves.
+/// Serve HTTP/1.1 until `shutdown` resolves, then let open requests finish (up to 10 s).
+///
+/// hyper is driven directly rather than through `axum::serve` for two wire details: header
+/// names go out title-cased (`X-Tt-Logid`, as Feishu sends them; the Python SDK looks them up
+/// case-sensitively) and a client gets 30 s to send its request headers.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: SharedState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    use hyper_util::rt::{TokioIo, TokioTimer};
+
+    let app = router(state);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors and the like: back off instead of spinning.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let connection = hyper::server::conn::http1::Builder::new()
+            .title_case_headers(true)
+            .timer(TokioTimer::new())
+            .header_read_timeout(std::time::Duration::from_secs(30))
+            .serve_connection(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(std::time::Duration::from_secs(10)) => {
+            tracing::warn!("connections still open after 10 s; closing them");
+        }
+    }
+    Ok(())
 }

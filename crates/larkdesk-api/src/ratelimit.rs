@@ -13,21 +13,67 @@ use crate::error::ApiError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Endpoint {
     GetTicket,
+    ListTickets,
+    UpdateTicket,
+    StartService,
+    CreateTicketMessage,
+    ListTicketMessages,
+    BotMessage,
+    TicketImages,
+    AnswerUserQuery,
+    CustomizedFields,
+    TicketCustomizedFields,
 }
 
 impl Endpoint {
-    pub const ALL: &[Endpoint] = &[Endpoint::GetTicket];
+    pub const ALL: &[Endpoint] = &[
+        Endpoint::GetTicket,
+        Endpoint::ListTickets,
+        Endpoint::UpdateTicket,
+        Endpoint::StartService,
+        Endpoint::CreateTicketMessage,
+        Endpoint::ListTicketMessages,
+        Endpoint::BotMessage,
+        Endpoint::TicketImages,
+        Endpoint::AnswerUserQuery,
+        Endpoint::CustomizedFields,
+        Endpoint::TicketCustomizedFields,
+    ];
 
     /// The name used in `--rate-limit NAME=N` and in the docs.
     pub fn name(self) -> &'static str {
         match self {
             Self::GetTicket => "get_ticket",
+            Self::ListTickets => "list_tickets",
+            Self::UpdateTicket => "update_ticket",
+            Self::StartService => "start_service",
+            Self::CreateTicketMessage => "create_ticket_message",
+            Self::ListTicketMessages => "list_ticket_messages",
+            Self::BotMessage => "bot_message",
+            Self::TicketImages => "ticket_images",
+            Self::AnswerUserQuery => "answer_user_query",
+            Self::CustomizedFields => "customized_fields",
+            Self::TicketCustomizedFields => "ticket_customized_fields",
         }
     }
 }
 
-/// Documented per-second limits (`feishu-helpdesk-api.md` §1).
-pub const DEFAULT_LIMITS: &[(Endpoint, u32)] = &[(Endpoint::GetTicket, 10)];
+/// Per-second limits. Documented ones (`feishu-helpdesk-api.md` §1): get_ticket 10/s,
+/// list_tickets, create_ticket_message and ticket_images 50/s. Feishu calls the others
+/// "special" without a number; we give them 100/s.
+pub const DEFAULT_LIMITS: &[(Endpoint, u32)] = &[
+    (Endpoint::GetTicket, 10),
+    (Endpoint::ListTickets, 50),
+    (Endpoint::UpdateTicket, 100),
+    (Endpoint::StartService, 100),
+    (Endpoint::CreateTicketMessage, 50),
+    (Endpoint::ListTicketMessages, 100),
+    (Endpoint::BotMessage, 100),
+    (Endpoint::TicketImages, 50),
+    (Endpoint::AnswerUserQuery, 100),
+    (Endpoint::CustomizedFields, 100),
+    (Endpoint::TicketCustomizedFields, 100),
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct CallerKey {

@@ -36,6 +36,29 @@ pub fn is_valid_numeric_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 19 && id.bytes().all(|b| b.is_ascii_digit()) && id.parse::<i64>().is_ok()
 }
 
+/// A message id (`om_` + 32 hex), as IM uses.
+pub fn new_message_id() -> String {
+    format!("om_{}", hex(16))
+}
+
+/// The id of the `ticket_message.created` event of a message: derived from the message id so
+/// that rebuilding projections from the event log reproduces it exactly.
+pub fn message_event_id(message_id: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(message_id.as_bytes());
+    hex::encode(&digest[..16])
+}
+
+/// The numeric user id shown in `comments.user_id`: a stable positive 63-bit number derived
+/// from the open_id (Feishu shows a 19-digit integer there; we have no other numeric id).
+pub fn numeric_user_id(open_id: &str) -> i64 {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(open_id.as_bytes());
+    let mut bytes = [0u8; 8];
+    bytes.copy_from_slice(&digest[..8]);
+    (u64::from_be_bytes(bytes) >> 1) as i64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

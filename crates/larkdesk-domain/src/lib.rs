@@ -2,7 +2,9 @@
 //! Nothing here performs I/O; storage and HTTP live in their own crates.
 
 pub mod credentials;
+pub mod events;
 pub mod ids;
+pub mod lifecycle;
 pub mod scopes;
 pub mod status;
 pub mod token;

@@ -1,4 +1,4 @@
-//! Access tokens (`t-…` tenant, `a-…` app).
+//! Access tokens (`t-…` tenant, `a-…` app, `u-…` user).
 //!
 //! A token is self-describing and signed: `<kind>-g` + hex(payload) + hex(HMAC-SHA256(payload)[..16]).
 //! Any instance holding the installation's signing key (kept in the shared database) can verify a
@@ -16,14 +16,16 @@ pub const TOKEN_LIFETIME_SECS: i64 = 7200;
 /// A new token is issued once the current one has less than this left.
 pub const REISSUE_BELOW_SECS: i64 = 1800;
 
-const VERSION: u8 = 1;
-const PAYLOAD_LEN: usize = 1 + 8 + 8 + 8;
+const VERSION: u8 = 2;
+const PAYLOAD_LEN: usize = 1 + 8 + 8 + 8 + 8;
 const MAC_LEN: usize = 16;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenKind {
     Tenant,
     App,
+    /// A user access token: acts as one user (an agent) of the app's tenant.
+    User,
 }
 
 impl TokenKind {
@@ -31,15 +33,18 @@ impl TokenKind {
         match self {
             Self::Tenant => "t-g",
             Self::App => "a-g",
+            Self::User => "u-g",
         }
     }
 }
 
-/// What a token asserts: which app (storage row id) it belongs to and its validity window (unix s).
+/// What a token asserts: which app (storage row id) it belongs to, for user tokens which user
+/// (storage row id; 0 otherwise), and its validity window (unix s).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TokenClaims {
     pub kind: TokenKind,
     pub app_row_id: i64,
+    pub subject: i64,
     pub issued_at: i64,
     pub expires_at: i64,
 }
@@ -49,8 +54,16 @@ impl TokenClaims {
         Self {
             kind,
             app_row_id,
+            subject: 0,
             issued_at: now,
             expires_at: now + TOKEN_LIFETIME_SECS,
+        }
+    }
+
+    pub fn for_user(app_row_id: i64, user_row_id: i64, now: i64) -> Self {
+        Self {
+            subject: user_row_id,
+            ..Self::new(TokenKind::User, app_row_id, now)
         }
     }
 
@@ -102,8 +115,9 @@ impl TokenSigner {
         let mut payload = [0u8; PAYLOAD_LEN];
         payload[0] = VERSION;
         payload[1..9].copy_from_slice(&claims.app_row_id.to_be_bytes());
-        payload[9..17].copy_from_slice(&claims.issued_at.to_be_bytes());
-        payload[17..25].copy_from_slice(&claims.expires_at.to_be_bytes());
+        payload[9..17].copy_from_slice(&claims.subject.to_be_bytes());
+        payload[17..25].copy_from_slice(&claims.issued_at.to_be_bytes());
+        payload[25..33].copy_from_slice(&claims.expires_at.to_be_bytes());
         let mac = self.mac(&payload);
         format!(
             "{}{}{}",
@@ -130,8 +144,9 @@ impl TokenSigner {
         let claims = TokenClaims {
             kind,
             app_row_id: int(1..9),
-            issued_at: int(9..17),
-            expires_at: int(17..25),
+            subject: int(9..17),
+            issued_at: int(17..25),
+            expires_at: int(25..33),
         };
         if now >= claims.expires_at {
             return Err(TokenError::Expired);
@@ -154,6 +169,21 @@ mod tests {
         let token = signer().sign(&claims);
         assert!(token.starts_with("t-g"));
         assert_eq!(signer().verify(TokenKind::Tenant, &token, 1_001), Ok(claims));
+    }
+
+    #[test]
+    fn user_tokens_carry_their_subject_and_are_not_tenant_tokens() {
+        let claims = TokenClaims::for_user(3, 99, 1_000);
+        let token = signer().sign(&claims);
+        assert!(token.starts_with("u-g"));
+        assert_eq!(
+            signer().verify(TokenKind::User, &token, 1_001).map(|c| c.subject),
+            Ok(99)
+        );
+        assert_eq!(
+            signer().verify(TokenKind::Tenant, &token, 1_001),
+            Err(TokenError::Invalid)
+        );
     }
 
     #[test]

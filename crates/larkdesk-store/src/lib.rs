@@ -6,7 +6,9 @@ mod sqlite;
 
 use async_trait::async_trait;
 use larkdesk_domain::credentials::SecretHash;
-use larkdesk_wire::ticket::{Ticket, TicketUser};
+use larkdesk_domain::events::TicketEvent;
+use larkdesk_wire::fields::TicketCustomizedField;
+use larkdesk_wire::ticket::{Ticket, TicketMessage, TicketUser};
 
 pub use models::*;
 pub use sqlite::SqliteStore;
@@ -20,6 +22,9 @@ pub enum StoreError {
     /// The caller's input cannot be stored (bad id shape, missing field).
     #[error("bad input: {0}")]
     BadInput(String),
+    /// The event log refuses the change (an invalid lifecycle transition).
+    #[error("rejected: {0}")]
+    Rejected(String),
     /// Stored data failed to decode: a bug or a hand-edited database.
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
@@ -28,6 +33,9 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// `total` of `GET /tickets` stops counting here, and paging stops here, as on Feishu.
+pub const LIST_CAP: i64 = 10_000;
 
 /// Everything larkdesk persists. Implementations must be safe to share between instances
 /// pointing at the same database.
@@ -64,13 +72,111 @@ pub trait Store: Send + Sync + 'static {
     async fn upsert_user(&self, tenant_id: i64, user: &TicketUser, is_agent: bool) -> StoreResult<()>;
     async fn users(&self, tenant_id: i64) -> StoreResult<Vec<(TicketUser, bool)>>;
 
-    /// Store a ticket as given (used by imports, the demo data and tests). People it names that
-    /// the tenant's directory does not know yet are added with the profile given; known people
-    /// keep their directory profile. All or nothing.
+    async fn user(&self, tenant_id: i64, open_id: &str) -> StoreResult<UserRecord>;
+    async fn user_by_row_id(&self, id: i64) -> StoreResult<UserRecord>;
+
+    /// Store a ticket given as a ready-made snapshot (imports, demo data): its log starts with
+    /// an `Imported` event. People it names that the tenant's directory does not know yet are
+    /// added with the profile given; known people keep their directory profile. All or nothing.
     async fn insert_ticket(&self, helpdesk: &Helpdesk, ticket: &Ticket) -> StoreResult<()>;
+    /// Create a ticket from its first events (a `Created` event first).
+    async fn create_ticket(
+        &self,
+        helpdesk: &Helpdesk,
+        ticket_id: i64,
+        chat_id: &str,
+        events: &[TicketEvent],
+    ) -> StoreResult<Ticket>;
+    /// Append events to a ticket's log and update its projection in one transaction.
+    /// `Rejected` when the lifecycle refuses an event (nothing is written then).
+    async fn append_ticket_events(
+        &self,
+        helpdesk: &Helpdesk,
+        ticket_id: i64,
+        events: &[TicketEvent],
+    ) -> StoreResult<Ticket>;
     /// A ticket of this helpdesk; `NotFound` for other helpdesks' tickets.
     async fn ticket(&self, helpdesk: &Helpdesk, ticket_id: i64) -> StoreResult<Ticket>;
+    async fn ticket_events(&self, helpdesk: &Helpdesk, ticket_id: i64) -> StoreResult<Vec<TicketEvent>>;
     async fn ticket_ids(&self, helpdesk: &Helpdesk, limit: i64) -> StoreResult<Vec<String>>;
+    /// `(total capped at 10,000, page)`, newest first.
+    async fn list_tickets(
+        &self,
+        helpdesk: &Helpdesk,
+        filter: &TicketFilter,
+        offset: i64,
+        limit: i64,
+    ) -> StoreResult<(i64, Vec<Ticket>)>;
+    /// Messages of a ticket in time order, optionally within an inclusive ms range.
+    async fn list_messages(
+        &self,
+        helpdesk: &Helpdesk,
+        ticket_id: i64,
+        range_ms: (Option<i64>, Option<i64>),
+        offset: i64,
+        limit: i64,
+    ) -> StoreResult<(i64, Vec<TicketMessage>)>;
+    /// The message a `ticket_message.created` event id refers to, with its public ticket id.
+    async fn message_by_event_id(
+        &self,
+        helpdesk: &Helpdesk,
+        event_id: &str,
+    ) -> StoreResult<(i64, StoredMessage)>;
+    /// Recompute every projection from the event log.
+    async fn rebuild_projections(&self) -> StoreResult<RebuildReport>;
+
+    /// Tag ids for names, creating tags that do not exist yet: `(id, name)` pairs.
+    async fn tags_for_names(
+        &self,
+        helpdesk: &Helpdesk,
+        names: &[String],
+    ) -> StoreResult<Vec<(String, String)>>;
+
+    async fn put_image(
+        &self,
+        message_id: &str,
+        index: i64,
+        content_type: &str,
+        bytes: &[u8],
+    ) -> StoreResult<()>;
+    /// `(content_type, bytes)` of an image of a message of this ticket.
+    async fn image(
+        &self,
+        helpdesk: &Helpdesk,
+        ticket_id: i64,
+        message_id: &str,
+        index: i64,
+    ) -> StoreResult<(String, Vec<u8>)>;
+
+    async fn record_bot_message(&self, helpdesk: &Helpdesk, message: &BotMessage) -> StoreResult<()>;
+
+    async fn create_field(
+        &self,
+        helpdesk: &Helpdesk,
+        field_id: &str,
+        def: &FieldDefinition,
+        by: &str,
+        at_ms: i64,
+    ) -> StoreResult<()>;
+    async fn field(&self, helpdesk: &Helpdesk, field_id: &str) -> StoreResult<TicketCustomizedField>;
+    /// Fields in creation order after `after_row` (a page token), at most `limit`, optionally
+    /// only visible ones. Returns the page and the row id of its last item.
+    async fn list_fields(
+        &self,
+        helpdesk: &Helpdesk,
+        visible: Option<bool>,
+        after_row: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<(i64, TicketCustomizedField)>>;
+    async fn update_field(
+        &self,
+        helpdesk: &Helpdesk,
+        field_id: &str,
+        def: &FieldDefinition,
+        by: &str,
+        at_ms: i64,
+    ) -> StoreResult<()>;
+    async fn delete_field(&self, helpdesk: &Helpdesk, field_id: &str) -> StoreResult<()>;
 }
 
 /// Open the store named by `url`: `sqlite://path` (created if missing) or `sqlite::memory:`.

@@ -71,3 +71,81 @@ pub struct NewHelpdesk {
     pub name: String,
     pub token_hash: SecretHash,
 }
+
+/// Filters of `GET /tickets` (all optional, combined with AND).
+#[derive(Debug, Clone, Default)]
+pub struct TicketFilter {
+    pub ticket_id: Option<i64>,
+    pub agent_id: Option<String>,
+    pub closed_by_id: Option<String>,
+    pub ticket_type: Option<i64>,
+    pub channel: Option<i64>,
+    pub solved: Option<i64>,
+    pub score: Option<i64>,
+    pub status_list: Vec<i64>,
+    pub guest_name: Option<String>,
+    pub guest_id: Option<String>,
+    /// Tag names; a ticket matches when it has any of them.
+    pub tags: Vec<String>,
+    /// Inclusive millisecond range on `created_at`.
+    pub created: Option<(i64, i64)>,
+    /// Inclusive millisecond range on `updated_at`.
+    pub updated: Option<(i64, i64)>,
+}
+
+/// A ticket chat message as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMessage {
+    pub ticket_id: i64,
+    pub message_id: String,
+    pub event_id: String,
+    pub msg_type: String,
+    pub content: String,
+    pub sender_type: i64,
+    pub sender_id: String,
+    pub created_at: i64,
+    pub position: i64,
+}
+
+/// A directory user with its storage ids.
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub user: larkdesk_wire::ticket::TicketUser,
+    pub is_agent: bool,
+}
+
+/// Outcome of rebuilding ticket projections from the event log.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RebuildReport {
+    pub tickets: u64,
+    /// Tickets whose stored projection differed from the one rebuilt from the log.
+    pub changed: u64,
+}
+
+/// A new or changed customized field definition.
+#[derive(Debug, Clone, Default)]
+pub struct FieldDefinition {
+    pub key_name: String,
+    pub display_name: String,
+    pub position: String,
+    pub field_type: String,
+    pub description: String,
+    pub visible: bool,
+    pub editable: bool,
+    pub required: bool,
+    pub dropdown_allow_multiple: bool,
+    pub dropdown_options: Option<larkdesk_wire::fields::DropdownOptions>,
+}
+
+/// A message the helpdesk bot sent to a user outside tickets.
+#[derive(Debug, Clone)]
+pub struct BotMessage {
+    pub message_id: String,
+    pub receiver_id: String,
+    pub receive_type: String,
+    pub msg_type: String,
+    pub content: String,
+    pub at_ms: i64,
+}

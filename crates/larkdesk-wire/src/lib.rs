@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod envelope;
+pub mod fields;
 pub mod ticket;
 
 pub use envelope::{ErrorBody, ErrorDetail, PermissionViolation, Success};

@@ -147,3 +147,45 @@ fn unset_time() -> i64 {
 pub struct GetTicketData {
     pub ticket: Ticket,
 }
+
+/// A chat message of a ticket, as listed by `GET /tickets/:id/messages`.
+/// `created_at` is an integer in milliseconds (HAZARD 3: never a string).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketMessage {
+    pub id: String,
+    pub message_id: String,
+    pub message_type: String,
+    pub created_at: i64,
+    pub content: String,
+    pub user_name: String,
+    pub avatar_url: String,
+    pub user_id: String,
+}
+
+/// `data` of `GET /tickets`.
+#[derive(Debug, Serialize)]
+pub struct ListTicketsData {
+    pub total: i64,
+    pub tickets: Vec<Ticket>,
+}
+
+/// `data` of `GET /tickets/:id/messages`.
+#[derive(Debug, Serialize)]
+pub struct ListMessagesData {
+    pub messages: Vec<TicketMessage>,
+    pub total: i64,
+}
+
+/// `data` of `POST /start_service`. `ticket_id` only for human-service tickets.
+#[derive(Debug, Serialize)]
+pub struct StartServiceData {
+    pub chat_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket_id: Option<String>,
+}
+
+/// `data` of message-creating endpoints.
+#[derive(Debug, Serialize)]
+pub struct MessageIdData {
+    pub message_id: String,
+}

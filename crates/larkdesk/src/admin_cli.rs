@@ -80,6 +80,8 @@ pub enum AdminCommand {
     },
     /// Replace the admin API token.
     RotateAdminToken,
+    /// Recompute every ticket projection from the event log; prints how many differed.
+    RebuildProjections,
 }
 
 fn parse_app_type(s: &str) -> Result<AppType, String> {
@@ -140,6 +142,7 @@ pub async fn run(store: &dyn Store, command: AdminCommand) -> anyhow::Result<()>
             json!({ "ticket_id": console::import_ticket(store, &helpdesk_id, ticket).await?.ticket_id })
         }
         AdminCommand::RotateAdminToken => json!({ "admin_token": console::rotate_admin_token(store).await? }),
+        AdminCommand::RebuildProjections => serde_json::to_value(store.rebuild_projections().await?)?,
     };
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())

@@ -45,10 +45,12 @@ impl TokenFailure {
     }
 }
 
-fn kind_name(kind: TokenKind) -> &'static str {
+/// The key under which the current token of an app (and, for user tokens, a user) is tracked.
+fn bookkeeping_key(kind: TokenKind, subject: i64) -> String {
     match kind {
-        TokenKind::Tenant => "tenant",
-        TokenKind::App => "app",
+        TokenKind::Tenant => "tenant".to_owned(),
+        TokenKind::App => "app".to_owned(),
+        TokenKind::User => format!("user:{subject}"),
     }
 }
 
@@ -76,19 +78,27 @@ impl AppState {
         if !app.secret_hash.matches(&app_secret) {
             return Err(TokenFailure::BadSecret);
         }
-        self.mint_token(kind, app.id).await.map_err(|e| {
+        self.mint_token(kind, app.id, 0).await.map_err(|e| {
             tracing::error!(error = %e, "token issue failed");
             TokenFailure::Internal
         })
     }
 
-    /// The app's current token if it has 30 minutes or more left, otherwise a new one.
-    pub async fn mint_token(&self, kind: TokenKind, app_row_id: i64) -> Result<(String, i64), StoreError> {
+    /// The current token of an app (and user, for user tokens; `subject` is the user's row id)
+    /// if it has 30 minutes or more left, otherwise a new one.
+    pub async fn mint_token(
+        &self,
+        kind: TokenKind,
+        app_row_id: i64,
+        subject: i64,
+    ) -> Result<(String, i64), StoreError> {
         let now = self.clock.now_secs();
-        if let Some((issued_at, expires_at)) = self.store.current_token(app_row_id, kind_name(kind)).await? {
+        let key = bookkeeping_key(kind, subject);
+        if let Some((issued_at, expires_at)) = self.store.current_token(app_row_id, &key).await? {
             let current = TokenClaims {
                 kind,
                 app_row_id,
+                subject,
                 issued_at,
                 expires_at,
             };
@@ -96,9 +106,12 @@ impl AppState {
                 return Ok((self.signer.sign(&current), current.remaining(now)));
             }
         }
-        let fresh = TokenClaims::new(kind, app_row_id, now);
+        let fresh = TokenClaims {
+            subject,
+            ..TokenClaims::new(kind, app_row_id, now)
+        };
         self.store
-            .record_token(app_row_id, kind_name(kind), fresh.issued_at, fresh.expires_at)
+            .record_token(app_row_id, &key, fresh.issued_at, fresh.expires_at)
             .await?;
         Ok((self.signer.sign(&fresh), fresh.remaining(now)))
     }

@@ -1,4 +1,6 @@
 //! Feishu-compatible endpoints, one module per resource.
 
 pub mod auth;
+pub mod fields;
+pub mod messages;
 pub mod tickets;

@@ -1,18 +1,25 @@
 //! The embedded default backend: one SQLite file in WAL mode.
 
-use std::collections::HashMap;
+mod fields;
+mod tickets;
+
 use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use larkdesk_domain::credentials::SecretHash;
-use larkdesk_wire::ticket::{Ticket, TicketUser};
+use larkdesk_domain::events::{Actor, EventKind, TicketEvent};
+use larkdesk_wire::fields::TicketCustomizedField;
+use larkdesk_wire::ticket::{Ticket, TicketMessage, TicketUser};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
 use sqlx::{Row, SqlitePool};
 
-use crate::{App, AppType, Helpdesk, NewApp, NewHelpdesk, Store, StoreError, StoreResult, Tenant};
+use crate::{
+    App, AppType, BotMessage, FieldDefinition, Helpdesk, NewApp, NewHelpdesk, RebuildReport, Store,
+    StoreError, StoreResult, StoredMessage, Tenant, TicketFilter, UserRecord,
+};
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -104,6 +111,16 @@ impl SqliteStore {
 }
 
 const USER_COLUMNS: &str = "open_id, name, avatar_url, email, department, city, country, is_agent";
+
+fn user_record(row: &SqliteRow) -> StoreResult<UserRecord> {
+    let (user, is_agent) = user_from_row(row)?;
+    Ok(UserRecord {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        user,
+        is_agent,
+    })
+}
 
 fn user_from_row(row: &SqliteRow) -> StoreResult<(TicketUser, bool)> {
     Ok((
@@ -395,145 +412,101 @@ impl Store for SqliteStore {
         rows.iter().map(user_from_row).collect()
     }
 
+    async fn user(&self, tenant_id: i64, open_id: &str) -> StoreResult<UserRecord> {
+        let row = sqlx::query(&format!(
+            "SELECT id, tenant_id, {USER_COLUMNS} FROM users WHERE tenant_id = ? AND open_id = ?"
+        ))
+        .bind(tenant_id)
+        .bind(open_id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        user_record(&row)
+    }
+
+    async fn user_by_row_id(&self, id: i64) -> StoreResult<UserRecord> {
+        let row = sqlx::query(&format!(
+            "SELECT id, tenant_id, {USER_COLUMNS} FROM users WHERE id = ?"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        user_record(&row)
+    }
+
     async fn insert_ticket(&self, helpdesk: &Helpdesk, t: &Ticket) -> StoreResult<()> {
         let ticket_id: i64 = t
             .ticket_id
             .parse()
             .map_err(|_| StoreError::BadInput("ticket_id must be digits".into()))?;
-        let mut tx = self.pool.begin().await?;
-        let agents = t.agents.iter().chain(t.agent_owner.as_ref());
-        for user in agents {
-            upsert_user_in(&mut *tx, helpdesk.tenant_id, user, true, OnExisting::Keep).await?;
-        }
-        for user in std::iter::once(&t.guest)
-            .chain(&t.collaborators)
-            .chain(t.closed_by.as_ref())
         {
-            upsert_user_in(&mut *tx, helpdesk.tenant_id, user, false, OnExisting::Keep).await?;
+            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            for user in t.agents.iter().chain(t.agent_owner.as_ref()) {
+                upsert_user_in(&mut *tx, helpdesk.tenant_id, user, true, OnExisting::Keep).await?;
+            }
+            for user in std::iter::once(&t.guest)
+                .chain(&t.collaborators)
+                .chain(t.closed_by.as_ref())
+            {
+                upsert_user_in(&mut *tx, helpdesk.tenant_id, user, false, OnExisting::Keep).await?;
+            }
+            tx.commit().await?;
         }
-        let ids = |users: &[TicketUser]| to_json(&users.iter().map(|u| &u.id).collect::<Vec<_>>());
-        sqlx::query(
-            "INSERT INTO tickets (ticket_id, helpdesk_id, guest_id, comments, ticket_type, status, score,
-               created_at, updated_at, closed_at, dissatisfaction_reason, agent_ids, channel, solve,
-               closed_by_id, collaborator_ids, customized_fields, agent_service_duration,
-               agent_first_response_duration, bot_service_duration, agent_resolution_time,
-               actual_processing_time, agent_entry_time, agent_first_response_time,
-               agent_last_response_time, agent_owner_id, tags)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(ticket_id)
-        .bind(helpdesk.id)
-        .bind(&t.guest.id)
-        .bind(t.comments.as_ref().map(to_json))
-        .bind(t.ticket_type)
-        .bind(t.status)
-        .bind(t.score)
-        .bind(t.created_at)
-        .bind((t.updated_at >= 0).then_some(t.updated_at))
-        .bind(t.closed_at)
-        .bind(t.dissatisfaction_reason.as_ref().map(to_json))
-        .bind(ids(&t.agents))
-        .bind(t.channel)
-        .bind(t.solve)
-        .bind(t.closed_by.as_ref().map(|u| &u.id))
-        .bind(ids(&t.collaborators))
-        .bind(to_json(&t.customized_fields))
-        .bind(t.agent_service_duration)
-        .bind(t.agent_first_response_duration)
-        .bind(t.bot_service_duration)
-        .bind(t.agent_resolution_time)
-        .bind(t.actual_processing_time)
-        .bind(t.agent_entry_time)
-        .bind(t.agent_first_response_time)
-        .bind(t.agent_last_response_time)
-        .bind(t.agent_owner.as_ref().map(|u| &u.id))
-        .bind(to_json(&t.tags))
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| conflict_or(e, "ticket_id already exists"))?;
-        tx.commit().await?;
-        Ok(())
+        // People are kept by id only: the directory owns their profiles.
+        let mut snapshot = t.clone();
+        let strip = |u: &mut TicketUser| {
+            *u = TicketUser {
+                id: std::mem::take(&mut u.id),
+                ..Default::default()
+            }
+        };
+        strip(&mut snapshot.guest);
+        snapshot
+            .agents
+            .iter_mut()
+            .chain(&mut snapshot.collaborators)
+            .chain(&mut snapshot.closed_by)
+            .chain(&mut snapshot.agent_owner)
+            .for_each(strip);
+        let imported = TicketEvent {
+            at_ms: t.updated_at.max(t.created_at),
+            actor: Actor::System,
+            kind: EventKind::Imported {
+                snapshot: Box::new(snapshot),
+            },
+        };
+        self.create_ticket_impl(helpdesk, ticket_id, "", &[imported])
+            .await
+            .map(drop)
+    }
+
+    async fn create_ticket(
+        &self,
+        helpdesk: &Helpdesk,
+        ticket_id: i64,
+        chat_id: &str,
+        events: &[TicketEvent],
+    ) -> StoreResult<Ticket> {
+        self.create_ticket_impl(helpdesk, ticket_id, chat_id, events)
+            .await
+    }
+
+    async fn append_ticket_events(
+        &self,
+        helpdesk: &Helpdesk,
+        ticket_id: i64,
+        events: &[TicketEvent],
+    ) -> StoreResult<Ticket> {
+        self.append_events_impl(helpdesk, ticket_id, events).await
     }
 
     async fn ticket(&self, helpdesk: &Helpdesk, ticket_id: i64) -> StoreResult<Ticket> {
-        let row = sqlx::query("SELECT * FROM tickets WHERE ticket_id = ? AND helpdesk_id = ?")
-            .bind(ticket_id)
-            .bind(helpdesk.id)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(not_found)?;
+        self.ticket_impl(helpdesk, ticket_id).await
+    }
 
-        let agent_ids: Vec<String> = json_column(&row.try_get::<String, _>("agent_ids")?, "agent_ids")?;
-        let collaborator_ids: Vec<String> =
-            json_column(&row.try_get::<String, _>("collaborator_ids")?, "collaborator_ids")?;
-        let guest_id: String = row.try_get("guest_id")?;
-        let closed_by_id: Option<String> = row.try_get("closed_by_id")?;
-        let agent_owner_id: Option<String> = row.try_get("agent_owner_id")?;
-
-        let mut wanted: Vec<&String> = vec![&guest_id];
-        wanted.extend(
-            agent_ids
-                .iter()
-                .chain(&collaborator_ids)
-                .chain(&closed_by_id)
-                .chain(&agent_owner_id),
-        );
-        let people: HashMap<String, TicketUser> = sqlx::query(&format!(
-            "SELECT {USER_COLUMNS} FROM users
-             WHERE tenant_id = ? AND open_id IN (SELECT value FROM json_each(?))"
-        ))
-        .bind(helpdesk.tenant_id)
-        .bind(to_json(&wanted))
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| user_from_row(r).map(|(u, _)| (u.id.clone(), u)))
-        .collect::<StoreResult<_>>()?;
-        // A person deleted from the directory still shows with their id, as Feishu does for leavers.
-        let person = |id: &String| {
-            people.get(id).cloned().unwrap_or_else(|| TicketUser {
-                id: id.clone(),
-                ..Default::default()
-            })
-        };
-
-        let optional_json = |col: &str| -> StoreResult<Option<String>> { Ok(row.try_get(col)?) };
-        Ok(Ticket {
-            ticket_id: ticket_id.to_string(),
-            helpdesk_id: helpdesk.helpdesk_id.clone(),
-            guest: person(&guest_id),
-            comments: optional_json("comments")?
-                .map(|s| json_column(&s, "comments"))
-                .transpose()?,
-            ticket_type: row.try_get("ticket_type")?,
-            status: row.try_get("status")?,
-            score: row.try_get("score")?,
-            created_at: row.try_get("created_at")?,
-            updated_at: row.try_get::<Option<i64>, _>("updated_at")?.unwrap_or(-1),
-            closed_at: row.try_get("closed_at")?,
-            dissatisfaction_reason: optional_json("dissatisfaction_reason")?
-                .map(|s| json_column(&s, "dissatisfaction_reason"))
-                .transpose()?,
-            agents: agent_ids.iter().map(person).collect(),
-            channel: row.try_get("channel")?,
-            solve: row.try_get("solve")?,
-            closed_by: closed_by_id.as_ref().map(person),
-            collaborators: collaborator_ids.iter().map(person).collect(),
-            customized_fields: json_column(
-                &row.try_get::<String, _>("customized_fields")?,
-                "customized_fields",
-            )?,
-            agent_service_duration: row.try_get("agent_service_duration")?,
-            agent_first_response_duration: row.try_get("agent_first_response_duration")?,
-            bot_service_duration: row.try_get("bot_service_duration")?,
-            agent_resolution_time: row.try_get("agent_resolution_time")?,
-            actual_processing_time: row.try_get("actual_processing_time")?,
-            agent_entry_time: row.try_get("agent_entry_time")?,
-            agent_first_response_time: row.try_get("agent_first_response_time")?,
-            agent_last_response_time: row.try_get("agent_last_response_time")?,
-            agent_owner: agent_owner_id.as_ref().map(person),
-            tags: json_column(&row.try_get::<String, _>("tags")?, "tags")?,
-        })
+    async fn ticket_events(&self, helpdesk: &Helpdesk, ticket_id: i64) -> StoreResult<Vec<TicketEvent>> {
+        self.ticket_events_impl(helpdesk, ticket_id).await
     }
 
     async fn ticket_ids(&self, helpdesk: &Helpdesk, limit: i64) -> StoreResult<Vec<String>> {
@@ -545,5 +518,168 @@ impl Store for SqliteStore {
         .fetch_all(&self.pool)
         .await?;
         Ok(ids.into_iter().map(|id| id.to_string()).collect())
+    }
+
+    async fn list_tickets(
+        &self,
+        helpdesk: &Helpdesk,
+        filter: &TicketFilter,
+        offset: i64,
+        limit: i64,
+    ) -> StoreResult<(i64, Vec<Ticket>)> {
+        self.list_tickets_impl(helpdesk, filter, offset, limit).await
+    }
+
+    async fn list_messages(
+        &self,
+        helpdesk: &Helpdesk,
+        ticket_id: i64,
+        range_ms: (Option<i64>, Option<i64>),
+        offset: i64,
+        limit: i64,
+    ) -> StoreResult<(i64, Vec<TicketMessage>)> {
+        self.list_messages_impl(helpdesk, ticket_id, range_ms, offset, limit)
+            .await
+    }
+
+    async fn message_by_event_id(
+        &self,
+        helpdesk: &Helpdesk,
+        event_id: &str,
+    ) -> StoreResult<(i64, StoredMessage)> {
+        self.message_by_event_id_impl(helpdesk, event_id).await
+    }
+
+    async fn rebuild_projections(&self) -> StoreResult<RebuildReport> {
+        self.rebuild_projections_impl().await
+    }
+
+    async fn tags_for_names(
+        &self,
+        helpdesk: &Helpdesk,
+        names: &[String],
+    ) -> StoreResult<Vec<(String, String)>> {
+        let mut out = Vec::with_capacity(names.len());
+        for name in names {
+            sqlx::query("INSERT INTO tags (helpdesk_id, tag_id, name) VALUES (?, ?, ?) ON CONFLICT (helpdesk_id, name) DO NOTHING")
+                .bind(helpdesk.id)
+                .bind(larkdesk_domain::ids::new_numeric_id())
+                .bind(name)
+                .execute(&self.pool)
+                .await?;
+            let id: String = sqlx::query_scalar("SELECT tag_id FROM tags WHERE helpdesk_id = ? AND name = ?")
+                .bind(helpdesk.id)
+                .bind(name)
+                .fetch_one(&self.pool)
+                .await?;
+            out.push((id, name.clone()));
+        }
+        Ok(out)
+    }
+
+    async fn put_image(
+        &self,
+        message_id: &str,
+        index: i64,
+        content_type: &str,
+        bytes: &[u8],
+    ) -> StoreResult<()> {
+        sqlx::query("INSERT INTO ticket_images (message_id, idx, content_type, bytes) VALUES (?, ?, ?, ?)")
+            .bind(message_id)
+            .bind(index)
+            .bind(content_type)
+            .bind(bytes)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| conflict_or(e, "image already stored"))?;
+        Ok(())
+    }
+
+    async fn image(
+        &self,
+        helpdesk: &Helpdesk,
+        ticket_id: i64,
+        message_id: &str,
+        index: i64,
+    ) -> StoreResult<(String, Vec<u8>)> {
+        sqlx::query_as(
+            "SELECT i.content_type, i.bytes FROM ticket_images i
+             JOIN ticket_messages m ON m.message_id = i.message_id
+             JOIN tickets t ON t.id = m.ticket_id
+             WHERE t.ticket_id = ? AND t.helpdesk_id = ? AND i.message_id = ? AND i.idx = ?",
+        )
+        .bind(ticket_id)
+        .bind(helpdesk.id)
+        .bind(message_id)
+        .bind(index)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)
+    }
+
+    async fn record_bot_message(&self, helpdesk: &Helpdesk, m: &BotMessage) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO bot_messages (helpdesk_id, message_id, receiver_id, receive_type, msg_type, content, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(helpdesk.id)
+        .bind(&m.message_id)
+        .bind(&m.receiver_id)
+        .bind(&m.receive_type)
+        .bind(&m.msg_type)
+        .bind(&m.content)
+        .bind(m.at_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn create_field(
+        &self,
+        helpdesk: &Helpdesk,
+        field_id: &str,
+        def: &FieldDefinition,
+        by: &str,
+        at_ms: i64,
+    ) -> StoreResult<()> {
+        self.create_field_impl(helpdesk, field_id, def, by, at_ms).await
+    }
+
+    async fn field(&self, helpdesk: &Helpdesk, field_id: &str) -> StoreResult<TicketCustomizedField> {
+        self.field_impl(helpdesk, field_id).await
+    }
+
+    async fn list_fields(
+        &self,
+        helpdesk: &Helpdesk,
+        visible: Option<bool>,
+        after_row: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<(i64, TicketCustomizedField)>> {
+        self.list_fields_impl(helpdesk, visible, after_row, limit).await
+    }
+
+    async fn update_field(
+        &self,
+        helpdesk: &Helpdesk,
+        field_id: &str,
+        def: &FieldDefinition,
+        by: &str,
+        at_ms: i64,
+    ) -> StoreResult<()> {
+        self.update_field_impl(helpdesk, field_id, def, by, at_ms).await
+    }
+
+    async fn delete_field(&self, helpdesk: &Helpdesk, field_id: &str) -> StoreResult<()> {
+        let done = sqlx::query("DELETE FROM ticket_customized_fields WHERE helpdesk_id = ? AND field_id = ?")
+            .bind(helpdesk.id)
+            .bind(field_id)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
     }
 }

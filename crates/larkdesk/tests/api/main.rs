@@ -6,5 +6,7 @@ mod auth;
 mod common;
 mod errors;
 mod get_ticket;
+mod lifecycle;
 mod ratelimit;
+mod ticket_family;
 mod tokens;

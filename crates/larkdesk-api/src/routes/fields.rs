@@ -1,0 +1,253 @@
+//! Customized fields: `/customized_fields` and `/ticket_customized_fields` CRUD.
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use larkdesk_domain::ids;
+use larkdesk_store::FieldDefinition;
+use larkdesk_wire::fields::{CustomizedFieldsData, DropdownOptions, ListTicketCustomizedFieldsData};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::tickets::{READ, WRITE};
+use crate::auth::HelpdeskCaller;
+use crate::error::{ApiError, ApiResult};
+use crate::json::{parse_body, success};
+use crate::query::QueryParams;
+use crate::ratelimit::Endpoint;
+use crate::state::SharedState;
+
+type Body = Result<Bytes, BytesRejection>;
+
+const FIELD_TYPES: &[&str] = &["string", "multiline", "dropdown", "dropdown_nested"];
+
+fn who(caller: &HelpdeskCaller) -> String {
+    caller
+        .user
+        .as_ref()
+        .map(|u| u.user.id.clone())
+        .unwrap_or_default()
+}
+
+fn field_id(path: Result<Path<String>, PathRejection>) -> ApiResult<String> {
+    let Path(id) = path.map_err(|_| ApiError::bad_request())?;
+    if !ids::is_valid_numeric_id(&id) {
+        return Err(
+            ApiError::bad_request().with_message("ticket_customized_field_id must be a numeric string")
+        );
+    }
+    Ok(id)
+}
+
+/// `GET /customized_fields?visible_only=`
+pub async fn customized_fields(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
+    let caller = state
+        .helpdesk_caller(&headers, Endpoint::CustomizedFields, READ)
+        .await?;
+    let visible = QueryParams::parse(raw.as_deref())
+        .bool("visible_only")?
+        .filter(|v| *v);
+    let fields = state
+        .store
+        .list_fields(&caller.helpdesk, visible, 0, i64::MAX)
+        .await?;
+    Ok(success(CustomizedFieldsData {
+        user_customized_fields: Vec::new(),
+        ticket_customized_fields: fields.into_iter().map(|(_, f)| f).collect(),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+struct NewField {
+    key_name: Option<String>,
+    display_name: Option<String>,
+    position: Option<serde_json::Value>,
+    field_type: Option<String>,
+    description: Option<String>,
+    visible: Option<bool>,
+    #[serde(default)]
+    editable: Option<bool>,
+    required: Option<bool>,
+    #[serde(default)]
+    dropdown_options: Option<DropdownOptions>,
+    #[serde(default)]
+    dropdown_allow_multiple: Option<bool>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    helpdesk_id: Option<String>,
+}
+
+/// `position` is a string on the wire ("3"); accept a number too.
+fn position_text(v: Option<serde_json::Value>) -> ApiResult<Option<String>> {
+    match v {
+        None => Ok(None),
+        Some(serde_json::Value::String(s)) if s.parse::<i64>().is_ok() => Ok(Some(s)),
+        Some(serde_json::Value::Number(n)) if n.is_i64() => Ok(Some(n.to_string())),
+        Some(_) => Err(ApiError::bad_request().with_message("position must be an integer string")),
+    }
+}
+
+fn required<T>(v: Option<T>, name: &str) -> ApiResult<T> {
+    v.ok_or_else(|| ApiError::bad_request().with_message(format!("{name} is required")))
+}
+
+/// `POST /ticket_customized_fields`
+pub async fn create_field(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    let caller = state
+        .helpdesk_caller(&headers, Endpoint::TicketCustomizedFields, WRITE)
+        .await?;
+    let req: NewField = parse_body(body)?;
+    let field_type = required(req.field_type, "field_type")?;
+    if !FIELD_TYPES.contains(&field_type.as_str()) {
+        return Err(ApiError::bad_request()
+            .with_message("field_type must be string, multiline, dropdown or dropdown_nested"));
+    }
+    let def = FieldDefinition {
+        key_name: required(req.key_name.filter(|k| !k.is_empty()), "key_name")?,
+        display_name: required(req.display_name.filter(|k| !k.is_empty()), "display_name")?,
+        position: required(position_text(req.position)?, "position")?,
+        field_type,
+        description: required(req.description, "description")?,
+        visible: required(req.visible, "visible")?,
+        editable: req.editable.unwrap_or(true),
+        required: required(req.required, "required")?,
+        dropdown_allow_multiple: req.dropdown_allow_multiple.unwrap_or(false),
+        dropdown_options: req.dropdown_options,
+    };
+    let id = ids::new_numeric_id();
+    state
+        .store
+        .create_field(&caller.helpdesk, &id, &def, &who(&caller), state.clock.now_ms())
+        .await?;
+    Ok(success(json!({})))
+}
+
+/// `GET /ticket_customized_fields/:id`: the field flat in `data`.
+pub async fn get_field(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+) -> ApiResult<Response> {
+    let caller = state
+        .helpdesk_caller(&headers, Endpoint::TicketCustomizedFields, READ)
+        .await?;
+    let id = field_id(path)?;
+    Ok(success(state.store.field(&caller.helpdesk, &id).await?))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct FieldPatch {
+    display_name: Option<String>,
+    position: Option<serde_json::Value>,
+    description: Option<String>,
+    visible: Option<bool>,
+    editable: Option<bool>,
+    required: Option<bool>,
+    dropdown_options: Option<DropdownOptions>,
+    dropdown_allow_multiple: Option<bool>,
+}
+
+/// `PATCH /ticket_customized_fields/:id`: change the given attributes.
+pub async fn update_field(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    body: Body,
+) -> ApiResult<Response> {
+    let caller = state
+        .helpdesk_caller(&headers, Endpoint::TicketCustomizedFields, WRITE)
+        .await?;
+    let id = field_id(path)?;
+    let patch: FieldPatch = parse_body(body)?;
+    let current = state.store.field(&caller.helpdesk, &id).await?;
+    let def = FieldDefinition {
+        key_name: current.key_name,
+        display_name: patch.display_name.unwrap_or(current.display_name),
+        position: position_text(patch.position)?.unwrap_or(current.position),
+        field_type: current.field_type,
+        description: patch.description.unwrap_or(current.description),
+        visible: patch.visible.unwrap_or(current.visible),
+        editable: patch.editable.unwrap_or(current.editable),
+        required: patch.required.unwrap_or(current.required),
+        dropdown_allow_multiple: patch
+            .dropdown_allow_multiple
+            .unwrap_or(current.dropdown_allow_multiple),
+        dropdown_options: patch.dropdown_options.or(current.dropdown_options),
+    };
+    state
+        .store
+        .update_field(&caller.helpdesk, &id, &def, &who(&caller), state.clock.now_ms())
+        .await?;
+    Ok(success(json!({})))
+}
+
+/// `DELETE /ticket_customized_fields/:id`
+pub async fn delete_field(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+) -> ApiResult<Response> {
+    let caller = state
+        .helpdesk_caller(&headers, Endpoint::TicketCustomizedFields, WRITE)
+        .await?;
+    let id = field_id(path)?;
+    state.store.delete_field(&caller.helpdesk, &id).await?;
+    Ok(success(json!({})))
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ListBody {
+    visible: Option<bool>,
+}
+
+/// `GET /ticket_customized_fields?page_token&page_size` with a JSON body `{"visible": bool}`.
+/// The page token is the position after the previous page; it is omitted on the last page.
+pub async fn list_fields(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    body: Body,
+) -> ApiResult<Response> {
+    let caller = state
+        .helpdesk_caller(&headers, Endpoint::TicketCustomizedFields, READ)
+        .await?;
+    let q = QueryParams::parse(raw.as_deref());
+    let size = q.int("page_size")?.unwrap_or(20);
+    if !(1..=100).contains(&size) {
+        return Err(ApiError::bad_request().with_message("page_size must be between 1 and 100"));
+    }
+    let after = match q.get("page_token") {
+        None => 0,
+        Some(t) => t
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| ApiError::bad_request().with_message("invalid page_token"))?,
+    };
+    let filter: ListBody = parse_body(body)?;
+    // One extra row tells whether another page follows.
+    let mut rows = state
+        .store
+        .list_fields(&caller.helpdesk, filter.visible, after, size + 1)
+        .await?;
+    let has_more = rows.len() as i64 > size;
+    rows.truncate(size as usize);
+    let next_page_token = has_more
+        .then(|| rows.last().map(|(row, _)| row.to_string()))
+        .flatten();
+    Ok(success(ListTicketCustomizedFieldsData {
+        has_more,
+        next_page_token,
+        items: rows.into_iter().map(|(_, f)| f).collect(),
+    }))
+}

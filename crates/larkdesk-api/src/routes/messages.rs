@@ -1,0 +1,172 @@
+//! Ticket messages (`/tickets/:id/messages`) and helpdesk bot messages (`/message`).
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use larkdesk_domain::events::{Actor, EventKind, Sender};
+use larkdesk_domain::ids;
+use larkdesk_store::{BotMessage as BotMessageRecord, StoreError};
+use larkdesk_wire::ticket::{ListMessagesData, MessageIdData};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::tickets::{READ, WRITE, path_ticket_id};
+use crate::error::{ApiError, ApiResult};
+use crate::json::{parse_body, success};
+use crate::query::QueryParams;
+use crate::ratelimit::Endpoint;
+use crate::state::SharedState;
+
+type Body = Result<Bytes, BytesRejection>;
+
+/// Message `content` is a JSON text; the doc's example shows it as a nested object, so accept both.
+fn content_text(content: Option<Value>) -> ApiResult<String> {
+    match content {
+        Some(Value::String(s)) if !s.is_empty() => Ok(s),
+        Some(v @ Value::Object(_)) => Ok(v.to_string()),
+        _ => Err(ApiError::bad_request().with_message("content is required (a JSON string or object)")),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct NewTicketMessage {
+    msg_type: Option<String>,
+    content: Option<Value>,
+}
+
+/// `POST /tickets/:ticket_id/messages`. With a tenant token the helpdesk (its bot) speaks; with
+/// an agent's user token, the agent (who must be one of the ticket's agents).
+pub async fn create_ticket_message(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    body: Body,
+) -> ApiResult<Response> {
+    let caller = state
+        .helpdesk_caller(&headers, Endpoint::CreateTicketMessage, WRITE)
+        .await?;
+    let id = path_ticket_id(path)?;
+    let req: NewTicketMessage = parse_body(body)?;
+    let msg_type = req.msg_type.unwrap_or_default();
+    if !matches!(msg_type.as_str(), "text" | "post") {
+        return Err(ApiError::bad_request().with_message("msg_type must be text or post"));
+    }
+    let content = content_text(req.content)?;
+    let (sender, sender_id, actor) = match &caller.user {
+        Some(u) if u.is_agent => (Sender::Agent, u.user.id.clone(), Actor::Agent(u.user.id.clone())),
+        Some(_) => return Err(ApiError::forbidden().with_message("only agents can post ticket messages")),
+        None => (Sender::Bot, caller.app.app_id.clone(), Actor::Bot),
+    };
+    let message_id = ids::new_message_id();
+    let kind = EventKind::Message {
+        sender,
+        sender_id,
+        message_id: message_id.clone(),
+        msg_type,
+        content,
+    };
+    let event = larkdesk_domain::events::TicketEvent {
+        actor,
+        ..state.event(&caller, kind)
+    };
+    state.append(&caller, id, vec![event]).await?;
+    Ok(success(MessageIdData { message_id }))
+}
+
+/// `time_start`/`time_end` units are undocumented and the doc's examples are 10-digit seconds:
+/// values below 10^11 are taken as seconds, larger ones as milliseconds.
+fn to_ms(v: i64) -> i64 {
+    if v.abs() < 100_000_000_000 {
+        v.saturating_mul(1000)
+    } else {
+        v
+    }
+}
+
+/// `GET /tickets/:ticket_id/messages`, oldest first.
+pub async fn list_ticket_messages(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    path: Result<Path<String>, PathRejection>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
+    let caller = state
+        .helpdesk_caller(&headers, Endpoint::ListTicketMessages, READ)
+        .await?;
+    let id = path_ticket_id(path)?;
+    let q = QueryParams::parse(raw.as_deref());
+    let (offset, limit) = q.page(200)?;
+    // The end bound is inclusive to the end of that second.
+    let start = q.int("time_start")?.map(to_ms);
+    let end = q.int("time_end")?.map(|v| {
+        if v.abs() < 100_000_000_000 {
+            to_ms(v) + 999
+        } else {
+            v
+        }
+    });
+    let (total, messages) = state
+        .store
+        .list_messages(&caller.helpdesk, id, (start, end), offset, limit)
+        .await?;
+    Ok(success(ListMessagesData { messages, total }))
+}
+
+#[derive(Debug, Deserialize)]
+struct BotMessage {
+    msg_type: Option<String>,
+    content: Option<Value>,
+    receiver_id: Option<String>,
+    #[serde(default)]
+    receive_type: Option<String>,
+}
+
+/// `POST /message`: the helpdesk bot messages a user (their service chat or a p2p chat).
+pub async fn bot_message(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    body: Body,
+) -> ApiResult<Response> {
+    let caller = state
+        .helpdesk_caller(&headers, Endpoint::BotMessage, WRITE)
+        .await?;
+    let q = QueryParams::parse(raw.as_deref());
+    if q.get("user_id_type").is_some_and(|t| t != "open_id") {
+        return Err(ApiError::bad_request().with_message("larkdesk supports user_id_type=open_id only"));
+    }
+    let req: BotMessage = parse_body(body)?;
+    let msg_type = req.msg_type.unwrap_or_default();
+    if !matches!(msg_type.as_str(), "text" | "post" | "image" | "interactive") {
+        return Err(ApiError::bad_request().with_message("msg_type must be text, post, image or interactive"));
+    }
+    let content = content_text(req.content)?;
+    let receive_type = req.receive_type.unwrap_or_else(|| "chat".into());
+    if !matches!(receive_type.as_str(), "chat" | "user") {
+        return Err(ApiError::bad_request().with_message("receive_type must be chat or user"));
+    }
+    let receiver = req
+        .receiver_id
+        .filter(|r| !r.is_empty())
+        .ok_or_else(|| ApiError::bad_request().with_message("receiver_id is required"))?;
+    match state.store.user(caller.app.tenant_id, &receiver).await {
+        Ok(_) => {}
+        Err(StoreError::NotFound) => {
+            return Err(ApiError::not_found().with_message("receiver_id is not a user of this tenant"));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let message_id = ids::new_message_id();
+    let record = BotMessageRecord {
+        message_id: message_id.clone(),
+        receiver_id: receiver,
+        receive_type,
+        msg_type,
+        content,
+        at_ms: state.clock.now_ms(),
+    };
+    state.store.record_bot_message(&caller.helpdesk, &record).await?;
+    Ok(success(MessageIdData { message_id }))
+}

@@ -1,0 +1,585 @@
+//! Tickets on SQLite: the event log, the ticket projection, messages, list queries.
+
+use std::collections::HashMap;
+
+use larkdesk_domain::events::{EventKind, TicketEvent};
+use larkdesk_domain::{ids, lifecycle};
+use larkdesk_wire::ticket::{Ticket, TicketMessage, TicketUser};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+
+use super::{SqliteStore, USER_COLUMNS, json_column, to_json, user_from_row};
+use crate::{Helpdesk, LIST_CAP, RebuildReport, StoreError, StoreResult, StoredMessage, TicketFilter};
+
+fn person(id: &str) -> TicketUser {
+    TicketUser {
+        id: id.to_owned(),
+        ..Default::default()
+    }
+}
+
+fn ids_json(users: &[TicketUser]) -> String {
+    to_json(&users.iter().map(|u| &u.id).collect::<Vec<_>>())
+}
+
+/// A ticket row as a `Ticket` whose people carry only their ids.
+fn row_projection(row: &SqliteRow, helpdesk_public_id: &str) -> StoreResult<Ticket> {
+    let ids = |col: &str| -> StoreResult<Vec<TicketUser>> {
+        let raw: String = row.try_get(col)?;
+        let ids: Vec<String> = json_column(&raw, col)?;
+        Ok(ids.iter().map(|id| person(id)).collect())
+    };
+    let optional_json = |col: &str| -> StoreResult<Option<String>> { Ok(row.try_get(col)?) };
+    let ticket_id: i64 = row.try_get("ticket_id")?;
+    Ok(Ticket {
+        ticket_id: ticket_id.to_string(),
+        helpdesk_id: helpdesk_public_id.to_owned(),
+        guest: person(&row.try_get::<String, _>("guest_id")?),
+        comments: optional_json("comments")?
+            .map(|s| json_column(&s, "comments"))
+            .transpose()?,
+        ticket_type: row.try_get("ticket_type")?,
+        status: row.try_get("status")?,
+        score: row.try_get("score")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get::<Option<i64>, _>("updated_at")?.unwrap_or(-1),
+        closed_at: row.try_get("closed_at")?,
+        dissatisfaction_reason: optional_json("dissatisfaction_reason")?
+            .map(|s| json_column(&s, "dissatisfaction_reason"))
+            .transpose()?,
+        agents: ids("agent_ids")?,
+        channel: row.try_get("channel")?,
+        solve: row.try_get("solve")?,
+        closed_by: row
+            .try_get::<Option<String>, _>("closed_by_id")?
+            .map(|id| person(&id)),
+        collaborators: ids("collaborator_ids")?,
+        customized_fields: json_column(
+            &row.try_get::<String, _>("customized_fields")?,
+            "customized_fields",
+        )?,
+        agent_service_duration: row.try_get("agent_service_duration")?,
+        agent_first_response_duration: row.try_get("agent_first_response_duration")?,
+        bot_service_duration: row.try_get("bot_service_duration")?,
+        agent_resolution_time: row.try_get("agent_resolution_time")?,
+        actual_processing_time: row.try_get("actual_processing_time")?,
+        agent_entry_time: row.try_get("agent_entry_time")?,
+        agent_first_response_time: row.try_get("agent_first_response_time")?,
+        agent_last_response_time: row.try_get("agent_last_response_time")?,
+        agent_owner: row
+            .try_get::<Option<String>, _>("agent_owner_id")?
+            .map(|id| person(&id)),
+        tags: json_column(&row.try_get::<String, _>("tags")?, "tags")?,
+    })
+}
+
+/// Write every projected column of a ticket row.
+async fn write_projection(conn: &mut SqliteConnection, row_id: i64, t: &Ticket) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE tickets SET guest_id = ?, comments = ?, ticket_type = ?, status = ?, score = ?,
+           created_at = ?, updated_at = ?, closed_at = ?, dissatisfaction_reason = ?, agent_ids = ?,
+           channel = ?, solve = ?, closed_by_id = ?, collaborator_ids = ?, customized_fields = ?,
+           agent_service_duration = ?, agent_first_response_duration = ?, bot_service_duration = ?,
+           agent_resolution_time = ?, actual_processing_time = ?, agent_entry_time = ?,
+           agent_first_response_time = ?, agent_last_response_time = ?, agent_owner_id = ?, tags = ?
+         WHERE id = ?",
+    )
+    .bind(&t.guest.id)
+    .bind(t.comments.as_ref().map(to_json))
+    .bind(t.ticket_type)
+    .bind(t.status)
+    .bind(t.score)
+    .bind(t.created_at)
+    .bind((t.updated_at >= 0).then_some(t.updated_at))
+    .bind(t.closed_at)
+    .bind(t.dissatisfaction_reason.as_ref().map(to_json))
+    .bind(ids_json(&t.agents))
+    .bind(t.channel)
+    .bind(t.solve)
+    .bind(t.closed_by.as_ref().map(|u| &u.id))
+    .bind(ids_json(&t.collaborators))
+    .bind(to_json(&t.customized_fields))
+    .bind(t.agent_service_duration)
+    .bind(t.agent_first_response_duration)
+    .bind(t.bot_service_duration)
+    .bind(t.agent_resolution_time)
+    .bind(t.actual_processing_time)
+    .bind(t.agent_entry_time)
+    .bind(t.agent_first_response_time)
+    .bind(t.agent_last_response_time)
+    .bind(t.agent_owner.as_ref().map(|u| &u.id))
+    .bind(to_json(&t.tags))
+    .bind(row_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The message rows a log implies, in order.
+fn messages_of(ticket_row: i64, events: &[TicketEvent]) -> Vec<StoredMessage> {
+    events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Message {
+                sender,
+                sender_id,
+                message_id,
+                msg_type,
+                content,
+            } => Some(StoredMessage {
+                ticket_id: ticket_row,
+                event_id: ids::message_event_id(message_id),
+                message_id: message_id.clone(),
+                msg_type: msg_type.clone(),
+                content: content.clone(),
+                sender_type: sender.code(),
+                sender_id: sender_id.clone(),
+                created_at: e.at_ms,
+                position: 0,
+            }),
+            _ => None,
+        })
+        .enumerate()
+        .map(|(i, m)| StoredMessage {
+            position: i as i64 + 1,
+            ..m
+        })
+        .collect()
+}
+
+async fn insert_messages(conn: &mut SqliteConnection, messages: &[StoredMessage]) -> StoreResult<()> {
+    for m in messages {
+        sqlx::query(
+            "INSERT INTO ticket_messages (ticket_id, message_id, event_id, msg_type, content, sender_type,
+               sender_id, created_at, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(m.ticket_id)
+        .bind(&m.message_id)
+        .bind(&m.event_id)
+        .bind(&m.msg_type)
+        .bind(&m.content)
+        .bind(m.sender_type)
+        .bind(&m.sender_id)
+        .bind(m.created_at)
+        .bind(m.position)
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| super::conflict_or(e, "message_id already exists"))?;
+    }
+    Ok(())
+}
+
+async fn insert_events(
+    conn: &mut SqliteConnection,
+    ticket_row: i64,
+    first_seq: usize,
+    events: &[TicketEvent],
+) -> StoreResult<()> {
+    for (i, event) in events.iter().enumerate() {
+        sqlx::query("INSERT INTO ticket_events (ticket_id, seq, at_ms, event) VALUES (?, ?, ?, ?)")
+            .bind(ticket_row)
+            .bind((first_seq + i) as i64)
+            .bind(event.at_ms)
+            .bind(to_json(event))
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn load_events(conn: &mut SqliteConnection, ticket_row: i64) -> StoreResult<Vec<TicketEvent>> {
+    let rows: Vec<String> =
+        sqlx::query_scalar("SELECT event FROM ticket_events WHERE ticket_id = ? ORDER BY seq")
+            .bind(ticket_row)
+            .fetch_all(&mut *conn)
+            .await?;
+    rows.iter()
+        .map(|raw| json_column(raw, "ticket_events.event"))
+        .collect()
+}
+
+fn project(ticket_id: i64, helpdesk: &str, events: &[TicketEvent]) -> StoreResult<Ticket> {
+    lifecycle::project(&ticket_id.to_string(), helpdesk, events)
+        .map_err(|e| StoreError::Rejected(e.to_string()))
+}
+
+impl SqliteStore {
+    /// Fill in directory profiles of everyone a ticket names.
+    pub(super) async fn fill_people(&self, tenant_id: i64, tickets: &mut [Ticket]) -> StoreResult<()> {
+        let mut wanted: Vec<&str> = Vec::new();
+        for t in tickets.iter() {
+            wanted.push(&t.guest.id);
+            for u in t
+                .agents
+                .iter()
+                .chain(&t.collaborators)
+                .chain(&t.closed_by)
+                .chain(&t.agent_owner)
+            {
+                wanted.push(&u.id);
+            }
+        }
+        wanted.sort_unstable();
+        wanted.dedup();
+        let people: HashMap<String, TicketUser> = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = ? AND open_id IN (SELECT value FROM json_each(?))"
+        ))
+        .bind(tenant_id)
+        .bind(to_json(&wanted))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| user_from_row(r).map(|(u, _)| (u.id.clone(), u)))
+        .collect::<StoreResult<_>>()?;
+        // A person missing from the directory still shows with their id.
+        let fill = |u: &mut TicketUser| {
+            if let Some(p) = people.get(&u.id) {
+                *u = p.clone();
+            }
+        };
+        for t in tickets.iter_mut() {
+            fill(&mut t.guest);
+            t.agents
+                .iter_mut()
+                .chain(&mut t.collaborators)
+                .chain(&mut t.closed_by)
+                .chain(&mut t.agent_owner)
+                .for_each(fill);
+        }
+        Ok(())
+    }
+
+    pub(super) async fn create_ticket_impl(
+        &self,
+        helpdesk: &Helpdesk,
+        ticket_id: i64,
+        chat_id: &str,
+        events: &[TicketEvent],
+    ) -> StoreResult<Ticket> {
+        let projected = project(ticket_id, &helpdesk.helpdesk_id, events)?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let row_id: i64 = sqlx::query_scalar(
+            "INSERT INTO tickets (ticket_id, helpdesk_id, guest_id, ticket_type, status, created_at, chat_id)
+             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(ticket_id)
+        .bind(helpdesk.id)
+        .bind(&projected.guest.id)
+        .bind(projected.ticket_type)
+        .bind(projected.status)
+        .bind(projected.created_at)
+        .bind(chat_id)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| super::conflict_or(e, "ticket_id already exists"))?;
+        insert_events(&mut tx, row_id, 1, events).await?;
+        write_projection(&mut tx, row_id, &projected).await?;
+        insert_messages(&mut tx, &messages_of(row_id, events)).await?;
+        tx.commit().await?;
+        let mut out = [projected];
+        self.fill_people(helpdesk.tenant_id, &mut out).await?;
+        let [ticket] = out;
+        Ok(ticket)
+    }
+
+    /// Append events atomically: the write lock is taken first (`BEGIN IMMEDIATE`), so
+    /// concurrent appends to one ticket serialize and none is lost.
+    pub(super) async fn append_events_impl(
+        &self,
+        helpdesk: &Helpdesk,
+        ticket_id: i64,
+        new_events: &[TicketEvent],
+    ) -> StoreResult<Ticket> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let row_id: i64 =
+            sqlx::query_scalar("SELECT id FROM tickets WHERE ticket_id = ? AND helpdesk_id = ?")
+                .bind(ticket_id)
+                .bind(helpdesk.id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+        let mut events = load_events(&mut tx, row_id).await?;
+        let already = events.len();
+        events.extend_from_slice(new_events);
+        // The log is in commit order. A request stamped just before a concurrent one that
+        // committed first takes that one's time, so the log never runs backwards.
+        let mut latest = events[..already]
+            .iter()
+            .map(|e| e.at_ms)
+            .max()
+            .unwrap_or(i64::MIN);
+        for event in &mut events[already..] {
+            event.at_ms = event.at_ms.max(latest);
+            latest = event.at_ms;
+        }
+        let new_events = &events[already..];
+        let projected = project(ticket_id, &helpdesk.helpdesk_id, &events)?;
+        insert_events(&mut tx, row_id, already + 1, new_events).await?;
+        write_projection(&mut tx, row_id, &projected).await?;
+        let messages = messages_of(row_id, &events);
+        let before = messages_of(row_id, &events[..already]).len();
+        insert_messages(&mut tx, &messages[before..]).await?;
+        tx.commit().await?;
+        let mut out = [projected];
+        self.fill_people(helpdesk.tenant_id, &mut out).await?;
+        let [ticket] = out;
+        Ok(ticket)
+    }
+
+    pub(super) async fn ticket_impl(&self, helpdesk: &Helpdesk, ticket_id: i64) -> StoreResult<Ticket> {
+        let row = sqlx::query("SELECT * FROM tickets WHERE ticket_id = ? AND helpdesk_id = ?")
+            .bind(ticket_id)
+            .bind(helpdesk.id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let mut out = [row_projection(&row, &helpdesk.helpdesk_id)?];
+        self.fill_people(helpdesk.tenant_id, &mut out).await?;
+        let [ticket] = out;
+        Ok(ticket)
+    }
+
+    pub(super) async fn ticket_events_impl(
+        &self,
+        helpdesk: &Helpdesk,
+        ticket_id: i64,
+    ) -> StoreResult<Vec<TicketEvent>> {
+        let mut conn = self.pool.acquire().await?;
+        let row_id: i64 =
+            sqlx::query_scalar("SELECT id FROM tickets WHERE ticket_id = ? AND helpdesk_id = ?")
+                .bind(ticket_id)
+                .bind(helpdesk.id)
+                .fetch_optional(&mut *conn)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+        load_events(&mut conn, row_id).await
+    }
+
+    pub(super) async fn list_tickets_impl(
+        &self,
+        helpdesk: &Helpdesk,
+        filter: &TicketFilter,
+        offset: i64,
+        limit: i64,
+    ) -> StoreResult<(i64, Vec<Ticket>)> {
+        let where_clause = |q: &mut QueryBuilder<'_, Sqlite>| {
+            q.push(" FROM tickets t WHERE t.helpdesk_id = ")
+                .push_bind(helpdesk.id);
+            if let Some(id) = filter.ticket_id {
+                q.push(" AND t.ticket_id = ").push_bind(id);
+            }
+            if let Some(agent) = &filter.agent_id {
+                q.push(" AND EXISTS (SELECT 1 FROM json_each(t.agent_ids) WHERE value = ")
+                    .push_bind(agent.clone())
+                    .push(")");
+            }
+            if let Some(by) = &filter.closed_by_id {
+                q.push(" AND t.closed_by_id = ").push_bind(by.clone());
+            }
+            if let Some(v) = filter.ticket_type {
+                q.push(" AND t.ticket_type = ").push_bind(v);
+            }
+            if let Some(v) = filter.channel {
+                q.push(" AND t.channel = ").push_bind(v);
+            }
+            if let Some(v) = filter.solved {
+                q.push(" AND t.solve = ").push_bind(v);
+            }
+            if let Some(v) = filter.score {
+                q.push(" AND t.score = ").push_bind(v);
+            }
+            if !filter.status_list.is_empty() {
+                q.push(" AND t.status IN (");
+                let mut list = q.separated(", ");
+                for s in &filter.status_list {
+                    list.push_bind(*s);
+                }
+                q.push(")");
+            }
+            if let Some(name) = &filter.guest_name {
+                q.push(" AND t.guest_id IN (SELECT open_id FROM users WHERE tenant_id = ")
+                    .push_bind(helpdesk.tenant_id)
+                    .push(" AND name = ")
+                    .push_bind(name.clone())
+                    .push(")");
+            }
+            if let Some(guest) = &filter.guest_id {
+                q.push(" AND t.guest_id = ").push_bind(guest.clone());
+            }
+            if !filter.tags.is_empty() {
+                q.push(
+                    " AND EXISTS (SELECT 1 FROM json_each(t.tags) WHERE json_extract(value, '$.name') IN (",
+                );
+                let mut list = q.separated(", ");
+                for tag in &filter.tags {
+                    list.push_bind(tag.clone());
+                }
+                q.push("))");
+            }
+            if let Some((from, to)) = filter.created {
+                q.push(" AND t.created_at BETWEEN ")
+                    .push_bind(from)
+                    .push(" AND ")
+                    .push_bind(to);
+            }
+            if let Some((from, to)) = filter.updated {
+                q.push(" AND t.updated_at BETWEEN ")
+                    .push_bind(from)
+                    .push(" AND ")
+                    .push_bind(to);
+            }
+        };
+
+        let mut count = QueryBuilder::<Sqlite>::new("SELECT count(*) FROM (SELECT 1");
+        where_clause(&mut count);
+        count.push(" LIMIT ").push_bind(LIST_CAP).push(")");
+        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+
+        let mut page = QueryBuilder::<Sqlite>::new("SELECT t.*");
+        where_clause(&mut page);
+        // Newest first; ticket_id breaks ties so pages never overlap.
+        page.push(" ORDER BY t.created_at DESC, t.ticket_id DESC LIMIT ")
+            .push_bind(limit)
+            .push(" OFFSET ")
+            .push_bind(offset);
+        let rows = page.build().fetch_all(&self.pool).await?;
+        let mut tickets = rows
+            .iter()
+            .map(|r| row_projection(r, &helpdesk.helpdesk_id))
+            .collect::<StoreResult<Vec<_>>>()?;
+        self.fill_people(helpdesk.tenant_id, &mut tickets).await?;
+        Ok((total, tickets))
+    }
+
+    pub(super) async fn list_messages_impl(
+        &self,
+        helpdesk: &Helpdesk,
+        ticket_id: i64,
+        range_ms: (Option<i64>, Option<i64>),
+        offset: i64,
+        limit: i64,
+    ) -> StoreResult<(i64, Vec<TicketMessage>)> {
+        let row_id: i64 =
+            sqlx::query_scalar("SELECT id FROM tickets WHERE ticket_id = ? AND helpdesk_id = ?")
+                .bind(ticket_id)
+                .bind(helpdesk.id)
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+        let (from, to) = (range_ms.0.unwrap_or(i64::MIN), range_ms.1.unwrap_or(i64::MAX));
+        let total: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM ticket_messages WHERE ticket_id = ? AND created_at BETWEEN ? AND ?",
+        )
+        .bind(row_id)
+        .bind(from)
+        .bind(to)
+        .fetch_one(&self.pool)
+        .await?;
+        let rows = sqlx::query(
+            "SELECT m.id, m.message_id, m.msg_type, m.created_at, m.content, m.sender_id,
+                    coalesce(u.name, '') AS user_name, coalesce(u.avatar_url, '') AS avatar_url
+             FROM ticket_messages m
+             LEFT JOIN users u ON u.tenant_id = ? AND u.open_id = m.sender_id
+             WHERE m.ticket_id = ? AND m.created_at BETWEEN ? AND ?
+             ORDER BY m.created_at, m.id LIMIT ? OFFSET ?",
+        )
+        .bind(helpdesk.tenant_id)
+        .bind(row_id)
+        .bind(from)
+        .bind(to)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        let messages = rows
+            .iter()
+            .map(|r| {
+                Ok(TicketMessage {
+                    id: r.try_get::<i64, _>("id")?.to_string(),
+                    message_id: r.try_get("message_id")?,
+                    message_type: r.try_get("msg_type")?,
+                    created_at: r.try_get("created_at")?,
+                    content: r.try_get("content")?,
+                    user_name: r.try_get("user_name")?,
+                    avatar_url: r.try_get("avatar_url")?,
+                    user_id: r.try_get("sender_id")?,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok((total, messages))
+    }
+
+    pub(super) async fn message_by_event_id_impl(
+        &self,
+        helpdesk: &Helpdesk,
+        event_id: &str,
+    ) -> StoreResult<(i64, StoredMessage)> {
+        let row = sqlx::query(
+            "SELECT t.ticket_id AS public_ticket_id, m.* FROM ticket_messages m JOIN tickets t ON t.id = m.ticket_id
+             WHERE m.event_id = ? AND t.helpdesk_id = ?",
+        )
+        .bind(event_id)
+        .bind(helpdesk.id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        Ok((
+            row.try_get("public_ticket_id")?,
+            StoredMessage {
+                ticket_id: row.try_get("ticket_id")?,
+                message_id: row.try_get("message_id")?,
+                event_id: row.try_get("event_id")?,
+                msg_type: row.try_get("msg_type")?,
+                content: row.try_get("content")?,
+                sender_type: row.try_get("sender_type")?,
+                sender_id: row.try_get("sender_id")?,
+                created_at: row.try_get("created_at")?,
+                position: row.try_get("position")?,
+            },
+        ))
+    }
+
+    /// Recompute every ticket's projection (row and messages) from its event log.
+    pub(super) async fn rebuild_projections_impl(&self) -> StoreResult<RebuildReport> {
+        let tickets: Vec<(i64, i64, String)> = sqlx::query_as(
+            "SELECT t.id, t.ticket_id, h.helpdesk_id FROM tickets t JOIN helpdesks h ON h.id = t.helpdesk_id ORDER BY t.id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut report = RebuildReport::default();
+        for (row_id, ticket_id, helpdesk) in tickets {
+            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+            let events = load_events(&mut tx, row_id).await?;
+            let projected = project(ticket_id, &helpdesk, &events)?;
+            let row = sqlx::query("SELECT * FROM tickets WHERE id = ?")
+                .bind(row_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            let stored = row_projection(&row, &helpdesk)?;
+            let messages = messages_of(row_id, &events);
+            let stored_messages: Vec<(String, i64)> = sqlx::query_as(
+                "SELECT message_id, position FROM ticket_messages WHERE ticket_id = ? ORDER BY position",
+            )
+            .bind(row_id)
+            .fetch_all(&mut *tx)
+            .await?;
+            let messages_match = stored_messages.len() == messages.len()
+                && stored_messages
+                    .iter()
+                    .zip(&messages)
+                    .all(|((id, pos), m)| *id == m.message_id && *pos == m.position);
+            if stored != projected || !messages_match {
+                report.changed += 1;
+                write_projection(&mut tx, row_id, &projected).await?;
+                sqlx::query("DELETE FROM ticket_messages WHERE ticket_id = ?")
+                    .bind(row_id)
+                    .execute(&mut *tx)
+                    .await?;
+                insert_messages(&mut tx, &messages).await?;
+            }
+            tx.commit().await?;
+            report.tickets += 1;
+        }
+        Ok(report)
+    }
+}
