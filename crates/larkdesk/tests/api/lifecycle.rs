@@ -648,3 +648,62 @@ async fn invalid_transitions_are_refused_and_change_nothing() {
         .len();
     assert_eq!(events_after, events_before, "a refused change appends nothing");
 }
+
+#[tokio::test]
+async fn rebuild_restores_a_damaged_projection_from_the_log() {
+    let desk = Desk::new().await;
+    let id = desk.start(true).await;
+    desk.act(&id, "agent_enter", json!({"agent_id": desk.agent_a}))
+        .await;
+    desk.advance(100).await;
+    desk.act(
+        &id,
+        "agent_message",
+        json!({"agent_id": desk.agent_a, "content": "x"}),
+    )
+    .await;
+    desk.act(&id, "close", json!({"by": "agent", "agent_id": desk.agent_a}))
+        .await;
+    let good = desk.ticket(&id).await;
+
+    // Damage the projection behind the server's back: the log still has the truth.
+    let pool = sqlx::SqlitePool::connect(&desk.server.db_url).await.unwrap();
+    sqlx::query(
+        "UPDATE tickets SET status = 2, agent_resolution_time = 0, agent_ids = '[]' WHERE ticket_id = ?",
+    )
+    .bind(id.parse::<i64>().unwrap())
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query("DELETE FROM ticket_messages")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_ne!(desk.ticket(&id).await, good);
+
+    // The CLI rebuild, on the same database.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_larkdesk"))
+        .args([
+            "--database-url",
+            &desk.server.db_url,
+            "admin",
+            "rebuild-projections",
+        ])
+        .env("LARKDESK_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["changed"], json!(1));
+    assert!(report["tickets"].as_u64().unwrap() >= 3);
+    assert_eq!(
+        desk.ticket(&id).await,
+        good,
+        "rebuilt from the log, identical to before"
+    );
+    let messages = desk
+        .server
+        .send(desk.feishu(reqwest::Method::GET, &format!("/tickets/{id}/messages")))
+        .await;
+    assert_eq!(messages.json()["data"]["total"], json!(1));
+}

@@ -6,6 +6,7 @@ mod auth;
 mod common;
 mod errors;
 mod get_ticket;
+mod golden;
 mod lifecycle;
 mod ratelimit;
 mod ticket_family;

@@ -1,0 +1,156 @@
+//! Golden wire shapes of every endpoint: field names and JSON types (strings vs integers vs
+//! floats, ms integers vs string ms), with generated values abstracted away. The files live in
+//! `tests/golden/shapes/`; `LARKDESK_BLESS=1` rewrites them after a deliberate wire change.
+
+use reqwest::Method;
+use serde_json::{Map, Value, json};
+
+use crate::lifecycle::Desk;
+
+/// A value's shape: scalars become their type name, arrays the shape of their first element,
+/// objects keep their keys.
+fn shape(value: &Value) -> Value {
+    match value {
+        Value::Null => json!("null"),
+        Value::Bool(_) => json!("bool"),
+        Value::Number(n) if n.is_f64() => json!("float"),
+        Value::Number(_) => json!("int"),
+        Value::String(_) => json!("string"),
+        Value::Array(items) => Value::Array(items.first().map(shape).into_iter().collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), shape(v)))
+                .collect::<Map<_, _>>(),
+        ),
+    }
+}
+
+fn check(name: &str, body: &Value) {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/golden/shapes/{name}.json"));
+    let got = shape(body);
+    if std::env::var_os("LARKDESK_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, serde_json::to_string_pretty(&got).unwrap() + "\n").unwrap();
+        return;
+    }
+    let want: Value = serde_json::from_str(
+        &std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing {}", path.display())),
+    )
+    .unwrap();
+    assert_eq!(got, want, "wire shape of {name} changed");
+}
+
+async fn call(desk: &Desk, method: Method, path: &str, body: Option<Value>) -> Value {
+    let mut request = desk.feishu(method, path);
+    if let Some(body) = body {
+        request = request.body(body.to_string());
+    }
+    let r = desk.server.send(request).await;
+    assert_eq!(r.status, 200, "{path}: {}", r.text);
+    r.json()
+}
+
+#[tokio::test]
+async fn every_endpoint_keeps_its_wire_shape() {
+    let desk = Desk::new().await;
+    let started = call(
+        &desk,
+        Method::POST,
+        "/start_service",
+        Some(json!({"open_id": desk.guest, "human_service": true})),
+    )
+    .await;
+    check("start_service", &started);
+    let id = started["data"]["ticket_id"].as_str().unwrap().to_owned();
+    call(&desk, Method::POST, "/ticket_customized_fields", Some(json!({"key_name": "k", "display_name": "K", "position": "1", "field_type": "string", "description": "", "visible": true, "editable": true, "required": false}))).await;
+    let fields = call(&desk, Method::GET, "/ticket_customized_fields", Some(json!({}))).await;
+    check("list_ticket_customized_fields", &fields);
+    let field_id = fields["data"]["items"][0]["ticket_customized_field_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    check(
+        "get_ticket_customized_field",
+        &call(
+            &desk,
+            Method::GET,
+            &format!("/ticket_customized_fields/{field_id}"),
+            None,
+        )
+        .await,
+    );
+    check(
+        "customized_fields",
+        &call(&desk, Method::GET, "/customized_fields", None).await,
+    );
+
+    desk.act(&id, "agent_enter", json!({"agent_id": desk.agent_a}))
+        .await;
+    desk.act(&id, "guest_message", json!({"content": "hi"})).await;
+    desk.advance(90).await;
+    desk.act(
+        &id,
+        "agent_message",
+        json!({"agent_id": desk.agent_a, "content": "hello"}),
+    )
+    .await;
+    let update = json!({"comment": "note", "tag_names": ["t"], "customized_fields": [{"id": field_id, "value": "v"}], "solved": 2});
+    check(
+        "update_ticket",
+        &call(&desk, Method::PUT, &format!("/tickets/{id}"), Some(update)).await,
+    );
+    check(
+        "create_ticket_message",
+        &call(
+            &desk,
+            Method::POST,
+            &format!("/tickets/{id}/messages"),
+            Some(json!({"msg_type": "text", "content": "{}"})),
+        )
+        .await,
+    );
+    desk.act(&id, "close", json!({"by": "agent", "agent_id": desk.agent_a}))
+        .await;
+    desk.act(
+        &id,
+        "rate",
+        json!({"score": 1, "dissatisfaction_reason": {"zh_cn": "a", "en_us": "b", "ja_jp": "c"}}),
+    )
+    .await;
+
+    // A fully populated ticket, in both the single and the list endpoint.
+    check(
+        "get_ticket",
+        &call(&desk, Method::GET, &format!("/tickets/{id}"), None).await,
+    );
+    check(
+        "list_tickets",
+        &call(&desk, Method::GET, &format!("/tickets?ticket_id={id}"), None).await,
+    );
+    check(
+        "list_ticket_messages",
+        &call(&desk, Method::GET, &format!("/tickets/{id}/messages"), None).await,
+    );
+    check(
+        "bot_message",
+        &call(
+            &desk,
+            Method::POST,
+            "/message",
+            Some(json!({"msg_type": "text", "content": "{}", "receiver_id": desk.guest})),
+        )
+        .await,
+    );
+
+    let token = desk
+        .server
+        .post_raw(
+            "/open-apis/auth/v3/tenant_access_token/internal",
+            json!({"app_id": desk.app_id, "app_secret": desk.server.demo().app_secret}).to_string(),
+        )
+        .await;
+    check("tenant_access_token", &token.json());
+    let error = desk.server.send(desk.feishu(Method::GET, "/tickets/1")).await;
+    check("error", &error.json());
+}
