@@ -1,5 +1,11 @@
-// Conformance: GET /open-apis/helpdesk/v1/tickets/:ticket_id through the official
-// Node SDK (@larksuiteoapi/node-sdk) against a running larkdesk server.
+// Conformance: the helpdesk ticket endpoints through the official Node SDK
+// (@larksuiteoapi/node-sdk) against a running larkdesk server.
+//
+// - GET ticket on the imported seed ticket (every field, errors, log id, token reuse);
+// - a ticket's life through the SDK's generated methods: ticket.startService, get,
+//   update (with withUserAccessToken), list (filters, repeated status_list, paging),
+//   ticketMessage.create/list, botMessage.create, ticketCustomizedField.create/list
+//   (with a GET body), and error responses.
 //
 // Run by conformance/run.sh, which provides:
 //   LARKDESK_CREDS  path of the server's credentials file (base_url, demo app, helpdesk)
@@ -20,14 +26,29 @@ const seed = JSON.parse(readFileSync(process.env.SEED_TICKET, 'utf8'));
 const demo = creds.demo;
 const sdkVersion = createRequire(import.meta.url)('@larksuiteoapi/node-sdk/package.json').version;
 
+// Checks that fail because of a known larkdesk discrepancy (reported, not yet fixed).
+// They print XFAIL instead of failing the run; CONFORMANCE_STRICT=1 makes them count.
+// When one starts passing it prints XPASS: delete it from this set. (Same as python.py.)
+const KNOWN_ISSUES = new Set([]);
+const STRICT = process.env.CONFORMANCE_STRICT === '1';
+
 let failures = 0;
+let known = 0;
 
 function check(name, ok, detail = '') {
-  if (ok) {
+  const suffix = detail ? `  -- ${detail}` : '';
+  if (KNOWN_ISSUES.has(name) && !STRICT) {
+    if (ok) {
+      console.log(`XPASS ${name}  -- known issue fixed: remove it from KNOWN_ISSUES`);
+    } else {
+      known += 1;
+      console.log(`XFAIL ${name}${suffix}`);
+    }
+  } else if (ok) {
     console.log(`PASS  ${name}`);
   } else {
     failures += 1;
-    console.log(`FAIL  ${name}${detail ? `  -- ${detail}` : ''}`);
+    console.log(`FAIL  ${name}${suffix}`);
   }
 }
 
@@ -208,10 +229,246 @@ async function main() {
     401,
   );
 
+  // ---- a ticket's life through the SDK's other generated methods ------------------
+  await lifecycle(client);
+
   check(
     'tenant_access_token fetched once and reused',
     cache.sets.filter((k) => k === tokenKey).length === 1,
     `sets=${JSON.stringify(cache.sets)}`,
+  );
+}
+
+// larkdesk admin API (plain fetch, not an SDK call): set-up and emulator actions.
+async function admin(path, body) {
+  const r = await fetch(`${creds.base_url}/larkdesk/admin/v1${path}`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${creds.admin_token}`, 'Content-Type': 'application/json; charset=utf-8' },
+    body: JSON.stringify(body),
+  });
+  const j = await r.json();
+  if (j.code !== 0) throw new Error(`admin ${path} failed: ${JSON.stringify(j)}`);
+  return j.data;
+}
+
+// What the SDK put on the wire: every request through the SDK's default axios instance,
+// with the URL as axios builds it (the SDK's paramsSerializer applied), body and token.
+const sent = [];
+lark.defaultHttpInstance.interceptors.request.use((cfg) => {
+  sent.push({
+    method: String(cfg.method).toUpperCase(),
+    uri: lark.defaultHttpInstance.getUri(cfg),
+    data: cfg.data,
+    authorization: String(cfg.headers?.Authorization ?? cfg.headers?.authorization ?? ''),
+  });
+  return cfg;
+});
+const lastSent = () => sent[sent.length - 1] ?? {};
+
+// An SDK call expected to succeed; a rejection is reported and yields {}.
+async function ok(label, promise) {
+  let resp;
+  try {
+    resp = await promise;
+  } catch (e) {
+    check(`${label}: request succeeded`, false, `${e} ${JSON.stringify(e?.response?.data)}`);
+    return {};
+  }
+  checkEq(`${label}: code`, resp?.code, 0);
+  checkEq(`${label}: msg`, resp?.msg, 'success');
+  return resp ?? {};
+}
+
+async function lifecycle(client) {
+  const suffix = Math.random().toString(16).slice(2, 8);
+  const tenantKey = demo.tenant_key;
+  const hd = demo.helpdesk_id;
+  const withHelpDesk = lark.withHelpDeskCredential();
+
+  // ---- set-up through the admin API (a guest and an agent of the demo tenant) --------
+  const guest = await admin('/users', { tenant_key: tenantKey, name: `sdk-node guest ${suffix}`, is_agent: false });
+  const agent = await admin('/users', { tenant_key: tenantKey, name: `sdk-node agent ${suffix}`, is_agent: true });
+  const userToken = (
+    await admin(`/tenants/${tenantKey}/users/${agent.id}/user_access_token`, { app_id: demo.app_id })
+  ).user_access_token;
+  check(
+    'setup: guest/agent open_ids and agent user_access_token',
+    guest.id?.startsWith('ou_') && agent.id?.startsWith('ou_') && userToken?.startsWith('u-'),
+    `guest=${guest.id} agent=${agent.id}`,
+  );
+  // Helpdesk credential + the agent's user_access_token. Not lark.withAll([...]): it merges
+  // with lodash, which drops the Symbol keys both helpers use, leaving `{ lark: {} }` (no
+  // helpdesk header, tenant token instead of the user token). Object spread keeps them.
+  const asAgent = { lark: { ...lark.withHelpDeskCredential().lark, ...lark.withUserAccessToken(userToken).lark } };
+
+  // ---- startService ------------------------------------------------------------------
+  let resp = await ok(
+    'startService',
+    client.helpdesk.ticket.startService({ data: { open_id: guest.id, human_service: true } }, withHelpDesk),
+  );
+  const chatId = resp.data?.chat_id;
+  const ticketId = resp.data?.ticket_id;
+  check('startService: chat_id starts with oc_', typeof chatId === 'string' && chatId.startsWith('oc_'), show(chatId));
+  check('startService: ticket_id is a digit string', typeof ticketId === 'string' && /^\d+$/.test(ticketId), show(ticketId));
+  if (!(typeof ticketId === 'string' && /^\d+$/.test(ticketId))) {
+    check('lifecycle: a ticket to work on', false, 'startService gave no ticket_id');
+    return;
+  }
+
+  resp = await ok('startService: get', getTicket(client, ticketId));
+  let t = resp.data?.ticket ?? {};
+  checkEq('startService: get: status 3 (queued)', t.status, 3);
+  checkEq('startService: get: ticket_type 2 (human)', t.ticket_type, 2);
+  checkEq('startService: get: guest.id', t.guest?.id, guest.id);
+
+  // ---- update with the user_access_token of the agent who entered the ticket ---------
+  await admin(`/helpdesks/${hd}/tickets/${ticketId}/agent_enter`, { agent_id: agent.id });
+  await ok(
+    'update (withUserAccessToken)',
+    client.helpdesk.ticket.update(
+      { path: { ticket_id: ticketId }, data: { status: 4, tag_names: ['sdk'], comment: 'from sdk' } },
+      asAgent,
+    ),
+  );
+  const upd = sent.findLast((r) => r.method === 'PUT') ?? {};
+  checkEq('update: SDK sent the user token', upd.authorization, `Bearer ${userToken}`);
+
+  resp = await ok('update: get', getTicket(client, ticketId));
+  t = resp.data?.ticket ?? {};
+  checkEq('update: get: status 4', t.status, 4);
+  checkEq('update: get: tags[0].name', t.tags?.[0]?.name, 'sdk');
+  checkEq('update: get: comments.content', t.comments?.content, 'from sdk');
+  checkEq("update: get: comments.user_name (the token's user)", t.comments?.user_name, agent.name);
+
+  // ---- list --------------------------------------------------------------------------
+  const list = (label, params) => ok(label, client.helpdesk.ticket.list({ params }, withHelpDesk));
+  resp = await list('list status_list=[4]+guest_id', { status_list: [4], guest_id: guest.id });
+  checkEq('list status_list=[4]+guest_id: total', resp.data?.total, 1);
+  checkEq(
+    'list status_list=[4]+guest_id: the started ticket, status 4',
+    (resp.data?.tickets ?? []).map((x) => [x.ticket_id, x.status]),
+    [[ticketId, 4]],
+  );
+
+  // The SDK's paramsSerializer (qs, arrayFormat "repeat") sends status_list=1&status_list=4.
+  resp = await list('list status_list=[1,4]', { status_list: [1, 4], guest_id: guest.id });
+  const uri = lastSent().uri ?? '';
+  check('list status_list=[1,4]: SDK sent repeated keys', uri.includes('status_list=1&status_list=4'), uri);
+  checkEq('list status_list=[1,4]: total', resp.data?.total, 1);
+  resp = await list('list status_list=[1,2]', { status_list: [1, 2], guest_id: guest.id });
+  checkEq('list status_list=[1,2]: total (filtered out)', resp.data?.total, 0);
+
+  resp = await list('list page_size=1', { page: 1, page_size: 1 });
+  checkEq('list page_size=1: one ticket', resp.data?.tickets?.length, 1);
+  check(
+    'list page_size=1: total counts all tickets (>= 2)',
+    Number.isInteger(resp.data?.total) && resp.data.total >= 2,
+    show(resp.data?.total),
+  );
+
+  // ---- ticket messages ---------------------------------------------------------------
+  const content = JSON.stringify({ text: `hello from node-sdk ${suffix}` });
+  resp = await ok(
+    'ticketMessage.create',
+    client.helpdesk.ticketMessage.create({ path: { ticket_id: ticketId }, data: { msg_type: 'text', content } }, withHelpDesk),
+  );
+  const messageId = resp.data?.message_id;
+  check('ticketMessage.create: message_id starts with om_', typeof messageId === 'string' && messageId.startsWith('om_'), show(messageId));
+
+  resp = await ok(
+    'ticketMessage.list',
+    client.helpdesk.ticketMessage.list({ path: { ticket_id: ticketId }, params: { page: 1, page_size: 50 } }, withHelpDesk),
+  );
+  const total = resp.data?.total;
+  check('ticketMessage.list: total >= 1', Number.isInteger(total) && total >= 1, show(total));
+  const msgs = resp.data?.messages ?? [];
+  const mine = msgs.filter((m) => m.message_id === messageId);
+  check('ticketMessage.list: the created message is listed', mine.length === 1, show(msgs.map((m) => m.message_id)));
+  const m = mine[0] ?? {};
+  check('ticketMessage.list: created_at is an integer (ms)', Number.isInteger(m.created_at) && m.created_at > 1e12, show(m.created_at));
+  check('ticketMessage.list: id is a digit string', typeof m.id === 'string' && /^\d+$/.test(m.id), show(m.id));
+  checkEq('ticketMessage.list: message_type', m.message_type, 'text');
+  checkEq('ticketMessage.list: content (the JSON string sent)', m.content, content);
+
+  // ---- bot message to the guest ------------------------------------------------------
+  resp = await ok(
+    'botMessage.create',
+    client.helpdesk.botMessage.create(
+      {
+        data: {
+          msg_type: 'text',
+          content: JSON.stringify({ text: 'bot says hi' }),
+          receiver_id: guest.id,
+          receive_type: 'user',
+        },
+      },
+      withHelpDesk,
+    ),
+  );
+  const botMessageId = resp.data?.message_id;
+  check('botMessage.create: message_id starts with om_', typeof botMessageId === 'string' && botMessageId.startsWith('om_'), show(botMessageId));
+
+  // ---- ticket customized fields (tenant token here; python.py uses a user token) -----
+  const keyName = `sdk_node_${suffix}`;
+  await ok(
+    'ticketCustomizedField.create (tenant token)',
+    client.helpdesk.ticketCustomizedField.create(
+      {
+        data: {
+          key_name: keyName,
+          display_name: 'SDK node',
+          position: '1',
+          field_type: 'string',
+          description: 'created by node-sdk',
+          visible: true,
+          editable: true,
+          required: false,
+        },
+      },
+      withHelpDesk,
+    ),
+  );
+  // The filter travels as a JSON body on the GET; with visible=false the new (visible)
+  // field must be filtered out, which shows the server read that body.
+  for (const visible of [true, false]) {
+    const label = `ticketCustomizedField.list visible=${visible}`;
+    resp = await ok(
+      label,
+      client.helpdesk.ticketCustomizedField.list({ params: { page_size: 100 }, data: { visible } }, withHelpDesk),
+    );
+    checkEq(`${label}: SDK sent the filter as the GET body`, lastSent().data, { visible });
+    const found = (resp.data?.items ?? []).filter((i) => i.key_name === keyName);
+    if (visible) {
+      check(`${label}: the created key_name is listed`, found.length === 1, show(resp.data));
+      checkEq(`${label}: has_more`, resp.data?.has_more, false);
+      const f = found[0] ?? {};
+      checkEq(`${label}: display_name`, f.display_name, 'SDK node');
+      checkEq(`${label}: position`, f.position, '1');
+      checkEq(`${label}: field_type`, f.field_type, 'string');
+      checkEq(`${label}: visible`, f.visible, true);
+      checkEq(`${label}: required`, f.required, false);
+      check(
+        'ticketCustomizedField id is a digit string',
+        typeof f.ticket_customized_field_id === 'string' && /^\d+$/.test(f.ticket_customized_field_id),
+        show(f.ticket_customized_field_id),
+      );
+    } else {
+      check(`${label}: the visible field is filtered out (GET body honoured)`, found.length === 0, show(resp.data));
+    }
+  }
+
+  // ---- errors through the generated methods (tenant token on update here) -------------
+  await checkError(
+    'update status=7',
+    client.helpdesk.ticket.update({ path: { ticket_id: ticketId }, data: { status: 7 } }, withHelpDesk),
+    154000,
+    400,
+  );
+  await checkError(
+    'ticketMessage.list unknown ticket',
+    client.helpdesk.ticketMessage.list({ path: { ticket_id: '1' } }, withHelpDesk),
+    154004,
+    404,
   );
 }
 
@@ -223,6 +480,7 @@ try {
   console.log('FAIL  unexpected exception');
 }
 console.log(
-  `node (@larksuiteoapi/node-sdk ${sdkVersion}): ${failures ? 'FAILED' : 'all checks passed'} (${failures} failed)`,
+  `node (@larksuiteoapi/node-sdk ${sdkVersion}): ${failures ? 'FAILED' : 'all checks passed'} ` +
+    `(${failures} failed, ${known} known issues)`,
 );
 process.exit(failures ? 1 : 0);

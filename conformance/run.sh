@@ -3,9 +3,12 @@
 #
 # Starts a throw-away larkdesk server, imports the seed ticket (the example response
 # of "GET /open-apis/helpdesk/v1/tickets/:ticket_id" from the Feishu docs) through the
-# admin API, then calls that endpoint through the official Feishu SDKs:
+# admin API, then calls the helpdesk endpoints through the official Feishu SDKs:
 #   - Python: lark-oapi              (python.py)
 #   - Node:   @larksuiteoapi/node-sdk (node.mjs)
+# GET ticket on the seed; then each script creates its own guest and agent (admin API)
+# and takes a new ticket through start_service, update, list, ticket messages, a bot
+# message and ticket customized fields (see README.md).
 # Each client prints PASS/FAIL per check and exits non-zero on any failure.
 #
 # Usage: conformance/run.sh            (from anywhere)
