@@ -114,7 +114,7 @@ impl AppState {
         if !larkdesk_domain::scopes::satisfies(&app.scopes, scopes) {
             return Err(ApiError::scope_required(scopes));
         }
-        self.limits.check(endpoint, app.id, app.tenant_id)?;
+        self.limits.check(endpoint, &app.app_id, app.tenant_id).await?;
 
         let (helpdesk_id, helpdesk_token) = headers
             .get(HELPDESK_HEADER)

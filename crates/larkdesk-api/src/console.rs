@@ -156,6 +156,18 @@ pub async fn import_ticket(store: &dyn Store, helpdesk_id: &str, mut ticket: Tic
     } else if !ids::is_valid_numeric_id(&ticket.ticket_id) {
         return Err(StoreError::BadInput("ticket_id must be a numeric string".into()));
     }
+    // The canonical form ("007" is ticket 7), so the projection rebuilt from the snapshot
+    // matches the stored row.
+    ticket.ticket_id = ticket
+        .ticket_id
+        .parse::<i64>()
+        .map_err(|_| StoreError::BadInput("ticket_id".into()))?
+        .to_string();
+    if ticket.updated_at < -1 {
+        return Err(StoreError::BadInput(
+            "updated_at must be -1 (unset) or a time in ms".into(),
+        ));
+    }
     if ticket.guest.id.is_empty() {
         return Err(StoreError::BadInput("guest.id is required".into()));
     }

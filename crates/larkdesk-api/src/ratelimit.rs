@@ -75,66 +75,145 @@ pub const DEFAULT_LIMITS: &[(Endpoint, u32)] = &[
     (Endpoint::TicketCustomizedFields, 100),
 ];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Who a bucket belongs to: an app (by its globally unique `app_id`) in a tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct CallerKey {
-    app_row_id: i64,
+    app_id: String,
     tenant_id: i64,
 }
 
-struct Bucket {
-    per_second: u32,
-    limiter: DefaultKeyedRateLimiter<CallerKey>,
+/// GCRA in Redis, the algorithm governor uses in process, so both backends admit the same
+/// requests: a burst of `limit`, then one request every `1000 / limit` ms. Redis's own clock is
+/// used so that instances with skewed clocks agree. Returns 0 to admit, else the ms to wait.
+const REDIS_GCRA: &str = r"
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local interval = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+if now < tat - tolerance then return tat - tolerance - now end
+local new_tat = tat + interval
+redis.call('SET', KEYS[1], new_tat, 'PX', new_tat - now + 1000)
+return 0
+";
+
+enum Backend {
+    /// In-process buckets (one instance, or instances that need not share limits).
+    Local(HashMap<Endpoint, DefaultKeyedRateLimiter<CallerKey>>),
+    /// Buckets in Redis, shared by every instance using it.
+    Redis {
+        connection: redis::aio::ConnectionManager,
+        script: redis::Script,
+    },
 }
 
 pub struct RateLimits {
-    buckets: HashMap<Endpoint, Bucket>,
+    per_second: HashMap<Endpoint, u32>,
+    backend: Backend,
+}
+
+fn quotas(enabled: bool, overrides: &HashMap<Endpoint, u32>) -> HashMap<Endpoint, u32> {
+    if !enabled {
+        return HashMap::new();
+    }
+    DEFAULT_LIMITS
+        .iter()
+        .map(|&(endpoint, default)| (endpoint, overrides.get(&endpoint).copied().unwrap_or(default)))
+        .filter(|&(_, per_second)| per_second > 0)
+        .collect()
 }
 
 impl RateLimits {
-    /// `overrides` replace the default per-second quota of an endpoint; 0 disables it.
+    /// In-process limits. `overrides` replace an endpoint's per-second quota; 0 disables it.
     pub fn new(enabled: bool, overrides: &HashMap<Endpoint, u32>) -> Self {
-        let buckets = if !enabled {
-            HashMap::new()
-        } else {
-            DEFAULT_LIMITS
-                .iter()
-                .filter_map(|&(endpoint, default)| {
-                    let per_second = overrides.get(&endpoint).copied().unwrap_or(default);
-                    let quota = Quota::per_second(NonZeroU32::new(per_second)?);
-                    Some((
-                        endpoint,
-                        Bucket {
-                            per_second,
-                            limiter: RateLimiter::keyed(quota),
-                        },
-                    ))
-                })
-                .collect()
-        };
-        Self { buckets }
-    }
-
-    pub fn disabled() -> Self {
+        let per_second = quotas(enabled, overrides);
+        let buckets = per_second
+            .iter()
+            .filter_map(|(&endpoint, &n)| {
+                Some((
+                    endpoint,
+                    RateLimiter::keyed(Quota::per_second(NonZeroU32::new(n)?)),
+                ))
+            })
+            .collect();
         Self {
-            buckets: HashMap::new(),
+            per_second,
+            backend: Backend::Local(buckets),
         }
     }
 
-    /// Take one request from the caller's bucket, or say when to come back.
-    pub fn check(&self, endpoint: Endpoint, app_row_id: i64, tenant_id: i64) -> Result<(), ApiError> {
-        let Some(bucket) = self.buckets.get(&endpoint) else {
+    /// Limits shared through Redis at `url`.
+    pub async fn redis(url: &str, enabled: bool, overrides: &HashMap<Endpoint, u32>) -> anyhow::Result<Self> {
+        let client = redis::Client::open(url)?;
+        // Fail fast at start on a wrong URL or a down Redis; later outages are retried in the
+        // background while requests are admitted (see `check`).
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(std::time::Duration::from_secs(2))
+            .set_response_timeout(std::time::Duration::from_millis(500))
+            .set_number_of_retries(2);
+        let connecting = redis::aio::ConnectionManager::new_with_config(client, config);
+        let connection = tokio::time::timeout(std::time::Duration::from_secs(5), connecting)
+            .await
+            .map_err(|_| anyhow::anyhow!("cannot connect to Redis at {url}: timed out"))?
+            .map_err(|e| anyhow::anyhow!("cannot connect to Redis at {url}: {e}"))?;
+        Ok(Self {
+            per_second: quotas(enabled, overrides),
+            backend: Backend::Redis {
+                connection,
+                script: redis::Script::new(REDIS_GCRA),
+            },
+        })
+    }
+
+    pub fn disabled() -> Self {
+        Self::new(false, &HashMap::new())
+    }
+
+    /// Take one request from the caller's bucket, or say when to come back. If Redis cannot be
+    /// reached the request is admitted (and a warning logged): an outage of the limiter must
+    /// not become an outage of the API.
+    pub async fn check(&self, endpoint: Endpoint, app_id: &str, tenant_id: i64) -> Result<(), ApiError> {
+        let Some(&limit) = self.per_second.get(&endpoint) else {
             return Ok(());
         };
-        bucket
-            .limiter
-            .check_key(&CallerKey {
-                app_row_id,
-                tenant_id,
-            })
-            .map_err(|not_until| {
-                let wait = not_until.wait_time_from(DefaultClock::default().now());
-                ApiError::rate_limited(bucket.per_second, wait.as_secs_f64().ceil().max(1.0) as u64)
-            })
+        let wait = match &self.backend {
+            Backend::Local(buckets) => {
+                let Some(bucket) = buckets.get(&endpoint) else {
+                    return Ok(());
+                };
+                match bucket.check_key(&CallerKey {
+                    app_id: app_id.to_owned(),
+                    tenant_id,
+                }) {
+                    Ok(()) => return Ok(()),
+                    Err(not_until) => not_until.wait_time_from(DefaultClock::default().now()),
+                }
+            }
+            Backend::Redis { connection, script } => {
+                let interval_ms = 1000 / u64::from(limit).max(1);
+                let key = format!("larkdesk:ratelimit:{}:{app_id}:{tenant_id}", endpoint.name());
+                let mut connection = connection.clone();
+                let result: redis::RedisResult<u64> = script
+                    .key(key)
+                    .arg(interval_ms)
+                    .arg(interval_ms * u64::from(limit - 1))
+                    .invoke_async(&mut connection)
+                    .await;
+                match result {
+                    Ok(0) => return Ok(()),
+                    Ok(wait_ms) => std::time::Duration::from_millis(wait_ms),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "rate limiter unavailable; admitting the request");
+                        return Ok(());
+                    }
+                }
+            }
+        };
+        Err(ApiError::rate_limited(
+            limit,
+            wait.as_secs_f64().ceil().max(1.0) as u64,
+        ))
     }
 
     /// Parse `NAME=N` overrides.
@@ -156,25 +235,25 @@ impl RateLimits {
 mod tests {
     use super::*;
 
-    #[test]
-    fn eleventh_request_in_a_second_is_refused_per_caller() {
+    #[tokio::test]
+    async fn eleventh_request_in_a_second_is_refused_per_caller() {
         let limits = RateLimits::new(true, &HashMap::new());
         for _ in 0..10 {
-            limits.check(Endpoint::GetTicket, 1, 1).unwrap();
+            limits.check(Endpoint::GetTicket, "cli_1", 1).await.unwrap();
         }
-        let err = limits.check(Endpoint::GetTicket, 1, 1).unwrap_err();
+        let err = limits.check(Endpoint::GetTicket, "cli_1", 1).await.unwrap_err();
         assert_eq!(err.code, 99991400);
         assert_eq!(err.status.as_u16(), 429);
         assert!(err.headers.contains(&("x-ogw-ratelimit-limit", "10".into())));
         // Another app of the same tenant has its own bucket.
-        limits.check(Endpoint::GetTicket, 2, 1).unwrap();
+        limits.check(Endpoint::GetTicket, "cli_2", 1).await.unwrap();
     }
 
-    #[test]
-    fn overrides_and_off() {
+    #[tokio::test]
+    async fn overrides_and_off() {
         let limits = RateLimits::new(true, &HashMap::from([(Endpoint::GetTicket, 0)]));
         for _ in 0..100 {
-            limits.check(Endpoint::GetTicket, 1, 1).unwrap();
+            limits.check(Endpoint::GetTicket, "cli_1", 1).await.unwrap();
         }
         assert_eq!(
             RateLimits::parse_override("get_ticket=20"),

@@ -1,7 +1,9 @@
 //! Storage: one [`Store`] trait, implemented per backend. The backend is chosen by the database
 //! URL scheme ([`connect`]); each backend has its own migrations under `migrations/<backend>`.
 
+mod common;
 mod models;
+mod postgres;
 mod sqlite;
 
 use async_trait::async_trait;
@@ -11,6 +13,7 @@ use larkdesk_wire::fields::TicketCustomizedField;
 use larkdesk_wire::ticket::{Ticket, TicketMessage, TicketUser};
 
 pub use models::*;
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -29,7 +32,21 @@ pub enum StoreError {
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
     #[error("database error: {0}")]
-    Backend(#[from] sqlx::Error),
+    Backend(#[source] sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &err {
+            // PostgreSQL refuses NUL characters in text (22021) and `\u0000` in JSONB (22P05)
+            // where SQLite stores them: that is input this backend cannot store, not an outage.
+            // (SQLite reports numeric result codes, so this never matches there.)
+            if matches!(db.code().as_deref(), Some("22021" | "22P05")) {
+                return Self::BadInput("text must not contain NUL characters".to_owned());
+            }
+        }
+        Self::Backend(err)
+    }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -179,15 +196,21 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_field(&self, helpdesk: &Helpdesk, field_id: &str) -> StoreResult<()>;
 }
 
-/// Open the store named by `url`: `sqlite://path` (created if missing) or `sqlite::memory:`.
+/// Open the store named by `url`: `sqlite://path` (created if missing), `sqlite::memory:`, or
+/// `postgres://…` / `postgresql://…` (the database must exist; its schema is migrated). Every
+/// backend pools at most `max_connections` connections.
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<std::sync::Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
         Ok(std::sync::Arc::new(
             SqliteStore::connect(url, max_connections).await?,
         ))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(std::sync::Arc::new(
+            PostgresStore::connect(url, max_connections).await?,
+        ))
     } else {
         anyhow::bail!(
-            "unsupported database URL {:?}: expected sqlite://PATH",
+            "unsupported database URL {:?}: expected sqlite://PATH or postgres://USER@HOST/DATABASE",
             url.split(':').next().unwrap_or_default()
         )
     }

@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand};
     about = "Self-hosted, wire-compatible Feishu Helpdesk v1 API server"
 )]
 struct Cli {
-    /// Database URL: sqlite://PATH (created if missing).
+    /// Database URL: sqlite://PATH (created if missing) or postgres://USER@HOST[:PORT]/DATABASE.
     #[arg(
         long,
         env = "LARKDESK_DATABASE_URL",

@@ -26,6 +26,11 @@ pub struct ServeArgs {
     #[arg(long = "rate-limit", value_parser = RateLimits::parse_override)]
     rate_limits: Vec<(Endpoint, u32)>,
 
+    /// Share rate limits with other instances through this Redis (e.g. redis://127.0.0.1:6379);
+    /// without it, limits are kept in process.
+    #[arg(long, env = "LARKDESK_REDIS_URL")]
+    redis_url: Option<String>,
+
     /// Allow moving the clock forward through the admin API (tests, emulation).
     #[arg(long, env = "LARKDESK_CLOCK_CONTROL")]
     clock_control: bool,
@@ -50,7 +55,10 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs) -> anyhow::Result<()> {
         Clock::system()
     };
     let overrides: HashMap<Endpoint, u32> = args.rate_limits.into_iter().collect();
-    let limits = RateLimits::new(!args.no_rate_limit, &overrides);
+    let limits = match &args.redis_url {
+        Some(url) => RateLimits::redis(url, !args.no_rate_limit, &overrides).await?,
+        None => RateLimits::new(!args.no_rate_limit, &overrides),
+    };
 
     let mut created = serde_json::Map::new();
     match &args.admin_token {

@@ -7,7 +7,9 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use larkdesk_domain::ids;
 use larkdesk_store::FieldDefinition;
-use larkdesk_wire::fields::{CustomizedFieldsData, DropdownOptions, ListTicketCustomizedFieldsData};
+use larkdesk_wire::fields::{
+    CustomizedFieldsData, DropdownOptions, ListTicketCustomizedFieldsData, TicketCustomizedField,
+};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -22,6 +24,25 @@ use crate::state::SharedState;
 type Body = Result<Bytes, BytesRejection>;
 
 const FIELD_TYPES: &[&str] = &["string", "multiline", "dropdown", "dropdown_nested"];
+
+/// Field definitions name their creator and last editor by id; show their directory profiles.
+async fn with_profiles(
+    state: &SharedState,
+    tenant_id: i64,
+    mut field: TicketCustomizedField,
+) -> ApiResult<TicketCustomizedField> {
+    for person in [&mut field.created_by, &mut field.updated_by] {
+        if person.id.is_empty() {
+            continue;
+        }
+        match state.store.user(tenant_id, &person.id).await {
+            Ok(record) => *person = record.user,
+            Err(larkdesk_store::StoreError::NotFound) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(field)
+}
 
 fn who(caller: &HelpdeskCaller) -> String {
     caller
@@ -53,13 +74,17 @@ pub async fn customized_fields(
     let visible = QueryParams::parse(raw.as_deref())
         .bool("visible_only")?
         .filter(|v| *v);
-    let fields = state
+    let mut ticket_customized_fields = Vec::new();
+    for (_, field) in state
         .store
         .list_fields(&caller.helpdesk, visible, 0, i64::MAX)
-        .await?;
+        .await?
+    {
+        ticket_customized_fields.push(with_profiles(&state, caller.app.tenant_id, field).await?);
+    }
     Ok(success(CustomizedFieldsData {
         user_customized_fields: Vec::new(),
-        ticket_customized_fields: fields.into_iter().map(|(_, f)| f).collect(),
+        ticket_customized_fields,
     }))
 }
 
@@ -142,7 +167,8 @@ pub async fn get_field(
         .helpdesk_caller(&headers, Endpoint::TicketCustomizedFields, READ)
         .await?;
     let id = field_id(path)?;
-    Ok(success(state.store.field(&caller.helpdesk, &id).await?))
+    let field = state.store.field(&caller.helpdesk, &id).await?;
+    Ok(success(with_profiles(&state, caller.app.tenant_id, field).await?))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -245,9 +271,13 @@ pub async fn list_fields(
     let next_page_token = has_more
         .then(|| rows.last().map(|(row, _)| row.to_string()))
         .flatten();
+    let mut items = Vec::with_capacity(rows.len());
+    for (_, field) in rows {
+        items.push(with_profiles(&state, caller.app.tenant_id, field).await?);
+    }
     Ok(success(ListTicketCustomizedFieldsData {
         has_more,
         next_page_token,
-        items: rows.into_iter().map(|(_, f)| f).collect(),
+        items,
     }))
 }

@@ -45,9 +45,10 @@ CREATE TABLE tags (
     UNIQUE (helpdesk_id, name)
 );
 
--- Ticket customized field definitions.
+-- Ticket customized field definitions. AUTOINCREMENT: row ids are page tokens and must never be
+-- reused after a delete.
 CREATE TABLE ticket_customized_fields (
-    id                      INTEGER PRIMARY KEY,
+    id                      INTEGER PRIMARY KEY AUTOINCREMENT,
     field_id                TEXT NOT NULL UNIQUE,
     helpdesk_id             INTEGER NOT NULL REFERENCES helpdesks(id),
     key_name                TEXT NOT NULL,

@@ -1,40 +1,11 @@
 //! Ticket customized field definitions on SQLite.
 
 use larkdesk_wire::fields::TicketCustomizedField;
-use larkdesk_wire::ticket::TicketUser;
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 
-use super::{SqliteStore, json_column, to_json};
+use super::SqliteStore;
+use crate::common::{conflict_or, field_from_row, to_json};
 use crate::{FieldDefinition, Helpdesk, StoreError, StoreResult};
-
-fn field_from_row(row: &SqliteRow, helpdesk_id: &str) -> StoreResult<TicketCustomizedField> {
-    let options: Option<String> = row.try_get("dropdown_options")?;
-    let person = |col: &str| -> StoreResult<TicketUser> {
-        Ok(TicketUser {
-            id: row.try_get(col)?,
-            ..Default::default()
-        })
-    };
-    Ok(TicketCustomizedField {
-        ticket_customized_field_id: row.try_get("field_id")?,
-        helpdesk_id: helpdesk_id.to_owned(),
-        key_name: row.try_get("key_name")?,
-        display_name: row.try_get("display_name")?,
-        position: row.try_get("position")?,
-        field_type: row.try_get("field_type")?,
-        description: row.try_get("description")?,
-        visible: row.try_get("visible")?,
-        editable: row.try_get("editable")?,
-        required: row.try_get("required")?,
-        created_at: row.try_get::<i64, _>("created_at")?.to_string(),
-        updated_at: row.try_get::<i64, _>("updated_at")?.to_string(),
-        created_by: person("created_by")?,
-        updated_by: person("updated_by")?,
-        dropdown_allow_multiple: row.try_get("dropdown_allow_multiple")?,
-        dropdown_options: options.map(|o| json_column(&o, "dropdown_options")).transpose()?,
-    })
-}
 
 impl SqliteStore {
     pub(super) async fn create_field_impl(
@@ -69,7 +40,7 @@ impl SqliteStore {
         .bind(by)
         .execute(&self.pool)
         .await
-        .map_err(|e| super::conflict_or(e, "key_name already exists in this helpdesk"))?;
+        .map_err(|e| conflict_or(e, "key_name already exists in this helpdesk"))?;
         Ok(())
     }
 

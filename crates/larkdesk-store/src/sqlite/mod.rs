@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use larkdesk_domain::credentials::SecretHash;
-use larkdesk_domain::events::{Actor, EventKind, TicketEvent};
+use larkdesk_domain::events::TicketEvent;
 use larkdesk_wire::fields::TicketCustomizedField;
 use larkdesk_wire::ticket::{Ticket, TicketMessage, TicketUser};
 use sqlx::sqlite::{
@@ -16,48 +16,43 @@ use sqlx::sqlite::{
 };
 use sqlx::{Row, SqlitePool};
 
+use crate::common::{
+    Columns, OnExisting, USER_COLUMNS, app_from_row, conflict_or, helpdesk_from_row, import_people,
+    import_ticket_id, imported_event, not_found, now_ms, tenant_from_row, to_json, user_from_row,
+    user_record,
+};
 use crate::{
-    App, AppType, BotMessage, FieldDefinition, Helpdesk, NewApp, NewHelpdesk, RebuildReport, Store,
-    StoreError, StoreResult, StoredMessage, Tenant, TicketFilter, UserRecord,
+    App, BotMessage, FieldDefinition, Helpdesk, NewApp, NewHelpdesk, RebuildReport, Store, StoreError,
+    StoreResult, StoredMessage, Tenant, TicketFilter, UserRecord,
 };
 
 pub struct SqliteStore {
     pool: SqlitePool,
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or_default()
-}
-
-/// Map a UNIQUE violation to `Conflict`, everything else to `Backend`.
-fn conflict_or(err: sqlx::Error, what: &str) -> StoreError {
-    match &err {
-        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what.to_owned()),
-        _ => StoreError::Backend(err),
+impl Columns for SqliteRow {
+    fn text(&self, col: &str) -> StoreResult<String> {
+        Ok(self.try_get(col)?)
     }
-}
-
-fn not_found(err: sqlx::Error) -> StoreError {
-    match err {
-        sqlx::Error::RowNotFound => StoreError::NotFound,
-        other => StoreError::Backend(other),
+    fn opt_text(&self, col: &str) -> StoreResult<Option<String>> {
+        Ok(self.try_get(col)?)
     }
-}
-
-fn hash_column(row: &SqliteRow, col: &str) -> StoreResult<SecretHash> {
-    let bytes: Vec<u8> = row.try_get(col)?;
-    SecretHash::from_slice(&bytes).ok_or_else(|| StoreError::Corrupt(format!("{col} is not a digest")))
-}
-
-fn json_column<T: serde::de::DeserializeOwned>(raw: &str, col: &str) -> StoreResult<T> {
-    serde_json::from_str(raw).map_err(|e| StoreError::Corrupt(format!("{col}: {e}")))
-}
-
-fn to_json<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_string(value).expect("wire types always serialize")
+    fn int(&self, col: &str) -> StoreResult<i64> {
+        Ok(self.try_get(col)?)
+    }
+    fn opt_int(&self, col: &str) -> StoreResult<Option<i64>> {
+        Ok(self.try_get(col)?)
+    }
+    fn float(&self, col: &str) -> StoreResult<f64> {
+        Ok(self.try_get(col)?)
+    }
+    /// Flags are INTEGER 0/1 here.
+    fn flag(&self, col: &str) -> StoreResult<bool> {
+        Ok(self.try_get::<i64, _>(col)? != 0)
+    }
+    fn bytes(&self, col: &str) -> StoreResult<Vec<u8>> {
+        Ok(self.try_get(col)?)
+    }
 }
 
 impl SqliteStore {
@@ -75,75 +70,6 @@ impl SqliteStore {
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
         Ok(Self { pool })
     }
-
-    fn app_from_row(row: &SqliteRow) -> StoreResult<App> {
-        let app_type: String = row.try_get("app_type")?;
-        let scopes: String = row.try_get("scopes")?;
-        Ok(App {
-            id: row.try_get("id")?,
-            app_id: row.try_get("app_id")?,
-            tenant_id: row.try_get("tenant_id")?,
-            name: row.try_get("name")?,
-            app_type: AppType::parse(&app_type)
-                .ok_or_else(|| StoreError::Corrupt(format!("app_type {app_type}")))?,
-            scopes: json_column(&scopes, "scopes")?,
-            secret_hash: hash_column(row, "secret_hash")?,
-        })
-    }
-
-    fn helpdesk_from_row(row: &SqliteRow) -> StoreResult<Helpdesk> {
-        Ok(Helpdesk {
-            id: row.try_get("id")?,
-            helpdesk_id: row.try_get("helpdesk_id")?,
-            tenant_id: row.try_get("tenant_id")?,
-            name: row.try_get("name")?,
-            token_hash: hash_column(row, "token_hash")?,
-        })
-    }
-
-    fn tenant_from_row(row: &SqliteRow) -> StoreResult<Tenant> {
-        Ok(Tenant {
-            id: row.try_get("id")?,
-            tenant_key: row.try_get("tenant_key")?,
-            name: row.try_get("name")?,
-        })
-    }
-}
-
-const USER_COLUMNS: &str = "open_id, name, avatar_url, email, department, city, country, is_agent";
-
-fn user_record(row: &SqliteRow) -> StoreResult<UserRecord> {
-    let (user, is_agent) = user_from_row(row)?;
-    Ok(UserRecord {
-        id: row.try_get("id")?,
-        tenant_id: row.try_get("tenant_id")?,
-        user,
-        is_agent,
-    })
-}
-
-fn user_from_row(row: &SqliteRow) -> StoreResult<(TicketUser, bool)> {
-    Ok((
-        TicketUser {
-            id: row.try_get("open_id")?,
-            name: row.try_get("name")?,
-            avatar_url: row.try_get("avatar_url")?,
-            email: row.try_get("email")?,
-            department: row.try_get("department")?,
-            city: row.try_get("city")?,
-            country: row.try_get("country")?,
-        },
-        row.try_get::<i64, _>("is_agent")? != 0,
-    ))
-}
-
-/// How a user write treats an existing directory entry.
-#[derive(Clone, Copy)]
-enum OnExisting {
-    /// The directory is being edited: take the new profile.
-    Overwrite,
-    /// A ticket merely names the person: keep the directory's profile.
-    Keep,
 }
 
 async fn upsert_user_in<'e, E>(
@@ -245,7 +171,7 @@ impl Store for SqliteStore {
             .fetch_one(&self.pool)
             .await
             .map_err(not_found)?;
-        Self::tenant_from_row(&row)
+        tenant_from_row(&row)
     }
 
     async fn tenant_by_id(&self, id: i64) -> StoreResult<Tenant> {
@@ -254,7 +180,7 @@ impl Store for SqliteStore {
             .fetch_one(&self.pool)
             .await
             .map_err(not_found)?;
-        Self::tenant_from_row(&row)
+        tenant_from_row(&row)
     }
 
     async fn create_app(&self, new: NewApp) -> StoreResult<App> {
@@ -289,7 +215,7 @@ impl Store for SqliteStore {
             .fetch_one(&self.pool)
             .await
             .map_err(not_found)?;
-        Self::app_from_row(&row)
+        app_from_row(&row)
     }
 
     async fn app_by_row_id(&self, id: i64) -> StoreResult<App> {
@@ -298,7 +224,7 @@ impl Store for SqliteStore {
             .fetch_one(&self.pool)
             .await
             .map_err(not_found)?;
-        Self::app_from_row(&row)
+        app_from_row(&row)
     }
 
     async fn set_app_secret(&self, app_id: &str, secret_hash: &SecretHash) -> StoreResult<()> {
@@ -382,7 +308,7 @@ impl Store for SqliteStore {
             .fetch_one(&self.pool)
             .await
             .map_err(not_found)?;
-        Self::helpdesk_from_row(&row)
+        helpdesk_from_row(&row)
     }
 
     async fn set_helpdesk_token(&self, helpdesk_id: &str, token_hash: &SecretHash) -> StoreResult<()> {
@@ -436,49 +362,16 @@ impl Store for SqliteStore {
     }
 
     async fn insert_ticket(&self, helpdesk: &Helpdesk, t: &Ticket) -> StoreResult<()> {
-        let ticket_id: i64 = t
-            .ticket_id
-            .parse()
-            .map_err(|_| StoreError::BadInput("ticket_id must be digits".into()))?;
-        {
-            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-            for user in t.agents.iter().chain(t.agent_owner.as_ref()) {
-                upsert_user_in(&mut *tx, helpdesk.tenant_id, user, true, OnExisting::Keep).await?;
-            }
-            for user in std::iter::once(&t.guest)
-                .chain(&t.collaborators)
-                .chain(t.closed_by.as_ref())
-            {
-                upsert_user_in(&mut *tx, helpdesk.tenant_id, user, false, OnExisting::Keep).await?;
-            }
-            tx.commit().await?;
-        }
-        // People are kept by id only: the directory owns their profiles.
-        let mut snapshot = t.clone();
-        let strip = |u: &mut TicketUser| {
-            *u = TicketUser {
-                id: std::mem::take(&mut u.id),
-                ..Default::default()
-            }
-        };
-        strip(&mut snapshot.guest);
-        snapshot
-            .agents
-            .iter_mut()
-            .chain(&mut snapshot.collaborators)
-            .chain(&mut snapshot.closed_by)
-            .chain(&mut snapshot.agent_owner)
-            .for_each(strip);
-        let imported = TicketEvent {
-            at_ms: t.updated_at.max(t.created_at),
-            actor: Actor::System,
-            kind: EventKind::Imported {
-                snapshot: Box::new(snapshot),
-            },
-        };
-        self.create_ticket_impl(helpdesk, ticket_id, "", &[imported])
-            .await
-            .map(drop)
+        let ticket_id = import_ticket_id(t)?;
+        self.create_ticket_impl(
+            helpdesk,
+            ticket_id,
+            "",
+            &[imported_event(t)],
+            &import_people(t).collect::<Vec<_>>(),
+        )
+        .await
+        .map(drop)
     }
 
     async fn create_ticket(
@@ -488,7 +381,7 @@ impl Store for SqliteStore {
         chat_id: &str,
         events: &[TicketEvent],
     ) -> StoreResult<Ticket> {
-        self.create_ticket_impl(helpdesk, ticket_id, chat_id, events)
+        self.create_ticket_impl(helpdesk, ticket_id, chat_id, events, &[])
             .await
     }
 

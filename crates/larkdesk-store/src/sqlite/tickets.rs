@@ -2,76 +2,17 @@
 
 use std::collections::HashMap;
 
-use larkdesk_domain::events::{EventKind, TicketEvent};
-use larkdesk_domain::{ids, lifecycle};
+use larkdesk_domain::events::TicketEvent;
 use larkdesk_wire::ticket::{Ticket, TicketMessage, TicketUser};
-use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
-use super::{SqliteStore, USER_COLUMNS, json_column, to_json, user_from_row};
+use super::SqliteStore;
+use crate::common::{
+    OnExisting, USER_COLUMNS, clamp_new_event_times, conflict_or, fill_people_from, ids_json, json_column,
+    messages_match, messages_of, people_named, project, row_projection, stored_message_from_row,
+    ticket_message_from_row, to_json, user_from_row,
+};
 use crate::{Helpdesk, LIST_CAP, RebuildReport, StoreError, StoreResult, StoredMessage, TicketFilter};
-
-fn person(id: &str) -> TicketUser {
-    TicketUser {
-        id: id.to_owned(),
-        ..Default::default()
-    }
-}
-
-fn ids_json(users: &[TicketUser]) -> String {
-    to_json(&users.iter().map(|u| &u.id).collect::<Vec<_>>())
-}
-
-/// A ticket row as a `Ticket` whose people carry only their ids.
-fn row_projection(row: &SqliteRow, helpdesk_public_id: &str) -> StoreResult<Ticket> {
-    let ids = |col: &str| -> StoreResult<Vec<TicketUser>> {
-        let raw: String = row.try_get(col)?;
-        let ids: Vec<String> = json_column(&raw, col)?;
-        Ok(ids.iter().map(|id| person(id)).collect())
-    };
-    let optional_json = |col: &str| -> StoreResult<Option<String>> { Ok(row.try_get(col)?) };
-    let ticket_id: i64 = row.try_get("ticket_id")?;
-    Ok(Ticket {
-        ticket_id: ticket_id.to_string(),
-        helpdesk_id: helpdesk_public_id.to_owned(),
-        guest: person(&row.try_get::<String, _>("guest_id")?),
-        comments: optional_json("comments")?
-            .map(|s| json_column(&s, "comments"))
-            .transpose()?,
-        ticket_type: row.try_get("ticket_type")?,
-        status: row.try_get("status")?,
-        score: row.try_get("score")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get::<Option<i64>, _>("updated_at")?.unwrap_or(-1),
-        closed_at: row.try_get("closed_at")?,
-        dissatisfaction_reason: optional_json("dissatisfaction_reason")?
-            .map(|s| json_column(&s, "dissatisfaction_reason"))
-            .transpose()?,
-        agents: ids("agent_ids")?,
-        channel: row.try_get("channel")?,
-        solve: row.try_get("solve")?,
-        closed_by: row
-            .try_get::<Option<String>, _>("closed_by_id")?
-            .map(|id| person(&id)),
-        collaborators: ids("collaborator_ids")?,
-        customized_fields: json_column(
-            &row.try_get::<String, _>("customized_fields")?,
-            "customized_fields",
-        )?,
-        agent_service_duration: row.try_get("agent_service_duration")?,
-        agent_first_response_duration: row.try_get("agent_first_response_duration")?,
-        bot_service_duration: row.try_get("bot_service_duration")?,
-        agent_resolution_time: row.try_get("agent_resolution_time")?,
-        actual_processing_time: row.try_get("actual_processing_time")?,
-        agent_entry_time: row.try_get("agent_entry_time")?,
-        agent_first_response_time: row.try_get("agent_first_response_time")?,
-        agent_last_response_time: row.try_get("agent_last_response_time")?,
-        agent_owner: row
-            .try_get::<Option<String>, _>("agent_owner_id")?
-            .map(|id| person(&id)),
-        tags: json_column(&row.try_get::<String, _>("tags")?, "tags")?,
-    })
-}
 
 /// Write every projected column of a ticket row.
 async fn write_projection(conn: &mut SqliteConnection, row_id: i64, t: &Ticket) -> StoreResult<()> {
@@ -115,38 +56,6 @@ async fn write_projection(conn: &mut SqliteConnection, row_id: i64, t: &Ticket) 
     Ok(())
 }
 
-/// The message rows a log implies, in order.
-fn messages_of(ticket_row: i64, events: &[TicketEvent]) -> Vec<StoredMessage> {
-    events
-        .iter()
-        .filter_map(|e| match &e.kind {
-            EventKind::Message {
-                sender,
-                sender_id,
-                message_id,
-                msg_type,
-                content,
-            } => Some(StoredMessage {
-                ticket_id: ticket_row,
-                event_id: ids::message_event_id(message_id),
-                message_id: message_id.clone(),
-                msg_type: msg_type.clone(),
-                content: content.clone(),
-                sender_type: sender.code(),
-                sender_id: sender_id.clone(),
-                created_at: e.at_ms,
-                position: 0,
-            }),
-            _ => None,
-        })
-        .enumerate()
-        .map(|(i, m)| StoredMessage {
-            position: i as i64 + 1,
-            ..m
-        })
-        .collect()
-}
-
 async fn insert_messages(conn: &mut SqliteConnection, messages: &[StoredMessage]) -> StoreResult<()> {
     for m in messages {
         sqlx::query(
@@ -164,7 +73,7 @@ async fn insert_messages(conn: &mut SqliteConnection, messages: &[StoredMessage]
         .bind(m.position)
         .execute(&mut *conn)
         .await
-        .map_err(|e| super::conflict_or(e, "message_id already exists"))?;
+        .map_err(|e| conflict_or(e, "message_id already exists"))?;
     }
     Ok(())
 }
@@ -198,29 +107,10 @@ async fn load_events(conn: &mut SqliteConnection, ticket_row: i64) -> StoreResul
         .collect()
 }
 
-fn project(ticket_id: i64, helpdesk: &str, events: &[TicketEvent]) -> StoreResult<Ticket> {
-    lifecycle::project(&ticket_id.to_string(), helpdesk, events)
-        .map_err(|e| StoreError::Rejected(e.to_string()))
-}
-
 impl SqliteStore {
     /// Fill in directory profiles of everyone a ticket names.
     pub(super) async fn fill_people(&self, tenant_id: i64, tickets: &mut [Ticket]) -> StoreResult<()> {
-        let mut wanted: Vec<&str> = Vec::new();
-        for t in tickets.iter() {
-            wanted.push(&t.guest.id);
-            for u in t
-                .agents
-                .iter()
-                .chain(&t.collaborators)
-                .chain(&t.closed_by)
-                .chain(&t.agent_owner)
-            {
-                wanted.push(&u.id);
-            }
-        }
-        wanted.sort_unstable();
-        wanted.dedup();
+        let wanted = people_named(tickets);
         let people: HashMap<String, TicketUser> = sqlx::query(&format!(
             "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = ? AND open_id IN (SELECT value FROM json_each(?))"
         ))
@@ -231,21 +121,7 @@ impl SqliteStore {
         .iter()
         .map(|r| user_from_row(r).map(|(u, _)| (u.id.clone(), u)))
         .collect::<StoreResult<_>>()?;
-        // A person missing from the directory still shows with their id.
-        let fill = |u: &mut TicketUser| {
-            if let Some(p) = people.get(&u.id) {
-                *u = p.clone();
-            }
-        };
-        for t in tickets.iter_mut() {
-            fill(&mut t.guest);
-            t.agents
-                .iter_mut()
-                .chain(&mut t.collaborators)
-                .chain(&mut t.closed_by)
-                .chain(&mut t.agent_owner)
-                .for_each(fill);
-        }
+        fill_people_from(&people, tickets);
         Ok(())
     }
 
@@ -255,9 +131,14 @@ impl SqliteStore {
         ticket_id: i64,
         chat_id: &str,
         events: &[TicketEvent],
+        new_people: &[(&TicketUser, bool)],
     ) -> StoreResult<Ticket> {
         let projected = project(ticket_id, &helpdesk.helpdesk_id, events)?;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        // People an import names join the directory in the same transaction: all or nothing.
+        for (user, is_agent) in new_people {
+            super::upsert_user_in(&mut *tx, helpdesk.tenant_id, user, *is_agent, OnExisting::Keep).await?;
+        }
         let row_id: i64 = sqlx::query_scalar(
             "INSERT INTO tickets (ticket_id, helpdesk_id, guest_id, ticket_type, status, created_at, chat_id)
              VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -271,7 +152,7 @@ impl SqliteStore {
         .bind(chat_id)
         .fetch_one(&mut *tx)
         .await
-        .map_err(|e| super::conflict_or(e, "ticket_id already exists"))?;
+        .map_err(|e| conflict_or(e, "ticket_id already exists"))?;
         insert_events(&mut tx, row_id, 1, events).await?;
         write_projection(&mut tx, row_id, &projected).await?;
         insert_messages(&mut tx, &messages_of(row_id, events)).await?;
@@ -301,17 +182,7 @@ impl SqliteStore {
         let mut events = load_events(&mut tx, row_id).await?;
         let already = events.len();
         events.extend_from_slice(new_events);
-        // The log is in commit order. A request stamped just before a concurrent one that
-        // committed first takes that one's time, so the log never runs backwards.
-        let mut latest = events[..already]
-            .iter()
-            .map(|e| e.at_ms)
-            .max()
-            .unwrap_or(i64::MIN);
-        for event in &mut events[already..] {
-            event.at_ms = event.at_ms.max(latest);
-            latest = event.at_ms;
-        }
+        clamp_new_event_times(&mut events, already);
         let new_events = &events[already..];
         let projected = project(ticket_id, &helpdesk.helpdesk_id, &events)?;
         insert_events(&mut tx, row_id, already + 1, new_events).await?;
@@ -493,18 +364,7 @@ impl SqliteStore {
         .await?;
         let messages = rows
             .iter()
-            .map(|r| {
-                Ok(TicketMessage {
-                    id: r.try_get::<i64, _>("id")?.to_string(),
-                    message_id: r.try_get("message_id")?,
-                    message_type: r.try_get("msg_type")?,
-                    created_at: r.try_get("created_at")?,
-                    content: r.try_get("content")?,
-                    user_name: r.try_get("user_name")?,
-                    avatar_url: r.try_get("avatar_url")?,
-                    user_id: r.try_get("sender_id")?,
-                })
-            })
+            .map(ticket_message_from_row)
             .collect::<StoreResult<Vec<_>>>()?;
         Ok((total, messages))
     }
@@ -523,20 +383,7 @@ impl SqliteStore {
         .fetch_optional(&self.pool)
         .await?
         .ok_or(StoreError::NotFound)?;
-        Ok((
-            row.try_get("public_ticket_id")?,
-            StoredMessage {
-                ticket_id: row.try_get("ticket_id")?,
-                message_id: row.try_get("message_id")?,
-                event_id: row.try_get("event_id")?,
-                msg_type: row.try_get("msg_type")?,
-                content: row.try_get("content")?,
-                sender_type: row.try_get("sender_type")?,
-                sender_id: row.try_get("sender_id")?,
-                created_at: row.try_get("created_at")?,
-                position: row.try_get("position")?,
-            },
-        ))
+        Ok((row.try_get("public_ticket_id")?, stored_message_from_row(&row)?))
     }
 
     /// Recompute every ticket's projection (row and messages) from its event log.
@@ -563,12 +410,7 @@ impl SqliteStore {
             .bind(row_id)
             .fetch_all(&mut *tx)
             .await?;
-            let messages_match = stored_messages.len() == messages.len()
-                && stored_messages
-                    .iter()
-                    .zip(&messages)
-                    .all(|((id, pos), m)| *id == m.message_id && *pos == m.position);
-            if stored != projected || !messages_match {
+            if stored != projected || !messages_match(&stored_messages, &messages) {
                 report.changed += 1;
                 write_projection(&mut tx, row_id, &projected).await?;
                 sqlx::query("DELETE FROM ticket_messages WHERE ticket_id = ?")

@@ -32,6 +32,70 @@ pub struct TestServer {
     pub http: reqwest::Client,
     /// Holds the database and logs; removed when the server is dropped.
     _dir: TempDir,
+    /// A PostgreSQL database made for this server; dropped with it.
+    _fresh_db: Option<FreshPostgres>,
+}
+
+/// A uniquely named PostgreSQL database, created from `LARKDESK_TEST_POSTGRES_URL` (an admin
+/// URL) and dropped again when this value is dropped.
+pub struct FreshPostgres {
+    admin_url: String,
+    name: String,
+    pub url: String,
+}
+
+impl FreshPostgres {
+    pub async fn create() -> Self {
+        let admin_url = std::env::var("LARKDESK_TEST_POSTGRES_URL")
+            .expect("LARKDESK_TEST_BACKEND=postgres needs LARKDESK_TEST_POSTGRES_URL");
+        let name = format!("larkdesk_t_{:016x}", rand_u64());
+        let pool = sqlx::PgPool::connect(&admin_url)
+            .await
+            .expect("connect to PostgreSQL");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&pool)
+            .await
+            .expect("create database");
+        pool.close().await;
+        let base = admin_url
+            .rsplit_once('/')
+            .map_or(admin_url.as_str(), |(base, _)| base);
+        let url = format!("{base}/{name}");
+        Self { admin_url, name, url }
+    }
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos(),
+    );
+    h.finish()
+}
+
+impl Drop for FreshPostgres {
+    fn drop(&mut self) {
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        // Drop runs outside any runtime guarantee: use a thread with its own small runtime.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                if let Ok(pool) = sqlx::PgPool::connect(&admin_url).await {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&pool)
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
 }
 
 pub struct Response {
@@ -73,8 +137,32 @@ impl TestServer {
     /// A server on a fresh database logging at `log_level` (an `EnvFilter` directive).
     pub async fn start_logging(args: &[&str], log_level: &str) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let db_url = format!("sqlite://{}", dir.path().join("larkdesk.db").display());
-        Self::spawn(dir, db_url, args, log_level).await
+        let (db_url, fresh_db) = match std::env::var("LARKDESK_TEST_BACKEND").as_deref() {
+            Ok("postgres") => {
+                let fresh = FreshPostgres::create().await;
+                (fresh.url.clone(), Some(fresh))
+            }
+            _ => (
+                format!("sqlite://{}", dir.path().join("larkdesk.db").display()),
+                None,
+            ),
+        };
+        let mut server = Self::spawn(dir, db_url, args, log_level).await;
+        server._fresh_db = fresh_db;
+        server
+    }
+
+    /// Run one SQL statement against the server's database, behind its back (to damage data).
+    pub async fn sql(&self, statement: &str) {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&self.db_url)
+            .await
+            .expect("connect to the test database");
+        sqlx::query(statement)
+            .execute(&pool)
+            .await
+            .expect("statement runs");
+        pool.close().await;
     }
 
     /// A second instance on this server's database.
@@ -143,6 +231,7 @@ impl TestServer {
             stderr_path,
             http: reqwest::Client::new(),
             _dir: dir,
+            _fresh_db: None,
         }
     }
 

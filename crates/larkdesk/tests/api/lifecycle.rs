@@ -667,18 +667,10 @@ async fn rebuild_restores_a_damaged_projection_from_the_log() {
     let good = desk.ticket(&id).await;
 
     // Damage the projection behind the server's back: the log still has the truth.
-    let pool = sqlx::SqlitePool::connect(&desk.server.db_url).await.unwrap();
-    sqlx::query(
-        "UPDATE tickets SET status = 2, agent_resolution_time = 0, agent_ids = '[]' WHERE ticket_id = ?",
-    )
-    .bind(id.parse::<i64>().unwrap())
-    .execute(&pool)
-    .await
-    .unwrap();
-    sqlx::query("DELETE FROM ticket_messages")
-        .execute(&pool)
-        .await
-        .unwrap();
+    desk.server
+        .sql(&format!("UPDATE tickets SET status = 2, agent_resolution_time = 0, agent_ids = '[]' WHERE ticket_id = {id}"))
+        .await;
+    desk.server.sql("DELETE FROM ticket_messages").await;
     assert_ne!(desk.ticket(&id).await, good);
 
     // The CLI rebuild, on the same database.

@@ -9,5 +9,6 @@ mod get_ticket;
 mod golden;
 mod lifecycle;
 mod ratelimit;
+mod scale;
 mod ticket_family;
 mod tokens;

@@ -1,0 +1,391 @@
+//! What the backends share: pure helpers (JSON columns, the message rows a log implies, event
+//! time clamping, people handling) and row decoding written once against [`Columns`].
+//!
+//! SQL stays in each backend; everything here must behave the same whatever stored the row.
+
+use std::collections::HashMap;
+
+use larkdesk_domain::credentials::SecretHash;
+use larkdesk_domain::events::{Actor, EventKind, TicketEvent};
+use larkdesk_domain::{ids, lifecycle};
+use larkdesk_wire::fields::TicketCustomizedField;
+use larkdesk_wire::ticket::{Ticket, TicketMessage, TicketUser};
+
+use crate::{App, AppType, Helpdesk, StoreError, StoreResult, StoredMessage, Tenant, UserRecord};
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+/// Map a UNIQUE violation to `Conflict`, everything else as `?` would.
+pub(crate) fn conflict_or(err: sqlx::Error, what: &str) -> StoreError {
+    match &err {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what.to_owned()),
+        _ => StoreError::from(err),
+    }
+}
+
+pub(crate) fn not_found(err: sqlx::Error) -> StoreError {
+    match err {
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        other => StoreError::from(other),
+    }
+}
+
+pub(crate) fn json_column<T: serde::de::DeserializeOwned>(raw: &str, col: &str) -> StoreResult<T> {
+    serde_json::from_str(raw).map_err(|e| StoreError::Corrupt(format!("{col}: {e}")))
+}
+
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("wire types always serialize")
+}
+
+/// Typed access to a result row's columns by name, so that rows are decoded by one piece of
+/// code for every backend. Backends select the columns under these names; JSON columns come as
+/// text, flags as booleans whatever the backend stores.
+pub(crate) trait Columns {
+    fn text(&self, col: &str) -> StoreResult<String>;
+    fn opt_text(&self, col: &str) -> StoreResult<Option<String>>;
+    fn int(&self, col: &str) -> StoreResult<i64>;
+    fn opt_int(&self, col: &str) -> StoreResult<Option<i64>>;
+    fn float(&self, col: &str) -> StoreResult<f64>;
+    fn flag(&self, col: &str) -> StoreResult<bool>;
+    fn bytes(&self, col: &str) -> StoreResult<Vec<u8>>;
+}
+
+fn hash_column(row: &impl Columns, col: &str) -> StoreResult<SecretHash> {
+    let bytes = row.bytes(col)?;
+    SecretHash::from_slice(&bytes).ok_or_else(|| StoreError::Corrupt(format!("{col} is not a digest")))
+}
+
+pub(crate) fn tenant_from_row(row: &impl Columns) -> StoreResult<Tenant> {
+    Ok(Tenant {
+        id: row.int("id")?,
+        tenant_key: row.text("tenant_key")?,
+        name: row.text("name")?,
+    })
+}
+
+pub(crate) fn app_from_row(row: &impl Columns) -> StoreResult<App> {
+    let app_type = row.text("app_type")?;
+    let scopes = row.text("scopes")?;
+    Ok(App {
+        id: row.int("id")?,
+        app_id: row.text("app_id")?,
+        tenant_id: row.int("tenant_id")?,
+        name: row.text("name")?,
+        app_type: AppType::parse(&app_type)
+            .ok_or_else(|| StoreError::Corrupt(format!("app_type {app_type}")))?,
+        scopes: json_column(&scopes, "scopes")?,
+        secret_hash: hash_column(row, "secret_hash")?,
+    })
+}
+
+pub(crate) fn helpdesk_from_row(row: &impl Columns) -> StoreResult<Helpdesk> {
+    Ok(Helpdesk {
+        id: row.int("id")?,
+        helpdesk_id: row.text("helpdesk_id")?,
+        tenant_id: row.int("tenant_id")?,
+        name: row.text("name")?,
+        token_hash: hash_column(row, "token_hash")?,
+    })
+}
+
+pub(crate) const USER_COLUMNS: &str = "open_id, name, avatar_url, email, department, city, country, is_agent";
+
+pub(crate) fn user_record(row: &impl Columns) -> StoreResult<UserRecord> {
+    let (user, is_agent) = user_from_row(row)?;
+    Ok(UserRecord {
+        id: row.int("id")?,
+        tenant_id: row.int("tenant_id")?,
+        user,
+        is_agent,
+    })
+}
+
+pub(crate) fn user_from_row(row: &impl Columns) -> StoreResult<(TicketUser, bool)> {
+    Ok((
+        TicketUser {
+            id: row.text("open_id")?,
+            name: row.text("name")?,
+            avatar_url: row.text("avatar_url")?,
+            email: row.text("email")?,
+            department: row.text("department")?,
+            city: row.text("city")?,
+            country: row.text("country")?,
+        },
+        row.flag("is_agent")?,
+    ))
+}
+
+/// How a user write treats an existing directory entry.
+#[derive(Clone, Copy)]
+pub(crate) enum OnExisting {
+    /// The directory is being edited: take the new profile.
+    Overwrite,
+    /// A ticket merely names the person: keep the directory's profile.
+    Keep,
+}
+
+/// The people an imported ticket names, in the order they are written to the directory, with
+/// whether they are agents there (agents and the owner are; guest, collaborators and closer
+/// are not).
+pub(crate) fn import_people(t: &Ticket) -> impl Iterator<Item = (&TicketUser, bool)> {
+    let agents = t.agents.iter().chain(t.agent_owner.as_ref()).map(|u| (u, true));
+    let others = std::iter::once(&t.guest)
+        .chain(&t.collaborators)
+        .chain(t.closed_by.as_ref())
+        .map(|u| (u, false));
+    agents.chain(others)
+}
+
+/// The public ticket id of an imported ticket.
+pub(crate) fn import_ticket_id(t: &Ticket) -> StoreResult<i64> {
+    t.ticket_id
+        .parse()
+        .map_err(|_| StoreError::BadInput("ticket_id must be digits".into()))
+}
+
+/// The first event of an imported ticket. People are kept by id only: the directory owns their
+/// profiles.
+pub(crate) fn imported_event(t: &Ticket) -> TicketEvent {
+    let mut snapshot = t.clone();
+    let strip = |u: &mut TicketUser| {
+        *u = TicketUser {
+            id: std::mem::take(&mut u.id),
+            ..Default::default()
+        }
+    };
+    strip(&mut snapshot.guest);
+    snapshot
+        .agents
+        .iter_mut()
+        .chain(&mut snapshot.collaborators)
+        .chain(&mut snapshot.closed_by)
+        .chain(&mut snapshot.agent_owner)
+        .for_each(strip);
+    TicketEvent {
+        at_ms: t.updated_at.max(t.created_at),
+        actor: Actor::System,
+        kind: EventKind::Imported {
+            snapshot: Box::new(snapshot),
+        },
+    }
+}
+
+pub(crate) fn person(id: &str) -> TicketUser {
+    TicketUser {
+        id: id.to_owned(),
+        ..Default::default()
+    }
+}
+
+/// The JSON array of the ids of `users`, as the id-list columns hold them.
+pub(crate) fn ids_json(users: &[TicketUser]) -> String {
+    to_json(&users.iter().map(|u| &u.id).collect::<Vec<_>>())
+}
+
+/// A ticket row as a `Ticket` whose people carry only their ids.
+pub(crate) fn row_projection(row: &impl Columns, helpdesk_public_id: &str) -> StoreResult<Ticket> {
+    let ids = |col: &str| -> StoreResult<Vec<TicketUser>> {
+        let raw = row.text(col)?;
+        let ids: Vec<String> = json_column(&raw, col)?;
+        Ok(ids.iter().map(|id| person(id)).collect())
+    };
+    let ticket_id = row.int("ticket_id")?;
+    Ok(Ticket {
+        ticket_id: ticket_id.to_string(),
+        helpdesk_id: helpdesk_public_id.to_owned(),
+        guest: person(&row.text("guest_id")?),
+        comments: row
+            .opt_text("comments")?
+            .map(|s| json_column(&s, "comments"))
+            .transpose()?,
+        ticket_type: row.int("ticket_type")?,
+        status: row.int("status")?,
+        score: row.int("score")?,
+        created_at: row.int("created_at")?,
+        updated_at: row.opt_int("updated_at")?.unwrap_or(-1),
+        closed_at: row.int("closed_at")?,
+        dissatisfaction_reason: row
+            .opt_text("dissatisfaction_reason")?
+            .map(|s| json_column(&s, "dissatisfaction_reason"))
+            .transpose()?,
+        agents: ids("agent_ids")?,
+        channel: row.int("channel")?,
+        solve: row.int("solve")?,
+        closed_by: row.opt_text("closed_by_id")?.map(|id| person(&id)),
+        collaborators: ids("collaborator_ids")?,
+        customized_fields: json_column(&row.text("customized_fields")?, "customized_fields")?,
+        agent_service_duration: row.float("agent_service_duration")?,
+        agent_first_response_duration: row.int("agent_first_response_duration")?,
+        bot_service_duration: row.int("bot_service_duration")?,
+        agent_resolution_time: row.int("agent_resolution_time")?,
+        actual_processing_time: row.int("actual_processing_time")?,
+        agent_entry_time: row.int("agent_entry_time")?,
+        agent_first_response_time: row.int("agent_first_response_time")?,
+        agent_last_response_time: row.int("agent_last_response_time")?,
+        agent_owner: row.opt_text("agent_owner_id")?.map(|id| person(&id)),
+        tags: json_column(&row.text("tags")?, "tags")?,
+    })
+}
+
+/// The message rows a log implies, in order.
+pub(crate) fn messages_of(ticket_row: i64, events: &[TicketEvent]) -> Vec<StoredMessage> {
+    events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::Message {
+                sender,
+                sender_id,
+                message_id,
+                msg_type,
+                content,
+            } => Some(StoredMessage {
+                ticket_id: ticket_row,
+                event_id: ids::message_event_id(message_id),
+                message_id: message_id.clone(),
+                msg_type: msg_type.clone(),
+                content: content.clone(),
+                sender_type: sender.code(),
+                sender_id: sender_id.clone(),
+                created_at: e.at_ms,
+                position: 0,
+            }),
+            _ => None,
+        })
+        .enumerate()
+        .map(|(i, m)| StoredMessage {
+            position: i as i64 + 1,
+            ..m
+        })
+        .collect()
+}
+
+/// Whether the stored `(message_id, position)` rows of a ticket, by position, are the ones its
+/// log implies.
+pub(crate) fn messages_match(stored: &[(String, i64)], implied: &[StoredMessage]) -> bool {
+    stored.len() == implied.len()
+        && stored
+            .iter()
+            .zip(implied)
+            .all(|((id, pos), m)| *id == m.message_id && *pos == m.position)
+}
+
+pub(crate) fn stored_message_from_row(row: &impl Columns) -> StoreResult<StoredMessage> {
+    Ok(StoredMessage {
+        ticket_id: row.int("ticket_id")?,
+        message_id: row.text("message_id")?,
+        event_id: row.text("event_id")?,
+        msg_type: row.text("msg_type")?,
+        content: row.text("content")?,
+        sender_type: row.int("sender_type")?,
+        sender_id: row.text("sender_id")?,
+        created_at: row.int("created_at")?,
+        position: row.int("position")?,
+    })
+}
+
+/// A row of the `list_messages` query.
+pub(crate) fn ticket_message_from_row(row: &impl Columns) -> StoreResult<TicketMessage> {
+    Ok(TicketMessage {
+        id: row.int("id")?.to_string(),
+        message_id: row.text("message_id")?,
+        message_type: row.text("msg_type")?,
+        created_at: row.int("created_at")?,
+        content: row.text("content")?,
+        user_name: row.text("user_name")?,
+        avatar_url: row.text("avatar_url")?,
+        user_id: row.text("sender_id")?,
+    })
+}
+
+pub(crate) fn project(ticket_id: i64, helpdesk: &str, events: &[TicketEvent]) -> StoreResult<Ticket> {
+    lifecycle::project(&ticket_id.to_string(), helpdesk, events)
+        .map_err(|e| StoreError::Rejected(e.to_string()))
+}
+
+/// The log is in commit order. A request stamped just before a concurrent one that committed
+/// first takes that one's time, so the log never runs backwards: every event from `already` on
+/// is moved up to the latest time before it.
+pub(crate) fn clamp_new_event_times(events: &mut [TicketEvent], already: usize) {
+    let mut latest = events[..already]
+        .iter()
+        .map(|e| e.at_ms)
+        .max()
+        .unwrap_or(i64::MIN);
+    for event in &mut events[already..] {
+        event.at_ms = event.at_ms.max(latest);
+        latest = event.at_ms;
+    }
+}
+
+/// The open_ids of everyone `tickets` name, sorted and without repeats.
+pub(crate) fn people_named(tickets: &[Ticket]) -> Vec<String> {
+    let mut wanted: Vec<&str> = Vec::new();
+    for t in tickets {
+        wanted.push(&t.guest.id);
+        for u in t
+            .agents
+            .iter()
+            .chain(&t.collaborators)
+            .chain(&t.closed_by)
+            .chain(&t.agent_owner)
+        {
+            wanted.push(&u.id);
+        }
+    }
+    wanted.sort_unstable();
+    wanted.dedup();
+    wanted.into_iter().map(str::to_owned).collect()
+}
+
+/// Replace every person `tickets` name by their directory profile. A person missing from the
+/// directory still shows with their id.
+pub(crate) fn fill_people_from(people: &HashMap<String, TicketUser>, tickets: &mut [Ticket]) {
+    let fill = |u: &mut TicketUser| {
+        if let Some(p) = people.get(&u.id) {
+            *u = p.clone();
+        }
+    };
+    for t in tickets.iter_mut() {
+        fill(&mut t.guest);
+        t.agents
+            .iter_mut()
+            .chain(&mut t.collaborators)
+            .chain(&mut t.closed_by)
+            .chain(&mut t.agent_owner)
+            .for_each(fill);
+    }
+}
+
+pub(crate) fn field_from_row(row: &impl Columns, helpdesk_id: &str) -> StoreResult<TicketCustomizedField> {
+    let options = row.opt_text("dropdown_options")?;
+    let person = |col: &str| -> StoreResult<TicketUser> {
+        Ok(TicketUser {
+            id: row.text(col)?,
+            ..Default::default()
+        })
+    };
+    Ok(TicketCustomizedField {
+        ticket_customized_field_id: row.text("field_id")?,
+        helpdesk_id: helpdesk_id.to_owned(),
+        key_name: row.text("key_name")?,
+        display_name: row.text("display_name")?,
+        position: row.text("position")?,
+        field_type: row.text("field_type")?,
+        description: row.text("description")?,
+        visible: row.flag("visible")?,
+        editable: row.flag("editable")?,
+        required: row.flag("required")?,
+        created_at: row.int("created_at")?.to_string(),
+        updated_at: row.int("updated_at")?.to_string(),
+        created_by: person("created_by")?,
+        updated_by: person("updated_by")?,
+        dropdown_allow_multiple: row.flag("dropdown_allow_multiple")?,
+        dropdown_options: options.map(|o| json_column(&o, "dropdown_options")).transpose()?,
+    })
+}

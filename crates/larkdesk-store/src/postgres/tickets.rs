@@ -1,0 +1,456 @@
+//! Tickets on PostgreSQL: the event log, the ticket projection, messages, list queries.
+
+use std::collections::HashMap;
+
+use larkdesk_domain::events::TicketEvent;
+use larkdesk_wire::ticket::{Ticket, TicketMessage, TicketUser};
+use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
+
+use super::PostgresStore;
+use crate::common::{
+    USER_COLUMNS, clamp_new_event_times, conflict_or, fill_people_from, ids_json, json_column,
+    messages_match, messages_of, people_named, project, row_projection, stored_message_from_row,
+    ticket_message_from_row, to_json, user_from_row,
+};
+use crate::{Helpdesk, LIST_CAP, RebuildReport, StoreError, StoreResult, StoredMessage, TicketFilter};
+
+/// The columns of a ticket row (alias `t`) under the names `row_projection` reads; the JSONB
+/// lists come back as their JSON text.
+const TICKET_COLUMNS: &str = "t.id, t.ticket_id, t.helpdesk_id, t.guest_id, t.comments, t.ticket_type,
+    t.status, t.score, t.created_at, t.updated_at, t.closed_at, t.dissatisfaction_reason,
+    t.agent_ids::text AS agent_ids, t.channel, t.solve, t.closed_by_id,
+    t.collaborator_ids::text AS collaborator_ids, t.customized_fields, t.agent_service_duration,
+    t.agent_first_response_duration, t.bot_service_duration, t.agent_resolution_time,
+    t.actual_processing_time, t.agent_entry_time, t.agent_first_response_time,
+    t.agent_last_response_time, t.agent_owner_id, t.tags::text AS tags, t.chat_id";
+
+/// Write every projected column of a ticket row.
+async fn write_projection(conn: &mut PgConnection, row_id: i64, t: &Ticket) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE tickets SET guest_id = $1, comments = $2, ticket_type = $3, status = $4, score = $5,
+           created_at = $6, updated_at = $7, closed_at = $8, dissatisfaction_reason = $9,
+           agent_ids = $10::jsonb, channel = $11, solve = $12, closed_by_id = $13,
+           collaborator_ids = $14::jsonb, customized_fields = $15, agent_service_duration = $16,
+           agent_first_response_duration = $17, bot_service_duration = $18, agent_resolution_time = $19,
+           actual_processing_time = $20, agent_entry_time = $21, agent_first_response_time = $22,
+           agent_last_response_time = $23, agent_owner_id = $24, tags = $25::jsonb
+         WHERE id = $26",
+    )
+    .bind(&t.guest.id)
+    .bind(t.comments.as_ref().map(to_json))
+    .bind(t.ticket_type)
+    .bind(t.status)
+    .bind(t.score)
+    .bind(t.created_at)
+    .bind((t.updated_at >= 0).then_some(t.updated_at))
+    .bind(t.closed_at)
+    .bind(t.dissatisfaction_reason.as_ref().map(to_json))
+    .bind(ids_json(&t.agents))
+    .bind(t.channel)
+    .bind(t.solve)
+    .bind(t.closed_by.as_ref().map(|u| &u.id))
+    .bind(ids_json(&t.collaborators))
+    .bind(to_json(&t.customized_fields))
+    .bind(t.agent_service_duration)
+    .bind(t.agent_first_response_duration)
+    .bind(t.bot_service_duration)
+    .bind(t.agent_resolution_time)
+    .bind(t.actual_processing_time)
+    .bind(t.agent_entry_time)
+    .bind(t.agent_first_response_time)
+    .bind(t.agent_last_response_time)
+    .bind(t.agent_owner.as_ref().map(|u| &u.id))
+    .bind(to_json(&t.tags))
+    .bind(row_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+async fn insert_messages(conn: &mut PgConnection, messages: &[StoredMessage]) -> StoreResult<()> {
+    for m in messages {
+        sqlx::query(
+            "INSERT INTO ticket_messages (ticket_id, message_id, event_id, msg_type, content, sender_type,
+               sender_id, created_at, position) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(m.ticket_id)
+        .bind(&m.message_id)
+        .bind(&m.event_id)
+        .bind(&m.msg_type)
+        .bind(&m.content)
+        .bind(m.sender_type)
+        .bind(&m.sender_id)
+        .bind(m.created_at)
+        .bind(m.position)
+        .execute(&mut *conn)
+        .await
+        .map_err(|e| conflict_or(e, "message_id already exists"))?;
+    }
+    Ok(())
+}
+
+async fn insert_events(
+    conn: &mut PgConnection,
+    ticket_row: i64,
+    first_seq: usize,
+    events: &[TicketEvent],
+) -> StoreResult<()> {
+    for (i, event) in events.iter().enumerate() {
+        sqlx::query("INSERT INTO ticket_events (ticket_id, seq, at_ms, event) VALUES ($1, $2, $3, $4)")
+            .bind(ticket_row)
+            .bind((first_seq + i) as i64)
+            .bind(event.at_ms)
+            .bind(to_json(event))
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn load_events(conn: &mut PgConnection, ticket_row: i64) -> StoreResult<Vec<TicketEvent>> {
+    let rows: Vec<String> =
+        sqlx::query_scalar("SELECT event FROM ticket_events WHERE ticket_id = $1 ORDER BY seq")
+            .bind(ticket_row)
+            .fetch_all(&mut *conn)
+            .await?;
+    rows.iter()
+        .map(|raw| json_column(raw, "ticket_events.event"))
+        .collect()
+}
+
+/// Insert a ticket row, its log and its messages inside the caller's transaction. Returns the
+/// projection (people by id only).
+pub(super) async fn create_ticket_in(
+    conn: &mut PgConnection,
+    helpdesk: &Helpdesk,
+    ticket_id: i64,
+    chat_id: &str,
+    events: &[TicketEvent],
+) -> StoreResult<Ticket> {
+    let projected = project(ticket_id, &helpdesk.helpdesk_id, events)?;
+    let row_id: i64 = sqlx::query_scalar(
+        "INSERT INTO tickets (ticket_id, helpdesk_id, guest_id, ticket_type, status, created_at, chat_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(ticket_id)
+    .bind(helpdesk.id)
+    .bind(&projected.guest.id)
+    .bind(projected.ticket_type)
+    .bind(projected.status)
+    .bind(projected.created_at)
+    .bind(chat_id)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| conflict_or(e, "ticket_id already exists"))?;
+    insert_events(conn, row_id, 1, events).await?;
+    write_projection(conn, row_id, &projected).await?;
+    insert_messages(conn, &messages_of(row_id, events)).await?;
+    Ok(projected)
+}
+
+impl PostgresStore {
+    /// Fill in directory profiles of everyone a ticket names.
+    pub(super) async fn fill_people(&self, tenant_id: i64, tickets: &mut [Ticket]) -> StoreResult<()> {
+        let wanted = people_named(tickets);
+        let people: HashMap<String, TicketUser> = sqlx::query(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND open_id = ANY($2)"
+        ))
+        .bind(tenant_id)
+        .bind(wanted)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| user_from_row(r).map(|(u, _)| (u.id.clone(), u)))
+        .collect::<StoreResult<_>>()?;
+        fill_people_from(&people, tickets);
+        Ok(())
+    }
+
+    async fn filled(&self, helpdesk: &Helpdesk, ticket: Ticket) -> StoreResult<Ticket> {
+        let mut out = [ticket];
+        self.fill_people(helpdesk.tenant_id, &mut out).await?;
+        let [ticket] = out;
+        Ok(ticket)
+    }
+
+    pub(super) async fn create_ticket_impl(
+        &self,
+        helpdesk: &Helpdesk,
+        ticket_id: i64,
+        chat_id: &str,
+        events: &[TicketEvent],
+    ) -> StoreResult<Ticket> {
+        let mut tx = self.pool.begin().await?;
+        // A concurrent create of the same ticket_id waits on the unique index and then fails
+        // with `Conflict`.
+        let projected = create_ticket_in(&mut tx, helpdesk, ticket_id, chat_id, events).await?;
+        tx.commit().await?;
+        self.filled(helpdesk, projected).await
+    }
+
+    /// Append events atomically: the ticket row is locked first (`FOR UPDATE`), so concurrent
+    /// appends to one ticket serialize and none is lost. Sessions run READ COMMITTED (see
+    /// `PostgresStore::connect`), so the log read after the lock includes what the previous
+    /// holder committed.
+    pub(super) async fn append_events_impl(
+        &self,
+        helpdesk: &Helpdesk,
+        ticket_id: i64,
+        new_events: &[TicketEvent],
+    ) -> StoreResult<Ticket> {
+        let mut tx = self.pool.begin().await?;
+        let row_id: i64 =
+            sqlx::query_scalar("SELECT id FROM tickets WHERE ticket_id = $1 AND helpdesk_id = $2 FOR UPDATE")
+                .bind(ticket_id)
+                .bind(helpdesk.id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+        let mut events = load_events(&mut tx, row_id).await?;
+        let already = events.len();
+        events.extend_from_slice(new_events);
+        clamp_new_event_times(&mut events, already);
+        let new_events = &events[already..];
+        let projected = project(ticket_id, &helpdesk.helpdesk_id, &events)?;
+        insert_events(&mut tx, row_id, already + 1, new_events).await?;
+        write_projection(&mut tx, row_id, &projected).await?;
+        let messages = messages_of(row_id, &events);
+        let before = messages_of(row_id, &events[..already]).len();
+        insert_messages(&mut tx, &messages[before..]).await?;
+        tx.commit().await?;
+        self.filled(helpdesk, projected).await
+    }
+
+    pub(super) async fn ticket_impl(&self, helpdesk: &Helpdesk, ticket_id: i64) -> StoreResult<Ticket> {
+        let row = sqlx::query(&format!(
+            "SELECT {TICKET_COLUMNS} FROM tickets t WHERE t.ticket_id = $1 AND t.helpdesk_id = $2"
+        ))
+        .bind(ticket_id)
+        .bind(helpdesk.id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let ticket = row_projection(&row, &helpdesk.helpdesk_id)?;
+        self.filled(helpdesk, ticket).await
+    }
+
+    pub(super) async fn ticket_events_impl(
+        &self,
+        helpdesk: &Helpdesk,
+        ticket_id: i64,
+    ) -> StoreResult<Vec<TicketEvent>> {
+        let mut conn = self.pool.acquire().await?;
+        let row_id: i64 =
+            sqlx::query_scalar("SELECT id FROM tickets WHERE ticket_id = $1 AND helpdesk_id = $2")
+                .bind(ticket_id)
+                .bind(helpdesk.id)
+                .fetch_optional(&mut *conn)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+        load_events(&mut conn, row_id).await
+    }
+
+    pub(super) async fn list_tickets_impl(
+        &self,
+        helpdesk: &Helpdesk,
+        filter: &TicketFilter,
+        offset: i64,
+        limit: i64,
+    ) -> StoreResult<(i64, Vec<Ticket>)> {
+        let where_clause = |q: &mut QueryBuilder<'_, Postgres>| {
+            q.push(" FROM tickets t WHERE t.helpdesk_id = ")
+                .push_bind(helpdesk.id);
+            if let Some(id) = filter.ticket_id {
+                q.push(" AND t.ticket_id = ").push_bind(id);
+            }
+            if let Some(agent) = &filter.agent_id {
+                // `["<agent>"]` is contained in the id list: the list has that element.
+                q.push(" AND t.agent_ids @> jsonb_build_array(")
+                    .push_bind(agent.clone())
+                    .push("::text)");
+            }
+            if let Some(by) = &filter.closed_by_id {
+                q.push(" AND t.closed_by_id = ").push_bind(by.clone());
+            }
+            if let Some(v) = filter.ticket_type {
+                q.push(" AND t.ticket_type = ").push_bind(v);
+            }
+            if let Some(v) = filter.channel {
+                q.push(" AND t.channel = ").push_bind(v);
+            }
+            if let Some(v) = filter.solved {
+                q.push(" AND t.solve = ").push_bind(v);
+            }
+            if let Some(v) = filter.score {
+                q.push(" AND t.score = ").push_bind(v);
+            }
+            if !filter.status_list.is_empty() {
+                q.push(" AND t.status = ANY(")
+                    .push_bind(filter.status_list.clone())
+                    .push(")");
+            }
+            if let Some(name) = &filter.guest_name {
+                q.push(" AND t.guest_id IN (SELECT open_id FROM users WHERE tenant_id = ")
+                    .push_bind(helpdesk.tenant_id)
+                    .push(" AND name = ")
+                    .push_bind(name.clone())
+                    .push(")");
+            }
+            if let Some(guest) = &filter.guest_id {
+                q.push(" AND t.guest_id = ").push_bind(guest.clone());
+            }
+            if !filter.tags.is_empty() {
+                // Any of the names: one containment test per name, each one a GIN lookup.
+                q.push(" AND (");
+                for (i, tag) in filter.tags.iter().enumerate() {
+                    if i > 0 {
+                        q.push(" OR ");
+                    }
+                    q.push("t.tags @> jsonb_build_array(jsonb_build_object('name', ")
+                        .push_bind(tag.clone())
+                        .push("::text))");
+                }
+                q.push(")");
+            }
+            if let Some((from, to)) = filter.created {
+                q.push(" AND t.created_at BETWEEN ")
+                    .push_bind(from)
+                    .push(" AND ")
+                    .push_bind(to);
+            }
+            if let Some((from, to)) = filter.updated {
+                q.push(" AND t.updated_at BETWEEN ")
+                    .push_bind(from)
+                    .push(" AND ")
+                    .push_bind(to);
+            }
+        };
+
+        let mut count = QueryBuilder::<Postgres>::new("SELECT count(*) FROM (SELECT 1");
+        where_clause(&mut count);
+        count.push(" LIMIT ").push_bind(LIST_CAP).push(") AS capped");
+        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+
+        let mut page = QueryBuilder::<Postgres>::new(format!("SELECT {TICKET_COLUMNS}"));
+        where_clause(&mut page);
+        // Newest first; ticket_id breaks ties so pages never overlap.
+        page.push(" ORDER BY t.created_at DESC, t.ticket_id DESC LIMIT ")
+            .push_bind(limit)
+            .push(" OFFSET ")
+            .push_bind(offset);
+        let rows = page.build().fetch_all(&self.pool).await?;
+        let mut tickets = rows
+            .iter()
+            .map(|r| row_projection(r, &helpdesk.helpdesk_id))
+            .collect::<StoreResult<Vec<_>>>()?;
+        self.fill_people(helpdesk.tenant_id, &mut tickets).await?;
+        Ok((total, tickets))
+    }
+
+    pub(super) async fn list_messages_impl(
+        &self,
+        helpdesk: &Helpdesk,
+        ticket_id: i64,
+        range_ms: (Option<i64>, Option<i64>),
+        offset: i64,
+        limit: i64,
+    ) -> StoreResult<(i64, Vec<TicketMessage>)> {
+        let row_id: i64 =
+            sqlx::query_scalar("SELECT id FROM tickets WHERE ticket_id = $1 AND helpdesk_id = $2")
+                .bind(ticket_id)
+                .bind(helpdesk.id)
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+        let (from, to) = (range_ms.0.unwrap_or(i64::MIN), range_ms.1.unwrap_or(i64::MAX));
+        let total: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM ticket_messages WHERE ticket_id = $1 AND created_at BETWEEN $2 AND $3",
+        )
+        .bind(row_id)
+        .bind(from)
+        .bind(to)
+        .fetch_one(&self.pool)
+        .await?;
+        let rows = sqlx::query(
+            "SELECT m.id, m.message_id, m.msg_type, m.created_at, m.content, m.sender_id,
+                    coalesce(u.name, '') AS user_name, coalesce(u.avatar_url, '') AS avatar_url
+             FROM ticket_messages m
+             LEFT JOIN users u ON u.tenant_id = $1 AND u.open_id = m.sender_id
+             WHERE m.ticket_id = $2 AND m.created_at BETWEEN $3 AND $4
+             ORDER BY m.created_at, m.id LIMIT $5 OFFSET $6",
+        )
+        .bind(helpdesk.tenant_id)
+        .bind(row_id)
+        .bind(from)
+        .bind(to)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        let messages = rows
+            .iter()
+            .map(ticket_message_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok((total, messages))
+    }
+
+    pub(super) async fn message_by_event_id_impl(
+        &self,
+        helpdesk: &Helpdesk,
+        event_id: &str,
+    ) -> StoreResult<(i64, StoredMessage)> {
+        let row = sqlx::query(
+            "SELECT t.ticket_id AS public_ticket_id, m.* FROM ticket_messages m JOIN tickets t ON t.id = m.ticket_id
+             WHERE m.event_id = $1 AND t.helpdesk_id = $2",
+        )
+        .bind(event_id)
+        .bind(helpdesk.id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        Ok((row.try_get("public_ticket_id")?, stored_message_from_row(&row)?))
+    }
+
+    /// Recompute every ticket's projection (row and messages) from its event log. Each ticket
+    /// is rebuilt in its own transaction holding the ticket row's lock, so no append slips in
+    /// between reading the log and writing the projection.
+    pub(super) async fn rebuild_projections_impl(&self) -> StoreResult<RebuildReport> {
+        let tickets: Vec<(i64, i64, String)> = sqlx::query_as(
+            "SELECT t.id, t.ticket_id, h.helpdesk_id FROM tickets t JOIN helpdesks h ON h.id = t.helpdesk_id ORDER BY t.id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut report = RebuildReport::default();
+        for (row_id, ticket_id, helpdesk) in tickets {
+            let mut tx = self.pool.begin().await?;
+            let row = sqlx::query(&format!(
+                "SELECT {TICKET_COLUMNS} FROM tickets t WHERE t.id = $1 FOR UPDATE"
+            ))
+            .bind(row_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            let events = load_events(&mut tx, row_id).await?;
+            let projected = project(ticket_id, &helpdesk, &events)?;
+            let stored = row_projection(&row, &helpdesk)?;
+            let messages = messages_of(row_id, &events);
+            let stored_messages: Vec<(String, i64)> = sqlx::query_as(
+                "SELECT message_id, position FROM ticket_messages WHERE ticket_id = $1 ORDER BY position",
+            )
+            .bind(row_id)
+            .fetch_all(&mut *tx)
+            .await?;
+            if stored != projected || !messages_match(&stored_messages, &messages) {
+                report.changed += 1;
+                write_projection(&mut tx, row_id, &projected).await?;
+                sqlx::query("DELETE FROM ticket_messages WHERE ticket_id = $1")
+                    .bind(row_id)
+                    .execute(&mut *tx)
+                    .await?;
+                insert_messages(&mut tx, &messages).await?;
+            }
+            tx.commit().await?;
+            report.tickets += 1;
+        }
+        Ok(report)
+    }
+}

@@ -1,0 +1,823 @@
+//! One story told to every backend through `larkdesk_store::connect`: SQLite (a temp file)
+//! always; PostgreSQL when `LARKDESK_TEST_POSTGRES_URL` names an admin URL such as
+//! `postgres://postgres@127.0.0.1:5432/postgres`: the test then creates a fresh database
+//! `larkdesk_test_<random hex>`, runs against it and drops it.
+//!
+//! Every story opens two store instances on the same database, as two larkdesk processes
+//! would, and spreads the concurrent work over both.
+
+use std::sync::Arc;
+
+use larkdesk_domain::credentials::SecretHash;
+use larkdesk_domain::events::{Actor, EventKind, Sender, TicketEvent};
+use larkdesk_domain::{ids, lifecycle};
+use larkdesk_store::{
+    AppType, BotMessage, FieldDefinition, NewApp, NewHelpdesk, RebuildReport, StoreError, TicketFilter,
+};
+use larkdesk_wire::ticket::{Ticket, TicketUser};
+use sqlx::Connection;
+
+const ADMIN_URL_VAR: &str = "LARKDESK_TEST_POSTGRES_URL";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A raw connection to the database behind the stores, to damage projections on purpose.
+enum Raw {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
+impl Raw {
+    async fn exec(&self, sql: &str) {
+        match self {
+            Self::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(drop),
+            Self::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(drop),
+        }
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("larkdesk.db").display());
+    story(Backend::Sqlite, url).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_backend() {
+    let Ok(admin) = std::env::var(ADMIN_URL_VAR) else {
+        eprintln!("{ADMIN_URL_VAR} is not set: PostgreSQL backend test skipped");
+        return;
+    };
+    let name = format!("larkdesk_test_{}", ids::new_tenant_key());
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("connect to the admin database");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    // Run in a task so that a failure still reaches the cleanup below.
+    let outcome = tokio::spawn(story(Backend::Postgres, with_database(&admin, &name))).await;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    if let Err(err) = outcome {
+        std::panic::resume_unwind(err.into_panic());
+    }
+}
+
+#[tokio::test]
+async fn unknown_schemes_are_refused() {
+    for url in ["mysql://localhost/db", "larkdesk.db", "postgres:/nope"] {
+        let err = larkdesk_store::connect(url, 1).await.err().expect(url);
+        assert!(
+            err.to_string().contains("unsupported database URL"),
+            "{url}: {err}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_postgres_fails_fast() {
+    // Nothing listens on port 1; the pool gives up after its acquire timeout (5 s) at most.
+    let started = std::time::Instant::now();
+    let result = larkdesk_store::connect("postgres://postgres@127.0.0.1:1/larkdesk", 2).await;
+    assert!(result.is_err());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn database_urls() {
+    let cases = [
+        ("postgres://u@h:5432/postgres", "postgres://u@h:5432/x"),
+        ("postgres://u@h:5432", "postgres://u@h:5432/x"),
+        (
+            "postgresql://u:p@h/db?sslmode=disable",
+            "postgresql://u:p@h/x?sslmode=disable",
+        ),
+    ];
+    for (admin, want) in cases {
+        assert_eq!(with_database(admin, "x"), want);
+    }
+}
+
+/// `admin` with its database replaced by `name`.
+fn with_database(admin: &str, name: &str) -> String {
+    let (base, query) = admin.split_once('?').map_or((admin, ""), |(b, q)| (b, q));
+    let authority = base.find("://").map_or(0, |i| i + 3);
+    let path = base[authority..].find('/').map_or(base.len(), |i| authority + i);
+    let query = if query.is_empty() {
+        String::new()
+    } else {
+        format!("?{query}")
+    };
+    format!("{}/{name}{query}", &base[..path])
+}
+
+fn user(id: &str, name: &str) -> TicketUser {
+    TicketUser {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        email: format!("{name}@example.com").to_lowercase(),
+        ..Default::default()
+    }
+}
+
+fn event(at_ms: i64, actor: Actor, kind: EventKind) -> TicketEvent {
+    TicketEvent { at_ms, actor, kind }
+}
+
+fn guest_says(at_ms: i64, guest: &str, message_id: &str) -> TicketEvent {
+    event(
+        at_ms,
+        Actor::Guest(guest.to_owned()),
+        EventKind::Message {
+            sender: Sender::Guest,
+            sender_id: guest.to_owned(),
+            message_id: message_id.to_owned(),
+            msg_type: "text".to_owned(),
+            content: format!(r#"{{"text":"{message_id}"}}"#),
+        },
+    )
+}
+
+/// A filter with what `set` sets.
+fn by(set: impl FnOnce(&mut TicketFilter)) -> TicketFilter {
+    let mut filter = TicketFilter::default();
+    set(&mut filter);
+    filter
+}
+
+fn ticket_ids(tickets: &[Ticket]) -> Vec<i64> {
+    tickets.iter().map(|t| t.ticket_id.parse().unwrap()).collect()
+}
+
+async fn story(backend: Backend, url: String) {
+    let a = larkdesk_store::connect(&url, 8).await.expect("first instance");
+    let b = larkdesk_store::connect(&url, 8).await.expect("second instance");
+    let raw = match backend {
+        Backend::Sqlite => Raw::Sqlite(sqlx::SqlitePool::connect(&url).await.unwrap()),
+        Backend::Postgres => Raw::Postgres(sqlx::PgPool::connect(&url).await.unwrap()),
+    };
+    let t0: i64 = 1_700_000_000_000;
+
+    // --- Installation secrets: concurrent first calls agree on one value.
+    assert!(a.is_empty().await.unwrap());
+    let inits = (0..8u8).map(|i| {
+        let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+        tokio::spawn(async move { store.secret_or_init("signing", vec![i; 4]).await.unwrap() })
+    });
+    let mut values = Vec::new();
+    for init in inits {
+        values.push(init.await.unwrap());
+    }
+    assert!(values.iter().all(|v| *v == values[0]), "{values:?}");
+    assert_eq!(b.secret("signing").await.unwrap(), Some(values[0].clone()));
+    a.set_secret("signing", vec![9, 9]).await.unwrap();
+    assert_eq!(b.secret_or_init("signing", vec![1]).await.unwrap(), vec![9, 9]);
+    assert_eq!(a.secret("missing").await.unwrap(), None);
+
+    // --- Console entities and their error mapping.
+    let tenant = a.create_tenant("00000000000000aa", "Acme").await.unwrap();
+    assert!(matches!(
+        b.create_tenant("00000000000000aa", "Again").await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(b.tenant_by_key("00000000000000aa").await.unwrap(), tenant);
+    assert_eq!(b.tenant_by_id(tenant.id).await.unwrap(), tenant);
+    assert!(matches!(
+        b.tenant_by_id(tenant.id + 1000).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(!b.is_empty().await.unwrap());
+
+    let app = a
+        .create_app(NewApp {
+            app_id: "cli_0123456789abcdef".into(),
+            tenant_id: tenant.id,
+            name: "Bot".into(),
+            app_type: AppType::Custom,
+            scopes: vec!["helpdesk:all".into()],
+            secret_hash: SecretHash::of("s1"),
+        })
+        .await
+        .unwrap();
+    a.set_app_scopes(&app.app_id, &["a".into(), "b".into()])
+        .await
+        .unwrap();
+    a.set_app_secret(&app.app_id, &SecretHash::of("s2"))
+        .await
+        .unwrap();
+    let stored = b.app_by_app_id(&app.app_id).await.unwrap();
+    assert_eq!(stored.scopes, vec!["a".to_owned(), "b".to_owned()]);
+    assert!(stored.secret_hash.matches("s2"));
+    assert_eq!(stored.app_type, AppType::Custom);
+    assert_eq!(b.app_by_row_id(app.id).await.unwrap().app_id, app.app_id);
+    assert!(matches!(
+        a.set_app_scopes("cli_missing", &[]).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        a.app_by_app_id("cli_missing").await,
+        Err(StoreError::NotFound)
+    ));
+
+    // record_token keeps the token that expires last.
+    assert_eq!(a.current_token(app.id, "tenant").await.unwrap(), None);
+    a.record_token(app.id, "tenant", 100, 200).await.unwrap();
+    b.record_token(app.id, "tenant", 150, 180).await.unwrap();
+    assert_eq!(a.current_token(app.id, "tenant").await.unwrap(), Some((100, 200)));
+    b.record_token(app.id, "tenant", 300, 400).await.unwrap();
+    assert_eq!(a.current_token(app.id, "tenant").await.unwrap(), Some((300, 400)));
+
+    let helpdesk = a
+        .create_helpdesk(NewHelpdesk {
+            helpdesk_id: "7000000000000000100".into(),
+            tenant_id: tenant.id,
+            name: "Support".into(),
+            token_hash: SecretHash::of("t1"),
+        })
+        .await
+        .unwrap();
+    let other_desk = a
+        .create_helpdesk(NewHelpdesk {
+            helpdesk_id: "7000000000000000200".into(),
+            tenant_id: tenant.id,
+            name: "Other".into(),
+            token_hash: SecretHash::of("t1"),
+        })
+        .await
+        .unwrap();
+    b.set_helpdesk_token(&helpdesk.helpdesk_id, &SecretHash::of("t2"))
+        .await
+        .unwrap();
+    assert!(
+        a.helpdesk_by_public_id(&helpdesk.helpdesk_id)
+            .await
+            .unwrap()
+            .token_hash
+            .matches("t2")
+    );
+    assert!(matches!(
+        a.create_helpdesk(NewHelpdesk {
+            helpdesk_id: helpdesk.helpdesk_id.clone(),
+            tenant_id: tenant.id,
+            name: "Dup".into(),
+            token_hash: SecretHash::of("t"),
+        })
+        .await,
+        Err(StoreError::Conflict(_))
+    ));
+
+    // --- The directory: Overwrite takes the new profile, is_agent never goes back to false.
+    a.upsert_user(tenant.id, &user("ou_agent", "Alice"), true)
+        .await
+        .unwrap();
+    a.upsert_user(tenant.id, &user("ou_guest", "Gus"), false)
+        .await
+        .unwrap();
+    b.upsert_user(tenant.id, &user("ou_guest", "Gustav"), false)
+        .await
+        .unwrap();
+    b.upsert_user(tenant.id, &user("ou_agent", "Alice"), false)
+        .await
+        .unwrap();
+    let record = a.user(tenant.id, "ou_agent").await.unwrap();
+    assert!(record.is_agent);
+    assert_eq!(a.user_by_row_id(record.id).await.unwrap().user.name, "Alice");
+    assert_eq!(a.user(tenant.id, "ou_guest").await.unwrap().user.name, "Gustav");
+    assert!(matches!(
+        a.user(tenant.id, "ou_nobody").await,
+        Err(StoreError::NotFound)
+    ));
+
+    // --- A ticket from its first events.
+    let t1: i64 = 7_000_000_000_000_000_001;
+    let created = a
+        .create_ticket(
+            &helpdesk,
+            t1,
+            "oc_chat",
+            &[event(
+                t0,
+                Actor::Guest("ou_guest".into()),
+                EventKind::Created {
+                    guest_id: "ou_guest".into(),
+                    channel: 0,
+                    human_service: true,
+                },
+            )],
+        )
+        .await
+        .unwrap();
+    assert_eq!((created.ticket_type, created.status), (2, 3));
+    assert_eq!(
+        created.guest.name, "Gustav",
+        "people come filled from the directory"
+    );
+    assert!(matches!(
+        b.create_ticket(
+            &helpdesk,
+            t1,
+            "",
+            &[event(
+                t0,
+                Actor::System,
+                EventKind::Created {
+                    guest_id: "x".into(),
+                    channel: 0,
+                    human_service: false
+                }
+            )]
+        )
+        .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        b.create_ticket(
+            &helpdesk,
+            t1 + 50,
+            "",
+            &[event(t0, Actor::System, EventKind::Reopened)]
+        )
+        .await,
+        Err(StoreError::Rejected(_))
+    ));
+    assert!(matches!(
+        b.ticket(&helpdesk, t1 + 50).await,
+        Err(StoreError::NotFound)
+    ));
+
+    let tags = a
+        .tags_for_names(&helpdesk, &["vip".into(), "billing".into()])
+        .await
+        .unwrap();
+    assert_eq!(
+        b.tags_for_names(&helpdesk, &["vip".into()]).await.unwrap()[0],
+        tags[0]
+    );
+    let ticket = b
+        .append_ticket_events(
+            &helpdesk,
+            t1,
+            &[
+                event(
+                    t0 + 1_000,
+                    Actor::Agent("ou_agent".into()),
+                    EventKind::AgentEntered {
+                        agent_id: "ou_agent".into(),
+                    },
+                ),
+                event(
+                    t0 + 2_000,
+                    Actor::System,
+                    EventKind::Tagged { tags: tags.clone() },
+                ),
+                guest_says(t0 + 3_000, "ou_guest", "om_first"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(ticket.status, 2);
+    assert_eq!(ticket.agents, vec![user("ou_agent", "Alice")]);
+    assert_eq!(ticket.agent_owner, Some(user("ou_agent", "Alice")));
+    assert_eq!(ticket.agent_entry_time, t0 + 1_000);
+    assert_eq!(ticket.tags.len(), 2);
+    assert_eq!(
+        a.ticket(&helpdesk, t1).await.unwrap(),
+        ticket,
+        "read back as written"
+    );
+
+    // The lifecycle refuses, nothing is written.
+    let before = a.ticket_events(&helpdesk, t1).await.unwrap();
+    assert!(matches!(
+        a.append_ticket_events(
+            &helpdesk,
+            t1,
+            &[event(t0 + 4_000, Actor::System, EventKind::Reopened)]
+        )
+        .await,
+        Err(StoreError::Rejected(_))
+    ));
+    assert_eq!(a.ticket_events(&helpdesk, t1).await.unwrap(), before);
+    // Other helpdesks' tickets do not exist.
+    assert!(matches!(
+        a.ticket(&other_desk, t1).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        a.append_ticket_events(&other_desk, t1, &[guest_says(t0, "ou_guest", "om_x")])
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        a.ticket_events(&other_desk, t1).await,
+        Err(StoreError::NotFound)
+    ));
+
+    // --- 16 tasks over two instances append to one ticket at once, several times each: none
+    // is lost, and the log never runs backwards (each is stamped earlier than the one before
+    // and clamped).
+    const TASKS: i64 = 16;
+    const ROUNDS: i64 = 4;
+    let start = Arc::new(tokio::sync::Barrier::new(TASKS as usize));
+    let appends = (0..TASKS).map(|i| {
+        let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+        let helpdesk = helpdesk.clone();
+        let start = start.clone();
+        tokio::spawn(async move {
+            start.wait().await;
+            for round in 0..ROUNDS {
+                let message_id = format!("om_c{i:02}_{round}");
+                store
+                    .append_ticket_events(
+                        &helpdesk,
+                        t1,
+                        &[guest_says(t0 + 10_000 - i, "ou_guest", &message_id)],
+                    )
+                    .await
+                    .unwrap_or_else(|e| panic!("append {message_id}: {e}"));
+            }
+        })
+    });
+    for append in appends.collect::<Vec<_>>() {
+        append.await.unwrap();
+    }
+    let appended = (TASKS * ROUNDS) as usize;
+    let log = b.ticket_events(&helpdesk, t1).await.unwrap();
+    assert_eq!(log.len(), before.len() + appended);
+    assert!(
+        log.windows(2).all(|w| w[0].at_ms <= w[1].at_ms),
+        "log in time order"
+    );
+    let (total, messages) = a
+        .list_messages(&helpdesk, t1, (None, None), 0, 100)
+        .await
+        .unwrap();
+    assert_eq!(total as usize, 1 + appended);
+    let mut sent: Vec<_> = messages.iter().map(|m| m.message_id.clone()).collect();
+    assert_eq!(sent[0], "om_first");
+    sent.sort();
+    sent.dedup();
+    assert_eq!(sent.len(), 1 + appended);
+    assert!(
+        messages
+            .iter()
+            .all(|m| m.user_name == "Gustav" && m.user_id == "ou_guest")
+    );
+    assert!(messages.windows(2).all(|w| w[0].created_at <= w[1].created_at));
+    let (total, page) = a
+        .list_messages(&helpdesk, t1, (Some(t0 + 3_000), Some(t0 + 3_000)), 0, 100)
+        .await
+        .unwrap();
+    assert_eq!((total, page.len()), (1, 1));
+    let (total, page) = a
+        .list_messages(&helpdesk, t1, (None, None), 60, 10)
+        .await
+        .unwrap();
+    assert_eq!((total, page.len()), (65, 5));
+
+    let (public_id, stored) = b
+        .message_by_event_id(&helpdesk, &ids::message_event_id("om_first"))
+        .await
+        .unwrap();
+    assert_eq!((public_id, stored.position, stored.sender_type), (t1, 1, 2));
+    assert!(matches!(
+        b.message_by_event_id(&other_desk, &ids::message_event_id("om_first"))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+
+    // --- A bot-stage ticket, and an import.
+    let t2 = t1 + 1;
+    b.create_ticket(
+        &helpdesk,
+        t2,
+        "oc_two",
+        &[event(
+            t0 + 5,
+            Actor::Guest("ou_guest2".into()),
+            EventKind::Created {
+                guest_id: "ou_guest2".into(),
+                channel: 3,
+                human_service: false,
+            },
+        )],
+    )
+    .await
+    .unwrap();
+
+    let t3 = t1 + 2;
+    let mut snapshot = lifecycle::empty_ticket(&t3.to_string(), "");
+    snapshot.guest = user("ou_imported_guest", "Nina");
+    snapshot.ticket_type = 2;
+    snapshot.status = 51;
+    snapshot.solve = 2;
+    snapshot.created_at = t0 - 100_000;
+    snapshot.updated_at = t0 - 50_000;
+    snapshot.closed_at = t0 - 50_000;
+    snapshot.agents = vec![user("ou_agent", "Mallory")];
+    snapshot.agent_owner = Some(user("ou_agent", "Mallory"));
+    snapshot.collaborators = vec![user("ou_helper", "Hal")];
+    snapshot.closed_by = Some(user("ou_agent", "Mallory"));
+    snapshot.agent_service_duration = 1.25;
+    a.insert_ticket(&helpdesk, &snapshot).await.unwrap();
+    let imported = b.ticket(&helpdesk, t3).await.unwrap();
+    assert_eq!(
+        imported.guest,
+        user("ou_imported_guest", "Nina"),
+        "new people are added"
+    );
+    assert_eq!(
+        imported.agents,
+        vec![user("ou_agent", "Alice")],
+        "known people keep theirs"
+    );
+    assert_eq!(imported.agent_service_duration, 1.25);
+    assert_eq!(imported.status, 51);
+    assert!(a.user(tenant.id, "ou_agent").await.unwrap().is_agent);
+    assert!(!a.user(tenant.id, "ou_helper").await.unwrap().is_agent);
+    let directory: Vec<(String, bool)> = a
+        .users(tenant.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(u, agent)| (u.id, agent))
+        .collect();
+    let want = [
+        ("ou_agent", true),
+        ("ou_guest", false),
+        ("ou_imported_guest", false),
+        ("ou_helper", false),
+    ];
+    assert_eq!(
+        directory,
+        want.map(|(id, agent)| (id.to_owned(), agent)).to_vec(),
+        "directory in creation order"
+    );
+    let mut again = snapshot.clone();
+    again.guest = user("ou_never", "Never");
+    assert!(matches!(
+        b.insert_ticket(&helpdesk, &again).await,
+        Err(StoreError::Conflict(_))
+    ));
+    if backend == Backend::Postgres {
+        // One transaction: a refused import adds nobody.
+        assert!(matches!(
+            a.user(tenant.id, "ou_never").await,
+            Err(StoreError::NotFound)
+        ));
+    }
+    let mut bad = snapshot.clone();
+    bad.ticket_id = "12x".into();
+    assert!(matches!(
+        a.insert_ticket(&helpdesk, &bad).await,
+        Err(StoreError::BadInput(_))
+    ));
+
+    // --- Lists: newest first, filters, the page window.
+    let list = |filter: TicketFilter, offset: i64, limit: i64| {
+        let store = a.clone();
+        let helpdesk = helpdesk.clone();
+        async move {
+            let (total, tickets) = store
+                .list_tickets(&helpdesk, &filter, offset, limit)
+                .await
+                .unwrap();
+            (total, ticket_ids(&tickets))
+        }
+    };
+    assert_eq!(list(TicketFilter::default(), 0, 10).await, (3, vec![t2, t1, t3]));
+    assert_eq!(list(TicketFilter::default(), 1, 1).await, (3, vec![t1]));
+    let (_, page) = a
+        .list_tickets(&helpdesk, &TicketFilter::default(), 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        page[1],
+        a.ticket(&helpdesk, t1).await.unwrap(),
+        "list shows tickets in full"
+    );
+    assert_eq!(
+        list(by(|f| f.agent_id = Some("ou_agent".into())), 0, 10).await,
+        (2, vec![t1, t3])
+    );
+    assert_eq!(
+        list(by(|f| f.agent_id = Some("ou_ag".into())), 0, 10).await,
+        (0, vec![])
+    );
+    assert_eq!(
+        list(by(|f| f.tags = vec!["vip".into()]), 0, 10).await,
+        (1, vec![t1])
+    );
+    assert_eq!(
+        list(by(|f| f.tags = vec!["nope".into(), "billing".into()]), 0, 10).await,
+        (1, vec![t1])
+    );
+    assert_eq!(
+        list(by(|f| f.tags = vec!["nope".into()]), 0, 10).await,
+        (0, vec![])
+    );
+    assert_eq!(
+        list(by(|f| f.status_list = vec![1, 51]), 0, 10).await,
+        (2, vec![t2, t3])
+    );
+    assert_eq!(
+        list(by(|f| f.guest_name = Some("Gustav".into())), 0, 10).await,
+        (1, vec![t1])
+    );
+    assert_eq!(
+        list(by(|f| f.guest_id = Some("ou_guest2".into())), 0, 10).await,
+        (1, vec![t2])
+    );
+    assert_eq!(
+        list(by(|f| f.closed_by_id = Some("ou_agent".into())), 0, 10).await,
+        (1, vec![t3])
+    );
+    assert_eq!(list(by(|f| f.channel = Some(3)), 0, 10).await, (1, vec![t2]));
+    assert_eq!(list(by(|f| f.ticket_type = Some(1)), 0, 10).await, (1, vec![t2]));
+    assert_eq!(list(by(|f| f.solved = Some(2)), 0, 10).await, (1, vec![t3]));
+    assert_eq!(list(by(|f| f.ticket_id = Some(t3)), 0, 10).await, (1, vec![t3]));
+    assert_eq!(
+        list(by(|f| f.created = Some((t0, t0 + 5))), 0, 10).await,
+        (2, vec![t2, t1])
+    );
+    // t2 was never updated: `updated_at` -1 matches no range.
+    assert_eq!(
+        list(by(|f| f.updated = Some((0, i64::MAX))), 0, 10).await,
+        (2, vec![t1, t3])
+    );
+    assert_eq!(
+        list(
+            by(|f| {
+                f.agent_id = Some("ou_agent".into());
+                f.status_list = vec![2];
+            }),
+            0,
+            10
+        )
+        .await,
+        (1, vec![t1])
+    );
+    assert_eq!(
+        b.ticket_ids(&helpdesk, 2).await.unwrap(),
+        vec![t3.to_string(), t1.to_string()]
+    );
+
+    // --- Images and bot messages.
+    a.put_image("om_first", 0, "image/png", &[0, 1, 2, 255])
+        .await
+        .unwrap();
+    assert!(matches!(
+        b.put_image("om_first", 0, "image/png", &[1]).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        b.image(&helpdesk, t1, "om_first", 0).await.unwrap(),
+        ("image/png".to_owned(), vec![0, 1, 2, 255])
+    );
+    assert!(matches!(
+        b.image(&helpdesk, t2, "om_first", 0).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        b.image(&helpdesk, t1, "om_first", 1).await,
+        Err(StoreError::NotFound)
+    ));
+    a.record_bot_message(
+        &helpdesk,
+        &BotMessage {
+            message_id: "om_bot".into(),
+            receiver_id: "ou_guest".into(),
+            receive_type: "open_id".into(),
+            msg_type: "text".into(),
+            content: "{}".into(),
+            at_ms: t0,
+        },
+    )
+    .await
+    .unwrap();
+
+    // --- Customized fields.
+    let def = |key: &str, visible: bool| FieldDefinition {
+        key_name: key.into(),
+        display_name: key.to_uppercase(),
+        position: "1".into(),
+        field_type: "string".into(),
+        description: String::new(),
+        visible,
+        editable: true,
+        required: false,
+        dropdown_allow_multiple: false,
+        dropdown_options: None,
+    };
+    a.create_field(&helpdesk, "f1", &def("alpha", true), "ou_agent", t0)
+        .await
+        .unwrap();
+    a.create_field(&helpdesk, "f2", &def("beta", false), "ou_agent", t0)
+        .await
+        .unwrap();
+    b.create_field(&helpdesk, "f3", &def("gamma", true), "ou_agent", t0)
+        .await
+        .unwrap();
+    assert!(matches!(
+        b.create_field(&helpdesk, "f4", &def("alpha", true), "ou_agent", t0)
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    let field = b.field(&helpdesk, "f2").await.unwrap();
+    assert_eq!(
+        (field.key_name.as_str(), field.visible, field.editable),
+        ("beta", false, true)
+    );
+    assert_eq!(field.created_by.id, "ou_agent");
+    let all = a.list_fields(&helpdesk, None, 0, i64::MAX).await.unwrap();
+    let keys: Vec<_> = all.iter().map(|(_, f)| f.key_name.as_str()).collect();
+    assert_eq!(keys, ["alpha", "beta", "gamma"]);
+    let visible = a.list_fields(&helpdesk, Some(true), 0, 10).await.unwrap();
+    assert_eq!(visible.len(), 2);
+    let hidden = a.list_fields(&helpdesk, Some(false), 0, 10).await.unwrap();
+    assert_eq!(hidden[0].1.key_name, "beta");
+    let after_first = a.list_fields(&helpdesk, None, all[0].0, 1).await.unwrap();
+    assert_eq!(after_first[0].1.key_name, "beta");
+    let mut changed = def("ignored", true);
+    changed.display_name = "Beta!".into();
+    a.update_field(&helpdesk, "f2", &changed, "ou_other", t0 + 1)
+        .await
+        .unwrap();
+    let field = b.field(&helpdesk, "f2").await.unwrap();
+    assert_eq!((field.display_name.as_str(), field.visible), ("Beta!", true));
+    assert_eq!(field.updated_at, (t0 + 1).to_string());
+    assert_eq!(field.updated_by.id, "ou_other");
+    assert!(matches!(
+        a.update_field(&helpdesk, "nope", &changed, "x", t0).await,
+        Err(StoreError::NotFound)
+    ));
+    a.delete_field(&helpdesk, "f2").await.unwrap();
+    assert!(matches!(
+        a.delete_field(&helpdesk, "f2").await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        b.field(&other_desk, "f1").await,
+        Err(StoreError::NotFound)
+    ));
+
+    // --- Rebuild: nothing to change, then repair damaged projections.
+    assert_eq!(
+        a.rebuild_projections().await.unwrap(),
+        RebuildReport {
+            tickets: 3,
+            changed: 0
+        }
+    );
+    let good = a.ticket(&helpdesk, t1).await.unwrap();
+    raw.exec(&format!("UPDATE tickets SET status = 4 WHERE ticket_id = {t1}"))
+        .await;
+    raw.exec(&format!(
+        "DELETE FROM ticket_messages WHERE message_id = 'om_c03_1' AND ticket_id = (SELECT id FROM tickets WHERE ticket_id = {t1})"
+    ))
+    .await;
+    assert_eq!(a.ticket(&helpdesk, t1).await.unwrap().status, 4);
+    assert_eq!(
+        b.rebuild_projections().await.unwrap(),
+        RebuildReport {
+            tickets: 3,
+            changed: 1
+        }
+    );
+    assert_eq!(a.ticket(&helpdesk, t1).await.unwrap(), good);
+    assert_eq!(
+        a.list_messages(&helpdesk, t1, (None, None), 0, 100)
+            .await
+            .unwrap()
+            .0,
+        65
+    );
+    assert_eq!(
+        a.rebuild_projections().await.unwrap(),
+        RebuildReport {
+            tickets: 3,
+            changed: 0
+        }
+    );
+
+    // --- Text PostgreSQL cannot hold is the caller's bad input there, not a database outage.
+    let nul = a.tenant_by_key("a\0b").await;
+    match backend {
+        Backend::Sqlite => assert!(matches!(nul, Err(StoreError::NotFound)), "{nul:?}"),
+        Backend::Postgres => assert!(matches!(nul, Err(StoreError::BadInput(_))), "{nul:?}"),
+    }
+}
