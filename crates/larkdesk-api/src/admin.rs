@@ -50,6 +50,11 @@ pub fn router(state: SharedState) -> Router<SharedState> {
             post(mint_user_token),
         )
         .route("/rebuild_projections", post(rebuild_projections))
+        .route(
+            "/apps/{app_id}/events",
+            put(set_app_events).delete(clear_app_events),
+        )
+        .route("/event_deliveries", axum::routing::get(list_deliveries))
         .route("/clock/advance", post(advance_clock))
         .route_layer(middleware::from_fn_with_state(state, require_admin))
 }
@@ -167,6 +172,68 @@ async fn mint_user_token(
     let user = state.store.user(tenant.id, &open_id).await?;
     let (token, expire) = state.mint_token(TokenKind::User, app.id, user.id).await?;
     Ok(success(json!({ "user_access_token": token, "expire": expire })))
+}
+
+#[derive(Deserialize)]
+struct AppEvents {
+    request_url: String,
+    #[serde(default)]
+    verification_token: Option<String>,
+    #[serde(default)]
+    encrypt_key: Option<String>,
+}
+
+/// Where an app receives events. The URL must pass Feishu's url_verification challenge first,
+/// as in Feishu's console. A verification token is generated when none is given.
+async fn set_app_events(
+    State(state): State<SharedState>,
+    Path(app_id): Path<String>,
+    body: Body,
+) -> ApiResult<Response> {
+    let req: AppEvents = parse_body(body)?;
+    let app = state.store.app_by_app_id(&app_id).await?;
+    if !(req.request_url.starts_with("http://") || req.request_url.starts_with("https://")) {
+        return Err(ApiError::bad_request().with_message("request_url must be an http(s) URL"));
+    }
+    let settings = larkdesk_store::EventSettings {
+        request_url: req.request_url,
+        verification_token: req
+            .verification_token
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(larkdesk_domain::credentials::new_app_secret),
+        encrypt_key: req.encrypt_key.filter(|k| !k.is_empty()),
+    };
+    let client = crate::delivery::http_client(&crate::delivery::DeliveryConfig::default());
+    crate::delivery::verify_url(&client, &settings)
+        .await
+        .map_err(|why| ApiError::bad_request().with_message(format!("URL verification failed: {why}")))?;
+    state.store.set_event_settings(app.id, Some(&settings)).await?;
+    Ok(success(json!({
+        "app_id": app_id,
+        "request_url": settings.request_url,
+        "verification_token": settings.verification_token,
+        "encrypt_key": settings.encrypt_key,
+    })))
+}
+
+async fn clear_app_events(
+    State(state): State<SharedState>,
+    Path(app_id): Path<String>,
+) -> ApiResult<Response> {
+    let app = state.store.app_by_app_id(&app_id).await?;
+    state.store.set_event_settings(app.id, None).await?;
+    Ok(success(json!({})))
+}
+
+/// `GET /event_deliveries?app_id=&limit=`: recent deliveries, newest first.
+async fn list_deliveries(
+    State(state): State<SharedState>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+) -> ApiResult<Response> {
+    let q = crate::query::QueryParams::parse(raw.as_deref());
+    let limit = q.int("limit")?.unwrap_or(50).clamp(1, 1000);
+    let deliveries = state.store.deliveries(q.get("app_id"), limit).await?;
+    Ok(success(json!({ "deliveries": deliveries })))
 }
 
 async fn rebuild_projections(State(state): State<SharedState>) -> ApiResult<Response> {

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod body;
 pub mod clock;
 pub mod console;
+pub mod delivery;
 pub mod emulator;
 pub mod error;
 pub mod json;
@@ -72,6 +73,8 @@ fn helpdesk_routes() -> Router<SharedState> {
         .route("/ticket_images", get(tickets::ticket_image))
         .route("/message", post(messages::bot_message))
         .route("/customized_fields", get(fields::customized_fields))
+        .route("/events/subscribe", post(routes::events::subscribe))
+        .route("/events/unsubscribe", post(routes::events::unsubscribe))
         .route(
             "/ticket_customized_fields",
             get(fields::list_fields).post(fields::create_field),

@@ -23,6 +23,7 @@ pub enum Endpoint {
     AnswerUserQuery,
     CustomizedFields,
     TicketCustomizedFields,
+    EventSubscriptions,
 }
 
 impl Endpoint {
@@ -38,6 +39,7 @@ impl Endpoint {
         Endpoint::AnswerUserQuery,
         Endpoint::CustomizedFields,
         Endpoint::TicketCustomizedFields,
+        Endpoint::EventSubscriptions,
     ];
 
     /// The name used in `--rate-limit NAME=N` and in the docs.
@@ -54,6 +56,7 @@ impl Endpoint {
             Self::AnswerUserQuery => "answer_user_query",
             Self::CustomizedFields => "customized_fields",
             Self::TicketCustomizedFields => "ticket_customized_fields",
+            Self::EventSubscriptions => "event_subscriptions",
         }
     }
 }
@@ -73,6 +76,7 @@ pub const DEFAULT_LIMITS: &[(Endpoint, u32)] = &[
     (Endpoint::AnswerUserQuery, 100),
     (Endpoint::CustomizedFields, 100),
     (Endpoint::TicketCustomizedFields, 100),
+    (Endpoint::EventSubscriptions, 100),
 ];
 
 /// Who a bucket belongs to: an app (by its globally unique `app_id`) in a tenant.

@@ -36,6 +36,11 @@ pub fn is_valid_numeric_id(id: &str) -> bool {
     !id.is_empty() && id.len() <= 19 && id.bytes().all(|b| b.is_ascii_digit()) && id.parse::<i64>().is_ok()
 }
 
+/// An event id: 32 hex, as in event headers.
+pub fn new_event_id() -> String {
+    hex(16)
+}
+
 /// A message id (`om_` + 32 hex), as IM uses.
 pub fn new_message_id() -> String {
     format!("om_{}", hex(16))
@@ -49,11 +54,12 @@ pub fn message_event_id(message_id: &str) -> String {
     hex::encode(&digest[..16])
 }
 
-/// The numeric user id shown in `comments.user_id`: a stable positive 63-bit number derived
-/// from the open_id (Feishu shows a 19-digit integer there; we have no other numeric id).
-pub fn numeric_user_id(open_id: &str) -> i64 {
+/// A stable positive 63-bit number derived from a text id: the numeric user id shown in
+/// `comments.user_id` (Feishu shows a 19-digit integer there; we only have open_ids) and the
+/// numeric id of a ticket message.
+pub fn stable_numeric_id(text: &str) -> i64 {
     use sha2::Digest;
-    let digest = sha2::Sha256::digest(open_id.as_bytes());
+    let digest = sha2::Sha256::digest(text.as_bytes());
     let mut bytes = [0u8; 8];
     bytes.copy_from_slice(&digest[..8]);
     (u64::from_be_bytes(bytes) >> 1) as i64

@@ -291,9 +291,11 @@ pub(crate) fn stored_message_from_row(row: &impl Columns) -> StoreResult<StoredM
 
 /// A row of the `list_messages` query.
 pub(crate) fn ticket_message_from_row(row: &impl Columns) -> StoreResult<TicketMessage> {
+    let message_id = row.text("message_id")?;
     Ok(TicketMessage {
-        id: row.int("id")?.to_string(),
-        message_id: row.text("message_id")?,
+        // The same id the ticket_message.created event carries as `ticket_message_id`.
+        id: larkdesk_domain::ids::stable_numeric_id(&message_id).to_string(),
+        message_id,
         message_type: row.text("msg_type")?,
         created_at: row.int("created_at")?,
         content: row.text("content")?,
@@ -387,5 +389,82 @@ pub(crate) fn field_from_row(row: &impl Columns, helpdesk_id: &str) -> StoreResu
         updated_by: person("updated_by")?,
         dropdown_allow_multiple: row.flag("dropdown_allow_multiple")?,
         dropdown_options: options.map(|o| json_column(&o, "dropdown_options")).transpose()?,
+    })
+}
+
+/// An app that receives a helpdesk's events of one type.
+#[derive(Debug, Clone)]
+pub(crate) struct Subscriber {
+    pub app_row_id: i64,
+    pub app_id: String,
+    pub verification_token: String,
+    pub tenant_key: String,
+    pub event_type: String,
+}
+
+/// A row to write into the outbox.
+#[derive(Debug, Clone)]
+pub(crate) struct OutboxEntry {
+    pub event_id: String,
+    pub app_row_id: i64,
+    pub event_type: String,
+    pub body: String,
+}
+
+/// The envelopes a change sends, one per notification and subscribed app, stamped `at_ms`.
+pub(crate) fn outbox_entries(
+    subscribers: &[Subscriber],
+    notifications: &[larkdesk_domain::notify::Notification],
+    at_ms: i64,
+) -> Vec<OutboxEntry> {
+    let mut out = Vec::new();
+    for note in notifications {
+        for sub in subscribers.iter().filter(|s| s.event_type == note.event_type) {
+            let event_id = ids::new_event_id();
+            let envelope = larkdesk_wire::events::EventEnvelope {
+                schema: "2.0",
+                header: larkdesk_wire::events::EventHeader {
+                    event_id: event_id.clone(),
+                    event_type: note.event_type.to_owned(),
+                    create_time: at_ms.to_string(),
+                    token: sub.verification_token.clone(),
+                    app_id: sub.app_id.clone(),
+                    tenant_key: sub.tenant_key.clone(),
+                },
+                event: &note.body,
+            };
+            out.push(OutboxEntry {
+                event_id,
+                app_row_id: sub.app_row_id,
+                event_type: note.event_type.to_owned(),
+                body: to_json(&envelope),
+            });
+        }
+    }
+    out
+}
+
+pub(crate) fn delivery_record_from_row(row: &impl Columns) -> StoreResult<crate::DeliveryRecord> {
+    Ok(crate::DeliveryRecord {
+        event_id: row.text("event_id")?,
+        app_id: row.text("public_app_id")?,
+        event_type: row.text("event_type")?,
+        status: row.text("status")?,
+        attempts: row.int("attempts")?,
+        created_at: row.int("created_at")?,
+        next_attempt_at: row.int("next_attempt_at")?,
+        delivered_at: row.int("delivered_at")?,
+        last_error: row.text("last_error")?,
+    })
+}
+
+pub(crate) fn delivery_from_row(row: &impl Columns) -> StoreResult<crate::Delivery> {
+    Ok(crate::Delivery {
+        id: row.int("id")?,
+        event_id: row.text("event_id")?,
+        app_row_id: row.int("app_id")?,
+        event_type: row.text("event_type")?,
+        body: row.text("body")?,
+        attempts: row.int("attempts")?,
     })
 }

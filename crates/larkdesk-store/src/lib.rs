@@ -194,6 +194,29 @@ pub trait Store: Send + Sync + 'static {
         at_ms: i64,
     ) -> StoreResult<()>;
     async fn delete_field(&self, helpdesk: &Helpdesk, field_id: &str) -> StoreResult<()>;
+
+    /// Set (or with `None` clear) where an app receives events.
+    async fn set_event_settings(&self, app_row_id: i64, settings: Option<&EventSettings>) -> StoreResult<()>;
+    async fn event_settings(&self, app_row_id: i64) -> StoreResult<Option<EventSettings>>;
+    /// Subscribe an app to event types of a helpdesk (idempotent).
+    async fn subscribe_events(
+        &self,
+        app_row_id: i64,
+        helpdesk: &Helpdesk,
+        event_types: &[&str],
+    ) -> StoreResult<()>;
+    async fn unsubscribe_events(
+        &self,
+        app_row_id: i64,
+        helpdesk: &Helpdesk,
+        event_types: &[&str],
+    ) -> StoreResult<()>;
+    /// Claim up to `limit` pending deliveries due at `now_ms` for `lease_ms`; claimed rows are
+    /// not handed out again until the lease runs out.
+    async fn claim_deliveries(&self, now_ms: i64, lease_ms: i64, limit: i64) -> StoreResult<Vec<Delivery>>;
+    async fn finish_delivery(&self, id: i64, outcome: &DeliveryOutcome) -> StoreResult<()>;
+    /// The newest deliveries first, optionally of one app (public app_id).
+    async fn deliveries(&self, app_id: Option<&str>, limit: i64) -> StoreResult<Vec<DeliveryRecord>>;
 }
 
 /// Open the store named by `url`: `sqlite://path` (created if missing), `sqlite::memory:`, or

@@ -149,3 +149,64 @@ pub struct BotMessage {
     pub content: String,
     pub at_ms: i64,
 }
+
+/// Where and how an app receives events.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EventSettings {
+    pub request_url: String,
+    pub verification_token: String,
+    pub encrypt_key: Option<String>,
+}
+
+impl std::fmt::Debug for EventSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventSettings")
+            .field("request_url", &self.request_url)
+            .field("encrypt_key", &self.encrypt_key.as_ref().map(|_| ".."))
+            .finish_non_exhaustive()
+    }
+}
+
+/// An event due for delivery, claimed by a worker.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub id: i64,
+    pub event_id: String,
+    pub app_row_id: i64,
+    pub event_type: String,
+    /// The plaintext schema 2.0 envelope, compact JSON.
+    pub body: String,
+    /// Failed attempts so far.
+    pub attempts: i64,
+}
+
+/// What came of one delivery attempt.
+#[derive(Debug, Clone)]
+pub enum DeliveryOutcome {
+    Delivered {
+        at_ms: i64,
+    },
+    /// Try again at `at_ms`.
+    Retry {
+        at_ms: i64,
+        error: String,
+    },
+    /// Out of attempts.
+    Failed {
+        error: String,
+    },
+}
+
+/// A row of the delivery log.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DeliveryRecord {
+    pub event_id: String,
+    pub app_id: String,
+    pub event_type: String,
+    pub status: String,
+    pub attempts: i64,
+    pub created_at: i64,
+    pub next_attempt_at: i64,
+    pub delivered_at: i64,
+    pub last_error: String,
+}

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod envelope;
+pub mod events;
 pub mod fields;
 pub mod ticket;
 

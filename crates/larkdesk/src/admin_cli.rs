@@ -80,6 +80,26 @@ pub enum AdminCommand {
     },
     /// Replace the admin API token.
     RotateAdminToken,
+    /// Set where an app receives events (the URL must answer Feishu's url_verification challenge).
+    SetAppEvents {
+        #[arg(long)]
+        app_id: String,
+        #[arg(long)]
+        request_url: String,
+        /// Generated when omitted.
+        #[arg(long)]
+        verification_token: Option<String>,
+        /// Encrypt events with this key (AES-256-CBC, as Feishu).
+        #[arg(long)]
+        encrypt_key: Option<String>,
+    },
+    /// Recent event deliveries and their status, newest first.
+    ListDeliveries {
+        #[arg(long)]
+        app_id: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
     /// Recompute every ticket projection from the event log; prints how many differed.
     RebuildProjections,
 }
@@ -142,6 +162,34 @@ pub async fn run(store: &dyn Store, command: AdminCommand) -> anyhow::Result<()>
             json!({ "ticket_id": console::import_ticket(store, &helpdesk_id, ticket).await?.ticket_id })
         }
         AdminCommand::RotateAdminToken => json!({ "admin_token": console::rotate_admin_token(store).await? }),
+        AdminCommand::SetAppEvents {
+            app_id,
+            request_url,
+            verification_token,
+            encrypt_key,
+        } => {
+            let app = store.app_by_app_id(&app_id).await?;
+            let settings = larkdesk_store::EventSettings {
+                request_url,
+                verification_token: verification_token
+                    .unwrap_or_else(larkdesk_domain::credentials::new_app_secret),
+                encrypt_key,
+            };
+            let client = larkdesk_api::delivery::http_client(&Default::default());
+            larkdesk_api::delivery::verify_url(&client, &settings)
+                .await
+                .map_err(|why| anyhow::anyhow!("URL verification failed: {why}"))?;
+            store.set_event_settings(app.id, Some(&settings)).await?;
+            json!({
+                "app_id": app_id,
+                "request_url": settings.request_url,
+                "verification_token": settings.verification_token,
+                "encrypt_key": settings.encrypt_key,
+            })
+        }
+        AdminCommand::ListDeliveries { app_id, limit } => {
+            json!({ "deliveries": store.deliveries(app_id.as_deref(), limit).await? })
+        }
         AdminCommand::RebuildProjections => serde_json::to_value(store.rebuild_projections().await?)?,
     };
     println!("{}", serde_json::to_string_pretty(&out)?);

@@ -43,6 +43,27 @@ pub struct ServeArgs {
     #[arg(long)]
     no_demo: bool,
 
+    /// Do not run the event delivery worker on this instance (another instance delivers).
+    #[arg(long, env = "LARKDESK_NO_EVENT_DELIVERY")]
+    no_event_delivery: bool,
+
+    /// Seconds to wait before each event delivery retry; their count is the number of retries.
+    #[arg(
+        long,
+        env = "LARKDESK_EVENT_RETRY_SCHEDULE",
+        value_delimiter = ',',
+        default_value = "15,300,3600,21600"
+    )]
+    event_retry_schedule: Vec<u64>,
+
+    /// Seconds a claimed delivery stays reserved for its worker (redelivered after a crash).
+    #[arg(long, env = "LARKDESK_EVENT_LEASE_SECS", default_value_t = 30)]
+    event_lease_secs: u64,
+
+    /// Seconds an event receiver has to answer.
+    #[arg(long, env = "LARKDESK_EVENT_TIMEOUT_SECS", default_value_t = 3)]
+    event_timeout_secs: u64,
+
     /// Also write the credentials created at start (demo, admin token) to this JSON file.
     #[arg(long)]
     credentials_file: Option<std::path::PathBuf>,
@@ -92,6 +113,19 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs) -> anyhow::Result<()> {
     if let Some(path) = &args.credentials_file {
         created.insert("base_url".into(), json!(base));
         std::fs::write(path, serde_json::to_vec_pretty(&created)?)?;
+    }
+    if !args.no_event_delivery {
+        let config = larkdesk_api::delivery::DeliveryConfig {
+            retry_schedule: args
+                .event_retry_schedule
+                .iter()
+                .map(|s| std::time::Duration::from_secs(*s))
+                .collect(),
+            lease: std::time::Duration::from_secs(args.event_lease_secs),
+            timeout: std::time::Duration::from_secs(args.event_timeout_secs),
+            ..Default::default()
+        };
+        tokio::spawn(larkdesk_api::delivery::run(state.clone(), config));
     }
     tracing::info!(%addr, "larkdesk listening");
     larkdesk_api::serve(listener, state, shutdown_signal()).await?;

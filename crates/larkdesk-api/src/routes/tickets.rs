@@ -144,7 +144,7 @@ pub async fn update_ticket(
             .count() as i64;
         let (user_id, user_name, user_avatar_url) = match &caller.user {
             Some(u) => (
-                ids::numeric_user_id(&u.user.id),
+                ids::stable_numeric_id(&u.user.id),
                 u.user.name.clone(),
                 u.user.avatar_url.clone(),
             ),

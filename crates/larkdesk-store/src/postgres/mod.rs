@@ -19,13 +19,14 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{PgPool, Row};
 
 use crate::common::{
-    Columns, OnExisting, USER_COLUMNS, app_from_row, conflict_or, helpdesk_from_row, import_people,
-    import_ticket_id, imported_event, not_found, now_ms, tenant_from_row, to_json, user_from_row,
-    user_record,
+    Columns, OnExisting, USER_COLUMNS, app_from_row, conflict_or, delivery_from_row,
+    delivery_record_from_row, helpdesk_from_row, import_people, import_ticket_id, imported_event, not_found,
+    now_ms, tenant_from_row, to_json, user_from_row, user_record,
 };
 use crate::{
-    App, BotMessage, FieldDefinition, Helpdesk, NewApp, NewHelpdesk, RebuildReport, Store, StoreError,
-    StoreResult, StoredMessage, Tenant, TicketFilter, UserRecord,
+    App, BotMessage, Delivery, DeliveryOutcome, DeliveryRecord, EventSettings, FieldDefinition, Helpdesk,
+    NewApp, NewHelpdesk, RebuildReport, Store, StoreError, StoreResult, StoredMessage, Tenant, TicketFilter,
+    UserRecord,
 };
 
 pub struct PostgresStore {
@@ -597,5 +598,155 @@ impl Store for PostgresStore {
                 .execute(&self.pool)
                 .await?,
         )
+    }
+
+    async fn set_event_settings(&self, app_row_id: i64, settings: Option<&EventSettings>) -> StoreResult<()> {
+        match settings {
+            None => {
+                sqlx::query("DELETE FROM app_event_settings WHERE app_id = $1")
+                    .bind(app_row_id)
+                    .execute(&self.pool)
+                    .await?;
+            }
+            Some(s) => {
+                sqlx::query(
+                    "INSERT INTO app_event_settings (app_id, request_url, verification_token, encrypt_key)
+                     VALUES ($1, $2, $3, $4)
+                     ON CONFLICT (app_id) DO UPDATE SET request_url = excluded.request_url,
+                       verification_token = excluded.verification_token, encrypt_key = excluded.encrypt_key",
+                )
+                .bind(app_row_id)
+                .bind(&s.request_url)
+                .bind(&s.verification_token)
+                .bind(&s.encrypt_key)
+                .execute(&self.pool)
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn event_settings(&self, app_row_id: i64) -> StoreResult<Option<EventSettings>> {
+        let row: Option<(String, String, Option<String>)> = sqlx::query_as(
+            "SELECT request_url, verification_token, encrypt_key FROM app_event_settings WHERE app_id = $1",
+        )
+        .bind(app_row_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(
+            row.map(|(request_url, verification_token, encrypt_key)| EventSettings {
+                request_url,
+                verification_token,
+                encrypt_key,
+            }),
+        )
+    }
+
+    async fn subscribe_events(
+        &self,
+        app_row_id: i64,
+        helpdesk: &Helpdesk,
+        event_types: &[&str],
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for event_type in event_types {
+            sqlx::query(
+                "INSERT INTO event_subscriptions (app_id, helpdesk_id, event_type) VALUES ($1, $2, $3)
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(app_row_id)
+            .bind(helpdesk.id)
+            .bind(*event_type)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn unsubscribe_events(
+        &self,
+        app_row_id: i64,
+        helpdesk: &Helpdesk,
+        event_types: &[&str],
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for event_type in event_types {
+            sqlx::query(
+                "DELETE FROM event_subscriptions WHERE app_id = $1 AND helpdesk_id = $2 AND event_type = $3",
+            )
+            .bind(app_row_id)
+            .bind(helpdesk.id)
+            .bind(*event_type)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn claim_deliveries(&self, now_ms: i64, lease_ms: i64, limit: i64) -> StoreResult<Vec<Delivery>> {
+        // One statement: claiming is atomic, so two workers never take the same row.
+        let rows = sqlx::query(
+            "UPDATE event_outbox SET lease_until = $1
+             WHERE id IN (SELECT id FROM event_outbox
+                          WHERE status = 'pending' AND next_attempt_at <= $2 AND lease_until <= $3
+                          ORDER BY next_attempt_at, id LIMIT $4 FOR UPDATE SKIP LOCKED)
+             RETURNING id, event_id, app_id, event_type, body, attempts",
+        )
+        .bind(now_ms + lease_ms)
+        .bind(now_ms)
+        .bind(now_ms)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = rows
+            .iter()
+            .map(delivery_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        out.sort_by_key(|d| d.id);
+        Ok(out)
+    }
+
+    async fn finish_delivery(&self, id: i64, outcome: &DeliveryOutcome) -> StoreResult<()> {
+        let query = match outcome {
+            DeliveryOutcome::Delivered { at_ms } => sqlx::query(
+                "UPDATE event_outbox SET status = 'delivered', delivered_at = $1, lease_until = 0, last_error = ''
+                 WHERE id = $2",
+            )
+            .bind(*at_ms)
+            .bind(id),
+            DeliveryOutcome::Retry { at_ms, error } => sqlx::query(
+                "UPDATE event_outbox SET attempts = attempts + 1, next_attempt_at = $1, lease_until = 0,
+                   last_error = $2 WHERE id = $3",
+            )
+            .bind(*at_ms)
+            .bind(error.clone())
+            .bind(id),
+            DeliveryOutcome::Failed { error } => sqlx::query(
+                "UPDATE event_outbox SET status = 'failed', attempts = attempts + 1, lease_until = 0,
+                   last_error = $1 WHERE id = $2",
+            )
+            .bind(error.clone())
+            .bind(id),
+        };
+        query.execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn deliveries(&self, app_id: Option<&str>, limit: i64) -> StoreResult<Vec<DeliveryRecord>> {
+        let rows = sqlx::query(
+            "SELECT o.event_id, a.app_id AS public_app_id, o.event_type, o.status, o.attempts, o.created_at,
+                    o.next_attempt_at, o.delivered_at, o.last_error
+             FROM event_outbox o JOIN apps a ON a.id = o.app_id
+             WHERE $1::TEXT IS NULL OR a.app_id = $2
+             ORDER BY o.id DESC LIMIT $3",
+        )
+        .bind(app_id)
+        .bind(app_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(delivery_record_from_row).collect()
     }
 }

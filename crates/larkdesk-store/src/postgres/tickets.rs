@@ -8,9 +8,9 @@ use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 
 use super::PostgresStore;
 use crate::common::{
-    USER_COLUMNS, clamp_new_event_times, conflict_or, fill_people_from, ids_json, json_column,
-    messages_match, messages_of, people_named, project, row_projection, stored_message_from_row,
-    ticket_message_from_row, to_json, user_from_row,
+    OutboxEntry, Subscriber, USER_COLUMNS, clamp_new_event_times, conflict_or, fill_people_from, ids_json,
+    json_column, messages_match, messages_of, outbox_entries, people_named, project, row_projection,
+    stored_message_from_row, ticket_message_from_row, to_json, user_from_row,
 };
 use crate::{Helpdesk, LIST_CAP, RebuildReport, StoreError, StoreResult, StoredMessage, TicketFilter};
 
@@ -148,22 +148,96 @@ pub(super) async fn create_ticket_in(
     Ok(projected)
 }
 
+/// Fill in directory profiles of everyone the tickets name, on this connection.
+async fn fill_people_in(conn: &mut PgConnection, tenant_id: i64, tickets: &mut [Ticket]) -> StoreResult<()> {
+    let wanted = people_named(tickets);
+    let people: HashMap<String, TicketUser> = sqlx::query(&format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND open_id = ANY($2)"
+    ))
+    .bind(tenant_id)
+    .bind(wanted)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| user_from_row(r).map(|(u, _)| (u.id.clone(), u)))
+    .collect::<StoreResult<_>>()?;
+    fill_people_from(&people, tickets);
+    Ok(())
+}
+
+/// Apps with event settings subscribed to this helpdesk's events.
+async fn subscribers_in(conn: &mut PgConnection, helpdesk_row: i64) -> StoreResult<Vec<Subscriber>> {
+    let rows: Vec<(i64, String, String, String, String)> = sqlx::query_as(
+        "SELECT a.id, a.app_id, s.verification_token, t.tenant_key, e.event_type
+         FROM event_subscriptions e
+         JOIN apps a ON a.id = e.app_id
+         JOIN app_event_settings s ON s.app_id = a.id
+         JOIN tenants t ON t.id = a.tenant_id
+         WHERE e.helpdesk_id = $1",
+    )
+    .bind(helpdesk_row)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(app_row_id, app_id, verification_token, tenant_key, event_type)| Subscriber {
+                app_row_id,
+                app_id,
+                verification_token,
+                tenant_key,
+                event_type,
+            },
+        )
+        .collect())
+}
+
+async fn insert_outbox(conn: &mut PgConnection, entries: &[OutboxEntry], at_ms: i64) -> StoreResult<()> {
+    for e in entries {
+        sqlx::query(
+            "INSERT INTO event_outbox (event_id, app_id, event_type, body, created_at, next_attempt_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&e.event_id)
+        .bind(e.app_row_id)
+        .bind(&e.event_type)
+        .bind(&e.body)
+        .bind(at_ms)
+        .bind(at_ms)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Queue the events a change sends to subscribed apps, in the change's transaction, and return
+/// the ticket after the change with its people's profiles.
+async fn finish_change(
+    conn: &mut PgConnection,
+    helpdesk: &Helpdesk,
+    chat_id: &str,
+    before: Option<Ticket>,
+    after: Ticket,
+    log: &[TicketEvent],
+    appended: usize,
+) -> StoreResult<Ticket> {
+    let subscribers = subscribers_in(conn, helpdesk.id).await?;
+    let mut tickets: Vec<Ticket> = before.into_iter().chain(std::iter::once(after)).collect();
+    fill_people_in(conn, helpdesk.tenant_id, &mut tickets).await?;
+    let after = tickets.pop().expect("the ticket after the change");
+    if !subscribers.is_empty() {
+        let notes = larkdesk_domain::notify::notifications(tickets.first(), &after, log, appended, chat_id);
+        let at_ms = log.last().map_or(0, |e| e.at_ms);
+        insert_outbox(conn, &outbox_entries(&subscribers, &notes, at_ms), at_ms).await?;
+    }
+    Ok(after)
+}
+
 impl PostgresStore {
     /// Fill in directory profiles of everyone a ticket names.
     pub(super) async fn fill_people(&self, tenant_id: i64, tickets: &mut [Ticket]) -> StoreResult<()> {
-        let wanted = people_named(tickets);
-        let people: HashMap<String, TicketUser> = sqlx::query(&format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND open_id = ANY($2)"
-        ))
-        .bind(tenant_id)
-        .bind(wanted)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| user_from_row(r).map(|(u, _)| (u.id.clone(), u)))
-        .collect::<StoreResult<_>>()?;
-        fill_people_from(&people, tickets);
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        fill_people_in(&mut conn, tenant_id, tickets).await
     }
 
     async fn filled(&self, helpdesk: &Helpdesk, ticket: Ticket) -> StoreResult<Ticket> {
@@ -184,8 +258,9 @@ impl PostgresStore {
         // A concurrent create of the same ticket_id waits on the unique index and then fails
         // with `Conflict`.
         let projected = create_ticket_in(&mut tx, helpdesk, ticket_id, chat_id, events).await?;
+        let ticket = finish_change(&mut tx, helpdesk, chat_id, None, projected, events, events.len()).await?;
         tx.commit().await?;
-        self.filled(helpdesk, projected).await
+        Ok(ticket)
     }
 
     /// Append events atomically: the ticket row is locked first (`FOR UPDATE`), so concurrent
@@ -199,13 +274,14 @@ impl PostgresStore {
         new_events: &[TicketEvent],
     ) -> StoreResult<Ticket> {
         let mut tx = self.pool.begin().await?;
-        let row_id: i64 =
-            sqlx::query_scalar("SELECT id FROM tickets WHERE ticket_id = $1 AND helpdesk_id = $2 FOR UPDATE")
-                .bind(ticket_id)
-                .bind(helpdesk.id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or(StoreError::NotFound)?;
+        let (row_id, chat_id): (i64, String) = sqlx::query_as(
+            "SELECT id, chat_id FROM tickets WHERE ticket_id = $1 AND helpdesk_id = $2 FOR UPDATE",
+        )
+        .bind(ticket_id)
+        .bind(helpdesk.id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
         let mut events = load_events(&mut tx, row_id).await?;
         let already = events.len();
         events.extend_from_slice(new_events);
@@ -217,8 +293,20 @@ impl PostgresStore {
         let messages = messages_of(row_id, &events);
         let before = messages_of(row_id, &events[..already]).len();
         insert_messages(&mut tx, &messages[before..]).await?;
+        let previous = project(ticket_id, &helpdesk.helpdesk_id, &events[..already])?;
+        let appended = events.len() - already;
+        let ticket = finish_change(
+            &mut tx,
+            helpdesk,
+            &chat_id,
+            Some(previous),
+            projected,
+            &events,
+            appended,
+        )
+        .await?;
         tx.commit().await?;
-        self.filled(helpdesk, projected).await
+        Ok(ticket)
     }
 
     pub(super) async fn ticket_impl(&self, helpdesk: &Helpdesk, ticket_id: i64) -> StoreResult<Ticket> {

@@ -8,9 +8,9 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::SqliteStore;
 use crate::common::{
-    OnExisting, USER_COLUMNS, clamp_new_event_times, conflict_or, fill_people_from, ids_json, json_column,
-    messages_match, messages_of, people_named, project, row_projection, stored_message_from_row,
-    ticket_message_from_row, to_json, user_from_row,
+    OnExisting, OutboxEntry, Subscriber, USER_COLUMNS, clamp_new_event_times, conflict_or, fill_people_from,
+    ids_json, json_column, messages_match, messages_of, outbox_entries, people_named, project,
+    row_projection, stored_message_from_row, ticket_message_from_row, to_json, user_from_row,
 };
 use crate::{Helpdesk, LIST_CAP, RebuildReport, StoreError, StoreResult, StoredMessage, TicketFilter};
 
@@ -107,22 +107,100 @@ async fn load_events(conn: &mut SqliteConnection, ticket_row: i64) -> StoreResul
         .collect()
 }
 
+/// Fill in directory profiles of everyone the tickets name, on this connection.
+async fn fill_people_in(
+    conn: &mut SqliteConnection,
+    tenant_id: i64,
+    tickets: &mut [Ticket],
+) -> StoreResult<()> {
+    let wanted = people_named(tickets);
+    let people: HashMap<String, TicketUser> = sqlx::query(&format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = ? AND open_id IN (SELECT value FROM json_each(?))"
+    ))
+    .bind(tenant_id)
+    .bind(to_json(&wanted))
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| user_from_row(r).map(|(u, _)| (u.id.clone(), u)))
+    .collect::<StoreResult<_>>()?;
+    fill_people_from(&people, tickets);
+    Ok(())
+}
+
+/// Apps with event settings subscribed to this helpdesk's events.
+async fn subscribers_in(conn: &mut SqliteConnection, helpdesk_row: i64) -> StoreResult<Vec<Subscriber>> {
+    let rows: Vec<(i64, String, String, String, String)> = sqlx::query_as(
+        "SELECT a.id, a.app_id, s.verification_token, t.tenant_key, e.event_type
+         FROM event_subscriptions e
+         JOIN apps a ON a.id = e.app_id
+         JOIN app_event_settings s ON s.app_id = a.id
+         JOIN tenants t ON t.id = a.tenant_id
+         WHERE e.helpdesk_id = ?",
+    )
+    .bind(helpdesk_row)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(app_row_id, app_id, verification_token, tenant_key, event_type)| Subscriber {
+                app_row_id,
+                app_id,
+                verification_token,
+                tenant_key,
+                event_type,
+            },
+        )
+        .collect())
+}
+
+async fn insert_outbox(conn: &mut SqliteConnection, entries: &[OutboxEntry], at_ms: i64) -> StoreResult<()> {
+    for e in entries {
+        sqlx::query(
+            "INSERT INTO event_outbox (event_id, app_id, event_type, body, created_at, next_attempt_at)
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&e.event_id)
+        .bind(e.app_row_id)
+        .bind(&e.event_type)
+        .bind(&e.body)
+        .bind(at_ms)
+        .bind(at_ms)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Queue the events a change sends to subscribed apps, in the change's transaction, and return
+/// the ticket after the change with its people's profiles.
+async fn finish_change(
+    conn: &mut SqliteConnection,
+    helpdesk: &Helpdesk,
+    chat_id: &str,
+    before: Option<Ticket>,
+    after: Ticket,
+    log: &[TicketEvent],
+    appended: usize,
+) -> StoreResult<Ticket> {
+    let subscribers = subscribers_in(conn, helpdesk.id).await?;
+    let mut tickets: Vec<Ticket> = before.into_iter().chain(std::iter::once(after)).collect();
+    fill_people_in(conn, helpdesk.tenant_id, &mut tickets).await?;
+    let after = tickets.pop().expect("the ticket after the change");
+    if !subscribers.is_empty() {
+        let notes = larkdesk_domain::notify::notifications(tickets.first(), &after, log, appended, chat_id);
+        let at_ms = log.last().map_or(0, |e| e.at_ms);
+        insert_outbox(conn, &outbox_entries(&subscribers, &notes, at_ms), at_ms).await?;
+    }
+    Ok(after)
+}
+
 impl SqliteStore {
     /// Fill in directory profiles of everyone a ticket names.
     pub(super) async fn fill_people(&self, tenant_id: i64, tickets: &mut [Ticket]) -> StoreResult<()> {
-        let wanted = people_named(tickets);
-        let people: HashMap<String, TicketUser> = sqlx::query(&format!(
-            "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = ? AND open_id IN (SELECT value FROM json_each(?))"
-        ))
-        .bind(tenant_id)
-        .bind(to_json(&wanted))
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(|r| user_from_row(r).map(|(u, _)| (u.id.clone(), u)))
-        .collect::<StoreResult<_>>()?;
-        fill_people_from(&people, tickets);
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        fill_people_in(&mut conn, tenant_id, tickets).await
     }
 
     pub(super) async fn create_ticket_impl(
@@ -156,10 +234,8 @@ impl SqliteStore {
         insert_events(&mut tx, row_id, 1, events).await?;
         write_projection(&mut tx, row_id, &projected).await?;
         insert_messages(&mut tx, &messages_of(row_id, events)).await?;
+        let ticket = finish_change(&mut tx, helpdesk, chat_id, None, projected, events, events.len()).await?;
         tx.commit().await?;
-        let mut out = [projected];
-        self.fill_people(helpdesk.tenant_id, &mut out).await?;
-        let [ticket] = out;
         Ok(ticket)
     }
 
@@ -172,8 +248,8 @@ impl SqliteStore {
         new_events: &[TicketEvent],
     ) -> StoreResult<Ticket> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        let row_id: i64 =
-            sqlx::query_scalar("SELECT id FROM tickets WHERE ticket_id = ? AND helpdesk_id = ?")
+        let (row_id, chat_id): (i64, String) =
+            sqlx::query_as("SELECT id, chat_id FROM tickets WHERE ticket_id = ? AND helpdesk_id = ?")
                 .bind(ticket_id)
                 .bind(helpdesk.id)
                 .fetch_optional(&mut *tx)
@@ -190,10 +266,19 @@ impl SqliteStore {
         let messages = messages_of(row_id, &events);
         let before = messages_of(row_id, &events[..already]).len();
         insert_messages(&mut tx, &messages[before..]).await?;
+        let previous = project(ticket_id, &helpdesk.helpdesk_id, &events[..already])?;
+        let appended = events.len() - already;
+        let ticket = finish_change(
+            &mut tx,
+            helpdesk,
+            &chat_id,
+            Some(previous),
+            projected,
+            &events,
+            appended,
+        )
+        .await?;
         tx.commit().await?;
-        let mut out = [projected];
-        self.fill_people(helpdesk.tenant_id, &mut out).await?;
-        let [ticket] = out;
         Ok(ticket)
     }
 

@@ -235,6 +235,11 @@ impl TestServer {
         }
     }
 
+    /// Kill the server process (SIGKILL: no graceful shutdown), keeping its database.
+    pub async fn kill(&mut self) {
+        self._child.kill().await.expect("kill larkdesk");
+    }
+
     pub fn demo(&self) -> &Demo {
         self.demo.as_ref().expect("this instance created the demo")
     }

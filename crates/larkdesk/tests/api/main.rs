@@ -5,6 +5,7 @@ mod admin;
 mod auth;
 mod common;
 mod errors;
+mod events;
 mod get_ticket;
 mod golden;
 mod lifecycle;
