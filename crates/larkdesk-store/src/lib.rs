@@ -104,6 +104,8 @@ pub trait Store: Send + Sync + 'static {
         chat_id: &str,
         events: &[TicketEvent],
     ) -> StoreResult<Ticket>;
+    /// Create many tickets in one transaction, without pushing events (bulk loads).
+    async fn create_tickets(&self, helpdesk: &Helpdesk, batch: &[NewTicket]) -> StoreResult<()>;
     /// Append events to a ticket's log and update its projection in one transaction.
     /// `Rejected` when the lifecycle refuses an event (nothing is written then).
     async fn append_ticket_events(

@@ -210,3 +210,11 @@ pub struct DeliveryRecord {
     pub delivered_at: i64,
     pub last_error: String,
 }
+
+/// A ticket to create from its first events.
+#[derive(Debug, Clone)]
+pub struct NewTicket {
+    pub ticket_id: i64,
+    pub chat_id: String,
+    pub events: Vec<larkdesk_domain::events::TicketEvent>,
+}

@@ -100,6 +100,16 @@ pub enum AdminCommand {
         #[arg(long, default_value_t = 50)]
         limit: i64,
     },
+    /// Load realistic generated tickets into a helpdesk (benchmarks, demos).
+    GenerateTickets {
+        #[arg(long)]
+        helpdesk_id: String,
+        #[arg(long)]
+        count: u64,
+        /// Seed of the generator (histories are reproducible; ticket ids are not).
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Recompute every ticket projection from the event log; prints how many differed.
     RebuildProjections,
 }
@@ -190,6 +200,11 @@ pub async fn run(store: &dyn Store, command: AdminCommand) -> anyhow::Result<()>
         AdminCommand::ListDeliveries { app_id, limit } => {
             json!({ "deliveries": store.deliveries(app_id.as_deref(), limit).await? })
         }
+        AdminCommand::GenerateTickets {
+            helpdesk_id,
+            count,
+            seed,
+        } => crate::generate::run(store, &helpdesk_id, count, seed).await?,
         AdminCommand::RebuildProjections => serde_json::to_value(store.rebuild_projections().await?)?,
     };
     println!("{}", serde_json::to_string_pretty(&out)?);

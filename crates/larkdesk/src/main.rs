@@ -2,6 +2,7 @@
 //! Feishu's console does, directly against the database.
 
 mod admin_cli;
+mod generate;
 mod serve;
 
 use clap::{Parser, Subcommand};

@@ -749,4 +749,8 @@ impl Store for PostgresStore {
         .await?;
         rows.iter().map(delivery_record_from_row).collect()
     }
+
+    async fn create_tickets(&self, helpdesk: &Helpdesk, batch: &[crate::NewTicket]) -> StoreResult<()> {
+        self.create_tickets_impl(helpdesk, batch).await
+    }
 }

@@ -12,7 +12,9 @@ use crate::common::{
     json_column, messages_match, messages_of, outbox_entries, people_named, project, row_projection,
     stored_message_from_row, ticket_message_from_row, to_json, user_from_row,
 };
-use crate::{Helpdesk, LIST_CAP, RebuildReport, StoreError, StoreResult, StoredMessage, TicketFilter};
+use crate::{
+    Helpdesk, LIST_CAP, NewTicket, RebuildReport, StoreError, StoreResult, StoredMessage, TicketFilter,
+};
 
 /// The columns of a ticket row (alias `t`) under the names `row_projection` reads; the JSONB
 /// lists come back as their JSON text.
@@ -261,6 +263,20 @@ impl PostgresStore {
         let ticket = finish_change(&mut tx, helpdesk, chat_id, None, projected, events, events.len()).await?;
         tx.commit().await?;
         Ok(ticket)
+    }
+
+    /// Many tickets in one transaction, without pushing events (a bulk load, like an import).
+    pub(super) async fn create_tickets_impl(
+        &self,
+        helpdesk: &Helpdesk,
+        batch: &[NewTicket],
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for t in batch {
+            create_ticket_in(&mut tx, helpdesk, t.ticket_id, &t.chat_id, &t.events).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Append events atomically: the ticket row is locked first (`FOR UPDATE`), so concurrent

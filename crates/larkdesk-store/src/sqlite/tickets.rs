@@ -12,7 +12,9 @@ use crate::common::{
     ids_json, json_column, messages_match, messages_of, outbox_entries, people_named, project,
     row_projection, stored_message_from_row, ticket_message_from_row, to_json, user_from_row,
 };
-use crate::{Helpdesk, LIST_CAP, RebuildReport, StoreError, StoreResult, StoredMessage, TicketFilter};
+use crate::{
+    Helpdesk, LIST_CAP, NewTicket, RebuildReport, StoreError, StoreResult, StoredMessage, TicketFilter,
+};
 
 /// Write every projected column of a ticket row.
 async fn write_projection(conn: &mut SqliteConnection, row_id: i64, t: &Ticket) -> StoreResult<()> {
@@ -196,6 +198,36 @@ async fn finish_change(
     Ok(after)
 }
 
+/// Insert a ticket row, its log and its messages inside the caller's transaction. Returns the
+/// projection (people by id only).
+async fn create_ticket_in(
+    conn: &mut SqliteConnection,
+    helpdesk: &Helpdesk,
+    ticket_id: i64,
+    chat_id: &str,
+    events: &[TicketEvent],
+) -> StoreResult<Ticket> {
+    let projected = project(ticket_id, &helpdesk.helpdesk_id, events)?;
+    let row_id: i64 = sqlx::query_scalar(
+        "INSERT INTO tickets (ticket_id, helpdesk_id, guest_id, ticket_type, status, created_at, chat_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+    )
+    .bind(ticket_id)
+    .bind(helpdesk.id)
+    .bind(&projected.guest.id)
+    .bind(projected.ticket_type)
+    .bind(projected.status)
+    .bind(projected.created_at)
+    .bind(chat_id)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| conflict_or(e, "ticket_id already exists"))?;
+    insert_events(conn, row_id, 1, events).await?;
+    write_projection(conn, row_id, &projected).await?;
+    insert_messages(conn, &messages_of(row_id, events)).await?;
+    Ok(projected)
+}
+
 impl SqliteStore {
     /// Fill in directory profiles of everyone a ticket names.
     pub(super) async fn fill_people(&self, tenant_id: i64, tickets: &mut [Ticket]) -> StoreResult<()> {
@@ -211,32 +243,29 @@ impl SqliteStore {
         events: &[TicketEvent],
         new_people: &[(&TicketUser, bool)],
     ) -> StoreResult<Ticket> {
-        let projected = project(ticket_id, &helpdesk.helpdesk_id, events)?;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         // People an import names join the directory in the same transaction: all or nothing.
         for (user, is_agent) in new_people {
             super::upsert_user_in(&mut *tx, helpdesk.tenant_id, user, *is_agent, OnExisting::Keep).await?;
         }
-        let row_id: i64 = sqlx::query_scalar(
-            "INSERT INTO tickets (ticket_id, helpdesk_id, guest_id, ticket_type, status, created_at, chat_id)
-             VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(ticket_id)
-        .bind(helpdesk.id)
-        .bind(&projected.guest.id)
-        .bind(projected.ticket_type)
-        .bind(projected.status)
-        .bind(projected.created_at)
-        .bind(chat_id)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(|e| conflict_or(e, "ticket_id already exists"))?;
-        insert_events(&mut tx, row_id, 1, events).await?;
-        write_projection(&mut tx, row_id, &projected).await?;
-        insert_messages(&mut tx, &messages_of(row_id, events)).await?;
+        let projected = create_ticket_in(&mut tx, helpdesk, ticket_id, chat_id, events).await?;
         let ticket = finish_change(&mut tx, helpdesk, chat_id, None, projected, events, events.len()).await?;
         tx.commit().await?;
         Ok(ticket)
+    }
+
+    /// Many tickets in one transaction, without pushing events (a bulk load, like an import).
+    pub(super) async fn create_tickets_impl(
+        &self,
+        helpdesk: &Helpdesk,
+        batch: &[NewTicket],
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        for t in batch {
+            create_ticket_in(&mut tx, helpdesk, t.ticket_id, &t.chat_id, &t.events).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Append events atomically: the write lock is taken first (`BEGIN IMMEDIATE`), so
