@@ -139,6 +139,7 @@ async fn set_app_scopes(
 ) -> ApiResult<Response> {
     let req: Scopes = parse_body(body)?;
     state.store.set_app_scopes(&app_id, &req.scopes).await?;
+    state.forget_credentials();
     Ok(success(json!({ "app_id": app_id, "scopes": req.scopes })))
 }
 
@@ -266,6 +267,7 @@ async fn rotate_helpdesk_token(
     Path(helpdesk_id): Path<String>,
 ) -> ApiResult<Response> {
     let token = console::rotate_helpdesk_token(&*state.store, &helpdesk_id).await?;
+    state.forget_credentials();
     Ok(success(
         json!({ "helpdesk_id": helpdesk_id, "helpdesk_token": token }),
     ))

@@ -83,7 +83,7 @@ impl AppState {
             .map_err(|e| match e {
                 TokenError::Invalid | TokenError::Expired => ApiError::invalid_token(),
             })?;
-        let app = match self.store.app_by_row_id(claims.app_row_id).await {
+        let app = match self.app(claims.app_row_id).await {
             Ok(app) => app,
             Err(StoreError::NotFound) => return Err(ApiError::invalid_token()),
             Err(e) => return Err(e.into()),
@@ -120,7 +120,7 @@ impl AppState {
             .get(HELPDESK_HEADER)
             .and_then(|v| parse_helpdesk_credential(v.as_bytes()))
             .ok_or_else(ApiError::unauthorized)?;
-        let helpdesk = match self.store.helpdesk_by_public_id(&helpdesk_id).await {
+        let helpdesk = match self.helpdesk(&helpdesk_id).await {
             Ok(h) => h,
             Err(StoreError::NotFound) => return Err(ApiError::unauthorized()),
             Err(e) => return Err(e.into()),

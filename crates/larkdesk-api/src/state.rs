@@ -3,7 +3,10 @@
 use std::sync::Arc;
 
 use larkdesk_domain::token::TokenSigner;
-use larkdesk_store::Store;
+use std::time::{Duration, Instant};
+
+use dashmap::DashMap;
+use larkdesk_store::{App, Helpdesk, Store, StoreResult};
 use rand::Rng;
 
 use crate::clock::Clock;
@@ -19,7 +22,15 @@ pub struct AppState {
     pub signer: TokenSigner,
     pub limits: RateLimits,
     pub clock: Clock,
+    /// Apps and helpdesks as the auth path last read them: every authenticated request needs
+    /// both, and they change rarely. Entries live for [`CREDENTIAL_CACHE_TTL`]; changes made
+    /// through this instance clear them at once, other instances see them within the TTL.
+    apps: DashMap<i64, (Instant, App)>,
+    helpdesks: DashMap<String, (Instant, Helpdesk)>,
 }
+
+/// How long another instance's change to an app or helpdesk may go unseen.
+pub const CREDENTIAL_CACHE_TTL: Duration = Duration::from_secs(1);
 
 pub type SharedState = Arc<AppState>;
 
@@ -38,6 +49,43 @@ impl AppState {
             signer: TokenSigner::new(key),
             limits,
             clock,
+            apps: DashMap::new(),
+            helpdesks: DashMap::new(),
         }))
+    }
+
+    /// An app by storage id, from the cache when fresh.
+    pub async fn app(&self, row_id: i64) -> StoreResult<App> {
+        if let Some(entry) = self
+            .apps
+            .get(&row_id)
+            .filter(|e| e.0.elapsed() < CREDENTIAL_CACHE_TTL)
+        {
+            return Ok(entry.1.clone());
+        }
+        let app = self.store.app_by_row_id(row_id).await?;
+        self.apps.insert(row_id, (Instant::now(), app.clone()));
+        Ok(app)
+    }
+
+    /// A helpdesk by public id, from the cache when fresh. Unknown ids are not cached.
+    pub async fn helpdesk(&self, helpdesk_id: &str) -> StoreResult<Helpdesk> {
+        if let Some(entry) = self
+            .helpdesks
+            .get(helpdesk_id)
+            .filter(|e| e.0.elapsed() < CREDENTIAL_CACHE_TTL)
+        {
+            return Ok(entry.1.clone());
+        }
+        let helpdesk = self.store.helpdesk_by_public_id(helpdesk_id).await?;
+        self.helpdesks
+            .insert(helpdesk_id.to_owned(), (Instant::now(), helpdesk.clone()));
+        Ok(helpdesk)
+    }
+
+    /// Forget cached apps and helpdesks (after changing their scopes or credentials).
+    pub fn forget_credentials(&self) {
+        self.apps.clear();
+        self.helpdesks.clear();
     }
 }
