@@ -30,10 +30,6 @@ impl Clock {
         }
     }
 
-    pub fn is_controllable(&self) -> bool {
-        self.frozen_ms.is_some()
-    }
-
     pub fn now_ms(&self) -> i64 {
         self.frozen_ms
             .as_ref()

@@ -170,10 +170,6 @@ impl RateLimits {
         })
     }
 
-    pub fn disabled() -> Self {
-        Self::new(false, &HashMap::new())
-    }
-
     /// Take one request from the caller's bucket, or say when to come back. If Redis cannot be
     /// reached the request is admitted (and a warning logged): an outage of the limiter must
     /// not become an outage of the API.

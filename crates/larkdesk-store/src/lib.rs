@@ -117,7 +117,6 @@ pub trait Store: Send + Sync + 'static {
     /// A ticket of this helpdesk; `NotFound` for other helpdesks' tickets.
     async fn ticket(&self, helpdesk: &Helpdesk, ticket_id: i64) -> StoreResult<Ticket>;
     async fn ticket_events(&self, helpdesk: &Helpdesk, ticket_id: i64) -> StoreResult<Vec<TicketEvent>>;
-    async fn ticket_ids(&self, helpdesk: &Helpdesk, limit: i64) -> StoreResult<Vec<String>>;
     /// `(total capped at 10,000, page)`, newest first.
     async fn list_tickets(
         &self,

@@ -403,17 +403,6 @@ impl Store for SqliteStore {
         self.ticket_events_impl(helpdesk, ticket_id).await
     }
 
-    async fn ticket_ids(&self, helpdesk: &Helpdesk, limit: i64) -> StoreResult<Vec<String>> {
-        let ids: Vec<i64> = sqlx::query_scalar(
-            "SELECT ticket_id FROM tickets WHERE helpdesk_id = ? ORDER BY created_at, id LIMIT ?",
-        )
-        .bind(helpdesk.id)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(ids.into_iter().map(|id| id.to_string()).collect())
-    }
-
     async fn list_tickets(
         &self,
         helpdesk: &Helpdesk,
