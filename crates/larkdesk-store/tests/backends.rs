@@ -671,10 +671,6 @@ async fn story(backend: Backend, url: String) {
         .await,
         (1, vec![t1])
     );
-    assert_eq!(
-        b.ticket_ids(&helpdesk, 2).await.unwrap(),
-        vec![t3.to_string(), t1.to_string()]
-    );
 
     // --- Images and bot messages.
     a.put_image("om_first", 0, "image/png", &[0, 1, 2, 255])
