@@ -220,3 +220,36 @@ async fn the_server_survives_the_database_going_away_and_coming_back() {
     drop(server);
     drop(db);
 }
+
+#[tokio::test]
+async fn a_rotated_helpdesk_token_stops_working_on_every_instance_within_a_second() {
+    let a = TestServer::start().await;
+    let b = a.another_instance(&[]).await;
+    let demo = a.demo().clone();
+    let token = a.demo_token().await;
+    let old = a.demo_helpdesk_header();
+    let ticket = demo.ticket_ids[0].clone();
+    assert_eq!(
+        b.get_ticket(&ticket, Some(&token), Some(&old)).await.status,
+        200,
+        "b caches the helpdesk"
+    );
+    a.admin(
+        &format!("/helpdesks/{}/rotate_token", demo.helpdesk_id),
+        serde_json::json!({}),
+    )
+    .await;
+    // The instance that made the change forgets at once...
+    crate::common::assert_feishu_error(
+        &a.get_ticket(&ticket, Some(&token), Some(&old)).await,
+        401,
+        154001,
+    );
+    // ...the other one within the cache lifetime (1 s).
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    crate::common::assert_feishu_error(
+        &b.get_ticket(&ticket, Some(&token), Some(&old)).await,
+        401,
+        154001,
+    );
+}
