@@ -112,7 +112,7 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs) -> anyhow::Result<()> {
     }
     if let Some(path) = &args.credentials_file {
         created.insert("base_url".into(), json!(base));
-        std::fs::write(path, serde_json::to_vec_pretty(&created)?)?;
+        write_private(path, &serde_json::to_vec_pretty(&created)?)?;
     }
     if !args.no_event_delivery {
         let config = larkdesk_api::delivery::DeliveryConfig {
@@ -130,6 +130,16 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!(%addr, "larkdesk listening");
     larkdesk_api::serve(listener, state, shutdown_signal()).await?;
     Ok(())
+}
+
+/// Write a file only its owner can read: it holds secrets.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(bytes)
 }
 
 /// The first-start banner: credentials plus a ready-to-paste curl sequence.

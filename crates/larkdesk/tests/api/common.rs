@@ -220,6 +220,19 @@ impl TestServer {
             tokio::time::sleep(Duration::from_millis(20)).await;
             waited += Duration::from_millis(20);
         };
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&creds)
+                .expect("credentials file")
+                .permissions()
+                .mode();
+            assert_eq!(
+                mode & 0o777,
+                0o600,
+                "the credentials file holds secrets: owner-only"
+            );
+        }
         Self {
             _child: child,
             base: written["base_url"].as_str().expect("base_url").to_owned(),
