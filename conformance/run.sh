@@ -9,7 +9,10 @@
 # GET ticket on the seed; then each script creates its own guest and agent (admin API)
 # and takes a new ticket through start_service, update, list, ticket messages, a bot
 # message and ticket customized fields (see README.md).
-# Each client prints PASS/FAIL per check and exits non-zero on any failure.
+# Then the event scripts (events_python.py, events_node.mjs) put each SDK's own event
+# dispatcher behind a local HTTP receiver, point a new app's request URL at it and check the
+# webhooks larkdesk pushes for a ticket's life, without and with an encrypt key.
+# Each script prints PASS/FAIL per check and exits non-zero on any failure.
 #
 # Usage: conformance/run.sh            (from anywhere)
 # Env:   LARKDESK_BIN   larkdesk binary (default: <repo>/target/debug/larkdesk;
@@ -112,15 +115,20 @@ if resp.get("code") != 0 or resp.get("data", {}).get("ticket_id") != want:
 print(f"imported ticket {want}")
 EOF
 
-# --- run both SDK clients; report both before failing --------------------------------
+# --- run the SDK scripts; report all of them before failing ---------------------------
 status=0
 log "Python SDK: lark-oapi $LARK_OAPI_VERSION"
 "$VENV/bin/python" "$HERE/python.py" | tee "$TMP/python.out" || status=1
 log "Node SDK: @larksuiteoapi/node-sdk $NODE_SDK_VERSION"
 node "$HERE/node.mjs" | tee "$TMP/node.out" || status=1
+log "Python SDK events: lark-oapi $LARK_OAPI_VERSION EventDispatcherHandler"
+"$VENV/bin/python" "$HERE/events_python.py" | tee "$TMP/events_python.out" || status=1
+log "Node SDK events: @larksuiteoapi/node-sdk $NODE_SDK_VERSION EventDispatcher"
+node "$HERE/events_node.mjs" | tee "$TMP/events_node.out" || status=1
 
-# One closing line over both clients (XFAIL = known issue, counted as skipped).
-count() { cat "$TMP/python.out" "$TMP/node.out" | grep -c "^$1 " || true; }
+# One closing line over all scripts (XFAIL = known issue, counted as skipped).
+OUTS=("$TMP/python.out" "$TMP/node.out" "$TMP/events_python.out" "$TMP/events_node.out")
+count() { cat "${OUTS[@]}" | grep -c "^$1 " || true; }
 passed=$(count PASS); failed=$(count FAIL); skipped=$(count XFAIL)
 if [[ $status -ne 0 ]]; then
   log "conformance FAILED (server log follows)"

@@ -155,6 +155,8 @@ pub async fn verify_url(client: &reqwest::Client, settings: &EventSettings) -> R
 pub fn http_client(config: &DeliveryConfig) -> reqwest::Client {
     reqwest::Client::builder()
         .timeout(config.timeout)
+        // `X-Lark-Signature`, not `x-lark-signature`: lark-oapi looks headers up case-sensitively.
+        .http1_title_case_headers()
         .user_agent(concat!("larkdesk/", env!("CARGO_PKG_VERSION")))
         .build()
         .expect("a TLS backend is compiled in")

@@ -127,12 +127,13 @@ pub struct TicketUpdated {
     pub old_object: TicketEventUpdateInfo,
 }
 
-/// The ticket subset carried by message events.
+/// The ticket subset carried by message events. Unlike REST's `ticket_v2`, the SDKs type this
+/// as the older `ticket` model: `comments` is an array (lark-oapi 1.7 raises on an object; the
+/// Node SDK declares an array too) and `agent_owner` is a REST `ticket_user`.
 #[derive(Debug, Clone, Serialize)]
 pub struct MessageTicket {
     pub ticket_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub comments: Option<Comments>,
+    pub comments: Vec<Comments>,
     pub ticket_type: i64,
     pub status: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -147,14 +148,14 @@ pub struct MessageTicket {
     pub agent_first_response_time: i64,
     pub agent_last_response_time: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub agent_owner: Option<TicketUserEvent>,
+    pub agent_owner: Option<TicketUser>,
 }
 
 impl From<&Ticket> for MessageTicket {
     fn from(t: &Ticket) -> Self {
         Self {
             ticket_id: t.ticket_id.clone(),
-            comments: t.comments.clone(),
+            comments: t.comments.iter().cloned().collect(),
             ticket_type: t.ticket_type,
             status: t.status,
             dissatisfaction_reason: t.dissatisfaction_reason.clone(),
@@ -167,7 +168,7 @@ impl From<&Ticket> for MessageTicket {
             agent_entry_time: t.agent_entry_time,
             agent_first_response_time: t.agent_first_response_time,
             agent_last_response_time: t.agent_last_response_time,
-            agent_owner: t.agent_owner.as_ref().map(Into::into),
+            agent_owner: t.agent_owner.clone(),
         }
     }
 }
