@@ -13,16 +13,19 @@ use crate::error::{ApiError, ApiResult};
 
 pub const CONTENT_TYPE: &str = "application/json; charset=utf-8";
 
+/// A response of already serialized JSON, with Feishu's content type.
+pub fn respond_bytes(status: StatusCode, bytes: bytes::Bytes) -> Response {
+    let mut response = (status, bytes).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+    response
+}
+
 /// A JSON response with Feishu's content type.
 pub fn respond<T: Serialize>(status: StatusCode, body: &T) -> Response {
     match serde_json::to_vec(body) {
-        Ok(bytes) => {
-            let mut response = (status, bytes).into_response();
-            response
-                .headers_mut()
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
-            response
-        }
+        Ok(bytes) => respond_bytes(status, bytes.into()),
         Err(e) => {
             tracing::error!(error = %e, "response failed to serialize");
             ApiError::internal().into_response()

@@ -15,6 +15,7 @@ pub mod query;
 pub mod ratelimit;
 pub mod routes;
 pub mod state;
+pub mod ticket_cache;
 
 use std::any::Any;
 
@@ -47,6 +48,10 @@ pub fn router(state: SharedState) -> Router {
         .method_not_allowed_fallback(page_not_found)
         .layer(axum::extract::DefaultBodyLimit::max(body::MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(body::buffer))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            writes_invalidate_cached_tickets,
+        ))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(axum::middleware::from_fn(logid::middleware))
         .layer(TraceLayer::new_for_http())
@@ -85,6 +90,24 @@ fn helpdesk_routes() -> Router<SharedState> {
                 .patch(fields::update_field)
                 .delete(fields::delete_field),
         )
+}
+
+/// Any request but GET/HEAD may have written: cached ticket bodies rendered before it finished
+/// are no longer served (see `ticket_cache`).
+async fn writes_invalidate_cached_tickets(
+    axum::extract::State(state): axum::extract::State<SharedState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let may_write = !matches!(
+        *request.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    );
+    let response = next.run(request).await;
+    if may_write {
+        state.tickets.bump();
+    }
+    response
 }
 
 async fn page_not_found() -> Response {

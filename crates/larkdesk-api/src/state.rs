@@ -11,6 +11,7 @@ use rand::Rng;
 
 use crate::clock::Clock;
 use crate::ratelimit::RateLimits;
+use crate::ticket_cache::TicketCache;
 
 /// Name of the installation's token signing key in `server_secrets`.
 pub const SIGNING_KEY: &str = "token_signing_key";
@@ -27,6 +28,8 @@ pub struct AppState {
     /// through this instance clear them at once, other instances see them within the TTL.
     apps: DashMap<i64, (Instant, App)>,
     helpdesks: DashMap<String, (Instant, Helpdesk)>,
+    /// Rendered `GET /tickets/:id` bodies (see [`TicketCache`]).
+    pub tickets: TicketCache,
 }
 
 /// How long another instance's change to an app or helpdesk may go unseen.
@@ -37,7 +40,12 @@ pub type SharedState = Arc<AppState>;
 impl AppState {
     /// Build the state, loading (or, on a new database, creating) the signing key every instance
     /// on this database shares.
-    pub async fn new(store: Arc<dyn Store>, limits: RateLimits, clock: Clock) -> anyhow::Result<SharedState> {
+    pub async fn new(
+        store: Arc<dyn Store>,
+        limits: RateLimits,
+        clock: Clock,
+        ticket_cache_ttl: Duration,
+    ) -> anyhow::Result<SharedState> {
         let mut fresh = [0u8; 32];
         rand::rng().fill(&mut fresh);
         let key = store.secret_or_init(SIGNING_KEY, fresh.to_vec()).await?;
@@ -51,6 +59,7 @@ impl AppState {
             clock,
             apps: DashMap::new(),
             helpdesks: DashMap::new(),
+            tickets: TicketCache::new(ticket_cache_ttl),
         }))
     }
 

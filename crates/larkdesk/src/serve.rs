@@ -43,6 +43,11 @@ pub struct ServeArgs {
     #[arg(long)]
     no_demo: bool,
 
+    /// How long a rendered ticket may be served from memory before re-reading it; bounds how
+    /// long another instance's write can go unseen here (0 = no cache).
+    #[arg(long, env = "LARKDESK_TICKET_CACHE_MS", default_value_t = 1000)]
+    ticket_cache_ms: u64,
+
     /// Do not run the event delivery worker on this instance (another instance delivers).
     #[arg(long, env = "LARKDESK_NO_EVENT_DELIVERY")]
     no_event_delivery: bool,
@@ -98,7 +103,8 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs) -> anyhow::Result<()> {
         None
     };
 
-    let state = larkdesk_api::AppState::new(store, limits, clock).await?;
+    let ticket_cache_ttl = std::time::Duration::from_millis(args.ticket_cache_ms);
+    let state = larkdesk_api::AppState::new(store, limits, clock, ticket_cache_ttl).await?;
     let listener = tokio::net::TcpListener::bind(args.bind).await?;
     let addr = listener.local_addr()?;
     let base = format!("http://{addr}");

@@ -18,7 +18,7 @@ use serde_json::json;
 
 use crate::auth::HelpdeskCaller;
 use crate::error::{ApiError, ApiResult};
-use crate::json::{parse_body, success};
+use crate::json::{parse_body, respond_bytes, success};
 use crate::query::QueryParams;
 use crate::ratelimit::Endpoint;
 use crate::state::{AppState, SharedState};
@@ -72,8 +72,18 @@ pub async fn get_ticket(
 ) -> ApiResult<Response> {
     let caller = state.helpdesk_caller(&headers, Endpoint::GetTicket, READ).await?;
     let id = path_ticket_id(path)?;
+    if let Some(body) = state.tickets.get(caller.helpdesk.id, id) {
+        return Ok(respond_bytes(StatusCode::OK, body));
+    }
+    let generation = state.tickets.generation();
     let ticket = state.store.ticket(&caller.helpdesk, id).await?;
-    Ok(success(GetTicketData { ticket }))
+    let body: bytes::Bytes = serde_json::to_vec(&larkdesk_wire::Success::new(GetTicketData { ticket }))
+        .map_err(|_| ApiError::internal())?
+        .into();
+    state
+        .tickets
+        .put(caller.helpdesk.id, id, generation, body.clone());
+    Ok(respond_bytes(StatusCode::OK, body))
 }
 
 #[derive(Debug, Deserialize)]

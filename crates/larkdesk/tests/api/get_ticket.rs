@@ -201,3 +201,50 @@ async fn ticket_of_another_helpdesk_is_not_visible() {
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
 }
+
+#[tokio::test]
+async fn an_instance_reads_its_own_writes_through_the_ticket_cache() {
+    let server = TestServer::start().await;
+    let demo = server.demo().clone();
+    let id = demo.ticket_ids[0].clone();
+    let before = server.demo_get_ticket(&id).await.json();
+    assert_eq!(
+        server.demo_get_ticket(&id).await.json(),
+        before,
+        "served again (from the cache)"
+    );
+    // Any write through this instance, here an emulator action, is visible on the next read.
+    server
+        .admin(
+            &format!("/helpdesks/{}/tickets/{id}/guest_message", demo.helpdesk_id),
+            json!({"content": "hi"}),
+        )
+        .await;
+    let after = server.demo_get_ticket(&id).await.json();
+    assert_ne!(
+        after["data"]["ticket"]["updated_at"],
+        before["data"]["ticket"]["updated_at"]
+    );
+}
+
+#[tokio::test]
+async fn another_instance_sees_a_write_within_the_cache_lifetime() {
+    let a = TestServer::start().await;
+    let b = a.another_instance(&[]).await;
+    let demo = a.demo().clone();
+    let id = demo.ticket_ids[0].clone();
+    let token = a.demo_token().await;
+    let header = a.demo_helpdesk_header();
+    let before = b.get_ticket(&id, Some(&token), Some(&header)).await.json();
+    a.admin(
+        &format!("/helpdesks/{}/tickets/{id}/guest_message", demo.helpdesk_id),
+        json!({"content": "hi"}),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let after = b.get_ticket(&id, Some(&token), Some(&header)).await.json();
+    assert_ne!(
+        after["data"]["ticket"]["updated_at"],
+        before["data"]["ticket"]["updated_at"]
+    );
+}

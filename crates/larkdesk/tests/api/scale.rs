@@ -179,7 +179,8 @@ async fn the_server_survives_the_database_going_away_and_coming_back() {
         .url
         .replacen("127.0.0.1:5432", &format!("127.0.0.1:{}", proxy.port), 1);
     assert_ne!(via_proxy, db.url, "the test database URL names 127.0.0.1:5432");
-    let server = TestServer::spawn_on(&via_proxy, &[]).await;
+    // Without the ticket cache, so every GET needs the database.
+    let server = TestServer::spawn_on(&via_proxy, &["--ticket-cache-ms", "0"]).await;
     let token = server.demo_token().await;
     let ticket = server.demo().ticket_ids[0].clone();
     let helpdesk = server.demo_helpdesk_header();

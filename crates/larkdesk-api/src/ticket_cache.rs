@@ -1,0 +1,94 @@
+//! A bounded cache of rendered `GET /tickets/:id` bodies, so the hottest read skips the
+//! database and JSON rendering.
+//!
+//! Consistency: every request that may write (any method but GET/HEAD) bumps a generation
+//! counter when it finishes, and an entry is only served while the generation it was rendered
+//! under is current, so an instance always reads its own writes, whatever code path wrote. A
+//! read that raced a write is not cached. Writes made by other instances or by the CLI become
+//! visible within the time-to-live (1 s by default; `--ticket-cache-ms 0` turns caching off).
+//! The entry count is bounded, so memory does not grow with the number of tickets.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+
+/// Most cached bodies held at once (a ticket body is 1–3 KiB).
+pub const MAX_ENTRIES: u64 = 10_000;
+
+#[derive(Clone)]
+struct Entry {
+    generation: u64,
+    body: Bytes,
+}
+
+pub struct TicketCache {
+    entries: Option<moka::sync::Cache<(i64, i64), Entry>>,
+    generation: AtomicU64,
+}
+
+impl TicketCache {
+    /// A cache whose entries live `ttl`; a zero `ttl` disables it.
+    pub fn new(ttl: Duration) -> Self {
+        let entries = (!ttl.is_zero()).then(|| {
+            moka::sync::Cache::builder()
+                .max_capacity(MAX_ENTRIES)
+                .time_to_live(ttl)
+                .build()
+        });
+        Self {
+            entries,
+            generation: AtomicU64::new(0),
+        }
+    }
+
+    /// The generation to render under; pass it back to [`TicketCache::put`].
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Called when a request that may have written finishes.
+    pub fn bump(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    pub fn get(&self, helpdesk_row: i64, ticket_id: i64) -> Option<Bytes> {
+        let entry = self.entries.as_ref()?.get(&(helpdesk_row, ticket_id))?;
+        (entry.generation == self.generation()).then_some(entry.body)
+    }
+
+    /// Keep a body rendered under `generation`, unless a write finished since.
+    pub fn put(&self, helpdesk_row: i64, ticket_id: i64, generation: u64, body: Bytes) {
+        if let Some(entries) = &self.entries
+            && generation == self.generation()
+        {
+            entries.insert((helpdesk_row, ticket_id), Entry { generation, body });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_invalidates_and_a_racing_read_is_not_kept() {
+        let cache = TicketCache::new(Duration::from_secs(60));
+        let g = cache.generation();
+        cache.put(1, 2, g, Bytes::from_static(b"v1"));
+        assert_eq!(cache.get(1, 2).as_deref(), Some(&b"v1"[..]));
+        cache.bump();
+        assert_eq!(cache.get(1, 2), None, "stale after a write");
+        // A read rendered before the write finished must not be cached.
+        cache.put(1, 2, g, Bytes::from_static(b"old"));
+        assert_eq!(cache.get(1, 2), None);
+        assert_eq!(cache.get(9, 2), None);
+    }
+
+    #[test]
+    fn zero_ttl_disables() {
+        let cache = TicketCache::new(Duration::ZERO);
+        cache.put(1, 2, cache.generation(), Bytes::from_static(b"v"));
+        assert_eq!(cache.get(1, 2), None);
+    }
+}
