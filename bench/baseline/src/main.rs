@@ -5,7 +5,7 @@
 //!
 //! Usage: `larkdesk-bench-baseline 127.0.0.1:8081`
 
-use std::sync::OnceLock;
+use std::sync::LazyLock;
 
 use axum::extract::Path;
 use axum::http::header::CONTENT_TYPE;
@@ -18,7 +18,7 @@ const TICKET_PRETTY: &str =
     include_str!("../../../crates/larkdesk/tests/golden/seed_get_ticket_response.json");
 
 /// The body, minified once at start: larkdesk sends compact JSON, so the baseline does too.
-static BODY: OnceLock<&'static str> = OnceLock::new();
+static BODY: LazyLock<String> = LazyLock::new(|| minify(TICKET_PRETTY));
 
 /// Drop whitespace outside JSON strings.
 fn minify(json: &str) -> String {
@@ -43,7 +43,7 @@ fn minify(json: &str) -> String {
 }
 
 async fn get_ticket(Path(_ticket_id): Path<String>) -> impl IntoResponse {
-    let body: &'static str = BODY.get().expect("set before serving");
+    let body: &'static str = BODY.as_str();
     ([(CONTENT_TYPE, "application/json; charset=utf-8")], body)
 }
 
@@ -52,8 +52,7 @@ async fn main() -> std::io::Result<()> {
     let bind = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:8081".to_owned());
-    let body: &'static str = Box::leak(minify(TICKET_PRETTY).into_boxed_str());
-    BODY.set(body).expect("set once");
+    let body: &'static str = BODY.as_str();
     let app = axum::Router::new().route("/open-apis/helpdesk/v1/tickets/{ticket_id}", get(get_ticket));
     let listener = tokio::net::TcpListener::bind(&bind).await?;
     eprintln!(
@@ -69,4 +68,22 @@ async fn main() -> std::io::Result<()> {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::minify;
+
+    #[test]
+    fn minify_drops_whitespace_outside_strings_only() {
+        let pretty = "{\n  \"a b\": [1, 2],\n  \"c\": \"x \\\" y\"\n}\n";
+        assert_eq!(minify(pretty), r#"{"a b":[1,2],"c":"x \" y"}"#);
+    }
+
+    #[test]
+    fn the_body_is_a_realistic_ticket() {
+        let body = minify(super::TICKET_PRETTY);
+        assert!(body.starts_with(r#"{"code":0,"msg":"success","data":{"ticket":{"#));
+        assert!((1500..3000).contains(&body.len()), "{} bytes", body.len());
+    }
 }

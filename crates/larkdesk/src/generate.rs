@@ -239,7 +239,7 @@ pub async fn run(
         .as_millis() as i64;
     let year_ms = 365 * 24 * 3600 * 1000_i64;
     // A random base keeps ids unique across runs; within a run they are consecutive.
-    let base: i64 = rng.random_range(7_000_000_000_000_000_000..7_900_000_000_000_000_000);
+    let base: i64 = rand::rng().random_range(7_000_000_000_000_000_000..7_900_000_000_000_000_000);
     let started = Instant::now();
     let mut done = 0u64;
     while done < count {

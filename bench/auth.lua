@@ -1,0 +1,52 @@
+-- wrk script for the larkdesk benchmarks.
+--
+-- Environment:
+--   BENCH_AUTHORIZATION    value of the Authorization header ("Bearer t-...")      (optional)
+--   BENCH_HELPDESK_AUTH    value of X-Lark-Helpdesk-Authorization (base64 id:token) (optional)
+--   BENCH_IDS_FILE         a file with one ticket id a line: each request then asks for a
+--                          random one, as BENCH_ID_PATH_PREFIX .. id                (optional)
+--   BENCH_ID_PATH_PREFIX   default "/open-apis/helpdesk/v1/tickets/"
+--
+-- At the end it prints one machine-readable line that the bench scripts parse:
+--   BENCH_RESULT requests=N seconds=S rps=R p50_ms=.. p90_ms=.. p99_ms=.. max_ms=.. non2xx=N socket_errors=N
+
+local authorization = os.getenv("BENCH_AUTHORIZATION")
+local helpdesk_auth = os.getenv("BENCH_HELPDESK_AUTH")
+if authorization and authorization ~= "" then
+  wrk.headers["Authorization"] = authorization
+end
+if helpdesk_auth and helpdesk_auth ~= "" then
+  wrk.headers["X-Lark-Helpdesk-Authorization"] = helpdesk_auth
+end
+
+local ids_file = os.getenv("BENCH_IDS_FILE")
+if ids_file and ids_file ~= "" then
+  local prefix = os.getenv("BENCH_ID_PATH_PREFIX") or "/open-apis/helpdesk/v1/tickets/"
+  local paths = {}
+  for line in io.lines(ids_file) do
+    if line ~= "" then
+      paths[#paths + 1] = prefix .. line
+    end
+  end
+  assert(#paths > 0, "BENCH_IDS_FILE has no ids: " .. ids_file)
+  math.randomseed(os.time())
+  -- Pre-format every request once: wrk then spends no time building strings per request.
+  local requests = {}
+  for i, path in ipairs(paths) do
+    requests[i] = wrk.format("GET", path)
+  end
+  local n = #requests
+  request = function()
+    return requests[math.random(n)]
+  end
+end
+
+done = function(summary, latency, requests)
+  local e = summary.errors
+  local seconds = summary.duration / 1e6
+  io.write(string.format(
+    "BENCH_RESULT requests=%d seconds=%.3f rps=%.1f p50_ms=%.3f p90_ms=%.3f p99_ms=%.3f max_ms=%.3f non2xx=%d socket_errors=%d\n",
+    summary.requests, seconds, summary.requests / seconds,
+    latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000,
+    latency.max / 1000, e.status, e.connect + e.read + e.write + e.timeout))
+end

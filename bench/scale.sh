@@ -1,0 +1,268 @@
+#!/usr/bin/env bash
+# Does larkdesk stay fast as the ticket count grows? For SQLite (and PostgreSQL when
+# BENCH_POSTGRES_URL is set): load 10k tickets with `larkdesk admin generate-tickets`, measure
+# GET ticket (random ids) and the filtered list, then grow to BENCH_TICKETS and measure again.
+#
+#   bench/scale.sh                                    # 10k -> 1M on SQLite
+#   BENCH_TICKETS=20000 bench/scale.sh                # a quick run
+#   BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres bench/scale.sh
+#   BENCH_BACKENDS=postgres BENCH_POSTGRES_URL=... bench/scale.sh
+#
+# The PostgreSQL URL must name a database the user can connect to and have CREATEDB: the run
+# creates larkdesk_bench_<random>, and drops it at the end (also on failure).
+# Servers are pinned to CPU 0 and wrk to CPU 1 (as in throughput.sh); the generator is not pinned.
+# Prints a Markdown table and saves it to bench/results/scale-<date>-<count>.md.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+SMALL="${BENCH_SMALL_TICKETS:-10000}"
+LARGE="${BENCH_TICKETS:-1000000}"
+DURATION="${BENCH_DURATION:-10s}"
+CONNS="${BENCH_SCALE_CONNECTIONS:-64}"
+LIST_CONNS="${BENCH_LIST_CONNECTIONS:-$CONNS}"
+UNLOADED_DURATION="${BENCH_UNLOADED_DURATION:-5s}"  # the 1-connection runs (latency without queueing)
+SAMPLE_IDS="${BENCH_SAMPLE_IDS:-10000}"
+LIST_QUERY="status_list=51&page_size=20"
+BACKENDS="${BENCH_BACKENDS:-sqlite${BENCH_POSTGRES_URL:+ postgres}}"
+# Targets.
+FLAT_PCT=20     # GET p99 at LARGE within 20% of SMALL
+LIST_P99_MS=20  # filtered list p99 at LARGE on SQLite
+RSS_GROWTH=1.5  # "RSS independent of the ticket count": peak RSS at LARGE at most 1.5x SMALL
+
+((LARGE > SMALL)) || die "BENCH_TICKETS ($LARGE) must be larger than $SMALL"
+need wrk "apt-get install -y wrk"
+need taskset
+need jq
+need curl
+for backend in $BACKENDS; do
+  case $backend in
+    sqlite) need sqlite3 "apt-get install -y sqlite3" ;;
+    postgres)
+      [[ -n ${BENCH_POSTGRES_URL:-} ]] || die "the postgres backend needs BENCH_POSTGRES_URL"
+      need psql "apt-get install -y postgresql-client"
+      ;;
+    *) die "unknown backend $backend (sqlite or postgres)" ;;
+  esac
+done
+build_release -p larkdesk
+if ! "$LARKDESK" admin --help 2>/dev/null | grep -q 'generate-tickets'; then
+  die "this larkdesk has no 'admin generate-tickets' command yet; scale.sh needs it to load tickets
+       (expected: larkdesk --database-url URL admin generate-tickets --helpdesk-id ID --count N)"
+fi
+GEN_HAS_SEED=0
+"$LARKDESK" admin generate-tickets --help 2>/dev/null | grep -q -- '--seed' && GEN_HAS_SEED=1
+bench_tmpdir
+
+# ---- database helpers ---------------------------------------------------------------------------
+PG_DB=""
+pg_url_with_db() { # URL DB: the same server and user, another database
+  local url=$1 db=$2 query="" rest
+  if [[ $url == *\?* ]]; then query="?${url#*\?}"; url=${url%%\?*}; fi
+  rest=${url#*://}
+  if [[ $rest == */* ]]; then url="${url%/*}/$db"; else url="$url/$db"; fi
+  echo "$url$query"
+}
+pg_drop() {
+  [[ -n $PG_DB ]] || return 0
+  psql "$BENCH_POSTGRES_URL" -qAt -v ON_ERROR_STOP=1 -c "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null \
+    && log "dropped database $PG_DB" || log "WARNING: could not drop database $PG_DB"
+  PG_DB=""
+}
+BENCH_CLEANUP_HOOKS+=(pg_drop)
+
+db_size_bytes() { # BACKEND
+  case $1 in
+    sqlite)
+      local f total=0
+      for f in "$DB_FILE" "$DB_FILE-wal" "$DB_FILE-shm"; do
+        [[ -f $f ]] && total=$((total + $(stat -c %s "$f")))
+      done
+      echo "$total"
+      ;;
+    postgres) psql "$DB_URL" -qAt -c "SELECT pg_database_size(current_database())" ;;
+  esac
+}
+sample_ids() { # BACKEND COUNT FILE
+  local q="SELECT ticket_id FROM tickets ORDER BY random() LIMIT $2"
+  case $1 in
+    sqlite) sqlite3 "$DB_FILE" "$q" >"$3" ;;
+    postgres) psql "$DB_URL" -qAt -c "$q" >"$3" ;;
+  esac
+  [[ -s $3 ]] || die "no ticket ids in the database"
+}
+ticket_count() {
+  local q="SELECT count(*) FROM tickets"
+  case $1 in
+    sqlite) sqlite3 "$DB_FILE" "$q" ;;
+    postgres) psql "$DB_URL" -qAt -c "$q" ;;
+  esac
+}
+
+# generate BACKEND COUNT STAGE: sets G_RATE and G_RSS_KB. The generator runs in the background
+# (so a signal to this script is handled at once, and the cleanup stops it) while its peak RSS
+# is sampled from /proc.
+generate() {
+  local backend=$1 count=$2 stage=$3
+  local out="$BENCH_TMP/gen-$backend-$stage.json" err="$BENCH_TMP/gen-$backend-$stage.stderr"
+  log "$backend: generating $(fmt_int "$count") tickets"
+  # Each run gets its own seed: the generator derives its ticket ids from the seed, so a second
+  # run with the same seed collides with the first ("conflict: ticket_id already exists").
+  local seed=()
+  [[ $GEN_HAS_SEED == 1 ]] && seed=(--seed "$((RANDOM * 32768 + RANDOM + 1))")
+  LARKDESK_LOG=warn "$LARKDESK" --database-url "$DB_URL" admin generate-tickets \
+    --helpdesk-id "$HELPDESK_ID" --count "$count" "${seed[@]}" >"$out" 2>"$err" &
+  local pid=$! hwm=0 now status=0
+  BENCH_PIDS+=("$pid")
+  while alive "$pid"; do
+    now="$(peak_rss_kb "$pid")"
+    [[ ${now:-0} -gt $hwm ]] && hwm=$now
+    sleep 0.5
+  done
+  wait "$pid" || status=$?
+  stop_pid "$pid" # forget it
+  ((status == 0)) || { tail -5 "$err" >&2; die "generate-tickets failed (exit $status)"; }
+  G_RATE="$(jq -r '.per_second' "$out" 2>/dev/null | tail -1)"
+  [[ $G_RATE =~ ^[0-9.]+$ ]] || die "generate-tickets printed no JSON: $(cat "$out")"
+  G_RSS_KB=$hwm
+  log "$backend: $(fmt_int "$G_RATE") tickets/s (generator peak RSS $(mib "$G_RSS_KB"))"
+}
+
+# measure BACKEND STAGE: start the server, measure GET (random ids) and the list, stop it.
+declare -A R
+measure() {
+  local backend=$1 stage=$2
+  local ids="$BENCH_TMP/ids-$backend-$stage.txt"
+  R[$backend,$stage,tickets]="$(ticket_count "$backend")"
+  R[$backend,$stage,db]="$(db_size_bytes "$backend")"
+  sample_ids "$backend" "$SAMPLE_IDS" "$ids"
+  start_larkdesk "$DB_URL" "$backend-$stage" --no-rate-limit --no-event-delivery
+  local base=$BASE_URL
+  demo_auth "$FIRST_CREDS" "$base"
+  check_ok "$base/open-apis/helpdesk/v1/tickets/$(head -1 "$ids")"
+  check_ok "$base/open-apis/helpdesk/v1/tickets?$LIST_QUERY"
+  local get_url="$base/open-apis/helpdesk/v1/tickets/$(head -1 "$ids")"
+
+  export BENCH_IDS_FILE=$ids
+  warm_up "$get_url"
+  run_wrk "$backend-$stage-get" "$CONNS" "$DURATION" "$get_url"
+  R[$backend,$stage,get_rps]=$W_RPS R[$backend,$stage,get_p50]=$W_P50 R[$backend,$stage,get_p99]=$W_P99
+  R[$backend,$stage,get_bad]=$W_NON2XX R[$backend,$stage,get_err]=$W_ERRORS
+  run_wrk "$backend-$stage-get-c1" 1 "$UNLOADED_DURATION" "$get_url"
+  R[$backend,$stage,get1_p50]=$W_P50 R[$backend,$stage,get1_p99]=$W_P99
+  R[$backend,$stage,get1_bad]=$W_NON2XX R[$backend,$stage,get1_err]=$W_ERRORS
+  unset BENCH_IDS_FILE
+
+  local list_url="$base/open-apis/helpdesk/v1/tickets?$LIST_QUERY"
+  BENCH_WARMUP_CONNS=$LIST_CONNS warm_up "$list_url"
+  run_wrk "$backend-$stage-list" "$LIST_CONNS" "$DURATION" "$list_url"
+  R[$backend,$stage,list_rps]=$W_RPS R[$backend,$stage,list_p50]=$W_P50 R[$backend,$stage,list_p99]=$W_P99
+  R[$backend,$stage,list_bad]=$W_NON2XX R[$backend,$stage,list_err]=$W_ERRORS
+  run_wrk "$backend-$stage-list-c1" 1 "$UNLOADED_DURATION" "$list_url"
+  R[$backend,$stage,list1_p50]=$W_P50 R[$backend,$stage,list1_p99]=$W_P99
+  R[$backend,$stage,list1_bad]=$W_NON2XX R[$backend,$stage,list1_err]=$W_ERRORS
+  R[$backend,$stage,list_total]="$(curl -s "$list_url" -H "Authorization: $BENCH_AUTHORIZATION" \
+    -H "X-Lark-Helpdesk-Authorization: $BENCH_HELPDESK_AUTH" | jq -r '.data.total // "?"')"
+
+  R[$backend,$stage,rss]="$(peak_rss_kb "$SERVER_PID")"
+  stop_pid "$SERVER_PID"
+}
+
+run_backend() {
+  local backend=$1
+  case $backend in
+    sqlite)
+      DB_FILE="$BENCH_TMP/scale.db"
+      DB_URL="sqlite://$DB_FILE"
+      ;;
+    postgres)
+      PG_DB="larkdesk_bench_$(od -An -N4 -tx4 /dev/urandom | tr -d ' \n')"
+      psql "$BENCH_POSTGRES_URL" -qAt -v ON_ERROR_STOP=1 -c "CREATE DATABASE $PG_DB" >/dev/null \
+        || die "could not create database $PG_DB through $BENCH_POSTGRES_URL"
+      log "created database $PG_DB"
+      DB_URL="$(pg_url_with_db "$BENCH_POSTGRES_URL" "$PG_DB")"
+      ;;
+  esac
+  # The first start creates the schema and the demo installation (whose helpdesk gets the tickets).
+  start_larkdesk "$DB_URL" "$backend-init" --no-event-delivery
+  FIRST_CREDS=$CREDS
+  HELPDESK_ID="$(jq -r .demo.helpdesk_id "$FIRST_CREDS")"
+  stop_pid "$SERVER_PID"
+
+  generate "$backend" "$SMALL" small
+  R[$backend,small,rate]=$G_RATE R[$backend,small,gen_rss]=$G_RSS_KB
+  measure "$backend" small
+  generate "$backend" "$((LARGE - SMALL))" large
+  R[$backend,large,rate]=$G_RATE R[$backend,large,gen_rss]=$G_RSS_KB
+  measure "$backend" large
+  [[ $backend == postgres ]] && pg_drop
+  return 0
+}
+
+for backend in $BACKENDS; do run_backend "$backend"; done
+
+# ---- report -------------------------------------------------------------------------------------
+verdict() { if [[ $1 == 1 ]]; then echo "**met**"; else echo "**not met**"; fi; }
+short_count() { awk -v n="$1" 'BEGIN { if (n >= 1e6 && n % 1e6 == 0) printf "%dM", n / 1e6; else if (n >= 1e3 && n % 1e3 == 0) printf "%dk", n / 1e3; else printf "%d", n }'; }
+DATE="$(date +%Y-%m-%d)"
+REPORT="$RESULTS_DIR/scale-$DATE-$(short_count "$LARGE")${BENCH_TAG:+-$BENCH_TAG}.md"
+mkdir -p "$RESULTS_DIR"
+{
+  echo "## Scale: $(short_count "$SMALL") vs $(short_count "$LARGE") tickets ($DATE)"
+  echo
+  machine_info
+  echo "- GET ticket: random ids from a sample of $SAMPLE_IDS; list: \`GET /open-apis/helpdesk/v1/tickets?$LIST_QUERY\` (first page); wrk ${CONNS} connections (list: ${LIST_CONNS}), ${DURATION} after a 2 s warm-up; \`--no-rate-limit\`"
+  echo "- Load rate: \`larkdesk admin generate-tickets\` (its own JSON line), unpinned; the large stage adds $(fmt_int "$((LARGE - SMALL))") tickets to the first $(fmt_int "$SMALL")"
+  echo
+  echo "| backend | tickets | load rate | DB size | GET req/s | GET p50 | GET p99 | list req/s | list p50 | list p99 | list total | server peak RSS | generator peak RSS |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  for backend in $BACKENDS; do
+    for stage in small large; do
+      printf '| %s | %s | %s/s | %s | %s | %s ms | %s ms | %s | %s ms | %s ms | %s | %s | %s |\n' "$backend" \
+        "$(fmt_int "${R[$backend,$stage,tickets]}")" "$(fmt_int "${R[$backend,$stage,rate]}")" \
+        "$(human_bytes "${R[$backend,$stage,db]}")" "$(fmt_int "${R[$backend,$stage,get_rps]}")" \
+        "${R[$backend,$stage,get_p50]}" "${R[$backend,$stage,get_p99]}" "$(fmt_int "${R[$backend,$stage,list_rps]}")" \
+        "${R[$backend,$stage,list_p50]}" "${R[$backend,$stage,list_p99]}" "${R[$backend,$stage,list_total]}" \
+        "$(mib "${R[$backend,$stage,rss]}")" "$(mib "${R[$backend,$stage,gen_rss]}")"
+    done
+  done
+  echo
+  echo "Latency without queueing (1 connection, ${UNLOADED_DURATION}):"
+  echo
+  echo "| backend | tickets | GET p50 | GET p99 | list p50 | list p99 |"
+  echo "|---|---:|---:|---:|---:|---:|"
+  for backend in $BACKENDS; do
+    for stage in small large; do
+      printf '| %s | %s | %s ms | %s ms | %s ms | %s ms |\n' "$backend" "$(fmt_int "${R[$backend,$stage,tickets]}")" \
+        "${R[$backend,$stage,get1_p50]}" "${R[$backend,$stage,get1_p99]}" "${R[$backend,$stage,list1_p50]}" "${R[$backend,$stage,list1_p99]}"
+    done
+  done
+  echo
+  for backend in $BACKENDS; do
+    for stage in small large; do
+      for kind in get list get1 list1; do
+        [[ ${R[$backend,$stage,${kind}_bad]} == 0 ]] ||
+          echo "WARNING: $backend $stage $kind: ${R[$backend,$stage,${kind}_bad]} non-2xx responses."
+        [[ ${R[$backend,$stage,${kind}_err]} == 0 ]] ||
+          echo "WARNING: $backend $stage $kind: ${R[$backend,$stage,${kind}_err]} socket errors or timeouts (${BENCH_WRK_TIMEOUT:-30s}); they are not in the latency figures."
+      done
+    done
+  done
+  echo
+  echo "| target | backend | measured | |"
+  echo "|---|---|---:|---|"
+  for backend in $BACKENDS; do
+    growth1="$(awk -v a="${R[$backend,small,get1_p99]}" -v b="${R[$backend,large,get1_p99]}" 'BEGIN { printf "%+.0f", 100 * (b - a) / a }')"
+    growth="$(awk -v a="${R[$backend,small,get_p99]}" -v b="${R[$backend,large,get_p99]}" 'BEGIN { printf "%+.0f", 100 * (b - a) / a }')"
+    echo "| GET p99 flat within ${FLAT_PCT}% from $(short_count "$SMALL") to $(short_count "$LARGE"), ${CONNS} connections | $backend | ${R[$backend,small,get_p99]} → ${R[$backend,large,get_p99]} ms (${growth}%) | $(verdict "$(awk -v g="$growth" -v t="$FLAT_PCT" 'BEGIN { print (g <= t) }')") |"
+    echo "| (the same at 1 connection) | $backend | ${R[$backend,small,get1_p99]} → ${R[$backend,large,get1_p99]} ms (${growth1}%) | $(verdict "$(awk -v g="$growth1" -v t="$FLAT_PCT" 'BEGIN { print (g <= t) }')") |"
+    if [[ $backend == sqlite ]]; then
+      echo "| filtered list p99 < ${LIST_P99_MS} ms at $(short_count "$LARGE"), ${LIST_CONNS} connections | sqlite | ${R[sqlite,large,list_p99]} ms | $(verdict "$(awk -v p="${R[sqlite,large,list_p99]}" -v t="$LIST_P99_MS" 'BEGIN { print (p < t) }')") |"
+      echo "| (the same at 1 connection) | sqlite | ${R[sqlite,large,list1_p99]} ms | $(verdict "$(awk -v p="${R[sqlite,large,list1_p99]}" -v t="$LIST_P99_MS" 'BEGIN { print (p < t) }')") |"
+    else
+      echo "| filtered list p99 at $(short_count "$LARGE") (no target) | $backend | ${R[$backend,large,list_p99]} ms | |"
+    fi
+    rss_ratio="$(awk -v a="${R[$backend,small,rss]}" -v b="${R[$backend,large,rss]}" 'BEGIN { printf "%.2f", b / a }')"
+    echo "| server RSS independent of the ticket count (≤ ${RSS_GROWTH}×) | $backend | $(mib "${R[$backend,small,rss]}") → $(mib "${R[$backend,large,rss]}") (${rss_ratio}×) | $(verdict "$(awk -v r="$rss_ratio" -v t="$RSS_GROWTH" 'BEGIN { print (r <= t) }')") |"
+  done
+} | tee "$REPORT"
+log "saved $REPORT"
