@@ -10,9 +10,10 @@
 # the default rate limits, get_ticket raised to 1,000,000/s so no request is refused but the
 # limiter still runs on every request (what production pays); "baseline" profiles
 # bench/baseline the same way, to show what the HTTP stack alone costs per request.
-# Output: the summary on stdout and in bench/results/profile-<date>.md; the raw callgrind files
+# Output: the summary on stdout and in bench/results/profile-<date>[-$BENCH_TAG].md; the raw callgrind files
 # stay in bench/results/callgrind/ (git-ignored) for callgrind_annotate / kcachegrind.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 N="${BENCH_PROFILE_REQUESTS:-2000}"
@@ -39,6 +40,9 @@ FOCUS=(
   "token verification (HMAC check of the tenant token)|larkdesk_domain::token::"
   "rate limiter (larkdesk_api::ratelimit, inlined)|/ratelimit[.]rs:|larkdesk_api::ratelimit::"
   "governor (limiter buckets)|governor::"
+  "helpdesk token check (SecretHash, SHA-256)|larkdesk_domain::credentials::SecretHash::matches"
+  "X-Tt-Logid generation|larkdesk_api::logid::new_log_id"
+  "rendered-ticket cache lookup|ticket_cache::TicketCache::get"
   "auth (helpdesk_caller: token, app, scopes, limiter, helpdesk)|larkdesk_api::auth::.*helpdesk_caller"
   "GET ticket handler (inlined into axum's Handler::call)|axum::handler::Handler<"
   "store: ticket read (larkdesk_store)|larkdesk_store::.*::ticket::"
@@ -48,6 +52,7 @@ FOCUS=(
   "JSON response (larkdesk_api::json::success)|larkdesk_api::json::success"
   "HTTP/1 (hyper dispatcher)|hyper::proto::h1::dispatch::Dispatcher.*::poll_catch"
   "tracing|tracing(_core|_subscriber)?::"
+  "per-request clone of the boxed router service (tower BoxCloneSyncService)|boxed_clone_sync::CloneService<R>>::clone_box"
   "malloc + free|:(malloc|free)( |$)"
 )
 

@@ -11,8 +11,10 @@
 # The PostgreSQL URL must name a database the user can connect to and have CREATEDB: the run
 # creates larkdesk_bench_<random>, and drops it at the end (also on failure).
 # Servers are pinned to CPU 0 and wrk to CPU 1 (as in throughput.sh); the generator is not pinned.
-# Prints a Markdown table and saves it to bench/results/scale-<date>-<count>.md.
+# Also measures both at 1 connection (latency without queueing).
+# Prints Markdown tables and saves them to bench/results/scale-<date>-<count>[-$BENCH_TAG].md.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 SMALL="${BENCH_SMALL_TICKETS:-10000}"
@@ -64,8 +66,11 @@ pg_url_with_db() { # URL DB: the same server and user, another database
 }
 pg_drop() {
   [[ -n $PG_DB ]] || return 0
-  psql "$BENCH_POSTGRES_URL" -qAt -v ON_ERROR_STOP=1 -c "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null \
-    && log "dropped database $PG_DB" || log "WARNING: could not drop database $PG_DB"
+  if psql "$BENCH_POSTGRES_URL" -qAt -v ON_ERROR_STOP=1 -c "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null; then
+    log "dropped database $PG_DB"
+  else
+    log "WARNING: could not drop database $PG_DB"
+  fi
   PG_DB=""
 }
 BENCH_CLEANUP_HOOKS+=(pg_drop)
@@ -140,7 +145,8 @@ measure() {
   demo_auth "$FIRST_CREDS" "$base"
   check_ok "$base/open-apis/helpdesk/v1/tickets/$(head -1 "$ids")"
   check_ok "$base/open-apis/helpdesk/v1/tickets?$LIST_QUERY"
-  local get_url="$base/open-apis/helpdesk/v1/tickets/$(head -1 "$ids")"
+  local get_url
+  get_url="$base/open-apis/helpdesk/v1/tickets/$(head -1 "$ids")"
 
   export BENCH_IDS_FILE=$ids
   warm_up "$get_url"

@@ -7,8 +7,11 @@
 #
 # Each server runs alone, pinned to CPU $BENCH_SERVER_CPU (0); wrk (1 thread) is pinned to
 # CPU $BENCH_CLIENT_CPU (1). Each connection count gets a 2 s warm-up whose numbers are dropped.
-# Prints a Markdown table and saves it to bench/results/throughput-<date>.md.
+# Every request asks for the same (demo) ticket, so with a ticket cache this measures its hit
+# path; bench/scale.sh asks for random tickets.
+# Prints a Markdown table and saves it to bench/results/throughput-<date>[-$BENCH_TAG].md.
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DURATION="${BENCH_DURATION:-10s}"
@@ -73,7 +76,7 @@ mkdir -p "$RESULTS_DIR"
   echo
   machine_info
   echo "- Runs: ${DURATION} each after a 2 s warm-up, \`wrk -t1 -cN --latency\`; larkdesk on SQLite with \`--no-rate-limit\`, \`LARKDESK_LOG=warn\`"
-  echo "- Bodies: larkdesk ${BODY_BYTES} bytes (demo ticket ${TICKET_IDS[1]}), baseline ${BASELINE_BYTES} bytes (fixed)"
+  echo "- Bodies: larkdesk ${BODY_BYTES} bytes (the same demo ticket, ${TICKET_IDS[1]}, on every request), baseline ${BASELINE_BYTES} bytes (fixed)"
   echo
   echo "| server | connections | req/s | p50 | p99 | peak RSS | % of baseline | server CPU µs/req (user + sys) | context switches/req |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
