@@ -35,6 +35,15 @@ pub(crate) fn not_found(err: sqlx::Error) -> StoreError {
     }
 }
 
+/// `NotFound` when a write touched no row.
+pub(crate) fn found(rows_affected: u64) -> StoreResult<()> {
+    if rows_affected == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
 pub(crate) fn json_column<T: serde::de::DeserializeOwned>(raw: &str, col: &str) -> StoreResult<T> {
     serde_json::from_str(raw).map_err(|e| StoreError::Corrupt(format!("{col}: {e}")))
 }

@@ -4,7 +4,7 @@ use larkdesk_wire::fields::TicketCustomizedField;
 use sqlx::Row;
 
 use super::PostgresStore;
-use crate::common::{conflict_or, field_from_row, to_json};
+use crate::common::{conflict_or, field_from_row, found, to_json};
 use crate::{FieldDefinition, Helpdesk, StoreError, StoreResult};
 
 impl PostgresStore {
@@ -110,10 +110,6 @@ impl PostgresStore {
         .bind(field_id)
         .execute(&self.pool)
         .await?;
-        if done.rows_affected() == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        found(done.rows_affected())
     }
 }

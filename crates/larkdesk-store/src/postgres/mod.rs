@@ -20,8 +20,8 @@ use sqlx::{PgPool, Row};
 
 use crate::common::{
     Columns, OnExisting, USER_COLUMNS, app_from_row, conflict_or, delivery_from_row,
-    delivery_record_from_row, helpdesk_from_row, import_people, import_ticket_id, imported_event, not_found,
-    now_ms, tenant_from_row, to_json, user_from_row, user_record,
+    delivery_record_from_row, found, helpdesk_from_row, import_people, import_ticket_id, imported_event,
+    not_found, now_ms, tenant_from_row, to_json, user_from_row, user_record,
 };
 use crate::{
     App, BotMessage, Delivery, DeliveryOutcome, DeliveryRecord, EventSettings, FieldDefinition, Helpdesk,
@@ -120,14 +120,6 @@ where
     .execute(executor)
     .await?;
     Ok(())
-}
-
-fn found(done: sqlx::postgres::PgQueryResult) -> StoreResult<()> {
-    if done.rows_affected() == 0 {
-        Err(StoreError::NotFound)
-    } else {
-        Ok(())
-    }
 }
 
 #[async_trait]
@@ -256,7 +248,8 @@ impl Store for PostgresStore {
                 .bind(secret_hash.0.to_vec())
                 .bind(app_id)
                 .execute(&self.pool)
-                .await?,
+                .await?
+                .rows_affected(),
         )
     }
 
@@ -266,7 +259,8 @@ impl Store for PostgresStore {
                 .bind(to_json(&scopes))
                 .bind(app_id)
                 .execute(&self.pool)
-                .await?,
+                .await?
+                .rows_affected(),
         )
     }
 
@@ -334,7 +328,8 @@ impl Store for PostgresStore {
                 .bind(token_hash.0.to_vec())
                 .bind(helpdesk_id)
                 .execute(&self.pool)
-                .await?,
+                .await?
+                .rows_affected(),
         )
     }
 
@@ -585,7 +580,8 @@ impl Store for PostgresStore {
                 .bind(helpdesk.id)
                 .bind(field_id)
                 .execute(&self.pool)
-                .await?,
+                .await?
+                .rows_affected(),
         )
     }
 

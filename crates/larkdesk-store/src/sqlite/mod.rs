@@ -18,8 +18,8 @@ use sqlx::{Row, SqlitePool};
 
 use crate::common::{
     Columns, OnExisting, USER_COLUMNS, app_from_row, conflict_or, delivery_from_row,
-    delivery_record_from_row, helpdesk_from_row, import_people, import_ticket_id, imported_event, not_found,
-    now_ms, tenant_from_row, to_json, user_from_row, user_record,
+    delivery_record_from_row, found, helpdesk_from_row, import_people, import_ticket_id, imported_event,
+    not_found, now_ms, tenant_from_row, to_json, user_from_row, user_record,
 };
 use crate::{
     App, BotMessage, Delivery, DeliveryOutcome, DeliveryRecord, EventSettings, FieldDefinition, Helpdesk,
@@ -234,11 +234,7 @@ impl Store for SqliteStore {
             .bind(app_id)
             .execute(&self.pool)
             .await?;
-        if done.rows_affected() == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        found(done.rows_affected())
     }
 
     async fn set_app_scopes(&self, app_id: &str, scopes: &[String]) -> StoreResult<()> {
@@ -247,11 +243,7 @@ impl Store for SqliteStore {
             .bind(app_id)
             .execute(&self.pool)
             .await?;
-        if done.rows_affected() == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        found(done.rows_affected())
     }
 
     async fn current_token(&self, app_row_id: i64, kind: &str) -> StoreResult<Option<(i64, i64)>> {
@@ -318,11 +310,7 @@ impl Store for SqliteStore {
             .bind(helpdesk_id)
             .execute(&self.pool)
             .await?;
-        if done.rows_affected() == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        found(done.rows_affected())
     }
 
     async fn upsert_user(&self, tenant_id: i64, user: &TicketUser, is_agent: bool) -> StoreResult<()> {
@@ -559,11 +547,7 @@ impl Store for SqliteStore {
             .bind(field_id)
             .execute(&self.pool)
             .await?;
-        if done.rows_affected() == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        found(done.rows_affected())
     }
 
     async fn set_event_settings(&self, app_row_id: i64, settings: Option<&EventSettings>) -> StoreResult<()> {
