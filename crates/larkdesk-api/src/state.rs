@@ -12,6 +12,7 @@ use rand::Rng;
 use crate::clock::Clock;
 use crate::ratelimit::RateLimits;
 use crate::ticket_cache::TicketCache;
+use crate::verified_credentials::VerifiedCredentials;
 
 /// Name of the installation's token signing key in `server_secrets`.
 pub const SIGNING_KEY: &str = "token_signing_key";
@@ -26,8 +27,10 @@ pub struct AppState {
     /// Apps and helpdesks as the auth path last read them: every authenticated request needs
     /// both, and they change rarely. Entries live for [`CREDENTIAL_CACHE_TTL`]; changes made
     /// through this instance clear them at once, other instances see them within the TTL.
-    apps: DashMap<i64, (Instant, App)>,
-    helpdesks: DashMap<String, (Instant, Helpdesk)>,
+    apps: DashMap<i64, (Instant, Arc<App>)>,
+    helpdesks: DashMap<String, (Instant, Arc<Helpdesk>)>,
+    /// Tokens and helpdesk headers already verified (see [`VerifiedCredentials`]).
+    pub verified: VerifiedCredentials,
     /// Rendered `GET /tickets/:id` bodies (see [`TicketCache`]).
     pub tickets: TicketCache,
 }
@@ -59,36 +62,37 @@ impl AppState {
             clock,
             apps: DashMap::new(),
             helpdesks: DashMap::new(),
+            verified: VerifiedCredentials::new(),
             tickets: TicketCache::new(ticket_cache_ttl),
         }))
     }
 
     /// An app by storage id, from the cache when fresh.
-    pub async fn app(&self, row_id: i64) -> StoreResult<App> {
+    pub async fn app(&self, row_id: i64) -> StoreResult<Arc<App>> {
         if let Some(entry) = self
             .apps
             .get(&row_id)
             .filter(|e| e.0.elapsed() < CREDENTIAL_CACHE_TTL)
         {
-            return Ok(entry.1.clone());
+            return Ok(Arc::clone(&entry.1));
         }
-        let app = self.store.app_by_row_id(row_id).await?;
-        self.apps.insert(row_id, (Instant::now(), app.clone()));
+        let app = Arc::new(self.store.app_by_row_id(row_id).await?);
+        self.apps.insert(row_id, (Instant::now(), Arc::clone(&app)));
         Ok(app)
     }
 
     /// A helpdesk by public id, from the cache when fresh. Unknown ids are not cached.
-    pub async fn helpdesk(&self, helpdesk_id: &str) -> StoreResult<Helpdesk> {
+    pub async fn helpdesk(&self, helpdesk_id: &str) -> StoreResult<Arc<Helpdesk>> {
         if let Some(entry) = self
             .helpdesks
             .get(helpdesk_id)
             .filter(|e| e.0.elapsed() < CREDENTIAL_CACHE_TTL)
         {
-            return Ok(entry.1.clone());
+            return Ok(Arc::clone(&entry.1));
         }
-        let helpdesk = self.store.helpdesk_by_public_id(helpdesk_id).await?;
+        let helpdesk = Arc::new(self.store.helpdesk_by_public_id(helpdesk_id).await?);
         self.helpdesks
-            .insert(helpdesk_id.to_owned(), (Instant::now(), helpdesk.clone()));
+            .insert(helpdesk_id.to_owned(), (Instant::now(), Arc::clone(&helpdesk)));
         Ok(helpdesk)
     }
 

@@ -22,7 +22,12 @@ impl SecretHash {
 
     /// Constant-time check of a presented secret against this digest.
     pub fn matches(&self, presented: &str) -> bool {
-        Self::of(presented).0.ct_eq(&self.0).into()
+        Self::of(presented).same_as(self)
+    }
+
+    /// Constant-time comparison of two digests.
+    pub fn same_as(&self, other: &SecretHash) -> bool {
+        self.0.ct_eq(&other.0).into()
     }
 }
 

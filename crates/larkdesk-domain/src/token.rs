@@ -88,7 +88,9 @@ pub enum TokenError {
 /// Signs and verifies tokens with the installation's 32-byte key.
 #[derive(Clone)]
 pub struct TokenSigner {
-    key: [u8; 32],
+    /// HMAC state with the key already absorbed: cloning it skips hashing the key's two pads on
+    /// every token.
+    keyed: HmacSha256,
 }
 
 impl std::fmt::Debug for TokenSigner {
@@ -99,11 +101,13 @@ impl std::fmt::Debug for TokenSigner {
 
 impl TokenSigner {
     pub fn new(key: [u8; 32]) -> Self {
-        Self { key }
+        Self {
+            keyed: HmacSha256::new_from_slice(&key).expect("HMAC takes any key length"),
+        }
     }
 
     fn mac(&self, payload: &[u8]) -> [u8; MAC_LEN] {
-        let mut mac = HmacSha256::new_from_slice(&self.key).expect("HMAC takes any key length");
+        let mut mac = self.keyed.clone();
         mac.update(payload);
         let full = mac.finalize().into_bytes();
         let mut out = [0u8; MAC_LEN];
@@ -133,7 +137,8 @@ impl TokenSigner {
         if body.len() != 2 * (PAYLOAD_LEN + MAC_LEN) {
             return Err(TokenError::Invalid);
         }
-        let raw = hex::decode(body).map_err(|_| TokenError::Invalid)?;
+        let mut raw = [0u8; PAYLOAD_LEN + MAC_LEN];
+        hex::decode_to_slice(body, &mut raw).map_err(|_| TokenError::Invalid)?;
         let (payload, mac) = raw.split_at(PAYLOAD_LEN);
         if !bool::from(self.mac(payload).ct_eq(mac)) || payload[0] != VERSION {
             return Err(TokenError::Invalid);
