@@ -6,7 +6,6 @@
 
 use axum::body::Body;
 use axum::extract::Request;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bytes::BytesMut;
 use http_body_util::BodyExt;
@@ -18,15 +17,16 @@ pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 /// How much of an oversized body we read and discard before giving up on the connection.
 pub const MAX_DRAIN_BYTES: usize = 64 * 1024 * 1024;
 
-pub async fn buffer(request: Request, next: Next) -> Response {
+/// The request with its whole body in memory, or the error response to send instead.
+pub async fn read_whole(request: Request) -> Result<Request, Response> {
     let (parts, mut body) = request.into_parts();
     let mut kept = BytesMut::new();
     let mut seen = 0usize;
     while let Some(frame) = body.frame().await {
         let Ok(frame) = frame else {
-            return ApiError::bad_request()
+            return Err(ApiError::bad_request()
                 .with_message("request body could not be read")
-                .into_response();
+                .into_response());
         };
         if let Ok(data) = frame.into_data() {
             seen += data.len();
@@ -38,10 +38,9 @@ pub async fn buffer(request: Request, next: Next) -> Response {
         }
     }
     if seen > MAX_BODY_BYTES {
-        return ApiError::bad_request()
+        return Err(ApiError::bad_request()
             .with_message(format!("request body is larger than {MAX_BODY_BYTES} bytes"))
-            .into_response();
+            .into_response());
     }
-    next.run(Request::from_parts(parts, Body::from(kept.freeze())))
-        .await
+    Ok(Request::from_parts(parts, Body::from(kept.freeze())))
 }

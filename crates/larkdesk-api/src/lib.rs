@@ -16,6 +16,7 @@ pub mod ratelimit;
 pub mod routes;
 pub mod state;
 pub mod ticket_cache;
+pub mod verified_credentials;
 
 use std::any::Any;
 
@@ -29,6 +30,7 @@ use tower_http::trace::TraceLayer;
 use crate::error::ApiError;
 pub use crate::state::{AppState, SharedState};
 
+/// The routes: Feishu's under `/open-apis`, larkdesk's admin API, and Feishu's plain 404.
 pub fn router(state: SharedState) -> Router {
     let feishu = Router::new()
         .route(
@@ -39,75 +41,114 @@ pub fn router(state: SharedState) -> Router {
             "/open-apis/auth/v3/app_access_token/internal",
             post(routes::auth::app_access_token),
         )
-        .nest("/open-apis/helpdesk/v1", helpdesk_routes());
+        .merge(helpdesk_routes());
 
     feishu
         .nest(admin::PREFIX, admin::router(state.clone()))
         // Feishu's gateway answers unknown paths and wrong methods alike with a plain-text 404.
         .fallback(page_not_found)
         .method_not_allowed_fallback(page_not_found)
-        .layer(axum::extract::DefaultBodyLimit::max(body::MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn(body::buffer))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            writes_invalidate_cached_tickets,
-        ))
-        .layer(CatchPanicLayer::custom(panic_response))
-        .layer(axum::middleware::from_fn(logid::middleware))
-        .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
+/// The whole HTTP service: [`router`] inside the layers every request goes through.
+///
+/// The layers wrap the router once rather than through `Router::layer`, which would wrap each
+/// route and clone a boxed service per layer on every request.
+pub fn service(
+    state: SharedState,
+) -> impl tower::Service<
+    axum::http::Request<hyper::body::Incoming>,
+    Response = Response<
+        impl axum::body::HttpBody<Data = bytes::Bytes, Error = impl Into<axum::BoxError>> + Send + 'static,
+    >,
+    Error = std::convert::Infallible,
+    Future = impl Send + 'static,
+> + Clone
++ Send
++ 'static {
+    tower::ServiceBuilder::new()
+        .layer(TraceLayer::new_for_http())
+        .map_request(|request: axum::http::Request<hyper::body::Incoming>| request.map(axum::body::Body::new))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), frame_request))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(axum::extract::DefaultBodyLimit::max(body::MAX_BODY_BYTES))
+        .service(router(state))
+}
+
+/// What every request goes through, in one middleware (each middleware layer costs allocations
+/// per request): a log id for the request and its response, the whole body read up front (see
+/// [`body`]), and, after any method but GET/HEAD (which may have written), the cached ticket
+/// bodies rendered before it finished are no longer served (see `ticket_cache`).
+async fn frame_request(
+    axum::extract::State(state): axum::extract::State<SharedState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    logid::with_log_id(async move {
+        let may_write = !matches!(
+            *request.method(),
+            axum::http::Method::GET | axum::http::Method::HEAD
+        );
+        let response = match body::read_whole(request).await {
+            Ok(request) => next.run(request).await,
+            Err(refusal) => refusal,
+        };
+        if may_write {
+            state.tickets.bump();
+        }
+        response
+    })
+    .await
+}
+
+/// Full paths rather than `Router::nest`: a nested router rebuilds the URI of every request to
+/// strip its prefix.
 fn helpdesk_routes() -> Router<SharedState> {
     use routes::{fields, messages, tickets};
     Router::new()
-        .route("/start_service", post(tickets::start_service))
-        .route("/tickets", get(tickets::list_tickets))
+        .route(&helpdesk_path("/start_service"), post(tickets::start_service))
+        .route(&helpdesk_path("/tickets"), get(tickets::list_tickets))
         .route(
-            "/tickets/{ticket_id}",
+            &helpdesk_path("/tickets/{ticket_id}"),
             get(tickets::get_ticket).put(tickets::update_ticket),
         )
         .route(
-            "/tickets/{ticket_id}/answer_user_query",
+            &helpdesk_path("/tickets/{ticket_id}/answer_user_query"),
             post(tickets::answer_user_query),
         )
         .route(
-            "/tickets/{ticket_id}/messages",
+            &helpdesk_path("/tickets/{ticket_id}/messages"),
             get(messages::list_ticket_messages).post(messages::create_ticket_message),
         )
-        .route("/ticket_images", get(tickets::ticket_image))
-        .route("/message", post(messages::bot_message))
-        .route("/customized_fields", get(fields::customized_fields))
-        .route("/events/subscribe", post(routes::events::subscribe))
-        .route("/events/unsubscribe", post(routes::events::unsubscribe))
+        .route(&helpdesk_path("/ticket_images"), get(tickets::ticket_image))
+        .route(&helpdesk_path("/message"), post(messages::bot_message))
         .route(
-            "/ticket_customized_fields",
+            &helpdesk_path("/customized_fields"),
+            get(fields::customized_fields),
+        )
+        .route(
+            &helpdesk_path("/events/subscribe"),
+            post(routes::events::subscribe),
+        )
+        .route(
+            &helpdesk_path("/events/unsubscribe"),
+            post(routes::events::unsubscribe),
+        )
+        .route(
+            &helpdesk_path("/ticket_customized_fields"),
             get(fields::list_fields).post(fields::create_field),
         )
         .route(
-            "/ticket_customized_fields/{id}",
+            &helpdesk_path("/ticket_customized_fields/{id}"),
             get(fields::get_field)
                 .patch(fields::update_field)
                 .delete(fields::delete_field),
         )
 }
 
-/// Any request but GET/HEAD may have written: cached ticket bodies rendered before it finished
-/// are no longer served (see `ticket_cache`).
-async fn writes_invalidate_cached_tickets(
-    axum::extract::State(state): axum::extract::State<SharedState>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
-    let may_write = !matches!(
-        *request.method(),
-        axum::http::Method::GET | axum::http::Method::HEAD
-    );
-    let response = next.run(request).await;
-    if may_write {
-        state.tickets.bump();
-    }
-    response
+fn helpdesk_path(path: &str) -> String {
+    format!("/open-apis/helpdesk/v1{path}")
 }
 
 async fn page_not_found() -> Response {
@@ -142,7 +183,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     use hyper_util::rt::{TokioIo, TokioTimer};
 
-    let app = router(state);
+    let app = service(state);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
