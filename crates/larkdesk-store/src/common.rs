@@ -242,6 +242,18 @@ pub(crate) fn row_projection(row: &impl Columns, helpdesk_public_id: &str) -> St
     })
 }
 
+/// The projected columns of a ticket row, in the order the backends' `push_projection` binds
+/// them (for `UPDATE tickets SET (…) = (…)` and the bulk `INSERT`).
+pub(crate) const PROJECTION_COLUMNS: &str = "guest_id, comments, ticket_type, status, score, created_at,
+    updated_at, closed_at, dissatisfaction_reason, agent_ids, channel, solve, closed_by_id,
+    collaborator_ids, customized_fields, agent_service_duration, agent_first_response_duration,
+    bot_service_duration, agent_resolution_time, actual_processing_time, agent_entry_time,
+    agent_first_response_time, agent_last_response_time, agent_owner_id, tags";
+
+/// Rows per multi-row `INSERT`: comfortably under SQLite's 32,766 and PostgreSQL's 65,535 bind
+/// parameters for the widest row (a ticket: 28 columns).
+pub(crate) const ROWS_PER_INSERT: usize = 1000;
+
 /// The message rows a log implies, in order.
 pub(crate) fn messages_of(ticket_row: i64, events: &[TicketEvent]) -> Vec<StoredMessage> {
     events

@@ -12,7 +12,8 @@ use larkdesk_domain::credentials::SecretHash;
 use larkdesk_domain::events::{Actor, EventKind, Sender, TicketEvent};
 use larkdesk_domain::{ids, lifecycle};
 use larkdesk_store::{
-    AppType, BotMessage, FieldDefinition, NewApp, NewHelpdesk, RebuildReport, StoreError, TicketFilter,
+    AppType, BotMessage, FieldDefinition, NewApp, NewHelpdesk, NewTicket, RebuildReport, StoreError,
+    TicketFilter,
 };
 use larkdesk_wire::ticket::{Ticket, TicketUser};
 use sqlx::Connection;
@@ -806,6 +807,63 @@ async fn story(backend: Backend, url: String) {
         a.rebuild_projections().await.unwrap(),
         RebuildReport {
             tickets: 3,
+            changed: 0
+        }
+    );
+
+    // --- Bulk loads write what one-by-one creation writes: copies of t1's log (message ids made
+    // unique) come out as t1's projection, messages and log; a duplicate id writes nothing.
+    let log = a.ticket_events(&helpdesk, t1).await.unwrap();
+    let copy_of = |n: i64| NewTicket {
+        ticket_id: t1 + 100 + n,
+        chat_id: format!("oc_bulk{n}"),
+        events: log
+            .iter()
+            .cloned()
+            .map(|mut e| {
+                if let EventKind::Message { message_id, .. } = &mut e.kind {
+                    *message_id = format!("{message_id}_bulk{n}");
+                }
+                e
+            })
+            .collect(),
+    };
+    b.create_tickets(&helpdesk, &[copy_of(0), copy_of(1), copy_of(2)])
+        .await
+        .unwrap();
+    for n in 0..3 {
+        let id = t1 + 100 + n;
+        let mut copy = a.ticket(&helpdesk, id).await.unwrap();
+        assert_eq!(copy.ticket_id, id.to_string());
+        copy.ticket_id = good.ticket_id.clone();
+        assert_eq!(copy, good, "bulk copy {n}");
+        assert_eq!(a.ticket_events(&helpdesk, id).await.unwrap(), copy_of(n).events);
+        let (total, messages) = a
+            .list_messages(&helpdesk, id, (None, None), 0, 100)
+            .await
+            .unwrap();
+        let (_, originals) = a
+            .list_messages(&helpdesk, t1, (None, None), 0, 100)
+            .await
+            .unwrap();
+        assert_eq!(total, 65);
+        for (m, o) in messages.iter().zip(&originals) {
+            assert_eq!(m.message_id, format!("{}_bulk{n}", o.message_id));
+            assert_eq!((&m.content, m.created_at), (&o.content, o.created_at));
+        }
+    }
+    assert!(matches!(
+        b.create_tickets(&helpdesk, &[copy_of(3), copy_of(1)]).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        a.ticket(&helpdesk, t1 + 103).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(
+        a.rebuild_projections().await.unwrap(),
+        RebuildReport {
+            tickets: 6,
             changed: 0
         }
     );

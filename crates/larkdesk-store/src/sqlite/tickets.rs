@@ -4,75 +4,77 @@ use std::collections::HashMap;
 
 use larkdesk_domain::events::TicketEvent;
 use larkdesk_wire::ticket::{Ticket, TicketMessage, TicketUser};
+use sqlx::query_builder::Separated;
 use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use super::SqliteStore;
 use crate::common::{
-    OnExisting, OutboxEntry, Subscriber, USER_COLUMNS, clamp_new_event_times, conflict_or, fill_people_from,
-    ids_json, json_column, messages_match, messages_of, outbox_entries, people_named, project,
-    row_projection, stored_message_from_row, ticket_message_from_row, to_json, user_from_row,
+    OnExisting, OutboxEntry, PROJECTION_COLUMNS, ROWS_PER_INSERT, Subscriber, USER_COLUMNS,
+    clamp_new_event_times, conflict_or, fill_people_from, ids_json, json_column, messages_match, messages_of,
+    outbox_entries, people_named, project, row_projection, stored_message_from_row, ticket_message_from_row,
+    to_json, user_from_row,
 };
 use crate::{
     Helpdesk, LIST_CAP, NewTicket, RebuildReport, StoreError, StoreResult, StoredMessage, TicketFilter,
 };
 
+/// Bind a ticket's projected columns, in the order of [`PROJECTION_COLUMNS`].
+fn push_projection<'a>(values: &mut Separated<'_, 'a, Sqlite, &'static str>, t: &'a Ticket) {
+    values
+        .push_bind(&t.guest.id)
+        .push_bind(t.comments.as_ref().map(to_json))
+        .push_bind(t.ticket_type)
+        .push_bind(t.status)
+        .push_bind(t.score)
+        .push_bind(t.created_at)
+        .push_bind((t.updated_at >= 0).then_some(t.updated_at))
+        .push_bind(t.closed_at)
+        .push_bind(t.dissatisfaction_reason.as_ref().map(to_json))
+        .push_bind(ids_json(&t.agents))
+        .push_bind(t.channel)
+        .push_bind(t.solve)
+        .push_bind(t.closed_by.as_ref().map(|u| &u.id))
+        .push_bind(ids_json(&t.collaborators))
+        .push_bind(to_json(&t.customized_fields))
+        .push_bind(t.agent_service_duration)
+        .push_bind(t.agent_first_response_duration)
+        .push_bind(t.bot_service_duration)
+        .push_bind(t.agent_resolution_time)
+        .push_bind(t.actual_processing_time)
+        .push_bind(t.agent_entry_time)
+        .push_bind(t.agent_first_response_time)
+        .push_bind(t.agent_last_response_time)
+        .push_bind(t.agent_owner.as_ref().map(|u| &u.id))
+        .push_bind(to_json(&t.tags));
+}
+
 /// Write every projected column of a ticket row.
 async fn write_projection(conn: &mut SqliteConnection, row_id: i64, t: &Ticket) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE tickets SET guest_id = ?, comments = ?, ticket_type = ?, status = ?, score = ?,
-           created_at = ?, updated_at = ?, closed_at = ?, dissatisfaction_reason = ?, agent_ids = ?,
-           channel = ?, solve = ?, closed_by_id = ?, collaborator_ids = ?, customized_fields = ?,
-           agent_service_duration = ?, agent_first_response_duration = ?, bot_service_duration = ?,
-           agent_resolution_time = ?, actual_processing_time = ?, agent_entry_time = ?,
-           agent_first_response_time = ?, agent_last_response_time = ?, agent_owner_id = ?, tags = ?
-         WHERE id = ?",
-    )
-    .bind(&t.guest.id)
-    .bind(t.comments.as_ref().map(to_json))
-    .bind(t.ticket_type)
-    .bind(t.status)
-    .bind(t.score)
-    .bind(t.created_at)
-    .bind((t.updated_at >= 0).then_some(t.updated_at))
-    .bind(t.closed_at)
-    .bind(t.dissatisfaction_reason.as_ref().map(to_json))
-    .bind(ids_json(&t.agents))
-    .bind(t.channel)
-    .bind(t.solve)
-    .bind(t.closed_by.as_ref().map(|u| &u.id))
-    .bind(ids_json(&t.collaborators))
-    .bind(to_json(&t.customized_fields))
-    .bind(t.agent_service_duration)
-    .bind(t.agent_first_response_duration)
-    .bind(t.bot_service_duration)
-    .bind(t.agent_resolution_time)
-    .bind(t.actual_processing_time)
-    .bind(t.agent_entry_time)
-    .bind(t.agent_first_response_time)
-    .bind(t.agent_last_response_time)
-    .bind(t.agent_owner.as_ref().map(|u| &u.id))
-    .bind(to_json(&t.tags))
-    .bind(row_id)
-    .execute(conn)
-    .await?;
+    let mut update = QueryBuilder::<Sqlite>::new(format!("UPDATE tickets SET ({PROJECTION_COLUMNS}) = ("));
+    push_projection(&mut update.separated(", "), t);
+    update.push(") WHERE id = ").push_bind(row_id);
+    update.build().execute(conn).await?;
     Ok(())
 }
 
 async fn insert_messages(conn: &mut SqliteConnection, messages: &[StoredMessage]) -> StoreResult<()> {
-    for m in messages {
-        sqlx::query(
+    for chunk in messages.chunks(ROWS_PER_INSERT) {
+        QueryBuilder::<Sqlite>::new(
             "INSERT INTO ticket_messages (ticket_id, message_id, event_id, msg_type, content, sender_type,
-               sender_id, created_at, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+               sender_id, created_at, position) ",
         )
-        .bind(m.ticket_id)
-        .bind(&m.message_id)
-        .bind(&m.event_id)
-        .bind(&m.msg_type)
-        .bind(&m.content)
-        .bind(m.sender_type)
-        .bind(&m.sender_id)
-        .bind(m.created_at)
-        .bind(m.position)
+        .push_values(chunk, |mut row, m| {
+            row.push_bind(m.ticket_id)
+                .push_bind(&m.message_id)
+                .push_bind(&m.event_id)
+                .push_bind(&m.msg_type)
+                .push_bind(&m.content)
+                .push_bind(m.sender_type)
+                .push_bind(&m.sender_id)
+                .push_bind(m.created_at)
+                .push_bind(m.position);
+        })
+        .build()
         .execute(&mut *conn)
         .await
         .map_err(|e| conflict_or(e, "message_id already exists"))?;
@@ -80,18 +82,30 @@ async fn insert_messages(conn: &mut SqliteConnection, messages: &[StoredMessage]
     Ok(())
 }
 
+/// Append `events` to the logs of tickets: each item is (ticket row, seq of its first event,
+/// events).
 async fn insert_events(
     conn: &mut SqliteConnection,
-    ticket_row: i64,
-    first_seq: usize,
-    events: &[TicketEvent],
+    logs: &[(i64, usize, &[TicketEvent])],
 ) -> StoreResult<()> {
-    for (i, event) in events.iter().enumerate() {
-        sqlx::query("INSERT INTO ticket_events (ticket_id, seq, at_ms, event) VALUES (?, ?, ?, ?)")
-            .bind(ticket_row)
-            .bind((first_seq + i) as i64)
-            .bind(event.at_ms)
-            .bind(to_json(event))
+    let rows: Vec<(i64, i64, i64, String)> = logs
+        .iter()
+        .flat_map(|&(ticket_row, first_seq, events)| {
+            events
+                .iter()
+                .enumerate()
+                .map(move |(i, e)| (ticket_row, (first_seq + i) as i64, e.at_ms, to_json(e)))
+        })
+        .collect();
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        QueryBuilder::<Sqlite>::new("INSERT INTO ticket_events (ticket_id, seq, at_ms, event) ")
+            .push_values(chunk, |mut row, (ticket_row, seq, at_ms, event)| {
+                row.push_bind(*ticket_row)
+                    .push_bind(*seq)
+                    .push_bind(*at_ms)
+                    .push_bind(event);
+            })
+            .build()
             .execute(&mut *conn)
             .await?;
     }
@@ -222,7 +236,7 @@ async fn create_ticket_in(
     .fetch_one(&mut *conn)
     .await
     .map_err(|e| conflict_or(e, "ticket_id already exists"))?;
-    insert_events(conn, row_id, 1, events).await?;
+    insert_events(conn, &[(row_id, 1, events)]).await?;
     write_projection(conn, row_id, &projected).await?;
     insert_messages(conn, &messages_of(row_id, events)).await?;
     Ok(projected)
@@ -255,15 +269,47 @@ impl SqliteStore {
     }
 
     /// Many tickets in one transaction, without pushing events (a bulk load, like an import).
+    /// Bulk load: a few multi-row statements per batch instead of a couple of dozen per ticket.
     pub(super) async fn create_tickets_impl(
         &self,
         helpdesk: &Helpdesk,
         batch: &[NewTicket],
     ) -> StoreResult<()> {
+        let projected = batch
+            .iter()
+            .map(|t| project(t.ticket_id, &helpdesk.helpdesk_id, &t.events))
+            .collect::<StoreResult<Vec<_>>>()?;
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-        for t in batch {
-            create_ticket_in(&mut tx, helpdesk, t.ticket_id, &t.chat_id, &t.events).await?;
+        let mut row_ids = HashMap::with_capacity(batch.len());
+        let rows: Vec<(&NewTicket, &Ticket)> = batch.iter().zip(&projected).collect();
+        for chunk in rows.chunks(ROWS_PER_INSERT) {
+            let inserted: Vec<(i64, i64)> = QueryBuilder::<Sqlite>::new(format!(
+                "INSERT INTO tickets (ticket_id, helpdesk_id, chat_id, {PROJECTION_COLUMNS}) "
+            ))
+            .push_values(chunk, |mut row, (new, t)| {
+                row.push_bind(new.ticket_id)
+                    .push_bind(helpdesk.id)
+                    .push_bind(&new.chat_id);
+                push_projection(&mut row, t);
+            })
+            .push(" RETURNING ticket_id, id")
+            .build_query_as()
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(|e| conflict_or(e, "ticket_id already exists"))?;
+            row_ids.extend(inserted);
         }
+        let row_of = |t: &NewTicket| row_ids.get(&t.ticket_id).copied().ok_or(StoreError::NotFound);
+        let logs = batch
+            .iter()
+            .map(|t| Ok((row_of(t)?, 1, t.events.as_slice())))
+            .collect::<StoreResult<Vec<_>>>()?;
+        insert_events(&mut tx, &logs).await?;
+        let messages = batch
+            .iter()
+            .map(|t| Ok(messages_of(row_of(t)?, &t.events)))
+            .collect::<StoreResult<Vec<_>>>()?;
+        insert_messages(&mut tx, &messages.concat()).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -290,7 +336,7 @@ impl SqliteStore {
         clamp_new_event_times(&mut events, already);
         let new_events = &events[already..];
         let projected = project(ticket_id, &helpdesk.helpdesk_id, &events)?;
-        insert_events(&mut tx, row_id, already + 1, new_events).await?;
+        insert_events(&mut tx, &[(row_id, already + 1, new_events)]).await?;
         write_projection(&mut tx, row_id, &projected).await?;
         let messages = messages_of(row_id, &events);
         let before = messages_of(row_id, &events[..already]).len();
