@@ -37,11 +37,11 @@ REPORT="$RESULTS_DIR/profile-$DATE${BENCH_TAG:+-$BENCH_TAG}.md"
 # regex is reported on its own line ("does X show up in the GET path?"). Matching the file too
 # finds code that was inlined into a caller (the rate limiter is inlined into helpdesk_caller).
 FOCUS=(
-  "token verification (HMAC check of the tenant token)|larkdesk_domain::token::"
+  "token verification (HMAC of the token, or the verified-token memo)|larkdesk_domain::token::|VerifiedCredentials::verify_token"
   "rate limiter (larkdesk_api::ratelimit, inlined)|/ratelimit[.]rs:|larkdesk_api::ratelimit::"
   "governor (limiter buckets)|governor::"
-  "helpdesk token check (SecretHash, SHA-256)|larkdesk_domain::credentials::SecretHash::matches"
-  "X-Tt-Logid generation|larkdesk_api::logid::new_log_id"
+  "helpdesk token check (SHA-256, or the verified-header memo)|larkdesk_domain::credentials::SecretHash::matches|VerifiedCredentials::helpdesk_header"
+  "X-Tt-Logid generation|larkdesk_api::logid::(new_log_id|LogId::new)"
   "rendered-ticket cache lookup|ticket_cache::TicketCache::get"
   "auth (helpdesk_caller: token, app, scopes, limiter, helpdesk)|larkdesk_api::auth::.*helpdesk_caller"
   "GET ticket handler (inlined into axum's Handler::call)|axum::handler::Handler<"
@@ -50,10 +50,10 @@ FOCUS=(
   "sqlx statement execution (worker thread)|sqlx_sqlite::connection::execute::ExecuteIter"
   "SQLite engine (sqlite3_step)|:sqlite3_step( |$)"
   "JSON response (larkdesk_api::json::success)|larkdesk_api::json::success"
-  "HTTP/1 (hyper dispatcher)|hyper::proto::h1::dispatch::Dispatcher.*::poll_catch"
+  "HTTP/1 (hyper's dispatcher, possibly inlined into its caller)|/proto/h1/dispatch[.]rs:"
   "tracing|tracing(_core|_subscriber)?::"
-  "per-request clone of the boxed router service (tower BoxCloneSyncService)|boxed_clone_sync::CloneService<R>>::clone_box"
-  "malloc + free|:(malloc|free)( |$)"
+  "per-request clone of a boxed service (tower BoxCloneSyncService)|boxed_clone_sync::CloneService<R>>::clone_box"
+  "heap: Rust's allocation entry points, summed (glibc malloc or mimalloc underneath)|__rustc::__rust_(alloc|dealloc|realloc|alloc_zeroed)( |$)"
 )
 
 # raw_lines FILE: "IR PCT FILE:FUNCTION [OBJECT]" for each function line of callgrind_annotate.
@@ -81,7 +81,7 @@ entry_lines() {
 }
 
 # focus_line FILE REGEX: "IR PCT FUNCTION" of the costliest inclusive entry matching REGEX (for
-# malloc + free: the sum of the two).
+# the allocation entry points: their sum).
 focus_line() {
   raw_lines "$1" | awk -v re="$2" '
     {
@@ -89,7 +89,7 @@ focus_line() {
       if (found || fn !~ re || fn ~ /\047[0-9]+( \[|$)/ || pct + 0 > 100) next
       sub(/ \[[^]]*\]$/, "", fn)
       if (!sub(/^[^ ]*\.(rs|c|h|S|s):/, "", fn)) sub(/^\?\?\?:/, "", fn)
-      if (re ~ /malloc\|free/) { if (!(fn in seen)) { seen[fn] = 1; sum += ir; spct += pct; names = names (names ? " + " : "") fn }; next }
+      if (re ~ /__rust_\(alloc/) { if (!(fn in seen)) { seen[fn] = 1; sum += ir; spct += pct; names = names (names ? " + " : "") fn }; next }
       print ir, pct, fn; found = 1
     }
     END { if (!found && sum) printf "%d %.2f%% %s\n", sum, spct, names }'
