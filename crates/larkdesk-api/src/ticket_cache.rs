@@ -1,5 +1,6 @@
 //! A bounded cache of rendered `GET /tickets/:id` bodies, so the hottest read skips the
-//! database and JSON rendering.
+//! database and JSON rendering, and of `GET /tickets` totals, so paging through a filter does
+//! not recount it (counting up to 10,000 matches is most of a list's cost at scale).
 //!
 //! Consistency: every request that may write (any method but GET/HEAD) bumps a generation
 //! counter when it finishes, and an entry is only served while the generation it was rendered
@@ -12,32 +13,43 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
+use larkdesk_store::TicketFilter;
 
 /// Most cached bodies held at once (a ticket body is 1–3 KiB).
 pub const MAX_ENTRIES: u64 = 10_000;
+/// Most cached list totals held at once.
+pub const MAX_TOTALS: u64 = 10_000;
 
 #[derive(Clone)]
-struct Entry {
+struct Entry<T> {
     generation: u64,
-    body: Bytes,
+    value: T,
 }
 
 pub struct TicketCache {
-    entries: Option<moka::sync::Cache<(i64, i64), Entry>>,
+    entries: Option<moka::sync::Cache<(i64, i64), Entry<Bytes>>>,
+    totals: Option<moka::sync::Cache<(i64, TicketFilter), Entry<i64>>>,
     generation: AtomicU64,
 }
 
 impl TicketCache {
     /// A cache whose entries live `ttl`; a zero `ttl` disables it.
     pub fn new(ttl: Duration) -> Self {
-        let entries = (!ttl.is_zero()).then(|| {
-            moka::sync::Cache::builder()
-                .max_capacity(MAX_ENTRIES)
-                .time_to_live(ttl)
-                .build()
-        });
+        fn cache<K, V>(capacity: u64, ttl: Duration) -> Option<moka::sync::Cache<K, V>>
+        where
+            K: std::hash::Hash + Eq + Send + Sync + 'static,
+            V: Clone + Send + Sync + 'static,
+        {
+            (!ttl.is_zero()).then(|| {
+                moka::sync::Cache::builder()
+                    .max_capacity(capacity)
+                    .time_to_live(ttl)
+                    .build()
+            })
+        }
         Self {
-            entries,
+            entries: cache(MAX_ENTRIES, ttl),
+            totals: cache(MAX_TOTALS, ttl),
             generation: AtomicU64::new(0),
         }
     }
@@ -54,7 +66,7 @@ impl TicketCache {
 
     pub fn get(&self, helpdesk_row: i64, ticket_id: i64) -> Option<Bytes> {
         let entry = self.entries.as_ref()?.get(&(helpdesk_row, ticket_id))?;
-        (entry.generation == self.generation()).then_some(entry.body)
+        (entry.generation == self.generation()).then_some(entry.value)
     }
 
     /// Keep a body rendered under `generation`, unless a write finished since.
@@ -62,7 +74,34 @@ impl TicketCache {
         if let Some(entries) = &self.entries
             && generation == self.generation()
         {
-            entries.insert((helpdesk_row, ticket_id), Entry { generation, body });
+            entries.insert(
+                (helpdesk_row, ticket_id),
+                Entry {
+                    generation,
+                    value: body,
+                },
+            );
+        }
+    }
+
+    /// The total of `filter` in a helpdesk, when counted since the last write.
+    pub fn total(&self, helpdesk_row: i64, filter: &TicketFilter) -> Option<i64> {
+        let entry = self.totals.as_ref()?.get(&(helpdesk_row, filter.clone()))?;
+        (entry.generation == self.generation()).then_some(entry.value)
+    }
+
+    /// Keep a total counted under `generation`, unless a write finished since.
+    pub fn put_total(&self, helpdesk_row: i64, filter: &TicketFilter, generation: u64, total: i64) {
+        if let Some(totals) = &self.totals
+            && generation == self.generation()
+        {
+            totals.insert(
+                (helpdesk_row, filter.clone()),
+                Entry {
+                    generation,
+                    value: total,
+                },
+            );
         }
     }
 }
@@ -83,6 +122,28 @@ mod tests {
         cache.put(1, 2, g, Bytes::from_static(b"old"));
         assert_eq!(cache.get(1, 2), None);
         assert_eq!(cache.get(9, 2), None);
+    }
+
+    #[test]
+    fn totals_follow_the_same_rules() {
+        let cache = TicketCache::new(Duration::from_secs(60));
+        let open = TicketFilter {
+            status_list: vec![1],
+            ..TicketFilter::default()
+        };
+        let g = cache.generation();
+        cache.put_total(1, &open, g, 7);
+        assert_eq!(cache.total(1, &open), Some(7));
+        assert_eq!(cache.total(1, &TicketFilter::default()), None, "another filter");
+        assert_eq!(cache.total(2, &open), None, "another helpdesk");
+        cache.bump();
+        assert_eq!(cache.total(1, &open), None, "stale after a write");
+        cache.put_total(1, &open, g, 7);
+        assert_eq!(
+            cache.total(1, &open),
+            None,
+            "a count that raced a write is not kept"
+        );
     }
 
     #[test]

@@ -117,11 +117,14 @@ pub trait Store: Send + Sync + 'static {
     /// A ticket of this helpdesk; `NotFound` for other helpdesks' tickets.
     async fn ticket(&self, helpdesk: &Helpdesk, ticket_id: i64) -> StoreResult<Ticket>;
     async fn ticket_events(&self, helpdesk: &Helpdesk, ticket_id: i64) -> StoreResult<Vec<TicketEvent>>;
-    /// `(total capped at 10,000, page)`, newest first.
+    /// `(total capped at 10,000, page)`, newest first. A `known_total` (the caller counted the
+    /// same filter before, with nothing written since) skips counting: at a million tickets the
+    /// count is most of a list's cost.
     async fn list_tickets(
         &self,
         helpdesk: &Helpdesk,
         filter: &TicketFilter,
+        known_total: Option<i64>,
         offset: i64,
         limit: i64,
     ) -> StoreResult<(i64, Vec<Ticket>)>;

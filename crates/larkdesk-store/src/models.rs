@@ -73,7 +73,7 @@ pub struct NewHelpdesk {
 }
 
 /// Filters of `GET /tickets` (all optional, combined with AND).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct TicketFilter {
     pub ticket_id: Option<i64>,
     pub agent_id: Option<String>,

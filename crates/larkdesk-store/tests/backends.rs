@@ -594,7 +594,7 @@ async fn story(backend: Backend, url: String) {
         let helpdesk = helpdesk.clone();
         async move {
             let (total, tickets) = store
-                .list_tickets(&helpdesk, &filter, offset, limit)
+                .list_tickets(&helpdesk, &filter, None, offset, limit)
                 .await
                 .unwrap();
             (total, ticket_ids(&tickets))
@@ -603,7 +603,7 @@ async fn story(backend: Backend, url: String) {
     assert_eq!(list(TicketFilter::default(), 0, 10).await, (3, vec![t2, t1, t3]));
     assert_eq!(list(TicketFilter::default(), 1, 1).await, (3, vec![t1]));
     let (_, page) = a
-        .list_tickets(&helpdesk, &TicketFilter::default(), 0, 10)
+        .list_tickets(&helpdesk, &TicketFilter::default(), None, 0, 10)
         .await
         .unwrap();
     assert_eq!(
@@ -611,6 +611,11 @@ async fn story(backend: Backend, url: String) {
         a.ticket(&helpdesk, t1).await.unwrap(),
         "list shows tickets in full"
     );
+    let (total, same_page) = b
+        .list_tickets(&helpdesk, &TicketFilter::default(), Some(42), 0, 10)
+        .await
+        .unwrap();
+    assert_eq!((total, same_page), (42, page), "a known total is not recounted");
     assert_eq!(
         list(by(|f| f.agent_id = Some("ou_agent".into())), 0, 10).await,
         (2, vec![t1, t3])

@@ -242,10 +242,17 @@ pub async fn list_tickets(
         return Err(ApiError::bad_request()
             .with_message("at most 10000 tickets can be paged through; narrow the filters"));
     }
+    let generation = state.tickets.generation();
+    let known_total = state.tickets.total(caller.helpdesk.id, &filter);
     let (total, tickets) = state
         .store
-        .list_tickets(&caller.helpdesk, &filter, offset, limit)
+        .list_tickets(&caller.helpdesk, &filter, known_total, offset, limit)
         .await?;
+    if known_total.is_none() {
+        state
+            .tickets
+            .put_total(caller.helpdesk.id, &filter, generation, total);
+    }
     Ok(success(ListTicketsData { total, tickets }))
 }
 

@@ -422,10 +422,12 @@ impl Store for PostgresStore {
         &self,
         helpdesk: &Helpdesk,
         filter: &TicketFilter,
+        known_total: Option<i64>,
         offset: i64,
         limit: i64,
     ) -> StoreResult<(i64, Vec<Ticket>)> {
-        self.list_tickets_impl(helpdesk, filter, offset, limit).await
+        self.list_tickets_impl(helpdesk, filter, known_total, offset, limit)
+            .await
     }
 
     async fn list_messages(

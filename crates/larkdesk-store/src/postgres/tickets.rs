@@ -404,6 +404,7 @@ impl PostgresStore {
         &self,
         helpdesk: &Helpdesk,
         filter: &TicketFilter,
+        known_total: Option<i64>,
         offset: i64,
         limit: i64,
     ) -> StoreResult<(i64, Vec<Ticket>)> {
@@ -476,10 +477,15 @@ impl PostgresStore {
             }
         };
 
-        let mut count = QueryBuilder::<Postgres>::new("SELECT count(*) FROM (SELECT 1");
-        where_clause(&mut count);
-        count.push(" LIMIT ").push_bind(LIST_CAP).push(") AS capped");
-        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+        let total: i64 = match known_total {
+            Some(total) => total,
+            None => {
+                let mut count = QueryBuilder::<Postgres>::new("SELECT count(*) FROM (SELECT 1");
+                where_clause(&mut count);
+                count.push(" LIMIT ").push_bind(LIST_CAP).push(") AS capped");
+                count.build_query_scalar().fetch_one(&self.pool).await?
+            }
+        };
 
         let mut page = QueryBuilder::<Postgres>::new(format!("SELECT {TICKET_COLUMNS}"));
         where_clause(&mut page);

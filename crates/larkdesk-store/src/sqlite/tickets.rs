@@ -390,6 +390,7 @@ impl SqliteStore {
         &self,
         helpdesk: &Helpdesk,
         filter: &TicketFilter,
+        known_total: Option<i64>,
         offset: i64,
         limit: i64,
     ) -> StoreResult<(i64, Vec<Ticket>)> {
@@ -461,10 +462,15 @@ impl SqliteStore {
             }
         };
 
-        let mut count = QueryBuilder::<Sqlite>::new("SELECT count(*) FROM (SELECT 1");
-        where_clause(&mut count);
-        count.push(" LIMIT ").push_bind(LIST_CAP).push(")");
-        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+        let total: i64 = match known_total {
+            Some(total) => total,
+            None => {
+                let mut count = QueryBuilder::<Sqlite>::new("SELECT count(*) FROM (SELECT 1");
+                where_clause(&mut count);
+                count.push(" LIMIT ").push_bind(LIST_CAP).push(")");
+                count.build_query_scalar().fetch_one(&self.pool).await?
+            }
+        };
 
         let mut page = QueryBuilder::<Sqlite>::new("SELECT t.*");
         where_clause(&mut page);

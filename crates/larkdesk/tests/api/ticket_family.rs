@@ -265,6 +265,18 @@ async fn list_tickets_filters_paging_and_order() {
     ] {
         assert_feishu_error(&feishu(&desk, Method::GET, bad, None).await, 400, 154000);
     }
+
+    // Totals are remembered per filter, and any write makes the next list count again.
+    let closed_list = "/tickets?status_list=51&status_list=50&page_size=1";
+    assert_eq!(ok(&desk, Method::GET, closed_list, None).await["total"], json!(4));
+    assert_eq!(ok(&desk, Method::GET, closed_list, None).await["total"], json!(4));
+    desk.act(&ids[1], "agent_enter", json!({"agent_id": desk.agent_a}))
+        .await;
+    desk.act(&ids[1], "close", json!({"by": "agent", "agent_id": desk.agent_a}))
+        .await;
+    let after = ok(&desk, Method::GET, closed_list, None).await;
+    assert_eq!(after["total"], json!(5), "the close is counted at once");
+    assert_eq!(after["tickets"][0]["ticket_id"], json!(ids[4]));
 }
 
 #[tokio::test]
