@@ -472,13 +472,16 @@ impl SqliteStore {
             }
         };
 
-        let mut page = QueryBuilder::<Sqlite>::new("SELECT t.*");
+        // Newest first; ticket_id breaks ties so pages never overlap. The page's ids are found
+        // first and only those rows read: rows skipped by OFFSET then cost an index step, not a
+        // table row.
+        let mut page = QueryBuilder::<Sqlite>::new("SELECT t.* FROM tickets t WHERE t.id IN (SELECT t.id");
         where_clause(&mut page);
-        // Newest first; ticket_id breaks ties so pages never overlap.
         page.push(" ORDER BY t.created_at DESC, t.ticket_id DESC LIMIT ")
             .push_bind(limit)
             .push(" OFFSET ")
-            .push_bind(offset);
+            .push_bind(offset)
+            .push(") ORDER BY t.created_at DESC, t.ticket_id DESC");
         let rows = page.build().fetch_all(&self.pool).await?;
         let mut tickets = rows
             .iter()
