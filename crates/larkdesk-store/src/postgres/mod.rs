@@ -740,4 +740,13 @@ impl Store for PostgresStore {
     async fn create_tickets(&self, helpdesk: &Helpdesk, batch: &[crate::NewTicket]) -> StoreResult<()> {
         self.create_tickets_impl(helpdesk, batch).await
     }
+
+    async fn analyze_after_bulk_load(&self) -> StoreResult<()> {
+        // VACUUM also sets the visibility map, which index-only scans (the list counts) need.
+        // It cannot run in a transaction, hence the simple-query protocol.
+        sqlx::raw_sql("VACUUM (ANALYZE) tickets, ticket_events, ticket_messages")
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
 }
