@@ -11,7 +11,7 @@ use larkdesk_domain::{ids, lifecycle};
 use larkdesk_wire::fields::TicketCustomizedField;
 use larkdesk_wire::ticket::{Ticket, TicketMessage, TicketUser};
 
-use crate::{App, AppType, Helpdesk, StoreError, StoreResult, StoredMessage, Tenant, UserRecord};
+use crate::{App, AppType, Helpdesk, NewTicket, StoreError, StoreResult, StoredMessage, Tenant, UserRecord};
 
 pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -253,6 +253,37 @@ pub(crate) const PROJECTION_COLUMNS: &str = "guest_id, comments, ticket_type, st
 /// Rows per multi-row `INSERT`: comfortably under SQLite's 32,766 and PostgreSQL's 65,535 bind
 /// parameters for the widest row (a ticket: 28 columns).
 pub(crate) const ROWS_PER_INSERT: usize = 1000;
+
+/// One ticket's log to append: (ticket row id, seq of its first event, the events).
+pub(crate) type LogAppend<'a> = (i64, usize, &'a [TicketEvent]);
+
+/// The rows of `ticket_events` for `logs`: (ticket row, seq, at_ms, event JSON).
+pub(crate) fn event_rows(logs: &[LogAppend<'_>]) -> Vec<(i64, i64, i64, String)> {
+    logs.iter()
+        .flat_map(|&(ticket_row, first_seq, events)| {
+            events
+                .iter()
+                .enumerate()
+                .map(move |(i, e)| (ticket_row, (first_seq + i) as i64, e.at_ms, to_json(e)))
+        })
+        .collect()
+}
+
+/// The rest of a bulk load once its ticket rows exist (`row_ids`: ticket id -> row id): every
+/// ticket's whole log and all their messages.
+pub(crate) fn bulk_logs_and_messages<'a>(
+    batch: &'a [NewTicket],
+    row_ids: &HashMap<i64, i64>,
+) -> StoreResult<(Vec<LogAppend<'a>>, Vec<StoredMessage>)> {
+    let mut logs = Vec::with_capacity(batch.len());
+    let mut messages = Vec::new();
+    for t in batch {
+        let row = *row_ids.get(&t.ticket_id).ok_or(StoreError::NotFound)?;
+        logs.push((row, 1, t.events.as_slice()));
+        messages.extend(messages_of(row, &t.events));
+    }
+    Ok((logs, messages))
+}
 
 /// The message rows a log implies, in order.
 pub(crate) fn messages_of(ticket_row: i64, events: &[TicketEvent]) -> Vec<StoredMessage> {

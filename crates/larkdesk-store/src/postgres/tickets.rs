@@ -9,10 +9,10 @@ use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 
 use super::PostgresStore;
 use crate::common::{
-    OutboxEntry, PROJECTION_COLUMNS, ROWS_PER_INSERT, Subscriber, USER_COLUMNS, clamp_new_event_times,
-    conflict_or, fill_people_from, ids_json, json_column, messages_match, messages_of, outbox_entries,
-    people_named, project, row_projection, stored_message_from_row, ticket_message_from_row, to_json,
-    user_from_row,
+    LogAppend, OutboxEntry, PROJECTION_COLUMNS, ROWS_PER_INSERT, Subscriber, USER_COLUMNS,
+    bulk_logs_and_messages, clamp_new_event_times, conflict_or, event_rows, fill_people_from, ids_json,
+    json_column, messages_match, messages_of, outbox_entries, people_named, project, row_projection,
+    stored_message_from_row, ticket_message_from_row, to_json, user_from_row,
 };
 use crate::{
     Helpdesk, LIST_CAP, NewTicket, RebuildReport, StoreError, StoreResult, StoredMessage, TicketFilter,
@@ -96,18 +96,9 @@ async fn insert_messages(conn: &mut PgConnection, messages: &[StoredMessage]) ->
     Ok(())
 }
 
-/// Append `events` to the logs of tickets: each item is (ticket row, seq of its first event,
-/// events).
-async fn insert_events(conn: &mut PgConnection, logs: &[(i64, usize, &[TicketEvent])]) -> StoreResult<()> {
-    let rows: Vec<(i64, i64, i64, String)> = logs
-        .iter()
-        .flat_map(|&(ticket_row, first_seq, events)| {
-            events
-                .iter()
-                .enumerate()
-                .map(move |(i, e)| (ticket_row, (first_seq + i) as i64, e.at_ms, to_json(e)))
-        })
-        .collect();
+/// Append events to the logs of tickets.
+async fn insert_events(conn: &mut PgConnection, logs: &[LogAppend<'_>]) -> StoreResult<()> {
+    let rows = event_rows(logs);
     for chunk in rows.chunks(ROWS_PER_INSERT) {
         QueryBuilder::<Postgres>::new("INSERT INTO ticket_events (ticket_id, seq, at_ms, event) ")
             .push_values(chunk, |mut row, (ticket_row, seq, at_ms, event)| {
@@ -310,17 +301,9 @@ impl PostgresStore {
             .map_err(|e| conflict_or(e, "ticket_id already exists"))?;
             row_ids.extend(inserted);
         }
-        let row_of = |t: &NewTicket| row_ids.get(&t.ticket_id).copied().ok_or(StoreError::NotFound);
-        let logs = batch
-            .iter()
-            .map(|t| Ok((row_of(t)?, 1, t.events.as_slice())))
-            .collect::<StoreResult<Vec<_>>>()?;
+        let (logs, messages) = bulk_logs_and_messages(batch, &row_ids)?;
         insert_events(&mut tx, &logs).await?;
-        let messages = batch
-            .iter()
-            .map(|t| Ok(messages_of(row_of(t)?, &t.events)))
-            .collect::<StoreResult<Vec<_>>>()?;
-        insert_messages(&mut tx, &messages.concat()).await?;
+        insert_messages(&mut tx, &messages).await?;
         tx.commit().await?;
         Ok(())
     }
