@@ -136,9 +136,9 @@ impl AppState {
             Err(StoreError::NotFound) => Err(ApiError::unauthorized()),
             Err(e) => Err(ApiError::from(e)),
         };
-        if let Some((helpdesk_id, verified_digest)) = self.verified.helpdesk_header(raw) {
-            let helpdesk = lookup(&helpdesk_id).await?;
-            if helpdesk.token_hash.same_as(&verified_digest) {
+        if let Some(known) = self.verified.helpdesk_header(raw) {
+            let helpdesk = lookup(&known.helpdesk_id).await?;
+            if helpdesk.token_hash.same_as(&known.token_hash) {
                 return Ok(helpdesk);
             }
             // The token was rotated since: check the header afresh (it will fail).

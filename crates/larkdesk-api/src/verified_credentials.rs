@@ -33,10 +33,12 @@ struct VerifiedToken {
     claims: TokenClaims,
 }
 
-struct VerifiedHelpdeskHeader {
+/// A helpdesk header that carried the right token for `helpdesk_id` when its digest was
+/// `token_hash`.
+pub struct VerifiedHelpdeskHeader {
     raw: Box<[u8]>,
-    helpdesk_id: Box<str>,
-    token_hash: SecretHash,
+    pub helpdesk_id: Box<str>,
+    pub token_hash: SecretHash,
 }
 
 pub struct VerifiedCredentials {
@@ -91,14 +93,14 @@ impl VerifiedCredentials {
         Ok(claims)
     }
 
-    /// The helpdesk id of a helpdesk header verified before, with the token digest it matched.
-    /// The caller must still check that the helpdesk's current digest is that one.
-    pub fn helpdesk_header(&self, raw: &[u8]) -> Option<(Box<str>, SecretHash)> {
+    /// A helpdesk header verified before: its helpdesk id and the token digest it matched. The
+    /// caller must still check that the helpdesk's current digest is that one.
+    pub fn helpdesk_header(&self, raw: &[u8]) -> Option<Arc<VerifiedHelpdeskHeader>> {
         let known = self
             .helpdesk_headers
             .get(&self.hasher.hash_one(raw))
             .map(|k| Arc::clone(&k))?;
-        bool::from(known.raw.ct_eq(raw)).then(|| (known.helpdesk_id.clone(), known.token_hash.clone()))
+        bool::from(known.raw.ct_eq(raw)).then_some(known)
     }
 
     /// Remember that `raw` carried the right token for `helpdesk_id`, whose digest is `token_hash`.
@@ -169,9 +171,9 @@ mod tests {
         let digest = SecretHash::of("ht-secret");
         assert!(memo.helpdesk_header(b"abc").is_none());
         memo.remember_helpdesk_header(b"abc", "123", &digest);
-        let (id, hash) = memo.helpdesk_header(b"abc").expect("remembered");
-        assert_eq!(&*id, "123");
-        assert!(hash.same_as(&digest));
+        let known = memo.helpdesk_header(b"abc").expect("remembered");
+        assert_eq!(&*known.helpdesk_id, "123");
+        assert!(known.token_hash.same_as(&digest));
         assert!(memo.helpdesk_header(b"abd").is_none());
     }
 
