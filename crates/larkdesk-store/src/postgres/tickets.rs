@@ -96,6 +96,32 @@ async fn insert_messages(conn: &mut PgConnection, messages: &[StoredMessage]) ->
     Ok(())
 }
 
+/// Insert ticket rows with their whole projection, each given as (ticket id, chat id,
+/// projection). Returns each ticket id's row id.
+async fn insert_tickets(
+    conn: &mut PgConnection,
+    helpdesk: &Helpdesk,
+    rows: &[(i64, &str, &Ticket)],
+) -> StoreResult<HashMap<i64, i64>> {
+    let mut row_ids = HashMap::with_capacity(rows.len());
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let inserted: Vec<(i64, i64)> = QueryBuilder::<Postgres>::new(format!(
+            "INSERT INTO tickets (ticket_id, helpdesk_id, chat_id, {PROJECTION_COLUMNS}) "
+        ))
+        .push_values(chunk, |mut row, &(ticket_id, chat_id, t)| {
+            row.push_bind(ticket_id).push_bind(helpdesk.id).push_bind(chat_id);
+            push_projection(&mut row, t);
+        })
+        .push(" RETURNING ticket_id, id")
+        .build_query_as()
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|e| conflict_or(e, "ticket_id already exists"))?;
+        row_ids.extend(inserted);
+    }
+    Ok(row_ids)
+}
+
 /// Append events to the logs of tickets.
 async fn insert_events(conn: &mut PgConnection, logs: &[LogAppend<'_>]) -> StoreResult<()> {
     let rows = event_rows(logs);
@@ -135,22 +161,9 @@ pub(super) async fn create_ticket_in(
     events: &[TicketEvent],
 ) -> StoreResult<Ticket> {
     let projected = project(ticket_id, &helpdesk.helpdesk_id, events)?;
-    let row_id: i64 = sqlx::query_scalar(
-        "INSERT INTO tickets (ticket_id, helpdesk_id, guest_id, ticket_type, status, created_at, chat_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-    )
-    .bind(ticket_id)
-    .bind(helpdesk.id)
-    .bind(&projected.guest.id)
-    .bind(projected.ticket_type)
-    .bind(projected.status)
-    .bind(projected.created_at)
-    .bind(chat_id)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(|e| conflict_or(e, "ticket_id already exists"))?;
+    let row_ids = insert_tickets(conn, helpdesk, &[(ticket_id, chat_id, &projected)]).await?;
+    let row_id = *row_ids.get(&ticket_id).ok_or(StoreError::NotFound)?;
     insert_events(conn, &[(row_id, 1, events)]).await?;
-    write_projection(conn, row_id, &projected).await?;
     insert_messages(conn, &messages_of(row_id, events)).await?;
     Ok(projected)
 }
@@ -282,25 +295,12 @@ impl PostgresStore {
             .map(|t| project(t.ticket_id, &helpdesk.helpdesk_id, &t.events))
             .collect::<StoreResult<Vec<_>>>()?;
         let mut tx = self.pool.begin().await?;
-        let mut row_ids = HashMap::with_capacity(batch.len());
-        let rows: Vec<(&NewTicket, &Ticket)> = batch.iter().zip(&projected).collect();
-        for chunk in rows.chunks(ROWS_PER_INSERT) {
-            let inserted: Vec<(i64, i64)> = QueryBuilder::<Postgres>::new(format!(
-                "INSERT INTO tickets (ticket_id, helpdesk_id, chat_id, {PROJECTION_COLUMNS}) "
-            ))
-            .push_values(chunk, |mut row, (new, t)| {
-                row.push_bind(new.ticket_id)
-                    .push_bind(helpdesk.id)
-                    .push_bind(&new.chat_id);
-                push_projection(&mut row, t);
-            })
-            .push(" RETURNING ticket_id, id")
-            .build_query_as()
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(|e| conflict_or(e, "ticket_id already exists"))?;
-            row_ids.extend(inserted);
-        }
+        let rows: Vec<(i64, &str, &Ticket)> = batch
+            .iter()
+            .zip(&projected)
+            .map(|(new, t)| (new.ticket_id, new.chat_id.as_str(), t))
+            .collect();
+        let row_ids = insert_tickets(&mut tx, helpdesk, &rows).await?;
         let (logs, messages) = bulk_logs_and_messages(batch, &row_ids)?;
         insert_events(&mut tx, &logs).await?;
         insert_messages(&mut tx, &messages).await?;
