@@ -1,6 +1,8 @@
 //! A bounded cache of rendered `GET /tickets/:id` bodies, so the hottest read skips the
-//! database and JSON rendering, and of `GET /tickets` totals, so paging through a filter does
-//! not recount it (counting up to 10,000 matches is most of a list's cost at scale).
+//! database and JSON rendering; of `GET /tickets` totals, so paging through a filter does
+//! not recount it (counting up to 10,000 matches is most of a list's cost at scale); and of
+//! rendered `GET /tickets` pages, because a page of 20 tickets costs ~1 ms of reading and
+//! rendering while dashboards and sync jobs ask for the same pages over and over.
 //!
 //! Consistency: every request that may write (any method but GET/HEAD) bumps a generation
 //! counter when it finishes, and an entry is only served while the generation it was rendered
@@ -19,6 +21,12 @@ use larkdesk_store::TicketFilter;
 pub const MAX_ENTRIES: u64 = 10_000;
 /// Most cached list totals held at once.
 pub const MAX_TOTALS: u64 = 10_000;
+/// Most bytes of rendered list pages held at once (a page of 20 tickets is ~20–60 KiB, one of
+/// 200 up to ~600 KiB, so pages are bounded by size rather than count).
+pub const MAX_PAGE_BYTES: u64 = 32 << 20;
+
+/// A list page: the helpdesk's row id, the filter, the offset and the page size.
+pub type PageKey = (i64, TicketFilter, i64, i64);
 
 #[derive(Clone)]
 struct Entry<T> {
@@ -29,6 +37,7 @@ struct Entry<T> {
 pub struct TicketCache {
     entries: Option<moka::sync::Cache<(i64, i64), Entry<Bytes>>>,
     totals: Option<moka::sync::Cache<(i64, TicketFilter), Entry<i64>>>,
+    pages: Option<moka::sync::Cache<PageKey, Entry<Bytes>>>,
     generation: AtomicU64,
 }
 
@@ -47,9 +56,19 @@ impl TicketCache {
                     .build()
             })
         }
+        let pages = (!ttl.is_zero()).then(|| {
+            moka::sync::Cache::builder()
+                .max_capacity(MAX_PAGE_BYTES)
+                .weigher(|_: &PageKey, page: &Entry<Bytes>| {
+                    u32::try_from(page.value.len()).unwrap_or(u32::MAX)
+                })
+                .time_to_live(ttl)
+                .build()
+        });
         Self {
             entries: cache(MAX_ENTRIES, ttl),
             totals: cache(MAX_TOTALS, ttl),
+            pages,
             generation: AtomicU64::new(0),
         }
     }
@@ -106,6 +125,29 @@ impl TicketCache {
     }
 }
 
+impl TicketCache {
+    /// A rendered list page, when rendered since the last write.
+    pub fn page(&self, key: &PageKey) -> Option<Bytes> {
+        let entry = self.pages.as_ref()?.get(key)?;
+        (entry.generation == self.generation()).then_some(entry.value)
+    }
+
+    /// Keep a page rendered under `generation`, unless a write finished since.
+    pub fn put_page(&self, key: PageKey, generation: u64, body: Bytes) {
+        if let Some(pages) = &self.pages
+            && generation == self.generation()
+        {
+            pages.insert(
+                key,
+                Entry {
+                    generation,
+                    value: body,
+                },
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,9 +189,58 @@ mod tests {
     }
 
     #[test]
+    fn pages_follow_the_same_rules() {
+        let cache = TicketCache::new(Duration::from_secs(60));
+        let closed = TicketFilter {
+            status_list: vec![50],
+            ..TicketFilter::default()
+        };
+        let first = (1, closed.clone(), 0, 20);
+        let g = cache.generation();
+        cache.put_page(first.clone(), g, Bytes::from_static(b"p1"));
+        assert_eq!(cache.page(&first).as_deref(), Some(&b"p1"[..]));
+        assert_eq!(cache.page(&(1, closed.clone(), 20, 20)), None, "another page");
+        assert_eq!(cache.page(&(1, closed.clone(), 0, 50)), None, "another page size");
+        assert_eq!(cache.page(&(2, closed.clone(), 0, 20)), None, "another helpdesk");
+        assert_eq!(
+            cache.page(&(1, TicketFilter::default(), 0, 20)),
+            None,
+            "another filter"
+        );
+        cache.bump();
+        assert_eq!(cache.page(&first), None, "stale after a write");
+        cache.put_page(first.clone(), g, Bytes::from_static(b"old"));
+        assert_eq!(cache.page(&first), None, "a page that raced a write is not kept");
+    }
+
+    #[test]
+    fn pages_are_bounded_by_size() {
+        let cache = TicketCache::new(Duration::from_secs(60));
+        let big = Bytes::from(vec![b' '; 1 << 20]);
+        let g = cache.generation();
+        for offset in 0..100 {
+            cache.put_page((1, TicketFilter::default(), offset, 20), g, big.clone());
+        }
+        let pages = cache.pages.as_ref().expect("enabled");
+        pages.run_pending_tasks();
+        assert!(
+            pages.weighted_size() <= MAX_PAGE_BYTES,
+            "{} bytes held",
+            pages.weighted_size()
+        );
+        assert!(pages.entry_count() < 100);
+    }
+
+    #[test]
     fn zero_ttl_disables() {
         let cache = TicketCache::new(Duration::ZERO);
         cache.put(1, 2, cache.generation(), Bytes::from_static(b"v"));
         assert_eq!(cache.get(1, 2), None);
+        cache.put_page(
+            (1, TicketFilter::default(), 0, 20),
+            cache.generation(),
+            Bytes::from_static(b"p"),
+        );
+        assert_eq!(cache.page(&(1, TicketFilter::default(), 0, 20)), None);
     }
 }

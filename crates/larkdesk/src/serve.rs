@@ -43,7 +43,7 @@ pub struct ServeArgs {
     #[arg(long)]
     no_demo: bool,
 
-    /// How long a rendered ticket, or a ticket list's total, may be served from memory before
+    /// How long a rendered ticket, a rendered ticket list page or a list's total may be served from memory before
     /// re-reading it; bounds how long another instance's write can go unseen here (writes
     /// through this instance are seen at once; 0 = no cache).
     #[arg(long, env = "LARKDESK_TICKET_CACHE_MS", default_value_t = 1000)]

@@ -242,18 +242,28 @@ pub async fn list_tickets(
         return Err(ApiError::bad_request()
             .with_message("at most 10000 tickets can be paged through; narrow the filters"));
     }
+    let key = (caller.helpdesk.id, filter, offset, limit);
+    if let Some(body) = state.tickets.page(&key) {
+        return Ok(respond_bytes(StatusCode::OK, body));
+    }
     let generation = state.tickets.generation();
-    let known_total = state.tickets.total(caller.helpdesk.id, &filter);
+    let filter = &key.1;
+    let known_total = state.tickets.total(caller.helpdesk.id, filter);
     let (total, tickets) = state
         .store
-        .list_tickets(&caller.helpdesk, &filter, known_total, offset, limit)
+        .list_tickets(&caller.helpdesk, filter, known_total, offset, limit)
         .await?;
     if known_total.is_none() {
         state
             .tickets
-            .put_total(caller.helpdesk.id, &filter, generation, total);
+            .put_total(caller.helpdesk.id, filter, generation, total);
     }
-    Ok(success(ListTicketsData { total, tickets }))
+    let body: bytes::Bytes =
+        serde_json::to_vec(&larkdesk_wire::Success::new(ListTicketsData { total, tickets }))
+            .map_err(|_| ApiError::internal())?
+            .into();
+    state.tickets.put_page(key, generation, body.clone());
+    Ok(respond_bytes(StatusCode::OK, body))
 }
 
 #[derive(Debug, Deserialize)]

@@ -238,7 +238,7 @@ async fn list_tickets_filters_paging_and_order() {
     assert_eq!(page2_ids, listed[2..4]);
     assert_eq!(page2["total"], json!(7));
 
-    let created = desk.ticket(&ids[2]).await["created_at"].as_i64().unwrap();
+    let created = desk.ticket(&ids[3]).await["created_at"].as_i64().unwrap();
     let window = ok(
         &desk,
         Method::GET,
@@ -277,6 +277,37 @@ async fn list_tickets_filters_paging_and_order() {
     let after = ok(&desk, Method::GET, closed_list, None).await;
     assert_eq!(after["total"], json!(5), "the close is counted at once");
     assert_eq!(after["tickets"][0]["ticket_id"], json!(ids[4]));
+
+    // Rendered pages are remembered too, and any write renders the next one again.
+    let all_list = "/tickets?page_size=50";
+    let status_in = |page: &Value, id: &str| {
+        page["tickets"]
+            .as_array()
+            .and_then(|t| t.iter().find(|t| t["ticket_id"] == json!(id)))
+            .map(|t| t["status"].clone())
+    };
+    let before = ok(&desk, Method::GET, all_list, None).await;
+    assert_eq!(
+        ok(&desk, Method::GET, all_list, None).await,
+        before,
+        "a repeated page"
+    );
+    let open_status = status_in(&before, &ids[3]).expect("ticket 3 is listed");
+    desk.act(&ids[3], "agent_enter", json!({"agent_id": desk.agent_a}))
+        .await;
+    desk.act(&ids[3], "close", json!({"by": "agent", "agent_id": desk.agent_a}))
+        .await;
+    let closed_status = status_in(&ok(&desk, Method::GET, all_list, None).await, &ids[3]);
+    assert_ne!(
+        closed_status,
+        Some(open_status),
+        "the page shows the close at once"
+    );
+    assert_eq!(
+        closed_status,
+        Some(ok(&desk, Method::GET, &format!("/tickets/{}", ids[3]), None).await["ticket"]["status"].clone()),
+        "the page and the ticket agree"
+    );
 }
 
 #[tokio::test]
