@@ -27,8 +27,8 @@ pub struct AppState {
     /// Apps and helpdesks as the auth path last read them: every authenticated request needs
     /// both, and they change rarely. Entries live for [`CREDENTIAL_CACHE_TTL`]; changes made
     /// through this instance clear them at once, other instances see them within the TTL.
-    apps: DashMap<i64, (Instant, Arc<App>)>,
-    helpdesks: DashMap<String, (Instant, Arc<Helpdesk>)>,
+    apps: DashMap<i64, (Instant, Arc<App>), foldhash::fast::RandomState>,
+    helpdesks: DashMap<String, (Instant, Arc<Helpdesk>), foldhash::fast::RandomState>,
     /// Tokens and helpdesk headers already verified (see [`VerifiedCredentials`]).
     pub verified: VerifiedCredentials,
     /// Rendered `GET /tickets/:id` bodies (see [`TicketCache`]).
@@ -60,8 +60,8 @@ impl AppState {
             signer: TokenSigner::new(key),
             limits,
             clock,
-            apps: DashMap::new(),
-            helpdesks: DashMap::new(),
+            apps: DashMap::default(),
+            helpdesks: DashMap::default(),
             verified: VerifiedCredentials::new(),
             tickets: TicketCache::new(ticket_cache_ttl),
         }))

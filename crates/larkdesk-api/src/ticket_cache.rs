@@ -28,6 +28,10 @@ pub const MAX_PAGE_BYTES: u64 = 32 << 20;
 /// A list page: the helpdesk's row id, the filter, the offset and the page size.
 pub type PageKey = (i64, TicketFilter, i64, i64);
 
+/// Keys are ids and filters, hashed on every request: foldhash instead of SipHash.
+type Hasher = foldhash::fast::RandomState;
+type Cache<K, V> = moka::sync::Cache<K, V, Hasher>;
+
 #[derive(Clone)]
 struct Entry<T> {
     generation: u64,
@@ -35,16 +39,16 @@ struct Entry<T> {
 }
 
 pub struct TicketCache {
-    entries: Option<moka::sync::Cache<(i64, i64), Entry<Bytes>>>,
-    totals: Option<moka::sync::Cache<(i64, TicketFilter), Entry<i64>>>,
-    pages: Option<moka::sync::Cache<PageKey, Entry<Bytes>>>,
+    entries: Option<Cache<(i64, i64), Entry<Bytes>>>,
+    totals: Option<Cache<(i64, TicketFilter), Entry<i64>>>,
+    pages: Option<Cache<PageKey, Entry<Bytes>>>,
     generation: AtomicU64,
 }
 
 impl TicketCache {
     /// A cache whose entries live `ttl`; a zero `ttl` disables it.
     pub fn new(ttl: Duration) -> Self {
-        fn cache<K, V>(capacity: u64, ttl: Duration) -> Option<moka::sync::Cache<K, V>>
+        fn cache<K, V>(capacity: u64, ttl: Duration) -> Option<Cache<K, V>>
         where
             K: std::hash::Hash + Eq + Send + Sync + 'static,
             V: Clone + Send + Sync + 'static,
@@ -53,7 +57,7 @@ impl TicketCache {
                 moka::sync::Cache::builder()
                     .max_capacity(capacity)
                     .time_to_live(ttl)
-                    .build()
+                    .build_with_hasher(Hasher::default())
             })
         }
         let pages = (!ttl.is_zero()).then(|| {
@@ -63,7 +67,7 @@ impl TicketCache {
                     u32::try_from(page.value.len()).unwrap_or(u32::MAX)
                 })
                 .time_to_live(ttl)
-                .build()
+                .build_with_hasher(Hasher::default())
         });
         Self {
             entries: cache(MAX_ENTRIES, ttl),

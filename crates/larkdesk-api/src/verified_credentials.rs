@@ -8,22 +8,25 @@
 //!   hit only counts while the helpdesk (read through the usual 1 s credential cache) still has
 //!   that digest, so a rotated token stops working exactly as fast as without the memo.
 //!
-//! Entries are found by a randomly keyed 64-bit hash of the presented value, and the presented
-//! value is then compared with the remembered one in constant time, so the memo compares
-//! secrets the same way the rest of larkdesk does. A hash collision only costs a full check.
+//! Entries are found by a randomly seeded 64-bit hash of the presented value (foldhash: a few
+//! dozen instructions where SipHash took ~400 for a token), and the presented value is then
+//! compared with the remembered one in constant time, so the memo compares secrets the same way
+//! the rest of larkdesk does. A hash collision only costs a full check, and only verified
+//! credentials are remembered, so the keys are not the caller's to choose.
 //!
 //! The memo is a plain concurrent map (a cache crate's bookkeeping cost more than the hashing
 //! it saves); when it reaches [`MAX_ENTRIES`] it starts over, which costs one full check per
 //! client.
 
-use std::hash::{BuildHasher, RandomState};
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use dashmap::DashMap;
 
+use constant_time_eq::constant_time_eq;
+use foldhash::fast::RandomState;
 use larkdesk_domain::credentials::SecretHash;
 use larkdesk_domain::token::{TokenClaims, TokenError, TokenKind, TokenSigner};
-use subtle::ConstantTimeEq;
 
 /// Most tokens and helpdesk headers remembered at once (each entry is under 200 bytes).
 pub const MAX_ENTRIES: usize = 10_000;
@@ -43,8 +46,8 @@ pub struct VerifiedHelpdeskHeader {
 
 pub struct VerifiedCredentials {
     hasher: RandomState,
-    tokens: DashMap<u64, Arc<VerifiedToken>>,
-    helpdesk_headers: DashMap<u64, Arc<VerifiedHelpdeskHeader>>,
+    tokens: DashMap<u64, Arc<VerifiedToken>, RandomState>,
+    helpdesk_headers: DashMap<u64, Arc<VerifiedHelpdeskHeader>, RandomState>,
 }
 
 impl Default for VerifiedCredentials {
@@ -56,9 +59,9 @@ impl Default for VerifiedCredentials {
 impl VerifiedCredentials {
     pub fn new() -> Self {
         Self {
-            hasher: RandomState::new(),
-            tokens: DashMap::new(),
-            helpdesk_headers: DashMap::new(),
+            hasher: RandomState::default(),
+            tokens: DashMap::with_hasher(RandomState::default()),
+            helpdesk_headers: DashMap::with_hasher(RandomState::default()),
         }
     }
 
@@ -73,7 +76,7 @@ impl VerifiedCredentials {
         let key = self.hasher.hash_one(token.as_bytes());
         if let Some(known) = self.tokens.get(&key).map(|k| Arc::clone(&k))
             && known.claims.kind == kind
-            && bool::from(known.token.as_bytes().ct_eq(token.as_bytes()))
+            && constant_time_eq(known.token.as_bytes(), token.as_bytes())
         {
             return if now >= known.claims.expires_at {
                 Err(TokenError::Expired)
@@ -100,7 +103,7 @@ impl VerifiedCredentials {
             .helpdesk_headers
             .get(&self.hasher.hash_one(raw))
             .map(|k| Arc::clone(&k))?;
-        bool::from(known.raw.ct_eq(raw)).then_some(known)
+        constant_time_eq(&known.raw, raw).then_some(known)
     }
 
     /// Remember that `raw` carried the right token for `helpdesk_id`, whose digest is `token_hash`.
@@ -117,7 +120,7 @@ impl VerifiedCredentials {
     }
 }
 
-fn remember<V>(map: &DashMap<u64, V>, key: u64, value: V) {
+fn remember<V>(map: &DashMap<u64, V, RandomState>, key: u64, value: V) {
     if map.len() >= MAX_ENTRIES {
         map.clear();
     }

@@ -5,7 +5,6 @@
 use rand::Rng;
 use rand::distr::Alphanumeric;
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 /// SHA-256 digest of a secret, the only form in which secrets are stored.
 #[derive(Clone, PartialEq, Eq)]
@@ -27,7 +26,7 @@ impl SecretHash {
 
     /// Constant-time comparison of two digests.
     pub fn same_as(&self, other: &SecretHash) -> bool {
-        self.0.ct_eq(&other.0).into()
+        constant_time_eq::constant_time_eq_32(&self.0, &other.0)
     }
 }
 

@@ -7,7 +7,6 @@
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use subtle::ConstantTimeEq;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -140,7 +139,7 @@ impl TokenSigner {
         let mut raw = [0u8; PAYLOAD_LEN + MAC_LEN];
         hex::decode_to_slice(body, &mut raw).map_err(|_| TokenError::Invalid)?;
         let (payload, mac) = raw.split_at(PAYLOAD_LEN);
-        if !bool::from(self.mac(payload).ct_eq(mac)) || payload[0] != VERSION {
+        if !constant_time_eq::constant_time_eq(&self.mac(payload), mac) || payload[0] != VERSION {
             return Err(TokenError::Invalid);
         }
         let int = |range: std::ops::Range<usize>| {

@@ -3,13 +3,13 @@
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::HeaderMap;
 use axum::response::Response;
 use larkdesk_domain::scopes::{HELPDESK_ALL, HELPDESK_ALL_READONLY};
 use larkdesk_wire::events::EVENT_TYPES;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::auth::CallerHeaders;
 use crate::error::{ApiError, ApiResult};
 use crate::json::{parse_body, success};
 use crate::ratelimit::Endpoint;
@@ -54,7 +54,7 @@ fn event_types(body: Subscription) -> ApiResult<Vec<&'static str>> {
 
 async fn change(
     state: SharedState,
-    headers: HeaderMap,
+    headers: CallerHeaders,
     body: Result<Bytes, BytesRejection>,
     subscribe: bool,
 ) -> ApiResult<Response> {
@@ -82,7 +82,7 @@ async fn change(
 
 pub async fn subscribe(
     State(state): State<SharedState>,
-    headers: HeaderMap,
+    headers: CallerHeaders,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
     change(state, headers, body, true).await
@@ -90,7 +90,7 @@ pub async fn subscribe(
 
 pub async fn unsubscribe(
     State(state): State<SharedState>,
-    headers: HeaderMap,
+    headers: CallerHeaders,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult<Response> {
     change(state, headers, body, false).await

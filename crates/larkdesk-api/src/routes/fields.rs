@@ -3,7 +3,6 @@
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, RawQuery, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use larkdesk_domain::ids;
 use larkdesk_store::FieldDefinition;
@@ -14,7 +13,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::tickets::{READ, WRITE};
-use crate::auth::HelpdeskCaller;
+use crate::auth::{CallerHeaders, HelpdeskCaller};
 use crate::error::{ApiError, ApiResult};
 use crate::json::{parse_body, success};
 use crate::query::QueryParams;
@@ -65,7 +64,7 @@ fn field_id(path: Result<Path<String>, PathRejection>) -> ApiResult<String> {
 /// `GET /customized_fields?visible_only=`
 pub async fn customized_fields(
     State(state): State<SharedState>,
-    headers: HeaderMap,
+    headers: CallerHeaders,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
     let caller = state
@@ -125,7 +124,7 @@ fn required<T>(v: Option<T>, name: &str) -> ApiResult<T> {
 /// `POST /ticket_customized_fields`
 pub async fn create_field(
     State(state): State<SharedState>,
-    headers: HeaderMap,
+    headers: CallerHeaders,
     body: Body,
 ) -> ApiResult<Response> {
     let caller = state
@@ -160,7 +159,7 @@ pub async fn create_field(
 /// `GET /ticket_customized_fields/:id`: the field flat in `data`.
 pub async fn get_field(
     State(state): State<SharedState>,
-    headers: HeaderMap,
+    headers: CallerHeaders,
     path: Result<Path<String>, PathRejection>,
 ) -> ApiResult<Response> {
     let caller = state
@@ -186,7 +185,7 @@ struct FieldPatch {
 /// `PATCH /ticket_customized_fields/:id`: change the given attributes.
 pub async fn update_field(
     State(state): State<SharedState>,
-    headers: HeaderMap,
+    headers: CallerHeaders,
     path: Result<Path<String>, PathRejection>,
     body: Body,
 ) -> ApiResult<Response> {
@@ -220,7 +219,7 @@ pub async fn update_field(
 /// `DELETE /ticket_customized_fields/:id`
 pub async fn delete_field(
     State(state): State<SharedState>,
-    headers: HeaderMap,
+    headers: CallerHeaders,
     path: Result<Path<String>, PathRejection>,
 ) -> ApiResult<Response> {
     let caller = state
@@ -240,7 +239,7 @@ struct ListBody {
 /// The page token is the position after the previous page; it is omitted on the last page.
 pub async fn list_fields(
     State(state): State<SharedState>,
-    headers: HeaderMap,
+    headers: CallerHeaders,
     RawQuery(raw): RawQuery,
     body: Body,
 ) -> ApiResult<Response> {

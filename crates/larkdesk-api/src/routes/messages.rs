@@ -3,7 +3,6 @@
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, RawQuery, State};
-use axum::http::HeaderMap;
 use axum::response::Response;
 use larkdesk_domain::events::{Actor, EventKind, Sender};
 use larkdesk_domain::ids;
@@ -13,6 +12,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::tickets::{READ, WRITE, path_ticket_id};
+use crate::auth::CallerHeaders;
 use crate::error::{ApiError, ApiResult};
 use crate::json::{parse_body, success};
 use crate::query::QueryParams;
@@ -40,7 +40,7 @@ struct NewTicketMessage {
 /// an agent's user token, the agent (who must be one of the ticket's agents).
 pub async fn create_ticket_message(
     State(state): State<SharedState>,
-    headers: HeaderMap,
+    headers: CallerHeaders,
     path: Result<Path<String>, PathRejection>,
     body: Body,
 ) -> ApiResult<Response> {
@@ -88,7 +88,7 @@ fn to_ms(v: i64) -> i64 {
 /// `GET /tickets/:ticket_id/messages`, oldest first.
 pub async fn list_ticket_messages(
     State(state): State<SharedState>,
-    headers: HeaderMap,
+    headers: CallerHeaders,
     path: Result<Path<String>, PathRejection>,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
@@ -126,7 +126,7 @@ struct BotMessage {
 /// `POST /message`: the helpdesk bot messages a user (their service chat or a p2p chat).
 pub async fn bot_message(
     State(state): State<SharedState>,
-    headers: HeaderMap,
+    headers: CallerHeaders,
     RawQuery(raw): RawQuery,
     body: Body,
 ) -> ApiResult<Response> {

@@ -3,7 +3,7 @@
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use larkdesk_domain::events::{EventKind, TicketEvent};
 use larkdesk_domain::ids::{self, is_valid_numeric_id};
@@ -16,7 +16,7 @@ use larkdesk_wire::ticket::{
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::auth::HelpdeskCaller;
+use crate::auth::{CallerHeaders, HelpdeskCaller};
 use crate::error::{ApiError, ApiResult};
 use crate::json::{parse_body, respond_bytes, success};
 use crate::query::QueryParams;
@@ -67,7 +67,7 @@ impl AppState {
 /// `GET /tickets/:ticket_id`
 pub async fn get_ticket(
     State(state): State<SharedState>,
-    headers: HeaderMap,
+    headers: CallerHeaders,
     path: Result<Path<String>, PathRejection>,
 ) -> ApiResult<Response> {
     let caller = state.helpdesk_caller(&headers, Endpoint::GetTicket, READ).await?;
@@ -109,7 +109,7 @@ struct UpdateTicket {
 /// them are appended together or not at all.
 pub async fn update_ticket(
     State(state): State<SharedState>,
-    headers: HeaderMap,
+    headers: CallerHeaders,
     path: Result<Path<String>, PathRejection>,
     body: Body,
 ) -> ApiResult<Response> {
@@ -214,7 +214,7 @@ pub async fn update_ticket(
 /// `GET /tickets`: filters of §2.5, newest first (`created_at` desc, then `ticket_id` desc).
 pub async fn list_tickets(
     State(state): State<SharedState>,
-    headers: HeaderMap,
+    headers: CallerHeaders,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
     let caller = state
@@ -280,7 +280,7 @@ struct StartService {
 /// `POST /start_service`: open a conversation (ticket + service chat) for a user.
 pub async fn start_service(
     State(state): State<SharedState>,
-    headers: HeaderMap,
+    headers: CallerHeaders,
     body: Body,
 ) -> ApiResult<Response> {
     let caller = state
@@ -356,7 +356,7 @@ pub async fn start_service(
 /// `GET /ticket_images?ticket_id&msg_id&index`: the raw bytes of an image in a message.
 pub async fn ticket_image(
     State(state): State<SharedState>,
-    headers: HeaderMap,
+    headers: CallerHeaders,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
     let caller = state
@@ -408,7 +408,7 @@ struct AnswerUserQuery {
 /// while the ticket is still with the bot.
 pub async fn answer_user_query(
     State(state): State<SharedState>,
-    headers: HeaderMap,
+    headers: CallerHeaders,
     path: Result<Path<String>, PathRejection>,
     body: Body,
 ) -> ApiResult<Response> {
