@@ -42,7 +42,7 @@ FOCUS=(
   "governor (limiter buckets)|governor::"
   "helpdesk token check (SHA-256, or the verified-header memo)|larkdesk_domain::credentials::SecretHash::matches|VerifiedCredentials::helpdesk_header"
   "X-Tt-Logid generation|larkdesk_api::logid::(new_log_id|LogId::new)"
-  "rendered-ticket cache lookup|ticket_cache::TicketCache::get"
+  "rendered-ticket cache lookup (quick_cache, inlined)|/ticket_cache[.]rs:|ticket_cache::TicketCache::get|/quick_cache-[0-9.]+/src/"
   "auth (helpdesk_caller: token, app, scopes, limiter, helpdesk)|larkdesk_api::auth::.*helpdesk_caller"
   "GET ticket handler (inlined into axum's Handler::call)|axum::handler::Handler<"
   "store: ticket read (larkdesk_store)|larkdesk_store::.*::ticket::"
