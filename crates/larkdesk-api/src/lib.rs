@@ -11,6 +11,7 @@ pub mod emulator;
 pub mod error;
 pub mod json;
 pub mod logid;
+pub mod memo;
 pub mod query;
 pub mod ratelimit;
 pub mod routes;

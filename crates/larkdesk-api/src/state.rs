@@ -5,11 +5,11 @@ use std::sync::Arc;
 use larkdesk_domain::token::TokenSigner;
 use std::time::{Duration, Instant};
 
-use dashmap::DashMap;
 use larkdesk_store::{App, Helpdesk, Store, StoreResult};
 use rand::Rng;
 
 use crate::clock::Clock;
+use crate::memo::Memo;
 use crate::ratelimit::RateLimits;
 use crate::ticket_cache::TicketCache;
 use crate::verified_credentials::VerifiedCredentials;
@@ -27,8 +27,9 @@ pub struct AppState {
     /// Apps and helpdesks as the auth path last read them: every authenticated request needs
     /// both, and they change rarely. Entries live for [`CREDENTIAL_CACHE_TTL`]; changes made
     /// through this instance clear them at once, other instances see them within the TTL.
-    apps: DashMap<i64, (Instant, Arc<App>), foldhash::fast::RandomState>,
-    helpdesks: DashMap<String, (Instant, Arc<Helpdesk>), foldhash::fast::RandomState>,
+    /// Concurrent misses of one app or helpdesk wait for a single read (see [`Memo`]).
+    apps: Memo<i64, (Instant, Arc<App>)>,
+    helpdesks: Memo<String, (Instant, Arc<Helpdesk>)>,
     /// Tokens and helpdesk headers already verified (see [`VerifiedCredentials`]).
     pub verified: VerifiedCredentials,
     /// Rendered `GET /tickets/:id` bodies (see [`TicketCache`]).
@@ -37,6 +38,8 @@ pub struct AppState {
 
 /// How long another instance's change to an app or helpdesk may go unseen.
 pub const CREDENTIAL_CACHE_TTL: Duration = Duration::from_secs(1);
+/// Most apps, and most helpdesks, kept in memory at once.
+pub const MAX_CACHED_CREDENTIALS: usize = 10_000;
 
 pub type SharedState = Arc<AppState>;
 
@@ -60,8 +63,8 @@ impl AppState {
             signer: TokenSigner::new(key),
             limits,
             clock,
-            apps: DashMap::default(),
-            helpdesks: DashMap::default(),
+            apps: Memo::new(MAX_CACHED_CREDENTIALS),
+            helpdesks: Memo::new(MAX_CACHED_CREDENTIALS),
             verified: VerifiedCredentials::new(),
             tickets: TicketCache::new(ticket_cache_ttl),
         }))
@@ -69,30 +72,22 @@ impl AppState {
 
     /// An app by storage id, from the cache when fresh.
     pub async fn app(&self, row_id: i64) -> StoreResult<Arc<App>> {
-        if let Some(entry) = self
-            .apps
-            .get(&row_id)
-            .filter(|e| e.0.elapsed() < CREDENTIAL_CACHE_TTL)
-        {
-            return Ok(Arc::clone(&entry.1));
-        }
-        let app = Arc::new(self.store.app_by_row_id(row_id).await?);
-        self.apps.insert(row_id, (Instant::now(), Arc::clone(&app)));
+        let read =
+            async { StoreResult::Ok((Instant::now(), Arc::new(self.store.app_by_row_id(row_id).await?))) };
+        let (_, app) = self.apps.get_or_load(&row_id, fresh, read, |_| true).await?;
         Ok(app)
     }
 
     /// A helpdesk by public id, from the cache when fresh. Unknown ids are not cached.
     pub async fn helpdesk(&self, helpdesk_id: &str) -> StoreResult<Arc<Helpdesk>> {
-        if let Some(entry) = self
+        let read = async {
+            let helpdesk = self.store.helpdesk_by_public_id(helpdesk_id).await?;
+            StoreResult::Ok((Instant::now(), Arc::new(helpdesk)))
+        };
+        let (_, helpdesk) = self
             .helpdesks
-            .get(helpdesk_id)
-            .filter(|e| e.0.elapsed() < CREDENTIAL_CACHE_TTL)
-        {
-            return Ok(Arc::clone(&entry.1));
-        }
-        let helpdesk = Arc::new(self.store.helpdesk_by_public_id(helpdesk_id).await?);
-        self.helpdesks
-            .insert(helpdesk_id.to_owned(), (Instant::now(), Arc::clone(&helpdesk)));
+            .get_or_load(helpdesk_id, fresh, read, |_| true)
+            .await?;
         Ok(helpdesk)
     }
 
@@ -101,4 +96,8 @@ impl AppState {
         self.apps.clear();
         self.helpdesks.clear();
     }
+}
+
+fn fresh<T>(entry: &(Instant, T)) -> bool {
+    entry.0.elapsed() < CREDENTIAL_CACHE_TTL
 }

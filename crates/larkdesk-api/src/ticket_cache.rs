@@ -9,20 +9,23 @@
 //! under is current, so an instance always reads its own writes, whatever code path wrote. A
 //! read that raced a write is not cached. Writes made by other instances or by the CLI become
 //! visible within the time-to-live (1 s by default; `--ticket-cache-ms 0` turns caching off).
+//! Requests that miss the same ticket or page together render it once (see [`Memo`]).
 //! Entry counts (pages: bytes) are bounded, so memory does not grow with the number of tickets.
 
-use std::hash::Hash;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use larkdesk_store::TicketFilter;
-use quick_cache::{UnitWeighter, Weighter};
+use quick_cache::Weighter;
+
+use crate::memo::Memo;
 
 /// Most cached bodies held at once (a ticket body is 1–3 KiB).
-pub const MAX_ENTRIES: u64 = 10_000;
+pub const MAX_ENTRIES: usize = 10_000;
 /// Most cached list totals held at once.
-pub const MAX_TOTALS: u64 = 10_000;
+pub const MAX_TOTALS: usize = 10_000;
 /// Most bytes of rendered list pages held at once (a page of 20 tickets is ~20–60 KiB, one of
 /// 200 up to ~600 KiB, so pages are bounded by size rather than count).
 pub const MAX_PAGE_BYTES: u64 = 32 << 20;
@@ -47,68 +50,36 @@ impl Weighter<PageKey, Entry<Bytes>> for PageWeighter {
     }
 }
 
-/// One bounded map of rendered values. quick_cache (CLOCK-Pro eviction, sharded locks) rather
-/// than moka: a hit is a hash, a read lock and a clone, where moka's read bookkeeping took
-/// ~600 instructions of every cached GET; the time-to-live is checked here on read. Keys are
-/// ids and filters hashed on every request: foldhash instead of SipHash.
-struct Layer<K, V, W = UnitWeighter> {
-    map: quick_cache::sync::Cache<K, Entry<V>, W, foldhash::fast::RandomState>,
-    ttl: Duration,
-}
-
-impl<K: Eq + Hash, V: Clone, W: Weighter<K, Entry<V>> + Clone> Layer<K, V, W> {
-    /// `None` (caching off) for a zero `ttl`.
-    fn new(items: u64, weight: u64, weighter: W, ttl: Duration) -> Option<Self> {
-        (!ttl.is_zero()).then(|| Self {
-            map: quick_cache::sync::Cache::with(
-                items as usize,
-                weight,
-                weighter,
-                Default::default(),
-                Default::default(),
-            ),
-            ttl,
-        })
-    }
-
-    fn get(&self, key: &K, generation: u64) -> Option<V> {
-        let entry = self.map.get(key)?;
-        (entry.generation == generation && Instant::now() < entry.expires).then_some(entry.value)
-    }
-
-    fn put(&self, key: K, generation: u64, value: V) {
-        let expires = Instant::now() + self.ttl;
-        self.map.insert(
-            key,
-            Entry {
-                generation,
-                expires,
-                value,
-            },
-        );
-    }
-}
-
 pub struct TicketCache {
-    entries: Option<Layer<(i64, i64), Bytes>>,
-    totals: Option<Layer<(i64, TicketFilter), i64>>,
-    pages: Option<Layer<PageKey, Bytes, PageWeighter>>,
+    /// `None` when caching is off.
+    entries: Option<Memo<(i64, i64), Entry<Bytes>>>,
+    totals: Option<Memo<(i64, TicketFilter), Entry<i64>>>,
+    pages: Option<Memo<PageKey, Entry<Bytes>, PageWeighter>>,
+    ttl: Duration,
     generation: AtomicU64,
 }
 
 impl TicketCache {
     /// A cache whose entries live `ttl`; a zero `ttl` disables it.
     pub fn new(ttl: Duration) -> Self {
+        let on = !ttl.is_zero();
         Self {
-            entries: Layer::new(MAX_ENTRIES, MAX_ENTRIES, UnitWeighter, ttl),
-            totals: Layer::new(MAX_TOTALS, MAX_TOTALS, UnitWeighter, ttl),
+            entries: on.then(|| Memo::new(MAX_ENTRIES)),
+            totals: on.then(|| Memo::new(MAX_TOTALS)),
             // ~30 KiB a page, for sizing the table.
-            pages: Layer::new(MAX_PAGE_BYTES / (30 << 10), MAX_PAGE_BYTES, PageWeighter, ttl),
+            pages: on.then(|| {
+                Memo::weighted(
+                    (MAX_PAGE_BYTES / (30 << 10)) as usize,
+                    MAX_PAGE_BYTES,
+                    PageWeighter,
+                )
+            }),
+            ttl,
             generation: AtomicU64::new(0),
         }
     }
 
-    /// The generation to render under; pass it back to [`TicketCache::put`].
+    /// The generation to read under; pass it back to [`TicketCache::put_total`].
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
     }
@@ -118,70 +89,133 @@ impl TicketCache {
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// Keep `value` rendered under `generation`, unless a write finished since.
-    fn keep<K, V, W>(&self, layer: &Option<Layer<K, V, W>>, key: K, generation: u64, value: V)
+    /// Whether an entry may be served: rendered since the last write, within its time-to-live.
+    fn fresh<T>(&self) -> impl Fn(&Entry<T>) -> bool + use<T> {
+        let (generation, now) = (self.generation(), Instant::now());
+        move |entry| entry.generation == generation && now < entry.expires
+    }
+
+    /// The value of `key` in `memo` if fresh, else what `render` makes, kept unless a write
+    /// finished while it rendered.
+    async fn cached<K, V, W, E>(
+        &self,
+        memo: Option<&Memo<K, Entry<V>, W>>,
+        key: &K,
+        render: impl Future<Output = Result<V, E>>,
+    ) -> Result<V, E>
     where
-        K: Eq + Hash,
+        K: Eq + std::hash::Hash + Clone,
         V: Clone,
         W: Weighter<K, Entry<V>> + Clone,
     {
-        if let Some(layer) = layer
-            && generation == self.generation()
-        {
-            layer.put(key, generation, value);
-        }
+        let Some(memo) = memo else {
+            return render.await;
+        };
+        let generation = self.generation();
+        let entry = memo
+            .get_or_load(
+                key,
+                self.fresh(),
+                async {
+                    let value = render.await?;
+                    let expires = Instant::now() + self.ttl;
+                    Ok(Entry {
+                        generation,
+                        expires,
+                        value,
+                    })
+                },
+                |_| self.generation() == generation,
+            )
+            .await?;
+        Ok(entry.value)
     }
 
-    pub fn get(&self, helpdesk_row: i64, ticket_id: i64) -> Option<Bytes> {
-        self.entries
-            .as_ref()?
-            .get(&(helpdesk_row, ticket_id), self.generation())
+    /// The rendered `GET /tickets/:id` body of a ticket.
+    pub async fn ticket<E>(
+        &self,
+        helpdesk_row: i64,
+        ticket_id: i64,
+        render: impl Future<Output = Result<Bytes, E>>,
+    ) -> Result<Bytes, E> {
+        self.cached(self.entries.as_ref(), &(helpdesk_row, ticket_id), render)
+            .await
     }
 
-    /// Keep a body rendered under `generation`, unless a write finished since.
-    pub fn put(&self, helpdesk_row: i64, ticket_id: i64, generation: u64, body: Bytes) {
-        self.keep(&self.entries, (helpdesk_row, ticket_id), generation, body);
+    /// A rendered `GET /tickets` page.
+    pub async fn page<E>(
+        &self,
+        key: &PageKey,
+        render: impl Future<Output = Result<Bytes, E>>,
+    ) -> Result<Bytes, E> {
+        self.cached(self.pages.as_ref(), key, render).await
     }
 
     /// The total of `filter` in a helpdesk, when counted since the last write.
     pub fn total(&self, helpdesk_row: i64, filter: &TicketFilter) -> Option<i64> {
-        self.totals
-            .as_ref()?
-            .get(&(helpdesk_row, filter.clone()), self.generation())
+        let key = (helpdesk_row, filter.clone());
+        Some(self.totals.as_ref()?.get(&key, self.fresh())?.value)
     }
 
     /// Keep a total counted under `generation`, unless a write finished since.
     pub fn put_total(&self, helpdesk_row: i64, filter: &TicketFilter, generation: u64, total: i64) {
-        self.keep(&self.totals, (helpdesk_row, filter.clone()), generation, total);
-    }
-
-    /// A rendered list page, when rendered since the last write.
-    pub fn page(&self, key: &PageKey) -> Option<Bytes> {
-        self.pages.as_ref()?.get(key, self.generation())
-    }
-
-    /// Keep a page rendered under `generation`, unless a write finished since.
-    pub fn put_page(&self, key: PageKey, generation: u64, body: Bytes) {
-        self.keep(&self.pages, key, generation, body);
+        if let Some(totals) = &self.totals
+            && generation == self.generation()
+        {
+            let entry = Entry {
+                generation,
+                expires: Instant::now() + self.ttl,
+                value: total,
+            };
+            totals.insert((helpdesk_row, filter.clone()), entry);
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::convert::Infallible;
+
     use super::*;
 
-    #[test]
-    fn a_write_invalidates_and_a_racing_read_is_not_kept() {
+    /// The body `cache` serves for ticket (1, 2), rendering `fresh` on a miss.
+    async fn ticket(cache: &TicketCache, fresh: &'static [u8]) -> Bytes {
+        let render = async { Ok::<_, Infallible>(Bytes::from_static(fresh)) };
+        cache.ticket(1, 2, render).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_write_invalidates() {
         let cache = TicketCache::new(Duration::from_secs(60));
-        let g = cache.generation();
-        cache.put(1, 2, g, Bytes::from_static(b"v1"));
-        assert_eq!(cache.get(1, 2).as_deref(), Some(&b"v1"[..]));
+        assert_eq!(ticket(&cache, b"v1").await, &b"v1"[..]);
+        assert_eq!(ticket(&cache, b"v2").await, &b"v1"[..], "served from the cache");
         cache.bump();
-        assert_eq!(cache.get(1, 2), None, "stale after a write");
-        // A read rendered before the write finished must not be cached.
-        cache.put(1, 2, g, Bytes::from_static(b"old"));
-        assert_eq!(cache.get(1, 2), None);
-        assert_eq!(cache.get(9, 2), None);
+        assert_eq!(
+            ticket(&cache, b"v2").await,
+            &b"v2"[..],
+            "rendered again after a write"
+        );
+        let other = cache.ticket(9, 2, async { Ok::<_, Infallible>(Bytes::from_static(b"o")) });
+        assert_eq!(other.await.unwrap(), &b"o"[..], "another helpdesk");
+    }
+
+    #[tokio::test]
+    async fn a_render_that_raced_a_write_is_not_kept() {
+        let cache = TicketCache::new(Duration::from_secs(60));
+        let racing = cache.ticket(1, 2, async {
+            cache.bump(); // a write finishes while this renders
+            Ok::<_, Infallible>(Bytes::from_static(b"old"))
+        });
+        assert_eq!(racing.await.unwrap(), &b"old"[..]);
+        assert_eq!(ticket(&cache, b"new").await, &b"new"[..]);
+    }
+
+    #[tokio::test]
+    async fn failed_renders_are_not_kept() {
+        let cache = TicketCache::new(Duration::from_secs(60));
+        let failed = cache.ticket(1, 2, async { Err::<Bytes, _>("not found") });
+        assert_eq!(failed.await, Err("not found"));
+        assert_eq!(ticket(&cache, b"v").await, &b"v"[..]);
     }
 
     #[test]
@@ -206,64 +240,84 @@ mod tests {
         );
     }
 
-    #[test]
-    fn pages_follow_the_same_rules() {
+    #[tokio::test]
+    async fn pages_follow_the_same_rules() {
         let cache = TicketCache::new(Duration::from_secs(60));
         let closed = TicketFilter {
             status_list: vec![50],
             ..TicketFilter::default()
         };
+        let page = |key: PageKey, body: &'static [u8]| {
+            let cache = &cache;
+            async move {
+                let render = async { Ok::<_, Infallible>(Bytes::from_static(body)) };
+                cache.page(&key, render).await.unwrap()
+            }
+        };
         let first = (1, closed.clone(), 0, 20);
-        let g = cache.generation();
-        cache.put_page(first.clone(), g, Bytes::from_static(b"p1"));
-        assert_eq!(cache.page(&first).as_deref(), Some(&b"p1"[..]));
-        assert_eq!(cache.page(&(1, closed.clone(), 20, 20)), None, "another page");
-        assert_eq!(cache.page(&(1, closed.clone(), 0, 50)), None, "another page size");
-        assert_eq!(cache.page(&(2, closed.clone(), 0, 20)), None, "another helpdesk");
+        assert_eq!(page(first.clone(), b"p1").await, &b"p1"[..]);
         assert_eq!(
-            cache.page(&(1, TicketFilter::default(), 0, 20)),
-            None,
+            page(first.clone(), b"p2").await,
+            &b"p1"[..],
+            "served from the cache"
+        );
+        assert_eq!(
+            page((1, closed.clone(), 20, 20), b"x").await,
+            &b"x"[..],
+            "another page"
+        );
+        assert_eq!(
+            page((1, closed.clone(), 0, 50), b"x").await,
+            &b"x"[..],
+            "another page size"
+        );
+        assert_eq!(
+            page((2, closed.clone(), 0, 20), b"x").await,
+            &b"x"[..],
+            "another helpdesk"
+        );
+        assert_eq!(
+            page((1, TicketFilter::default(), 0, 20), b"x").await,
+            &b"x"[..],
             "another filter"
         );
         cache.bump();
-        assert_eq!(cache.page(&first), None, "stale after a write");
-        cache.put_page(first.clone(), g, Bytes::from_static(b"old"));
-        assert_eq!(cache.page(&first), None, "a page that raced a write is not kept");
+        assert_eq!(
+            page(first, b"p2").await,
+            &b"p2"[..],
+            "rendered again after a write"
+        );
     }
 
-    #[test]
-    fn pages_are_bounded_by_size() {
+    #[tokio::test]
+    async fn pages_are_bounded_by_size() {
         let cache = TicketCache::new(Duration::from_secs(60));
         let big = Bytes::from(vec![b' '; 1 << 20]);
-        let g = cache.generation();
         for offset in 0..100 {
-            cache.put_page((1, TicketFilter::default(), offset, 20), g, big.clone());
+            let key = (1, TicketFilter::default(), offset, 20);
+            let render = async { Ok::<_, Infallible>(big.clone()) };
+            cache.page(&key, render).await.unwrap();
         }
-        let pages = &cache.pages.as_ref().expect("enabled").map;
+        let pages = cache.pages.as_ref().expect("enabled");
         assert!(pages.weight() <= MAX_PAGE_BYTES, "{} bytes held", pages.weight());
-        assert!(pages.len() < 100);
-        assert!(!pages.is_empty());
+        assert!((1..100).contains(&pages.len()), "{} pages held", pages.len());
     }
 
-    #[test]
-    fn entries_expire_after_the_ttl() {
+    #[tokio::test]
+    async fn entries_expire_after_the_ttl() {
         let cache = TicketCache::new(Duration::from_millis(50));
-        cache.put(1, 2, cache.generation(), Bytes::from_static(b"v"));
-        assert!(cache.get(1, 2).is_some());
+        assert_eq!(ticket(&cache, b"v1").await, &b"v1"[..]);
+        assert_eq!(ticket(&cache, b"v2").await, &b"v1"[..]);
         std::thread::sleep(Duration::from_millis(80));
-        assert_eq!(cache.get(1, 2), None, "expired");
+        assert_eq!(ticket(&cache, b"v2").await, &b"v2"[..], "expired");
     }
 
-    #[test]
-    fn zero_ttl_disables() {
+    #[tokio::test]
+    async fn zero_ttl_disables() {
         let cache = TicketCache::new(Duration::ZERO);
-        cache.put(1, 2, cache.generation(), Bytes::from_static(b"v"));
-        assert_eq!(cache.get(1, 2), None);
-        cache.put_page(
-            (1, TicketFilter::default(), 0, 20),
-            cache.generation(),
-            Bytes::from_static(b"p"),
-        );
-        assert_eq!(cache.page(&(1, TicketFilter::default(), 0, 20)), None);
+        assert_eq!(ticket(&cache, b"v1").await, &b"v1"[..]);
+        assert_eq!(ticket(&cache, b"v2").await, &b"v2"[..]);
+        cache.put_total(1, &TicketFilter::default(), cache.generation(), 3);
+        assert_eq!(cache.total(1, &TicketFilter::default()), None);
     }
 }

@@ -72,18 +72,18 @@ pub async fn get_ticket(
 ) -> ApiResult<Response> {
     let caller = state.helpdesk_caller(&headers, Endpoint::GetTicket, READ).await?;
     let id = path_ticket_id(path)?;
-    if let Some(body) = state.tickets.get(caller.helpdesk.id, id) {
-        return Ok(respond_bytes(StatusCode::OK, body));
-    }
-    let generation = state.tickets.generation();
-    let ticket = state.store.ticket(&caller.helpdesk, id).await?;
-    let body: bytes::Bytes = serde_json::to_vec(&larkdesk_wire::Success::new(GetTicketData { ticket }))
-        .map_err(|_| ApiError::internal())?
-        .into();
-    state
-        .tickets
-        .put(caller.helpdesk.id, id, generation, body.clone());
+    let render = async {
+        let ticket = state.store.ticket(&caller.helpdesk, id).await?;
+        render(&GetTicketData { ticket })
+    };
+    let body = state.tickets.ticket(caller.helpdesk.id, id, render).await?;
     Ok(respond_bytes(StatusCode::OK, body))
+}
+
+/// `{code:0,msg:"success",data}`, serialized for the ticket cache.
+fn render(data: &impl serde::Serialize) -> ApiResult<Bytes> {
+    let body = serde_json::to_vec(&larkdesk_wire::Success::new(data)).map_err(|_| ApiError::internal())?;
+    Ok(body.into())
 }
 
 #[derive(Debug, Deserialize)]
@@ -243,26 +243,22 @@ pub async fn list_tickets(
             .with_message("at most 10000 tickets can be paged through; narrow the filters"));
     }
     let key = (caller.helpdesk.id, filter, offset, limit);
-    if let Some(body) = state.tickets.page(&key) {
-        return Ok(respond_bytes(StatusCode::OK, body));
-    }
-    let generation = state.tickets.generation();
-    let filter = &key.1;
-    let known_total = state.tickets.total(caller.helpdesk.id, filter);
-    let (total, tickets) = state
-        .store
-        .list_tickets(&caller.helpdesk, filter, known_total, offset, limit)
-        .await?;
-    if known_total.is_none() {
-        state
-            .tickets
-            .put_total(caller.helpdesk.id, filter, generation, total);
-    }
-    let body: bytes::Bytes =
-        serde_json::to_vec(&larkdesk_wire::Success::new(ListTicketsData { total, tickets }))
-            .map_err(|_| ApiError::internal())?
-            .into();
-    state.tickets.put_page(key, generation, body.clone());
+    let render = async {
+        let generation = state.tickets.generation();
+        let filter = &key.1;
+        let known_total = state.tickets.total(caller.helpdesk.id, filter);
+        let (total, tickets) = state
+            .store
+            .list_tickets(&caller.helpdesk, filter, known_total, offset, limit)
+            .await?;
+        if known_total.is_none() {
+            state
+                .tickets
+                .put_total(caller.helpdesk.id, filter, generation, total);
+        }
+        render(&ListTicketsData { total, tickets })
+    };
+    let body = state.tickets.page(&key, render).await?;
     Ok(respond_bytes(StatusCode::OK, body))
 }
 
