@@ -12,20 +12,8 @@ pub struct LogId([u8; 34]);
 impl LogId {
     /// Feishu's shape: 14-digit UTC timestamp (`YYYYMMDDhhmmss`) + 20 upper-case hex digits.
     pub fn new() -> Self {
-        let now = time::OffsetDateTime::now_utc();
         let mut id = [0u8; 34];
-        let mut digits = |at: usize, width: usize, mut value: u32| {
-            for slot in id[at..at + width].iter_mut().rev() {
-                *slot = b'0' + (value % 10) as u8;
-                value /= 10;
-            }
-        };
-        digits(0, 4, now.year().clamp(0, 9999) as u32);
-        digits(4, 2, u8::from(now.month()).into());
-        digits(6, 2, now.day().into());
-        digits(8, 2, now.hour().into());
-        digits(10, 2, now.minute().into());
-        digits(12, 2, now.second().into());
+        id[..14].copy_from_slice(&timestamp_digits());
         let mut random = [0u8; 10];
         rand::rng().fill(&mut random);
         const HEX: &[u8; 16] = b"0123456789ABCDEF";
@@ -39,6 +27,48 @@ impl LogId {
     pub fn as_str(&self) -> &str {
         std::str::from_utf8(&self.0).expect("log ids are ASCII")
     }
+}
+
+/// `YYYYMMDDhhmmss` of the current UTC second. Each thread remembers the last second it
+/// formatted: a calendar conversion per request was most of a log id's cost.
+fn timestamp_digits() -> [u8; 14] {
+    use std::cell::Cell;
+    thread_local! {
+        static LAST: Cell<(u64, [u8; 14])> = const { Cell::new((u64::MAX, [0; 14])) };
+    }
+    let second = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    LAST.with(|last| {
+        let (cached_second, digits) = last.get();
+        if cached_second == second {
+            return digits;
+        }
+        let digits = format_timestamp(second);
+        last.set((second, digits));
+        digits
+    })
+}
+
+fn format_timestamp(unix_seconds: u64) -> [u8; 14] {
+    let now = i64::try_from(unix_seconds)
+        .ok()
+        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let mut out = [0u8; 14];
+    let mut digits = |at: usize, width: usize, mut value: u32| {
+        for slot in out[at..at + width].iter_mut().rev() {
+            *slot = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    };
+    digits(0, 4, now.year().clamp(0, 9999) as u32);
+    digits(4, 2, u8::from(now.month()).into());
+    digits(6, 2, now.day().into());
+    digits(8, 2, now.hour().into());
+    digits(10, 2, now.minute().into());
+    digits(12, 2, now.second().into());
+    out
 }
 
 impl Default for LogId {
@@ -79,6 +109,26 @@ where
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn timestamps_are_utc_calendar_digits() {
+        // 2026-11-25T15:33:38Z
+        assert_eq!(&super::format_timestamp(1_795_620_818), b"20261125153338");
+        assert_eq!(&super::format_timestamp(0), b"19700101000000");
+        // A remembered second is the current one.
+        let before = super::format_timestamp(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs(),
+        );
+        let cached = super::timestamp_digits();
+        let after = super::timestamp_digits();
+        assert!(
+            before <= cached && cached <= after,
+            "{before:?} {cached:?} {after:?}"
+        );
+    }
+
     #[test]
     fn log_id_shape() {
         let id = super::new_log_id();
