@@ -26,7 +26,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
 pub use crate::state::{AppState, SharedState};
@@ -68,35 +67,45 @@ pub fn service(
 > + Clone
 + Send
 + 'static {
+    // No DefaultBodyLimit layer: `frame_request` has read the body already (refusing more than
+    // body::MAX_BODY_BYTES), and axum's extractors' default limit is that same 2 MiB.
     tower::ServiceBuilder::new()
-        .layer(TraceLayer::new_for_http())
         .map_request(|request: axum::http::Request<hyper::body::Incoming>| request.map(axum::body::Body::new))
         .layer(axum::middleware::from_fn_with_state(state.clone(), frame_request))
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(axum::extract::DefaultBodyLimit::max(body::MAX_BODY_BYTES))
         .service(router(state))
 }
 
 /// What every request goes through, in one middleware (each middleware layer costs allocations
 /// per request): a log id for the request and its response, the whole body read up front (see
 /// [`body`]), and, after any method but GET/HEAD (which may have written), the cached ticket
-/// bodies rendered before it finished are no longer served (see `ticket_cache`).
+/// bodies rendered before it finished are no longer served (see `ticket_cache`). It also logs
+/// the request: 5xx responses at ERROR, everything at DEBUG (tower-http's TraceLayer did this
+/// with a span, a response-body wrapper and two clock reads per request, logged or not).
 async fn frame_request(
     axum::extract::State(state): axum::extract::State<SharedState>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
     logid::with_log_id(async move {
-        let may_write = !matches!(
-            *request.method(),
-            axum::http::Method::GET | axum::http::Method::HEAD
-        );
+        let method = request.method().clone();
+        let may_write = !matches!(method, axum::http::Method::GET | axum::http::Method::HEAD);
+        let uri = request.uri().clone();
+        let started = std::time::Instant::now();
         let response = match body::read_whole(request).await {
             Ok(request) => next.run(request).await,
             Err(refusal) => refusal,
         };
         if may_write {
             state.tickets.bump();
+        }
+        let status = response.status().as_u16();
+        if response.status().is_server_error() {
+            let latency_ms = started.elapsed().as_secs_f64() * 1e3;
+            tracing::error!(%method, path = uri.path(), status, latency_ms, log_id = %logid::current(), "request failed");
+        } else if tracing::enabled!(tracing::Level::DEBUG) {
+            let latency_ms = started.elapsed().as_secs_f64() * 1e3;
+            tracing::debug!(%method, path = uri.path(), status, latency_ms, "request");
         }
         response
     })
