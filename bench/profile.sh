@@ -50,7 +50,7 @@ FOCUS=(
   "sqlx statement execution (worker thread)|sqlx_sqlite::connection::execute::ExecuteIter"
   "SQLite engine (sqlite3_step)|:sqlite3_step( |$)"
   "JSON response (larkdesk_api::json::success)|larkdesk_api::json::success"
-  "HTTP/1 (hyper's dispatcher, possibly inlined into its caller)|/proto/h1/dispatch[.]rs:"
+  "HTTP/1 connection task (hyper, everything a request runs inside)|GracefulConnectionFuture<C,F> as core::future::future::Future>::poll"
   "tracing|tracing(_core|_subscriber)?::"
   "per-request clone of a boxed service (tower BoxCloneSyncService)|boxed_clone_sync::CloneService<R>>::clone_box"
   "heap: Rust's allocation entry points, summed (glibc malloc or mimalloc underneath)|__rustc::__rust_(alloc|dealloc|realloc|alloc_zeroed)( |$)"
@@ -87,6 +87,8 @@ focus_line() {
     {
       ir = $1; pct = $2; fn = $0; sub(/^[^ ]+ [^ ]+ /, "", fn)
       if (found || fn !~ re || fn ~ /\047[0-9]+( \[|$)/ || pct + 0 > 100) next
+      # Source-annotation lines that merely mention a function ("936 0.00% file:fn") are not entries.
+      if (fn ~ /^[0-9]+ +[0-9.]+% /) next
       sub(/ \[[^]]*\]$/, "", fn)
       if (!sub(/^[^ ]*\.(rs|c|h|S|s):/, "", fn)) sub(/^\?\?\?:/, "", fn)
       if (re ~ /__rust_\(alloc/) { if (!(fn in seen)) { seen[fn] = 1; sum += ir; spct += pct; names = names (names ? " + " : "") fn }; next }
