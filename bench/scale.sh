@@ -162,46 +162,40 @@ measure() {
   get_url="$base/open-apis/helpdesk/v1/tickets/$(head -1 "$ids")"
 
   export BENCH_IDS_FILE=$ids
-  warm_up "$get_url"
-  run_wrk "$backend-$stage-get" "$CONNS" "$DURATION" "$get_url"
-  R[$backend,$stage,get_rps]=$W_RPS R[$backend,$stage,get_p50]=$W_P50 R[$backend,$stage,get_p99]=$W_P99
-  R[$backend,$stage,get_bad]=$W_NON2XX R[$backend,$stage,get_err]=$W_ERRORS
-  run_wrk "$backend-$stage-get-c1" 1 "$UNLOADED_DURATION" "$get_url"
-  R[$backend,$stage,get1_p50]=$W_P50 R[$backend,$stage,get1_p99]=$W_P99
-  R[$backend,$stage,get1_bad]=$W_NON2XX R[$backend,$stage,get1_err]=$W_ERRORS
+  loaded_and_unloaded get "$CONNS" "$get_url"
   unset BENCH_IDS_FILE
 
   local list_url="$base/open-apis/helpdesk/v1/tickets?$LIST_QUERY"
   list_queries >"$BENCH_TMP/list-queries.txt"
   export BENCH_IDS_FILE="$BENCH_TMP/list-queries.txt" BENCH_ID_PATH_PREFIX="/open-apis/helpdesk/v1/tickets?"
-  BENCH_WARMUP_CONNS=$LIST_CONNS warm_up "$list_url"
-  run_wrk "$backend-$stage-list" "$LIST_CONNS" "$DURATION" "$list_url"
-  R[$backend,$stage,list_rps]=$W_RPS R[$backend,$stage,list_p50]=$W_P50 R[$backend,$stage,list_p99]=$W_P99
-  R[$backend,$stage,list_bad]=$W_NON2XX R[$backend,$stage,list_err]=$W_ERRORS
-  run_wrk "$backend-$stage-list-c1" 1 "$UNLOADED_DURATION" "$list_url"
-  R[$backend,$stage,list1_p50]=$W_P50 R[$backend,$stage,list1_p99]=$W_P99
-  R[$backend,$stage,list1_bad]=$W_NON2XX R[$backend,$stage,list1_err]=$W_ERRORS
+  loaded_and_unloaded list "$LIST_CONNS" "$list_url"
   R[$backend,$stage,list_total]="$(curl -s "$list_url" -H "Authorization: $BENCH_AUTHORIZATION" \
     -H "X-Lark-Helpdesk-Authorization: $BENCH_HELPDESK_AUTH" | jq -r '.data.total // "?"')"
   R[$backend,$stage,rss]="$(peak_rss_kb "$SERVER_PID")"
   stop_pid "$SERVER_PID"
-  unset BENCH_IDS_FILE BENCH_ID_PATH_PREFIX
 
   # No caches: every request counts its total and reads and renders its page, as the first
   # request of each page after a write does.
   start_larkdesk "$DB_URL" "$backend-$stage-cold" --no-rate-limit --no-event-delivery --ticket-cache-ms 0
   list_url="$BASE_URL/open-apis/helpdesk/v1/tickets?$LIST_QUERY"
   check_ok "$list_url"
-  export BENCH_IDS_FILE="$BENCH_TMP/list-queries.txt" BENCH_ID_PATH_PREFIX="/open-apis/helpdesk/v1/tickets?"
-  BENCH_WARMUP_CONNS=$LIST_CONNS warm_up "$list_url"
-  run_wrk "$backend-$stage-list-cold" "$LIST_CONNS" "$DURATION" "$list_url"
-  R[$backend,$stage,cold_rps]=$W_RPS R[$backend,$stage,cold_p50]=$W_P50 R[$backend,$stage,cold_p99]=$W_P99
-  R[$backend,$stage,cold_bad]=$W_NON2XX R[$backend,$stage,cold_err]=$W_ERRORS
-  run_wrk "$backend-$stage-list-cold-c1" 1 "$UNLOADED_DURATION" "$list_url"
-  R[$backend,$stage,cold1_p50]=$W_P50 R[$backend,$stage,cold1_p99]=$W_P99
-  R[$backend,$stage,cold1_bad]=$W_NON2XX R[$backend,$stage,cold1_err]=$W_ERRORS
+  loaded_and_unloaded cold "$LIST_CONNS" "$list_url"
   stop_pid "$SERVER_PID"
   unset BENCH_IDS_FILE BENCH_ID_PATH_PREFIX
+}
+
+# loaded_and_unloaded KIND CONNS URL: a warm-up, then CONNS connections for DURATION and one for
+# UNLOADED_DURATION; sets R[backend,stage,KIND_*] and R[backend,stage,KIND1_*] for the caller's
+# backend and stage.
+loaded_and_unloaded() {
+  local kind=$1 conns=$2 url=$3
+  BENCH_WARMUP_CONNS=$conns warm_up "$url"
+  run_wrk "$backend-$stage-$kind" "$conns" "$DURATION" "$url"
+  R[$backend,$stage,${kind}_rps]=$W_RPS R[$backend,$stage,${kind}_p50]=$W_P50 R[$backend,$stage,${kind}_p99]=$W_P99
+  R[$backend,$stage,${kind}_bad]=$W_NON2XX R[$backend,$stage,${kind}_err]=$W_ERRORS
+  run_wrk "$backend-$stage-$kind-c1" 1 "$UNLOADED_DURATION" "$url"
+  R[$backend,$stage,${kind}1_p50]=$W_P50 R[$backend,$stage,${kind}1_p99]=$W_P99
+  R[$backend,$stage,${kind}1_bad]=$W_NON2XX R[$backend,$stage,${kind}1_err]=$W_ERRORS
 }
 
 run_backend() {
@@ -290,8 +284,8 @@ mkdir -p "$RESULTS_DIR"
   echo "| target | backend | measured | |"
   echo "|---|---|---:|---|"
   for backend in $BACKENDS; do
-    growth1="$(awk -v a="${R[$backend,small,get1_p99]}" -v b="${R[$backend,large,get1_p99]}" 'BEGIN { printf "%+.0f", 100 * (b - a) / a }')"
-    growth="$(awk -v a="${R[$backend,small,get_p99]}" -v b="${R[$backend,large,get_p99]}" 'BEGIN { printf "%+.0f", 100 * (b - a) / a }')"
+    growth1="$(awk -v a="${R[$backend,small,get1_p99]}" -v b="${R[$backend,large,get1_p99]}" 'BEGIN { printf "%+.1f", 100 * (b - a) / a }')"
+    growth="$(awk -v a="${R[$backend,small,get_p99]}" -v b="${R[$backend,large,get_p99]}" 'BEGIN { printf "%+.1f", 100 * (b - a) / a }')"
     echo "| GET p99 flat within ${FLAT_PCT}% from $(short_count "$SMALL") to $(short_count "$LARGE"), ${CONNS} connections | $backend | ${R[$backend,small,get_p99]} → ${R[$backend,large,get_p99]} ms (${growth}%) | $(verdict "$(awk -v g="$growth" -v t="$FLAT_PCT" 'BEGIN { print (g <= t) }')") |"
     echo "| (the same at 1 connection) | $backend | ${R[$backend,small,get1_p99]} → ${R[$backend,large,get1_p99]} ms (${growth1}%) | $(verdict "$(awk -v g="$growth1" -v t="$FLAT_PCT" 'BEGIN { print (g <= t) }')") |"
     if [[ $backend == sqlite ]]; then
