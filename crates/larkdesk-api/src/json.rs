@@ -22,20 +22,29 @@ pub fn respond_bytes(status: StatusCode, bytes: bytes::Bytes) -> Response {
     response
 }
 
+fn serialize<T: Serialize>(body: &T) -> ApiResult<Bytes> {
+    serde_json::to_vec(body).map(Bytes::from).map_err(|e| {
+        tracing::error!(error = %e, "response failed to serialize");
+        ApiError::internal()
+    })
+}
+
 /// A JSON response with Feishu's content type.
 pub fn respond<T: Serialize>(status: StatusCode, body: &T) -> Response {
-    match serde_json::to_vec(body) {
-        Ok(bytes) => respond_bytes(status, bytes.into()),
-        Err(e) => {
-            tracing::error!(error = %e, "response failed to serialize");
-            ApiError::internal().into_response()
-        }
+    match serialize(body) {
+        Ok(bytes) => respond_bytes(status, bytes),
+        Err(e) => e.into_response(),
     }
 }
 
 /// `{code:0,msg:"success",data}` with HTTP 200.
 pub fn success<T: Serialize>(data: T) -> Response {
     respond(StatusCode::OK, &larkdesk_wire::Success::new(data))
+}
+
+/// The body [`success`] sends, serialized, for responses that are cached.
+pub fn success_body<T: Serialize>(data: T) -> ApiResult<Bytes> {
+    serialize(&larkdesk_wire::Success::new(data))
 }
 
 /// Parse a request body as JSON. An empty body parses as `{}` so optional-only bodies work.

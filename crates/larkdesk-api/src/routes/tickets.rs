@@ -18,7 +18,7 @@ use serde_json::json;
 
 use crate::auth::{CallerHeaders, HelpdeskCaller};
 use crate::error::{ApiError, ApiResult};
-use crate::json::{parse_body, respond_bytes, success};
+use crate::json::{parse_body, respond_bytes, success, success_body};
 use crate::query::QueryParams;
 use crate::ratelimit::Endpoint;
 use crate::state::{AppState, SharedState};
@@ -74,16 +74,10 @@ pub async fn get_ticket(
     let id = path_ticket_id(path)?;
     let render = async {
         let ticket = state.store.ticket(&caller.helpdesk, id).await?;
-        render(&GetTicketData { ticket })
+        success_body(GetTicketData { ticket })
     };
     let body = state.tickets.ticket(caller.helpdesk.id, id, render).await?;
     Ok(respond_bytes(StatusCode::OK, body))
-}
-
-/// `{code:0,msg:"success",data}`, serialized for the ticket cache.
-fn render(data: &impl serde::Serialize) -> ApiResult<Bytes> {
-    let body = serde_json::to_vec(&larkdesk_wire::Success::new(data)).map_err(|_| ApiError::internal())?;
-    Ok(body.into())
 }
 
 #[derive(Debug, Deserialize)]
@@ -256,7 +250,7 @@ pub async fn list_tickets(
                 .tickets
                 .put_total(caller.helpdesk.id, filter, generation, total);
         }
-        render(&ListTicketsData { total, tickets })
+        success_body(ListTicketsData { total, tickets })
     };
     let body = state.tickets.page(&key, render).await?;
     Ok(respond_bytes(StatusCode::OK, body))
