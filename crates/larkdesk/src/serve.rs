@@ -12,6 +12,11 @@ use larkdesk_api::state::ADMIN_TOKEN_HASH;
 use larkdesk_store::Store;
 use serde_json::json;
 
+/// Longest `--ticket-cache-ms`: a day. The TTL bounds how stale another instance's writes may be
+/// seen here; longer is a mistake in the setting, and a bound keeps expiry arithmetic far from
+/// overflow.
+const MAX_TICKET_CACHE_MS: u64 = 24 * 60 * 60 * 1000;
+
 #[derive(Args)]
 pub struct ServeArgs {
     /// Address to listen on.
@@ -43,10 +48,15 @@ pub struct ServeArgs {
     #[arg(long)]
     no_demo: bool,
 
-    /// How long a rendered ticket, a rendered ticket list page or a list's total may be served from memory before
-    /// re-reading it; bounds how long another instance's write can go unseen here (writes
-    /// through this instance are seen at once; 0 = no cache).
-    #[arg(long, env = "LARKDESK_TICKET_CACHE_MS", default_value_t = 1000)]
+    /// How long a rendered ticket, a rendered ticket list page or a list's total may be served
+    /// from memory before re-reading it; bounds how long another instance's write can go unseen
+    /// here (writes through this instance are seen at once; 0 = no cache; at most a day).
+    #[arg(
+        long,
+        env = "LARKDESK_TICKET_CACHE_MS",
+        default_value_t = 1000,
+        value_parser = clap::value_parser!(u64).range(..=MAX_TICKET_CACHE_MS)
+    )]
     ticket_cache_ms: u64,
 
     /// Do not run the event delivery worker on this instance (another instance delivers).

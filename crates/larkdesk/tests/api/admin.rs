@@ -168,6 +168,26 @@ async fn users_created_by_admin_appear_in_tickets() {
     assert_eq!(agent["email"], json!("s@example.com"));
 }
 
+#[test]
+fn an_out_of_range_ticket_cache_ttl_is_refused_at_start() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_larkdesk"))
+        // A database that cannot open: were the value accepted, serve would exit on that instead.
+        .args(["--database-url", "sqlite:///nonexistent-dir/larkdesk.db"])
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--ticket-cache-ms",
+            "18446744073709551615",
+        ])
+        .env("LARKDESK_LOG", "warn")
+        .output()
+        .expect("run larkdesk serve");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--ticket-cache-ms"), "{stderr}");
+}
+
 fn cli(db_url: &str, args: &[&str]) -> Value {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_larkdesk"))
         .args(["--database-url", db_url, "admin"])
