@@ -89,9 +89,10 @@ impl TicketCache {
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// Whether an entry may be served: rendered since the last write, within its time-to-live.
-    fn fresh<T>(&self) -> impl Fn(&Entry<T>) -> bool + use<T> {
-        let (generation, now) = (self.generation(), Instant::now());
+    /// Whether an entry may be served at `generation` (the current one): rendered since the
+    /// last write, within its time-to-live.
+    fn fresh<T>(generation: u64) -> impl Fn(&Entry<T>) -> bool {
+        let now = Instant::now();
         move |entry| entry.generation == generation && now < entry.expires
     }
 
@@ -115,7 +116,7 @@ impl TicketCache {
         let entry = memo
             .get_or_load(
                 key,
-                self.fresh(),
+                Self::fresh(generation),
                 async {
                     let value = render.await?;
                     let expires = Instant::now() + self.ttl;
@@ -154,7 +155,12 @@ impl TicketCache {
     /// The total of `filter` in a helpdesk, when counted since the last write.
     pub fn total(&self, helpdesk_row: i64, filter: &TicketFilter) -> Option<i64> {
         let key = (helpdesk_row, filter.clone());
-        Some(self.totals.as_ref()?.get(&key, self.fresh())?.value)
+        Some(
+            self.totals
+                .as_ref()?
+                .get(&key, Self::fresh(self.generation()))?
+                .value,
+        )
     }
 
     /// Keep a total counted under `generation`, unless a write finished since.
