@@ -227,17 +227,41 @@ pub trait Store: Send + Sync + 'static {
     async fn deliveries(&self, app_id: Option<&str>, limit: i64) -> StoreResult<Vec<DeliveryRecord>>;
 }
 
+/// What a store's connections are set up for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Workload {
+    /// The server: every commit is durable; SQLite keeps its default 2 MiB page cache per
+    /// connection, so memory does not grow with the database.
+    #[default]
+    Serving,
+    /// One writer loading generated tickets (`larkdesk admin generate-tickets`): commits are not
+    /// flushed to disk (SQLite `synchronous = OFF`, PostgreSQL `synchronous_commit = off`) and
+    /// SQLite gets a 512 MiB page cache and in-memory statement journals. A crash of the
+    /// machine (not of larkdesk) during such a load can lose or, on SQLite, corrupt it: never
+    /// use it for data that matters.
+    BulkLoad,
+}
+
 /// Open the store named by `url`: `sqlite://path` (created if missing), `sqlite::memory:`, or
 /// `postgres://…` / `postgresql://…` (the database must exist; its schema is migrated). Every
 /// backend pools at most `max_connections` connections.
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<std::sync::Arc<dyn Store>> {
+    connect_for(url, max_connections, Workload::Serving).await
+}
+
+/// [`connect`], with the connections set up for `workload`.
+pub async fn connect_for(
+    url: &str,
+    max_connections: u32,
+    workload: Workload,
+) -> anyhow::Result<std::sync::Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
         Ok(std::sync::Arc::new(
-            SqliteStore::connect(url, max_connections).await?,
+            SqliteStore::connect_for(url, max_connections, workload).await?,
         ))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(std::sync::Arc::new(
-            PostgresStore::connect(url, max_connections).await?,
+            PostgresStore::connect_for(url, max_connections, workload).await?,
         ))
     } else {
         anyhow::bail!(

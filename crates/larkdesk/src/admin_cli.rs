@@ -100,7 +100,8 @@ pub enum AdminCommand {
         #[arg(long, default_value_t = 50)]
         limit: i64,
     },
-    /// Load realistic generated tickets into a helpdesk (benchmarks, demos).
+    /// Load realistic generated tickets into a helpdesk (benchmarks, demos). Loads fast by not
+    /// flushing commits to disk: a machine crash mid-load can lose or corrupt the database.
     GenerateTickets {
         #[arg(long)]
         helpdesk_id: String,

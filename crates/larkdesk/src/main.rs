@@ -57,7 +57,13 @@ async fn main() -> anyhow::Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    let store = larkdesk_store::connect(&cli.database_url, cli.max_connections).await?;
+    let workload = match &cli.command {
+        Command::Admin {
+            command: admin_cli::AdminCommand::GenerateTickets { .. },
+        } => larkdesk_store::Workload::BulkLoad,
+        _ => larkdesk_store::Workload::Serving,
+    };
+    let store = larkdesk_store::connect_for(&cli.database_url, cli.max_connections, workload).await?;
     match cli.command {
         Command::Serve(args) => serve::run(store, args).await,
         Command::Admin { command } => admin_cli::run(&*store, command).await,

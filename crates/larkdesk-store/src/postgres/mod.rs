@@ -26,7 +26,7 @@ use crate::common::{
 use crate::{
     App, BotMessage, Delivery, DeliveryOutcome, DeliveryRecord, EventSettings, FieldDefinition, Helpdesk,
     NewApp, NewHelpdesk, RebuildReport, Store, StoreError, StoreResult, StoredMessage, Tenant, TicketFilter,
-    UserRecord,
+    UserRecord, Workload,
 };
 
 pub struct PostgresStore {
@@ -68,6 +68,10 @@ impl PostgresStore {
     /// Connect to `postgres://…` (or `postgresql://…`) and bring the schema up to date. Several
     /// instances may start at once: sqlx serializes migrations with an advisory lock.
     pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
+        Self::connect_for(url, max_connections, Workload::Serving).await
+    }
+
+    pub async fn connect_for(url: &str, max_connections: u32, workload: Workload) -> anyhow::Result<Self> {
         // READ COMMITTED whatever the server's default: a statement that waited for a row lock
         // then sees what the holder committed (appends read the log after locking the ticket),
         // and ON CONFLICT clauses settle races quietly, where REPEATABLE READ or SERIALIZABLE
@@ -75,6 +79,10 @@ impl PostgresStore {
         // `options`, so it wins; the backslash escapes the space for the server.)
         let options =
             PgConnectOptions::from_str(url)?.options([("default_transaction_isolation", r"read\ committed")]);
+        let options = match workload {
+            Workload::Serving => options,
+            Workload::BulkLoad => options.options([("synchronous_commit", "off")]),
+        };
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(ACQUIRE_TIMEOUT)

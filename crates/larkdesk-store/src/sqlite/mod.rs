@@ -24,7 +24,7 @@ use crate::common::{
 use crate::{
     App, BotMessage, Delivery, DeliveryOutcome, DeliveryRecord, EventSettings, FieldDefinition, Helpdesk,
     NewApp, NewHelpdesk, RebuildReport, Store, StoreError, StoreResult, StoredMessage, Tenant, TicketFilter,
-    UserRecord,
+    UserRecord, Workload,
 };
 
 pub struct SqliteStore {
@@ -58,12 +58,24 @@ impl Columns for SqliteRow {
 
 impl SqliteStore {
     pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
+        Self::connect_for(url, max_connections, Workload::Serving).await
+    }
+
+    pub async fn connect_for(url: &str, max_connections: u32, workload: Workload) -> anyhow::Result<Self> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
+        let options = match workload {
+            Workload::Serving => options.synchronous(SqliteSynchronous::Normal),
+            // A bulk load spends most of its time in fsync and in spilling its 2 MiB page cache
+            // mid-transaction (2.5x faster at 100k tickets without either; BENCHMARKS.md).
+            Workload::BulkLoad => options
+                .synchronous(SqliteSynchronous::Off)
+                .pragma("cache_size", "-524288")
+                .pragma("temp_store", "memory"),
+        };
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections.max(1))
             .connect_with(options)

@@ -266,3 +266,51 @@ async fn cli_creates_a_working_installation() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json()["data"]["ticket"]["guest"]["name"], json!("Ann"));
 }
+
+/// `generate-tickets` loads with a bulk-load connection setup (no flush per commit, a large
+/// SQLite page cache): what it loaded must still be whole and readable by the server.
+#[tokio::test]
+async fn generated_tickets_are_readable_through_the_api() {
+    let server = TestServer::start_with(&["--no-rate-limit"]).await;
+    let helpdesk_id = server.demo().helpdesk_id.clone();
+    let report = cli(
+        &server.db_url,
+        &[
+            "generate-tickets",
+            "--helpdesk-id",
+            &helpdesk_id,
+            "--count",
+            "1500",
+            "--seed",
+            "7",
+        ],
+    );
+    assert_eq!(report["tickets"], json!(1500));
+    let token = server.demo_token().await;
+    let list = server
+        .send(
+            server
+                .http
+                .get(server.url("/open-apis/helpdesk/v1/tickets?page_size=100"))
+                .bearer_auth(&token)
+                .header("X-Lark-Helpdesk-Authorization", server.demo_helpdesk_header()),
+        )
+        .await;
+    assert_eq!(list.status, 200, "{}", list.text);
+    let data = &list.json()["data"];
+    // The demo's own tickets plus the 1500 (more than one generator batch of 1000).
+    let demo_tickets = server.demo().ticket_ids.len() as u64;
+    assert_eq!(data["total"], json!(1500 + demo_tickets));
+    let tickets = data["tickets"].as_array().unwrap();
+    assert_eq!(tickets.len(), 100);
+    for ticket in tickets.iter().take(10) {
+        let id = ticket["ticket_id"].as_str().unwrap();
+        let r = server.demo_get_ticket(id).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(
+            r.json()["data"]["ticket"],
+            *ticket,
+            "the list and GET agree on {id}"
+        );
+    }
+}
