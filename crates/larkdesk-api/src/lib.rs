@@ -9,6 +9,7 @@ pub mod console;
 pub mod delivery;
 pub mod emulator;
 pub mod error;
+pub mod hot_path;
 pub mod json;
 pub mod logid;
 pub mod memo;
@@ -73,7 +74,7 @@ pub fn service(
         .map_request(|request: axum::http::Request<hyper::body::Incoming>| request.map(axum::body::Body::new))
         .layer(axum::middleware::from_fn_with_state(state.clone(), frame_request))
         .layer(CatchPanicLayer::custom(panic_response))
-        .service(router(state))
+        .service(hot_path::HotPath::new(state.clone(), router(state)))
 }
 
 /// What every request goes through, in one middleware (each middleware layer costs allocations

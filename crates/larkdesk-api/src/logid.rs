@@ -2,7 +2,7 @@
 //! `error.log_id`. The id lives in a task-local for the duration of the request so that errors
 //! built anywhere below the middleware can read it.
 
-use axum::http::HeaderValue;
+use axum::http::{HeaderName, HeaderValue};
 use rand::Rng;
 
 /// A log id: 34 ASCII bytes, kept inline so that giving every request one costs no allocation.
@@ -77,6 +77,9 @@ impl Default for LogId {
     }
 }
 
+/// Lower case: hyper title-cases it on the wire (`X-Tt-Logid`, as Feishu sends it).
+const LOG_ID_HEADER: HeaderName = HeaderName::from_static("x-tt-logid");
+
 tokio::task_local! {
     static LOG_ID: LogId;
 }
@@ -101,7 +104,7 @@ where
     let log_id = LogId::new();
     let mut response = LOG_ID.scope(log_id, request).await;
     response.headers_mut().insert(
-        "x-tt-logid",
+        LOG_ID_HEADER,
         HeaderValue::from_bytes(&log_id.0).expect("log ids are valid header values"),
     );
     response

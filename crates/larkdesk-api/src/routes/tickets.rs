@@ -70,8 +70,18 @@ pub async fn get_ticket(
     headers: CallerHeaders,
     path: Result<Path<String>, PathRejection>,
 ) -> ApiResult<Response> {
-    let caller = state.helpdesk_caller(&headers, Endpoint::GetTicket, READ).await?;
-    let id = path_ticket_id(path)?;
+    serve_ticket(&state, &headers, || path_ticket_id(path)).await
+}
+
+/// GET ticket once routed, for the router and for [`crate::hot_path`] alike. The id is parsed
+/// after authentication, as Feishu does (a bad id with bad credentials is an auth error).
+pub(crate) async fn serve_ticket(
+    state: &AppState,
+    headers: &CallerHeaders,
+    ticket_id: impl FnOnce() -> ApiResult<i64>,
+) -> ApiResult<Response> {
+    let caller = state.helpdesk_caller(headers, Endpoint::GetTicket, READ).await?;
+    let id = ticket_id()?;
     let render = async {
         let ticket = state.store.ticket(&caller.helpdesk, id).await?;
         success_body(GetTicketData { ticket })

@@ -248,3 +248,80 @@ async fn another_instance_sees_a_write_within_the_cache_lifetime() {
         before["data"]["ticket"]["updated_at"]
     );
 }
+
+/// Plain-digit ids skip the router (larkdesk_api::hot_path); a percent-encoded id of the same
+/// digits is routed. Both must give the same answers: success, the auth errors (checked before
+/// the id, as Feishu does), a bad id, an unknown id, and HEAD.
+#[tokio::test]
+async fn the_router_and_the_hot_path_answer_alike() {
+    // More GETs than Feishu's per-second limit allows; the limiter has its own tests.
+    let server = TestServer::start_with(&["--no-rate-limit"]).await;
+    let token = server.demo_token().await;
+    let helpdesk = server.demo_helpdesk_header();
+    let id = server.demo().ticket_ids[0].clone();
+    let get = |path: String, token: Option<String>, helpdesk: Option<String>| {
+        let server = &server;
+        async move {
+            let mut request = server
+                .http
+                .get(server.url(&format!("/open-apis/helpdesk/v1/tickets/{path}")));
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            if let Some(helpdesk) = helpdesk {
+                request = request.header("X-Lark-Helpdesk-Authorization", helpdesk);
+            }
+            let r = server.send(request).await;
+            // The log id differs per request; everything else must not.
+            let mut body: Value = serde_json::from_str(&r.text).unwrap_or(Value::String(r.text.clone()));
+            if let Some(error) = body.get_mut("error") {
+                error["log_id"] = json!("-");
+                if let Some(link) = error.get_mut("troubleshooter") {
+                    *link = json!(
+                        link.as_str()
+                            .unwrap()
+                            .replace(r.header("x-tt-logid").unwrap(), "-")
+                    );
+                }
+            }
+            (r.status, r.header("content-type").map(str::to_owned), body)
+        }
+    };
+    let percent_encoded = |id: &str| id.bytes().map(|b| format!("%{b:02X}")).collect::<String>();
+    let auth_cases = [
+        (Some(token.clone()), Some(helpdesk.clone())),
+        (None, Some(helpdesk.clone())),
+        (Some("t-not-a-token".to_owned()), Some(helpdesk.clone())),
+        (Some(token.clone()), None),
+        (Some(token.clone()), Some("bm8tc3VjaDpoZWxwZGVzaw==".to_owned())),
+    ];
+    // The demo ticket, an unknown id, and one digit too many for an i64.
+    let mut statuses = Vec::new();
+    for id in [id.clone(), "1".to_owned(), "99999999999999999999".to_owned()] {
+        for (token, helpdesk) in &auth_cases {
+            let hot = get(id.clone(), token.clone(), helpdesk.clone()).await;
+            let routed = get(percent_encoded(&id), token.clone(), helpdesk.clone()).await;
+            assert_eq!(hot, routed, "id {id}, token {token:?}, helpdesk {helpdesk:?}");
+            statuses.push(hot.0);
+        }
+    }
+    // Success, then the token errors (400) and the helpdesk errors (401) whatever the id; then
+    // the unknown id (404) and the bad one (400).
+    assert_eq!(statuses[..5], [200, 400, 400, 401, 401]);
+    assert_eq!(statuses[5..], [404, 400, 400, 401, 401, 400, 400, 400, 401, 401]);
+    let (_, _, body) = get(id.clone(), Some(token.clone()), Some(helpdesk.clone())).await;
+    assert_eq!(body["data"]["ticket"]["ticket_id"], json!(id));
+
+    // HEAD is routed (axum answers it with GET's status and headers, no body).
+    let head = server
+        .send(
+            server
+                .http
+                .head(server.url(&format!("/open-apis/helpdesk/v1/tickets/{id}")))
+                .bearer_auth(&token)
+                .header("X-Lark-Helpdesk-Authorization", &helpdesk),
+        )
+        .await;
+    assert_eq!(head.status, 200);
+    assert!(head.text.is_empty());
+}
