@@ -153,6 +153,8 @@ measure() {
   R[$backend,$stage,tickets]="$(ticket_count "$backend")"
   R[$backend,$stage,db]="$(db_size_bytes "$backend")"
   sample_ids "$backend" "$SAMPLE_IDS" "$ids"
+  # Pages the load left for the kernel to write back: their writeback competes with the run.
+  R[$backend,$stage,dirty]="$(awk '/^Dirty:/ { print $2 }' /proc/meminfo)"
   start_larkdesk "$DB_URL" "$backend-$stage" --no-rate-limit --no-event-delivery
   local base=$BASE_URL
   demo_auth "$FIRST_CREDS" "$base"
@@ -269,6 +271,14 @@ mkdir -p "$RESULTS_DIR"
         "${R[$backend,$stage,cold1_p50]}" "${R[$backend,$stage,cold1_p99]}"
     done
   done
+  echo
+  line=""
+  for backend in $BACKENDS; do
+    for stage in small large; do
+      line+="${line:+, }$backend at $(fmt_int "${R[$backend,$stage,tickets]}") tickets: $(mib "${R[$backend,$stage,dirty]}")"
+    done
+  done
+  echo "Dirty page cache (\`Dirty:\` of /proc/meminfo, not yet written back) when each stage's measurements started: $line."
   echo
   for backend in $BACKENDS; do
     for stage in small large; do

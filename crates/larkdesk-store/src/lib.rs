@@ -106,10 +106,12 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<Ticket>;
     /// Create many tickets in one transaction, without pushing events (bulk loads).
     async fn create_tickets(&self, helpdesk: &Helpdesk, batch: &[NewTicket]) -> StoreResult<()>;
-    /// Refresh the query planner's statistics after a bulk load. Until PostgreSQL's autovacuum
-    /// gets to a freshly loaded table, its planner believes it nearly empty and sorts every
-    /// match of a list filter (seconds at a million tickets) instead of walking an index.
-    async fn analyze_after_bulk_load(&self) -> StoreResult<()>;
+    /// After a bulk load: refresh the query planner's statistics, and write the load out. Until
+    /// PostgreSQL's autovacuum gets to a freshly loaded table, its planner believes it nearly
+    /// empty and sorts every match of a list filter (seconds at a million tickets) instead of
+    /// walking an index. A [`Workload::BulkLoad`] store has not flushed its commits; after this
+    /// they are on disk.
+    async fn finish_bulk_load(&self) -> StoreResult<()>;
     /// Append events to a ticket's log and update its projection in one transaction.
     /// `Rejected` when the lifecycle refuses an event (nothing is written then).
     async fn append_ticket_events(

@@ -836,7 +836,7 @@ async fn story(backend: Backend, url: String) {
     b.create_tickets(&helpdesk, &[copy_of(0), copy_of(1), copy_of(2)])
         .await
         .unwrap();
-    b.analyze_after_bulk_load().await.unwrap();
+    b.finish_bulk_load().await.unwrap();
     for n in 0..3 {
         let id = t1 + 100 + n;
         let mut copy = a.ticket(&helpdesk, id).await.unwrap();

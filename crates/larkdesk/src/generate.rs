@@ -259,7 +259,7 @@ pub async fn run(
         bar.set_position(done);
     }
     bar.finish();
-    store.analyze_after_bulk_load().await?;
+    store.finish_bulk_load().await?;
     let seconds = started.elapsed().as_secs_f64();
     Ok(json!({ "tickets": count, "seconds": seconds, "per_second": count as f64 / seconds.max(1e-9) }))
 }

@@ -749,7 +749,7 @@ impl Store for PostgresStore {
         self.create_tickets_impl(helpdesk, batch).await
     }
 
-    async fn analyze_after_bulk_load(&self) -> StoreResult<()> {
+    async fn finish_bulk_load(&self) -> StoreResult<()> {
         // VACUUM also sets the visibility map, which index-only scans (the list counts) need.
         // It cannot run in a transaction, hence the simple-query protocol.
         sqlx::raw_sql("VACUUM (ANALYZE) tickets, ticket_events, ticket_messages")

@@ -314,3 +314,30 @@ async fn generated_tickets_are_readable_through_the_api() {
         );
     }
 }
+
+/// A bulk load does not flush as it goes; when `generate-tickets` returns, its SQLite WAL has
+/// been checkpointed into the database file and truncated.
+#[test]
+fn generate_tickets_leaves_sqlite_checkpointed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bulk.db");
+    let db = format!("sqlite://{}", path.display());
+    let tenant = cli(&db, &["create-tenant", "--name", "Acme"]);
+    let key = tenant["tenant_key"].as_str().unwrap();
+    let helpdesk = cli(&db, &["create-helpdesk", "--tenant-key", key, "--name", "IT"]);
+    let hd_id = helpdesk["helpdesk_id"].as_str().unwrap();
+    let size = |p: &std::path::Path| std::fs::metadata(p).map_or(0, |m| m.len());
+    let before = size(&path);
+    cli(
+        &db,
+        &["generate-tickets", "--helpdesk-id", hd_id, "--count", "1200"],
+    );
+    let wal = dir.path().join("bulk.db-wal");
+    assert_eq!(size(&wal), 0, "the WAL is empty");
+    assert!(
+        size(&path) > before + 1_000_000,
+        "the tickets are in the database file: {} -> {} bytes",
+        before,
+        size(&path)
+    );
+}
