@@ -262,16 +262,9 @@ async fn the_router_and_the_hot_path_answer_alike() {
     let get = |path: String, token: Option<String>, helpdesk: Option<String>| {
         let server = &server;
         async move {
-            let mut request = server
-                .http
-                .get(server.url(&format!("/open-apis/helpdesk/v1/tickets/{path}")));
-            if let Some(token) = token {
-                request = request.bearer_auth(token);
-            }
-            if let Some(helpdesk) = helpdesk {
-                request = request.header("X-Lark-Helpdesk-Authorization", helpdesk);
-            }
-            let r = server.send(request).await;
+            let r = server
+                .get_ticket(&path, token.as_deref(), helpdesk.as_deref())
+                .await;
             // The log id differs per request; everything else must not.
             let mut body: Value = serde_json::from_str(&r.text).unwrap_or(Value::String(r.text.clone()));
             if let Some(error) = body.get_mut("error") {
