@@ -259,11 +259,11 @@ pub async fn connect_for(
 ) -> anyhow::Result<std::sync::Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
         Ok(std::sync::Arc::new(
-            SqliteStore::connect_for(url, max_connections, workload).await?,
+            SqliteStore::connect(url, max_connections, workload).await?,
         ))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(std::sync::Arc::new(
-            PostgresStore::connect_for(url, max_connections, workload).await?,
+            PostgresStore::connect(url, max_connections, workload).await?,
         ))
     } else {
         anyhow::bail!(

@@ -67,11 +67,7 @@ const IMPORT_LOCK: i64 = 0x6c61_726b_6465_736b; // "larkdesk"
 impl PostgresStore {
     /// Connect to `postgres://…` (or `postgresql://…`) and bring the schema up to date. Several
     /// instances may start at once: sqlx serializes migrations with an advisory lock.
-    pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
-        Self::connect_for(url, max_connections, Workload::Serving).await
-    }
-
-    pub async fn connect_for(url: &str, max_connections: u32, workload: Workload) -> anyhow::Result<Self> {
+    pub async fn connect(url: &str, max_connections: u32, workload: Workload) -> anyhow::Result<Self> {
         // READ COMMITTED whatever the server's default: a statement that waited for a row lock
         // then sees what the holder committed (appends read the log after locking the ticket),
         // and ON CONFLICT clauses settle races quietly, where REPEATABLE READ or SERIALIZABLE

@@ -57,11 +57,7 @@ impl Columns for SqliteRow {
 }
 
 impl SqliteStore {
-    pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Self> {
-        Self::connect_for(url, max_connections, Workload::Serving).await
-    }
-
-    pub async fn connect_for(url: &str, max_connections: u32, workload: Workload) -> anyhow::Result<Self> {
+    pub async fn connect(url: &str, max_connections: u32, workload: Workload) -> anyhow::Result<Self> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
