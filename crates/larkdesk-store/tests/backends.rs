@@ -546,7 +546,57 @@ async fn story(backend: Backend, url: String) {
         vec![user("ou_agent", "Alice")],
         "known people keep theirs"
     );
+    assert_eq!(imported.collaborators, vec![user("ou_helper", "Hal")]);
+    assert_eq!(imported.closed_by, Some(user("ou_agent", "Alice")));
+    assert_eq!(imported.agent_owner, Some(user("ou_agent", "Alice")));
     assert_eq!(imported.agent_service_duration, 1.25);
+    // A person missing from the directory keeps just the id; a ticket naming nobody in it
+    // still reads (PostgreSQL reads ticket and people in one query, so check both shapes).
+    let restore = format!(
+        "UPDATE tickets SET guest_id = 'ou_imported_guest', agent_ids = '[\"ou_agent\"]',
+            collaborator_ids = '[\"ou_helper\"]', closed_by_id = 'ou_agent',
+            agent_owner_id = 'ou_agent' WHERE ticket_id = {t3}"
+    );
+    let stranger = TicketUser {
+        id: "ou_stranger".into(),
+        ..TicketUser::default()
+    };
+    // Each of the five columns names someone no other column does.
+    raw.exec(&format!(
+        "UPDATE tickets SET collaborator_ids = '[\"ou_stranger\"]', closed_by_id = 'ou_helper',
+            agent_owner_id = 'ou_guest' WHERE ticket_id = {t3}"
+    ))
+    .await;
+    let partly_known = b.ticket(&helpdesk, t3).await.unwrap();
+    let gus = a.user(tenant.id, "ou_guest").await.unwrap().user;
+    assert_eq!(
+        (
+            partly_known.guest,
+            partly_known.agents,
+            partly_known.collaborators,
+            partly_known.closed_by,
+            partly_known.agent_owner
+        ),
+        (
+            imported.guest.clone(),
+            imported.agents.clone(),
+            vec![stranger.clone()],
+            Some(user("ou_helper", "Hal")),
+            Some(gus)
+        )
+    );
+    raw.exec(&format!(
+        "UPDATE tickets SET guest_id = 'ou_stranger', agent_ids = '[]', collaborator_ids = '[]',
+            closed_by_id = NULL, agent_owner_id = NULL WHERE ticket_id = {t3}"
+    ))
+    .await;
+    let unknown = b.ticket(&helpdesk, t3).await.unwrap();
+    assert_eq!(
+        (unknown.guest, unknown.agents, unknown.closed_by),
+        (stranger, vec![], None)
+    );
+    raw.exec(&restore).await;
+    assert_eq!(b.ticket(&helpdesk, t3).await.unwrap(), imported);
     assert_eq!(imported.status, 51);
     assert!(a.user(tenant.id, "ou_agent").await.unwrap().is_agent);
     assert!(!a.user(tenant.id, "ou_helper").await.unwrap().is_agent);

@@ -1,6 +1,7 @@
 //! Tickets on PostgreSQL: the event log, the ticket projection, messages, list queries.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use larkdesk_domain::events::TicketEvent;
 use larkdesk_wire::ticket::{Ticket, TicketMessage, TicketUser};
@@ -9,7 +10,7 @@ use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 
 use super::PostgresStore;
 use crate::common::{
-    LogAppend, OutboxEntry, PROJECTION_COLUMNS, ROWS_PER_INSERT, Subscriber, USER_COLUMNS,
+    Columns, LogAppend, OutboxEntry, PROJECTION_COLUMNS, ROWS_PER_INSERT, Subscriber, USER_COLUMNS,
     bulk_logs_and_messages, clamp_new_event_times, conflict_or, event_rows, fill_people_from, ids_json,
     json_column, messages_match, messages_of, outbox_entries, people_named, project, row_projection,
     stored_message_from_row, ticket_message_from_row, to_json, user_from_row,
@@ -27,6 +28,25 @@ const TICKET_COLUMNS: &str = "t.id, t.ticket_id, t.helpdesk_id, t.guest_id, t.co
     t.agent_first_response_duration, t.bot_service_duration, t.agent_resolution_time,
     t.actual_processing_time, t.agent_entry_time, t.agent_first_response_time,
     t.agent_last_response_time, t.agent_owner_id, t.tags::text AS tags, t.chat_id";
+
+/// A ticket row with the directory profiles of the people it names: the ticket's columns
+/// repeated once per profile found (2–4 rows as a rule), or one row with NULL profile columns
+/// when none is. `$1` ticket_id, `$2` helpdesk row id, `$3` tenant row id. The people are the
+/// ones `people_named` collects; `open_id = ANY(…)` is a lookup in the users' unique index.
+static TICKET_WITH_PEOPLE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {TICKET_COLUMNS}, p.open_id, p.name, p.avatar_url, p.email, p.department, p.city,
+            p.country, p.is_agent
+         FROM tickets t
+         LEFT JOIN LATERAL (
+             SELECT {USER_COLUMNS} FROM users u
+             WHERE u.tenant_id = $3 AND u.open_id = ANY(
+                 ARRAY[t.guest_id, t.closed_by_id, t.agent_owner_id]
+                 || ARRAY(SELECT jsonb_array_elements_text(t.agent_ids || t.collaborator_ids)))
+         ) p ON TRUE
+         WHERE t.ticket_id = $1 AND t.helpdesk_id = $2"
+    )
+});
 
 /// Bind a ticket's projected columns, in the order of [`PROJECTION_COLUMNS`].
 fn push_projection<'a>(values: &mut Separated<'_, 'a, Postgres, &'static str>, t: &'a Ticket) {
@@ -260,13 +280,6 @@ impl PostgresStore {
         fill_people_in(&mut conn, tenant_id, tickets).await
     }
 
-    async fn filled(&self, helpdesk: &Helpdesk, ticket: Ticket) -> StoreResult<Ticket> {
-        let mut out = [ticket];
-        self.fill_people(helpdesk.tenant_id, &mut out).await?;
-        let [ticket] = out;
-        Ok(ticket)
-    }
-
     pub(super) async fn create_ticket_impl(
         &self,
         helpdesk: &Helpdesk,
@@ -354,17 +367,27 @@ impl PostgresStore {
         Ok(ticket)
     }
 
+    /// One query, one round trip: a GET that misses the ticket cache waits on the database
+    /// once, however large the tables have grown.
     pub(super) async fn ticket_impl(&self, helpdesk: &Helpdesk, ticket_id: i64) -> StoreResult<Ticket> {
-        let row = sqlx::query(&format!(
-            "SELECT {TICKET_COLUMNS} FROM tickets t WHERE t.ticket_id = $1 AND t.helpdesk_id = $2"
-        ))
-        .bind(ticket_id)
-        .bind(helpdesk.id)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        let ticket = row_projection(&row, &helpdesk.helpdesk_id)?;
-        self.filled(helpdesk, ticket).await
+        let rows = sqlx::query(&TICKET_WITH_PEOPLE)
+            .bind(ticket_id)
+            .bind(helpdesk.id)
+            .bind(helpdesk.tenant_id)
+            .fetch_all(&self.pool)
+            .await?;
+        let first = rows.first().ok_or(StoreError::NotFound)?;
+        let mut ticket = row_projection(first, &helpdesk.helpdesk_id)?;
+        let mut people = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            // NULL when nobody the ticket names has a directory profile (the LEFT JOIN's one row).
+            if row.opt_text("open_id")?.is_some() {
+                let (user, _) = user_from_row(row)?;
+                people.insert(user.id.clone(), user);
+            }
+        }
+        fill_people_from(&people, std::slice::from_mut(&mut ticket));
+        Ok(ticket)
     }
 
     pub(super) async fn ticket_events_impl(
