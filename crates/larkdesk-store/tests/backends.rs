@@ -887,6 +887,18 @@ async fn story(backend: Backend, url: String) {
         .await
         .unwrap();
     b.finish_bulk_load().await.unwrap();
+    if let Raw::Postgres(pool) = &raw {
+        // Every table a bulk load writes has planner statistics afterwards.
+        let unanalyzed: Vec<String> = sqlx::query_scalar(
+            "SELECT relname::text FROM pg_stat_user_tables
+             WHERE relname IN ('tickets', 'ticket_events', 'ticket_messages', 'users')
+               AND last_analyze IS NULL ORDER BY relname",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        assert_eq!(unanalyzed, Vec::<String>::new());
+    }
     for n in 0..3 {
         let id = t1 + 100 + n;
         let mut copy = a.ticket(&helpdesk, id).await.unwrap();

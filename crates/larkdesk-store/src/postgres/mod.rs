@@ -747,8 +747,9 @@ impl Store for PostgresStore {
 
     async fn finish_bulk_load(&self) -> StoreResult<()> {
         // VACUUM also sets the visibility map, which index-only scans (the list counts) need.
-        // It cannot run in a transaction, hence the simple-query protocol.
-        sqlx::raw_sql("VACUUM (ANALYZE) tickets, ticket_events, ticket_messages")
+        // It cannot run in a transaction, hence the simple-query protocol. `users` too: a bulk
+        // load adds its people, and GET ticket's plan depends on how many there are.
+        sqlx::raw_sql("VACUUM (ANALYZE) tickets, ticket_events, ticket_messages, users")
             .execute(&self.pool)
             .await?;
         Ok(())
