@@ -28,6 +28,9 @@ LIST_CONNS="${BENCH_LIST_CONNECTIONS:-$CONNS}"
 UNLOADED_DURATION="${BENCH_UNLOADED_DURATION:-5s}"  # the 1-connection runs (latency without queueing)
 ROUNDS="${BENCH_SCALE_ROUNDS:-3}"
 SAMPLE_IDS="${BENCH_SAMPLE_IDS:-10000}"
+# How often the generator prints a progress line (the report lists them: the load rate as the
+# database grows).
+PROGRESS_EVERY="${BENCH_PROGRESS_EVERY:-$((LARGE >= 5000000 ? 500000 : 100000))}"
 LIST_QUERY="status_list=51&page_size=20"  # the one list whose total the report shows
 # The list workload: 25 filtered pages (3 closed statuses and both together, one ticket type;
 # pages 1-5 of 20), one picked at random per request. A rendered page and its filter's total are
@@ -70,6 +73,8 @@ if ! "$LARKDESK" admin --help 2>/dev/null | grep -q 'generate-tickets'; then
 fi
 GEN_HAS_SEED=0
 "$LARKDESK" admin generate-tickets --help 2>/dev/null | grep -q -- '--seed' && GEN_HAS_SEED=1
+GEN_HAS_PROGRESS=0
+"$LARKDESK" admin generate-tickets --help 2>/dev/null | grep -q -- '--progress-every' && GEN_HAS_PROGRESS=1
 bench_tmpdir
 
 # ---- database helpers ---------------------------------------------------------------------------
@@ -131,10 +136,11 @@ generate() {
   log "$backend: generating $(fmt_int "$count") tickets"
   # Each run gets its own seed: the generator derives its ticket ids from the seed, so a second
   # run with the same seed collides with the first ("conflict: ticket_id already exists").
-  local seed=()
-  [[ $GEN_HAS_SEED == 1 ]] && seed=(--seed "$((RANDOM * 32768 + RANDOM + 1))")
+  local opts=()
+  [[ $GEN_HAS_SEED == 1 ]] && opts=(--seed "$((RANDOM * 32768 + RANDOM + 1))")
+  [[ $GEN_HAS_PROGRESS == 1 ]] && opts+=(--progress-every "$PROGRESS_EVERY")
   LARKDESK_LOG=warn "$LARKDESK" --database-url "$DB_URL" admin generate-tickets \
-    --helpdesk-id "$HELPDESK_ID" --count "$count" "${seed[@]}" >"$out" 2>"$err" &
+    --helpdesk-id "$HELPDESK_ID" --count "$count" "${opts[@]}" >"$out" 2>"$err" &
   local pid=$! hwm=0 now status=0
   BENCH_PIDS+=("$pid")
   while alive "$pid"; do
@@ -323,6 +329,15 @@ mkdir -p "$RESULTS_DIR"
   done
   echo "Dirty page cache (\`Dirty:\` of /proc/meminfo, not yet written back) when each stage's first round started: $line."
   echo
+  for backend in $BACKENDS; do
+    progress="$BENCH_TMP/gen-$backend-large.stderr"
+    if grep -q '^generate-tickets: ' "$progress" 2>/dev/null; then
+      echo "Load progress, $backend (the generator's own lines; the counts are of the tickets it added to the $(short_count "$SMALL") copy):"
+      echo
+      grep '^generate-tickets: ' "$progress" | sed 's/^generate-tickets: /- /'
+      echo
+    fi
+  done
   for backend in $BACKENDS; do
     for stage in small large; do
       for kind in get list get1 list1 cold cold1; do

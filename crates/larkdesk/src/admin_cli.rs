@@ -110,6 +110,11 @@ pub enum AdminCommand {
         /// Seed of the generator (histories are reproducible; ticket ids are not).
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// When stderr is not a terminal (no progress bar), print a progress line to it
+        /// after every this many tickets, with the rate since the previous line: long loads
+        /// leave a record of how the rate changes as the database grows.
+        #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
+        progress_every: u64,
     },
     /// Recompute every ticket projection from the event log; prints how many differed.
     RebuildProjections,
@@ -205,7 +210,8 @@ pub async fn run(store: &dyn Store, command: AdminCommand) -> anyhow::Result<()>
             helpdesk_id,
             count,
             seed,
-        } => crate::generate::run(store, &helpdesk_id, count, seed).await?,
+            progress_every,
+        } => crate::generate::run(store, &helpdesk_id, count, seed, progress_every).await?,
         AdminCommand::RebuildProjections => serde_json::to_value(store.rebuild_projections().await?)?,
     };
     println!("{}", serde_json::to_string_pretty(&out)?);

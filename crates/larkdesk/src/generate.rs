@@ -188,12 +188,41 @@ fn history(rng: &mut StdRng, pools: &Pools, t0: i64) -> Vec<TicketEvent> {
     events
 }
 
+/// Progress as plain lines, for when the bar is hidden (stderr is a file or a pipe).
+struct ProgressLines {
+    started: Instant,
+    last: (Instant, u64),
+}
+
+impl ProgressLines {
+    fn new(started: Instant) -> Self {
+        Self {
+            started,
+            last: (started, 0),
+        }
+    }
+
+    fn line(&mut self, done: u64, count: u64) {
+        let now = Instant::now();
+        let (then, done_then) = self.last;
+        let rate = |n: u64, since: Instant| n as f64 / now.duration_since(since).as_secs_f64().max(1e-9);
+        eprintln!(
+            "generate-tickets: {done}/{count} tickets, {:.0}/s since the previous line, {:.0}/s overall, {:.0} s",
+            rate(done - done_then, then),
+            rate(done, self.started),
+            now.duration_since(self.started).as_secs_f64()
+        );
+        self.last = (now, done);
+    }
+}
+
 /// Load `count` tickets into a helpdesk; prints progress on stderr and a JSON summary.
 pub async fn run(
     store: &dyn Store,
     helpdesk_id: &str,
     count: u64,
     seed: u64,
+    progress_every: u64,
 ) -> anyhow::Result<serde_json::Value> {
     let helpdesk = store.helpdesk_by_public_id(helpdesk_id).await?;
     let tenant = store.tenant_by_id(helpdesk.tenant_id).await?;
@@ -241,6 +270,7 @@ pub async fn run(
     // A random base keeps ids unique across runs; within a run they are consecutive.
     let base: i64 = rand::rng().random_range(7_000_000_000_000_000_000..7_900_000_000_000_000_000);
     let started = Instant::now();
+    let mut progress = ProgressLines::new(started);
     let mut done = 0u64;
     while done < count {
         let n = (count - done).min(BATCH as u64);
@@ -255,8 +285,12 @@ pub async fn run(
             })
             .collect();
         store.create_tickets(&helpdesk, &batch).await?;
+        let before = done;
         done += n;
         bar.set_position(done);
+        if bar.is_hidden() && (done / progress_every > before / progress_every || done == count) {
+            progress.line(done, count);
+        }
     }
     bar.finish();
     store.finish_bulk_load().await?;

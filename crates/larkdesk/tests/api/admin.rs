@@ -316,7 +316,8 @@ async fn generated_tickets_are_readable_through_the_api() {
 }
 
 /// A bulk load does not flush as it goes; when `generate-tickets` returns, its SQLite WAL has
-/// been checkpointed into the database file and truncated.
+/// been checkpointed into the database file and truncated. Without a terminal it reports
+/// progress as lines.
 #[test]
 fn generate_tickets_leaves_sqlite_checkpointed() {
     let dir = tempfile::tempdir().unwrap();
@@ -328,10 +329,28 @@ fn generate_tickets_leaves_sqlite_checkpointed() {
     let hd_id = helpdesk["helpdesk_id"].as_str().unwrap();
     let size = |p: &std::path::Path| std::fs::metadata(p).map_or(0, |m| m.len());
     let before = size(&path);
-    cli(
-        &db,
-        &["generate-tickets", "--helpdesk-id", hd_id, "--count", "1200"],
-    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_larkdesk"))
+        .args(["--database-url", &db, "admin", "generate-tickets"])
+        .args([
+            "--helpdesk-id",
+            hd_id,
+            "--count",
+            "2500",
+            "--progress-every",
+            "800",
+        ])
+        .env("LARKDESK_LOG", "warn")
+        .output()
+        .expect("run larkdesk admin generate-tickets");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // stderr is a pipe here, so progress comes as lines: one per batch (1000 tickets) that
+    // passes a multiple of 800, and one at the end.
+    let progress: Vec<String> = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter_map(|l| l.strip_prefix("generate-tickets: "))
+        .map(|l| l.split(" tickets").next().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(progress, ["1000/2500", "2000/2500", "2500/2500"]);
     let wal = dir.path().join("bulk.db-wal");
     assert_eq!(size(&wal), 0, "the WAL is empty");
     assert!(
