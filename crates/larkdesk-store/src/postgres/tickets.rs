@@ -5,6 +5,7 @@ use std::sync::LazyLock;
 
 use larkdesk_domain::events::TicketEvent;
 use larkdesk_wire::ticket::{Ticket, TicketMessage, TicketUser};
+use sqlx::postgres::PgRow;
 use sqlx::query_builder::Separated;
 use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 
@@ -197,18 +198,28 @@ pub(super) async fn create_ticket_in(
 /// Fill in directory profiles of everyone the tickets name, on this connection.
 async fn fill_people_in(conn: &mut PgConnection, tenant_id: i64, tickets: &mut [Ticket]) -> StoreResult<()> {
     let wanted = people_named(tickets);
-    let people: HashMap<String, TicketUser> = sqlx::query(&format!(
+    let people = sqlx::query(&format!(
         "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND open_id = ANY($2)"
     ))
     .bind(tenant_id)
     .bind(wanted)
     .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(|r| user_from_row(r).map(|(u, _)| (u.id.clone(), u)))
-    .collect::<StoreResult<_>>()?;
-    fill_people_from(&people, tickets);
+    .await?;
+    fill_people_from(&profiles_by_id(&people)?, tickets);
     Ok(())
+}
+
+/// Directory profiles by open_id from rows holding [`USER_COLUMNS`]; a row whose `open_id` is
+/// NULL (a LEFT JOIN that found nobody) holds none.
+fn profiles_by_id(rows: &[PgRow]) -> StoreResult<HashMap<String, TicketUser>> {
+    let mut people = HashMap::with_capacity(rows.len());
+    for row in rows {
+        if row.opt_text("open_id")?.is_some() {
+            let (user, _) = user_from_row(row)?;
+            people.insert(user.id.clone(), user);
+        }
+    }
+    Ok(people)
 }
 
 /// Apps with event settings subscribed to this helpdesk's events.
@@ -384,15 +395,7 @@ impl PostgresStore {
             .await?;
         let first = rows.first().ok_or(StoreError::NotFound)?;
         let mut ticket = row_projection(first, &helpdesk.helpdesk_id)?;
-        let mut people = HashMap::with_capacity(rows.len());
-        for row in &rows {
-            // NULL when nobody the ticket names has a directory profile (the LEFT JOIN's one row).
-            if row.opt_text("open_id")?.is_some() {
-                let (user, _) = user_from_row(row)?;
-                people.insert(user.id.clone(), user);
-            }
-        }
-        fill_people_from(&people, std::slice::from_mut(&mut ticket));
+        fill_people_from(&profiles_by_id(&rows)?, std::slice::from_mut(&mut ticket));
         Ok(ticket)
     }
 
