@@ -40,10 +40,6 @@ bench_tmpdir
 
 declare -A SAT ACHIEVED P50 P90 P99 P999 MAX LAG BUSY
 
-median() {
-  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
-}
-
 # cpu_ticks PID: user + system clock ticks the process has used.
 cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 
@@ -77,17 +73,7 @@ offer() {
   log "$name at $rate req/s: achieved $(field rps "$line") p50 $(field p50_ms "$line") p99 $(field p99_ms "$line") p99.9 $(field p999_ms "$line") ms (timer lag p99 $(field timer_lag_p99_ms "$line") ms)"
 }
 
-log "starting larkdesk"
-start_larkdesk "sqlite://$BENCH_TMP/bench.db" larkdesk --no-rate-limit
-LARKDESK_PID=$SERVER_PID
-demo_auth "$CREDS" "$BASE_URL"
-TICKET_URL="$BASE_URL/open-apis/helpdesk/v1/tickets/${TICKET_IDS[1]}"
-check_ok "$TICKET_URL"
-
-log "starting the baseline"
-start_baseline baseline
-BASELINE_PID=$SERVER_PID
-BASELINE_URL="$BASE_URL/open-apis/helpdesk/v1/tickets/${TICKET_IDS[1]}"
+start_demo_servers
 
 for ((round = 1; round <= ROUNDS; round++)); do
   for name in larkdesk baseline; do

@@ -181,6 +181,22 @@ counters_per_request() {
     printf "%.1f %.1f %.2f\n", (y[1] - x[1]) * 1e6 / hz / n, (y[2] - x[2]) * 1e6 / hz / n, (y[3] + y[4] - x[3] - x[4]) / n }')
 }
 
+# start_demo_servers: larkdesk on a fresh SQLite database with the demo installation (rate limits
+# off) and the baseline, both pinned like every server here. Sets LARKDESK_PID and TICKET_URL (the
+# demo's populated ticket), BASELINE_PID and BASELINE_URL, and the auth headers (demo_auth).
+start_demo_servers() {
+  log "starting larkdesk"
+  start_larkdesk "sqlite://$BENCH_TMP/bench.db" larkdesk --no-rate-limit
+  LARKDESK_PID=$SERVER_PID
+  demo_auth "$CREDS" "$BASE_URL"
+  TICKET_URL="$BASE_URL/open-apis/helpdesk/v1/tickets/${TICKET_IDS[1]}"
+  check_ok "$TICKET_URL"
+  log "starting the baseline"
+  start_baseline baseline
+  BASELINE_PID=$SERVER_PID
+  BASELINE_URL="$BASE_URL/open-apis/helpdesk/v1/tickets/${TICKET_IDS[1]}"
+}
+
 # ---- credentials --------------------------------------------------------------------------------
 # demo_auth CREDS BASE_URL: exports BENCH_AUTHORIZATION and BENCH_HELPDESK_AUTH for auth.lua and
 # sets HELPDESK_ID, TICKET_IDS (array).
@@ -245,6 +261,10 @@ warm_up() {
 }
 
 # ---- formatting ---------------------------------------------------------------------------------
+# median NUMBERS...: the middle value (the mean of the two middle ones for an even count).
+median() {
+  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
 fmt_int() { printf "%'.0f" "$1" 2>/dev/null || printf '%s' "$1"; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
 human_bytes() {

@@ -33,11 +33,6 @@ bench_tmpdir
 
 declare -A RPS P50 P99 RSS NON2XX CPU_USER CPU_SYS CS RATIOS
 
-# median NUMBERS...: the middle value (the mean of the two middle ones for an even count).
-median() {
-  printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
-}
-
 # measure NAME PID URL CONNECTIONS ROUND: warm up, run wrk, keep the numbers of this round.
 measure() {
   local name=$1 pid=$2 url=$3 c=$4 round=$5 before
@@ -55,19 +50,8 @@ measure() {
   RSS[$name,$c]="$(peak_rss_kb "$pid")"
 }
 
-# larkdesk: a fresh SQLite database with the demo installation.
-log "starting larkdesk"
-start_larkdesk "sqlite://$BENCH_TMP/bench.db" larkdesk --no-rate-limit
-LARKDESK_PID=$SERVER_PID
-demo_auth "$CREDS" "$BASE_URL"
-TICKET_URL="$BASE_URL/open-apis/helpdesk/v1/tickets/${TICKET_IDS[1]}"
-check_ok "$TICKET_URL"
+start_demo_servers
 BODY_BYTES="$(curl -s "$TICKET_URL" -H "Authorization: $BENCH_AUTHORIZATION" -H "X-Lark-Helpdesk-Authorization: $BENCH_HELPDESK_AUTH" | wc -c)"
-
-log "starting the baseline"
-start_baseline baseline
-BASELINE_PID=$SERVER_PID
-BASELINE_URL="$BASE_URL/open-apis/helpdesk/v1/tickets/${TICKET_IDS[1]}"
 BASELINE_BYTES="$(curl -s "$BASELINE_URL" | wc -c)"
 
 for c in "${CONNS[@]}"; do
