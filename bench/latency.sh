@@ -40,16 +40,13 @@ bench_tmpdir
 
 declare -A SAT ACHIEVED P50 P90 P99 P999 MAX LAG BUSY
 
-# cpu_ticks PID: user + system clock ticks the process has used.
-cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
-
 # offer NAME PID URL RATE: one load generator run; appends this round's figures.
 offer() {
   local name=$1 pid=$2 url=$3 rate=$4 out line t0 t1 c0 c1
   out="$BENCH_TMP/loadgen-$name-$rate-$round.txt"
   local pin=(taskset -c "$CLIENT_CPU")
   [[ -n ${BENCH_NO_PIN:-} ]] && pin=()
-  c0="$(cpu_ticks "$pid")"
+  c0="$(proc_counters "$pid" | awk '{print $1 + $2}')"
   t0="$(date +%s.%N)"
   interruptible "${pin[@]}" "$LOADGEN" --url "$url" --rate "$rate" --connections "$CONNECTIONS" \
     --duration "$DURATION_S" --warmup "$WARMUP_S" \
@@ -57,7 +54,7 @@ offer() {
     --header "X-Lark-Helpdesk-Authorization: $BENCH_HELPDESK_AUTH" >"$out" 2>&1 \
     || { cat "$out" >&2; die "load generator failed ($name at $rate req/s)"; }
   t1="$(date +%s.%N)"
-  c1="$(cpu_ticks "$pid")"
+  c1="$(proc_counters "$pid" | awk '{print $1 + $2}')"
   line="$(grep '^BENCH_RESULT' "$out" | tail -1)" || { cat "$out" >&2; die "no BENCH_RESULT ($name at $rate req/s)"; }
   [[ "$(field non2xx "$line")" == 0 ]] || die "$name at $rate req/s: $(field non2xx "$line") responses were not 2xx"
   ACHIEVED[$name,$rate]+=" $(field rps "$line")"
