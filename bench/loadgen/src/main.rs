@@ -220,7 +220,8 @@ async fn run(args: Args) -> Result<()> {
         bail!("--rate, --duration and --connections must be positive, --warmup not negative");
     }
     let target = Arc::new(Target::from_args(&args)?);
-    // Connect first (the schedule starts once every connection is open).
+    // The first request is due 200 ms from now, time for the connections to open (they open
+    // in `drive`; one that takes longer sends its first requests late, within the warm-up).
     let start = Instant::now() + Duration::from_millis(200);
     let measure_from = start + Duration::from_secs_f64(args.warmup);
     let schedule = Schedule {
