@@ -399,6 +399,19 @@ pub(crate) fn people_named(tickets: &[Ticket]) -> Vec<String> {
 
 /// Replace every person `tickets` name by their directory profile. A person missing from the
 /// directory still shows with their id.
+/// Directory profiles by open_id from rows holding [`USER_COLUMNS`]; a row whose `open_id` is
+/// NULL (a LEFT JOIN that found nobody) holds none.
+pub(crate) fn profiles_by_id<R: Columns>(rows: &[R]) -> StoreResult<HashMap<String, TicketUser>> {
+    let mut people = HashMap::with_capacity(rows.len());
+    for row in rows {
+        if row.opt_text("open_id")?.is_some() {
+            let (user, _) = user_from_row(row)?;
+            people.insert(user.id.clone(), user);
+        }
+    }
+    Ok(people)
+}
+
 pub(crate) fn fill_people_from(people: &HashMap<String, TicketUser>, tickets: &mut [Ticket]) {
     let fill = |u: &mut TicketUser| {
         if let Some(p) = people.get(&u.id) {

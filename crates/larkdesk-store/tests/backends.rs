@@ -551,7 +551,7 @@ async fn story(backend: Backend, url: String) {
     assert_eq!(imported.agent_owner, Some(user("ou_agent", "Alice")));
     assert_eq!(imported.agent_service_duration, 1.25);
     // A person missing from the directory keeps just the id; a ticket naming nobody in it
-    // still reads (PostgreSQL reads ticket and people in one query, so check both shapes).
+    // still reads (both backends read ticket and people in one query, so check both shapes).
     let restore = format!(
         "UPDATE tickets SET guest_id = 'ou_imported_guest', agent_ids = '[\"ou_agent\"]',
             collaborator_ids = '[\"ou_helper\"]', closed_by_id = 'ou_agent',
@@ -590,6 +590,11 @@ async fn story(backend: Backend, url: String) {
             closed_by_id = NULL, agent_owner_id = NULL WHERE ticket_id = {t3}"
     ))
     .await;
+    // Someone of that id in another tenant's directory is not this tenant's person.
+    let elsewhere = a.create_tenant("00000000000000bb", "Elsewhere").await.unwrap();
+    a.upsert_user(elsewhere.id, &user("ou_stranger", "Not yours"), false)
+        .await
+        .unwrap();
     let unknown = b.ticket(&helpdesk, t3).await.unwrap();
     assert_eq!(
         (unknown.guest, unknown.agents, unknown.closed_by),

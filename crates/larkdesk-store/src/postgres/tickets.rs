@@ -4,17 +4,16 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use larkdesk_domain::events::TicketEvent;
-use larkdesk_wire::ticket::{Ticket, TicketMessage, TicketUser};
-use sqlx::postgres::PgRow;
+use larkdesk_wire::ticket::{Ticket, TicketMessage};
 use sqlx::query_builder::Separated;
 use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 
 use super::PostgresStore;
 use crate::common::{
-    Columns, LogAppend, OutboxEntry, PROJECTION_COLUMNS, ROWS_PER_INSERT, Subscriber, USER_COLUMNS,
+    LogAppend, OutboxEntry, PROJECTION_COLUMNS, ROWS_PER_INSERT, Subscriber, USER_COLUMNS,
     bulk_logs_and_messages, clamp_new_event_times, conflict_or, event_rows, fill_people_from, ids_json,
-    json_column, messages_match, messages_of, outbox_entries, people_named, project, row_projection,
-    stored_message_from_row, ticket_message_from_row, to_json, user_from_row,
+    json_column, messages_match, messages_of, outbox_entries, people_named, profiles_by_id, project,
+    row_projection, stored_message_from_row, ticket_message_from_row, to_json,
 };
 use crate::{
     Helpdesk, LIST_CAP, NewTicket, RebuildReport, StoreError, StoreResult, StoredMessage, TicketFilter,
@@ -207,19 +206,6 @@ async fn fill_people_in(conn: &mut PgConnection, tenant_id: i64, tickets: &mut [
     .await?;
     fill_people_from(&profiles_by_id(&people)?, tickets);
     Ok(())
-}
-
-/// Directory profiles by open_id from rows holding [`USER_COLUMNS`]; a row whose `open_id` is
-/// NULL (a LEFT JOIN that found nobody) holds none.
-fn profiles_by_id(rows: &[PgRow]) -> StoreResult<HashMap<String, TicketUser>> {
-    let mut people = HashMap::with_capacity(rows.len());
-    for row in rows {
-        if row.opt_text("open_id")?.is_some() {
-            let (user, _) = user_from_row(row)?;
-            people.insert(user.id.clone(), user);
-        }
-    }
-    Ok(people)
 }
 
 /// Apps with event settings subscribed to this helpdesk's events.

@@ -74,6 +74,9 @@ impl SqliteStore {
         };
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections.max(1))
+            // A file connection cannot go stale the way a socket can, and sqlx's ping is a
+            // round trip to the connection's thread on every acquire.
+            .test_before_acquire(false)
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;

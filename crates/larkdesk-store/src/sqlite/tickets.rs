@@ -1,6 +1,7 @@
 //! Tickets on SQLite: the event log, the ticket projection, messages, list queries.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use larkdesk_domain::events::TicketEvent;
 use larkdesk_wire::ticket::{Ticket, TicketMessage, TicketUser};
@@ -11,12 +12,34 @@ use super::SqliteStore;
 use crate::common::{
     LogAppend, OnExisting, OutboxEntry, PROJECTION_COLUMNS, ROWS_PER_INSERT, Subscriber, USER_COLUMNS,
     bulk_logs_and_messages, clamp_new_event_times, conflict_or, event_rows, fill_people_from, ids_json,
-    json_column, messages_match, messages_of, outbox_entries, people_named, project, row_projection,
-    stored_message_from_row, ticket_message_from_row, to_json, user_from_row,
+    json_column, messages_match, messages_of, outbox_entries, people_named, profiles_by_id, project,
+    row_projection, stored_message_from_row, ticket_message_from_row, to_json, user_from_row,
 };
 use crate::{
     Helpdesk, LIST_CAP, NewTicket, RebuildReport, StoreError, StoreResult, StoredMessage, TicketFilter,
 };
+
+/// A ticket row with the directory profiles of the people it names: the ticket's columns
+/// repeated once per profile found, or one row with NULL profile columns when none is. `?1`
+/// ticket_id, `?2` helpdesk row id, `?3` tenant row id. The people are the ones `people_named`
+/// collects; SQLite looks each up in the users' unique index (tenant_id, open_id).
+static TICKET_WITH_PEOPLE: LazyLock<String> = LazyLock::new(|| {
+    let profile = USER_COLUMNS
+        .split(", ")
+        .map(|c| format!("p.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "SELECT t.*, {profile}
+         FROM tickets t
+         LEFT JOIN users p ON p.tenant_id = ?3 AND p.open_id IN (
+             SELECT t.guest_id UNION ALL SELECT t.closed_by_id UNION ALL SELECT t.agent_owner_id
+             UNION ALL SELECT value FROM json_each(t.agent_ids)
+             UNION ALL SELECT value FROM json_each(t.collaborator_ids)
+         )
+         WHERE t.ticket_id = ?1 AND t.helpdesk_id = ?2"
+    )
+});
 
 /// Bind a ticket's projected columns, in the order of [`PROJECTION_COLUMNS`].
 fn push_projection<'a>(values: &mut Separated<'_, 'a, Sqlite, &'static str>, t: &'a Ticket) {
@@ -337,16 +360,18 @@ impl SqliteStore {
         Ok(ticket)
     }
 
+    /// One statement (one hand-off to the connection's SQLite thread), however many people
+    /// the ticket names: on one core those hand-offs, not SQLite, are most of an uncached GET.
     pub(super) async fn ticket_impl(&self, helpdesk: &Helpdesk, ticket_id: i64) -> StoreResult<Ticket> {
-        let row = sqlx::query("SELECT * FROM tickets WHERE ticket_id = ? AND helpdesk_id = ?")
+        let rows = sqlx::query(&TICKET_WITH_PEOPLE)
             .bind(ticket_id)
             .bind(helpdesk.id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        let mut out = [row_projection(&row, &helpdesk.helpdesk_id)?];
-        self.fill_people(helpdesk.tenant_id, &mut out).await?;
-        let [ticket] = out;
+            .bind(helpdesk.tenant_id)
+            .fetch_all(&self.pool)
+            .await?;
+        let first = rows.first().ok_or(StoreError::NotFound)?;
+        let mut ticket = row_projection(first, &helpdesk.helpdesk_id)?;
+        fill_people_from(&profiles_by_id(&rows)?, std::slice::from_mut(&mut ticket));
         Ok(ticket)
     }
 
