@@ -244,6 +244,12 @@ pub enum Workload {
     BulkLoad,
 }
 
+/// A bulk load's multi-row inserts and its closing ANALYZE and checkpoint take seconds by design,
+/// so sqlx's "slow statement" warning (which prints the whole statement, tens of KiB of SQL)
+/// is only a debug line there.
+pub(crate) const BULK_SLOW_STATEMENT: std::time::Duration = std::time::Duration::from_secs(1);
+pub(crate) const BULK_SLOW_STATEMENT_LEVEL: log::LevelFilter = log::LevelFilter::Debug;
+
 /// Open the store named by `url`: `sqlite://path` (created if missing), `sqlite::memory:`, or
 /// `postgres://…` / `postgresql://…` (the database must exist; its schema is migrated). Every
 /// backend pools at most `max_connections` connections.

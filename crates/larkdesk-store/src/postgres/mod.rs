@@ -16,7 +16,7 @@ use larkdesk_domain::events::TicketEvent;
 use larkdesk_wire::fields::TicketCustomizedField;
 use larkdesk_wire::ticket::{Ticket, TicketMessage, TicketUser};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::{PgPool, Row};
+use sqlx::{ConnectOptions, PgPool, Row};
 
 use crate::common::{
     Columns, OnExisting, USER_COLUMNS, app_from_row, conflict_or, delivery_from_row,
@@ -24,9 +24,9 @@ use crate::common::{
     not_found, now_ms, tenant_from_row, to_json, user_from_row, user_record,
 };
 use crate::{
-    App, BotMessage, Delivery, DeliveryOutcome, DeliveryRecord, EventSettings, FieldDefinition, Helpdesk,
-    NewApp, NewHelpdesk, RebuildReport, Store, StoreError, StoreResult, StoredMessage, Tenant, TicketFilter,
-    UserRecord, Workload,
+    App, BULK_SLOW_STATEMENT, BULK_SLOW_STATEMENT_LEVEL, BotMessage, Delivery, DeliveryOutcome,
+    DeliveryRecord, EventSettings, FieldDefinition, Helpdesk, NewApp, NewHelpdesk, RebuildReport, Store,
+    StoreError, StoreResult, StoredMessage, Tenant, TicketFilter, UserRecord, Workload,
 };
 
 pub struct PostgresStore {
@@ -77,7 +77,9 @@ impl PostgresStore {
             PgConnectOptions::from_str(url)?.options([("default_transaction_isolation", r"read\ committed")]);
         let options = match workload {
             Workload::Serving => options,
-            Workload::BulkLoad => options.options([("synchronous_commit", "off")]),
+            Workload::BulkLoad => options
+                .log_slow_statements(BULK_SLOW_STATEMENT_LEVEL, BULK_SLOW_STATEMENT)
+                .options([("synchronous_commit", "off")]),
         };
         let pool = PgPoolOptions::new()
             .max_connections(max_connections.max(1))

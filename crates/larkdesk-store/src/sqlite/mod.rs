@@ -14,7 +14,7 @@ use larkdesk_wire::ticket::{Ticket, TicketMessage, TicketUser};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
-use sqlx::{Row, SqlitePool};
+use sqlx::{ConnectOptions, Row, SqlitePool};
 
 use crate::common::{
     Columns, OnExisting, USER_COLUMNS, app_from_row, conflict_or, delivery_from_row,
@@ -22,9 +22,9 @@ use crate::common::{
     not_found, now_ms, tenant_from_row, to_json, user_from_row, user_record,
 };
 use crate::{
-    App, BotMessage, Delivery, DeliveryOutcome, DeliveryRecord, EventSettings, FieldDefinition, Helpdesk,
-    NewApp, NewHelpdesk, RebuildReport, Store, StoreError, StoreResult, StoredMessage, Tenant, TicketFilter,
-    UserRecord, Workload,
+    App, BULK_SLOW_STATEMENT, BULK_SLOW_STATEMENT_LEVEL, BotMessage, Delivery, DeliveryOutcome,
+    DeliveryRecord, EventSettings, FieldDefinition, Helpdesk, NewApp, NewHelpdesk, RebuildReport, Store,
+    StoreError, StoreResult, StoredMessage, Tenant, TicketFilter, UserRecord, Workload,
 };
 
 pub struct SqliteStore {
@@ -68,6 +68,7 @@ impl SqliteStore {
             // A bulk load spends most of its time in fsync and in spilling its 2 MiB page cache
             // mid-transaction (2.5x faster at 100k tickets without either; BENCHMARKS.md).
             Workload::BulkLoad => options
+                .log_slow_statements(BULK_SLOW_STATEMENT_LEVEL, BULK_SLOW_STATEMENT)
                 .synchronous(SqliteSynchronous::Off)
                 .pragma("cache_size", "-524288")
                 .pragma("temp_store", "memory"),
