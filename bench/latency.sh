@@ -42,7 +42,7 @@ declare -A SAT ACHIEVED P50 P90 P99 P999 MAX LAG BUSY
 
 # offer NAME PID URL RATE: one load generator run; appends this round's figures.
 offer() {
-  local name=$1 pid=$2 url=$3 rate=$4 out line t0 t1 c0 c1
+  local name=$1 pid=$2 url=$3 rate=$4 out line t0 t1 c0 c1 lag
   out="$BENCH_TMP/loadgen-$name-$rate-$round.txt"
   local pin=(taskset -c "$CLIENT_CPU")
   [[ -n ${BENCH_NO_PIN:-} ]] && pin=()
@@ -63,7 +63,9 @@ offer() {
   P99[$name,$rate]+=" $(field p99_ms "$line")"
   P999[$name,$rate]+=" $(field p999_ms "$line")"
   MAX[$name,$rate]+=" $(field max_ms "$line")"
-  LAG[$name,$rate]+=" $(field timer_lag_p99_ms "$line")"
+  lag="$(field timer_lag_p99_ms "$line")"
+  # "-": every connection was busy at every due time, so there was no lag to sample.
+  [[ $lag =~ ^[0-9.]+$ ]] && LAG[$name,$rate]+=" $lag"
   # The share of its core the server used, warm-up included.
   BUSY[$name,$rate]+=" $(awk -v c="$((c1 - c0))" -v hz="$(getconf CLK_TCK)" -v t0="$t0" -v t1="$t1" \
     'BEGIN { printf "%.0f", 100 * c / hz / (t1 - t0) }')"
@@ -135,7 +137,7 @@ mkdir -p "$RESULTS_DIR"
         "$(median ${P50[$name,$rate]})" "$(median ${P90[$name,$rate]})" "$p99" \
         "$(median ${P999[$name,$rate]})" "$(median ${MAX[$name,$rate]})" \
         "$(awk -v p="$p99" -v t="$TARGET_P99_MS" 'BEGIN { print (p < t ? "yes" : "**no**") }')" \
-        "$(median ${LAG[$name,$rate]})"
+        "$([[ -n ${LAG[$name,$rate]:-} ]] && median ${LAG[$name,$rate]} || echo -)"
     done
   done
   echo

@@ -17,7 +17,7 @@
 //! `BENCH_RESULT requests=N seconds=S rps=R p50_ms=.. p90_ms=.. p99_ms=.. p999_ms=.. max_ms=..
 //! non2xx=N errors=N timer_lag_p99_ms=..`. `timer_lag` is how late this tool sent requests
 //! whose connection was idle at the scheduled time: its own timing error, which must stay
-//! small for the latencies to mean anything.
+//! small for the latencies to mean anything (`-` when no connection ever was).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -31,6 +31,8 @@ use http_body_util::{BodyExt, Empty};
 use hyper::header::{HOST, HeaderName, HeaderValue};
 use hyper::{HeaderMap, Request, Uri};
 use hyper_util::rt::TokioIo;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
 use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 
@@ -55,6 +57,11 @@ struct Args {
     /// An extra request header, "Name: value"; may be repeated.
     #[arg(long = "header", value_parser = parse_header)]
     headers: Vec<(HeaderName, HeaderValue)>,
+    /// A file of paths ("/open-apis/...?query"), one a line: each request asks for one of
+    /// them at random (repeatably: each connection's choices follow from its number) on the
+    /// URL's host, instead of the URL's own path.
+    #[arg(long)]
+    paths_file: Option<std::path::PathBuf>,
 }
 
 fn parse_header(text: &str) -> Result<(HeaderName, HeaderValue)> {
@@ -62,10 +69,11 @@ fn parse_header(text: &str) -> Result<(HeaderName, HeaderValue)> {
     Ok((name.trim().parse()?, value.trim().parse()?))
 }
 
-/// What every request looks like.
+/// Where requests go and what they carry.
 struct Target {
     addr: SocketAddr,
-    path: Uri,
+    /// One or more paths; never empty.
+    paths: Vec<Uri>,
     headers: HeaderMap,
 }
 
@@ -78,20 +86,46 @@ impl Target {
         let addr = format!("{}:{}", authority.host(), authority.port_u16().unwrap_or(80))
             .parse()
             .context("the URL's host must be an IP address")?;
-        let path = args.url.path_and_query().map_or("/", |p| p.as_str()).parse()?;
+        let paths = match &args.paths_file {
+            None => vec![args.url.path_and_query().map_or("/", |p| p.as_str()).parse()?],
+            Some(file) => {
+                let text =
+                    std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+                let paths = parse_paths(&text)?;
+                if paths.is_empty() {
+                    bail!("{} holds no paths", file.display());
+                }
+                paths
+            }
+        };
         let mut headers = HeaderMap::new();
         headers.insert(HOST, authority.as_str().parse()?);
         for (name, value) in &args.headers {
             headers.append(name.clone(), value.clone());
         }
-        Ok(Self { addr, path, headers })
+        Ok(Self { addr, paths, headers })
     }
 
-    fn request(&self) -> Result<Request<Empty<Bytes>>> {
-        let mut request = Request::get(self.path.clone()).body(Empty::new())?;
+    fn request(&self, path: &Uri) -> Result<Request<Empty<Bytes>>> {
+        let mut request = Request::get(path.clone()).body(Empty::new())?;
         *request.headers_mut() = self.headers.clone();
         Ok(request)
     }
+}
+
+/// The non-blank lines of a paths file, each an absolute path with an optional query.
+fn parse_paths(text: &str) -> Result<Vec<Uri>> {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(|line| {
+            let uri: Uri = line.parse().with_context(|| format!("not a path: {line:?}"))?;
+            if uri.scheme().is_some() || !line.starts_with('/') {
+                bail!("not a path: {line:?} (write /path?query; the host is --url's)");
+            }
+            Ok(uri)
+        })
+        .collect()
 }
 
 /// When each request is due.
@@ -171,6 +205,7 @@ async fn drive(c: u32, target: Arc<Target>, schedule: Schedule) -> Result<Tally>
     tokio::spawn(connection);
 
     let mut tally = Tally::new()?;
+    let mut pick = SmallRng::seed_from_u64(u64::from(c));
     let mut previous_done = schedule.start;
     for k in 0.. {
         let due = schedule.due(c, k);
@@ -178,11 +213,12 @@ async fn drive(c: u32, target: Arc<Target>, schedule: Schedule) -> Result<Tally>
             break;
         }
         let idle_when_due = previous_done <= due;
+        let path = &target.paths[pick.random_range(0..target.paths.len())];
         wait_until(due).await;
         let sent = Instant::now();
         let outcome = async {
             sender.ready().await?;
-            let response = sender.send_request(target.request()?).await?;
+            let response = sender.send_request(target.request(path)?).await?;
             let status = response.status();
             response.into_body().collect().await?;
             anyhow::Ok(status)
@@ -245,8 +281,14 @@ async fn run(args: Args) -> Result<()> {
         done.saturating_duration_since(measure_from).as_secs_f64()
     });
     let ms = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1000.0;
+    // With every connection busy at every due time there is no idle sample to tell the lag by.
+    let timer_lag_p99 = if total.timer_lag.is_empty() {
+        "-".to_string()
+    } else {
+        format!("{:.3}", ms(&total.timer_lag, 0.99))
+    };
     println!(
-        "BENCH_RESULT requests={requests} seconds={seconds:.3} rps={:.0} offered_rps={:.0} p50_ms={:.3} p90_ms={:.3} p99_ms={:.3} p999_ms={:.3} max_ms={:.3} non2xx={} errors={} timer_lag_p99_ms={:.3}",
+        "BENCH_RESULT requests={requests} seconds={seconds:.3} rps={:.0} offered_rps={:.0} p50_ms={:.3} p90_ms={:.3} p99_ms={:.3} p999_ms={:.3} max_ms={:.3} non2xx={} errors={} timer_lag_p99_ms={}",
         if seconds > 0.0 {
             requests as f64 / seconds
         } else {
@@ -260,7 +302,7 @@ async fn run(args: Args) -> Result<()> {
         total.latency.max() as f64 / 1000.0,
         total.non2xx,
         total.errors,
-        ms(&total.timer_lag, 0.99),
+        timer_lag_p99,
     );
     if total.errors > 0 {
         bail!("{} connections failed", total.errors);
@@ -315,11 +357,30 @@ mod tests {
         ]);
         let target = Target::from_args(&args).unwrap();
         assert_eq!(target.addr, "127.0.0.1:8080".parse().unwrap());
-        let request = target.request().unwrap();
+        assert_eq!(target.paths.len(), 1);
+        let request = target.request(&target.paths[0]).unwrap();
         assert_eq!(request.uri(), "/open-apis/helpdesk/v1/tickets/1?x=1");
         assert_eq!(request.headers()[HOST], "127.0.0.1:8080");
         assert_eq!(request.headers()["authorization"], "Bearer t-1");
         assert_eq!(request.headers()["x-extra"], "a:b");
+    }
+
+    #[test]
+    fn a_paths_file_holds_paths_on_the_urls_host() {
+        let paths =
+            parse_paths("/open-apis/helpdesk/v1/tickets/1\n\n  /open-apis/helpdesk/v1/tickets?page=2 \n")
+                .unwrap();
+        let paths: Vec<String> = paths.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            paths,
+            [
+                "/open-apis/helpdesk/v1/tickets/1",
+                "/open-apis/helpdesk/v1/tickets?page=2"
+            ]
+        );
+        for bad in ["http://10.0.0.1/x", "tickets/1", "/a b"] {
+            assert!(parse_paths(bad).is_err(), "{bad:?} was taken for a path");
+        }
     }
 
     #[test]
