@@ -15,6 +15,10 @@
 # creates larkdesk_bench_<random>, and drops it at the end (also on failure).
 # Servers are pinned to CPU 0 and wrk to CPU 1 (as in throughput.sh); the generator is not pinned.
 # Also measures both at 1 connection (latency without queueing).
+# With BENCH_SCALE_GET_RATE=N, GET is also measured at a fixed N req/s over the same connections
+# (open loop, bench/loadgen): under wrk's closed loop a server that answers fewer requests per
+# second also finds fewer of them in its 1 s ticket cache, so a small difference per request is
+# amplified; at a fixed rate both sizes see the same share of cache hits.
 # Prints Markdown tables and saves them to bench/results/scale-<date>-<count>[-$BENCH_TAG].md.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -28,6 +32,9 @@ LIST_CONNS="${BENCH_LIST_CONNECTIONS:-$CONNS}"
 UNLOADED_DURATION="${BENCH_UNLOADED_DURATION:-5s}"  # the 1-connection runs (latency without queueing)
 ROUNDS="${BENCH_SCALE_ROUNDS:-3}"
 SAMPLE_IDS="${BENCH_SAMPLE_IDS:-10000}"
+GET_RATE="${BENCH_SCALE_GET_RATE:-}"
+LOADGEN="$REPO_ROOT/target/release/larkdesk-bench-loadgen"
+[[ -z $GET_RATE || $GET_RATE =~ ^[0-9]+$ ]] || die "BENCH_SCALE_GET_RATE must be a whole number of requests per second"
 # How often the generator prints a progress line (the report lists them: the load rate as the
 # database grows).
 PROGRESS_EVERY="${BENCH_PROGRESS_EVERY:-$((LARGE >= 5000000 ? 500000 : 100000))}"
@@ -66,7 +73,8 @@ for backend in $BACKENDS; do
     *) die "unknown backend $backend (sqlite or postgres)" ;;
   esac
 done
-build_release -p larkdesk
+if [[ -n $GET_RATE ]]; then build_release -p larkdesk -p larkdesk-bench-loadgen; else build_release -p larkdesk; fi
+[[ -z $GET_RATE || -x $LOADGEN ]] || die "no load generator at $LOADGEN"
 if ! "$LARKDESK" admin --help 2>/dev/null | grep -q 'generate-tickets'; then
   die "this larkdesk has no 'admin generate-tickets' command yet; scale.sh needs it to load tickets
        (expected: larkdesk --database-url URL admin generate-tickets --helpdesk-id ID --count N)"
@@ -180,6 +188,7 @@ measure() {
   export BENCH_IDS_FILE=$ids
   loaded_and_unloaded get "$CONNS" "$get_url"
   unset BENCH_IDS_FILE
+  [[ -n $GET_RATE ]] && get_at_fixed_rate "$get_url" "$ids"
 
   local list_url="$base/open-apis/helpdesk/v1/tickets?$LIST_QUERY"
   list_queries >"$BENCH_TMP/list-queries.txt"
@@ -216,6 +225,30 @@ loaded_and_unloaded() {
   R[$backend,$stage,${kind}1_p50]+=" $W_P50" R[$backend,$stage,${kind}1_p99]+=" $W_P99"
   R[$backend,$stage,${kind}1_bad]=$((${R[$backend,$stage,${kind}1_bad]:-0} + W_NON2XX))
   R[$backend,$stage,${kind}1_err]=$((${R[$backend,$stage,${kind}1_err]:-0} + W_ERRORS))
+}
+
+# get_at_fixed_rate URL IDS: GET random ids at GET_RATE req/s over CONNS connections (open
+# loop); sets R[backend,stage,fixed_*] for the caller's backend and stage.
+get_at_fixed_rate() {
+  local url=$1 ids=$2 out="$BENCH_TMP/loadgen-$backend-$stage-r$round.txt" line c0 c1
+  sed 's|^|/open-apis/helpdesk/v1/tickets/|' "$ids" >"$BENCH_TMP/paths.txt"
+  local pin=(taskset -c "$CLIENT_CPU")
+  [[ -n ${BENCH_NO_PIN:-} ]] && pin=()
+  c0="$(proc_counters "$SERVER_PID")"
+  interruptible "${pin[@]}" "$LOADGEN" --url "$url" --paths-file "$BENCH_TMP/paths.txt" --rate "$GET_RATE" \
+    --connections "$CONNS" --duration "${DURATION%s}" --warmup 2 \
+    --header "Authorization: $BENCH_AUTHORIZATION" \
+    --header "X-Lark-Helpdesk-Authorization: $BENCH_HELPDESK_AUTH" >"$out" 2>&1 \
+    || { cat "$out" >&2; die "load generator failed ($backend $stage)"; }
+  c1="$(proc_counters "$SERVER_PID")"
+  line="$(grep '^BENCH_RESULT' "$out" | tail -1)" || { cat "$out" >&2; die "no BENCH_RESULT ($backend $stage)"; }
+  [[ "$(field non2xx "$line")" == 0 ]] || die "$backend $stage at $GET_RATE req/s: $(field non2xx "$line") responses were not 2xx"
+  # The server's CPU per request, warm-up included (its requests are counted too).
+  counters_per_request "$c0" "$c1" "$(awk -v r="$GET_RATE" -v d="${DURATION%s}" 'BEGIN { print r * (d + 2) }')"
+  R[$backend,$stage,fixed_rps]+=" $(field rps "$line")" R[$backend,$stage,fixed_p50]+=" $(field p50_ms "$line")"
+  R[$backend,$stage,fixed_p99]+=" $(field p99_ms "$line")" R[$backend,$stage,fixed_p999]+=" $(field p999_ms "$line")"
+  R[$backend,$stage,fixed_cpu]+=" $(awk -v u="$C_USER_US" -v s="$C_SYS_US" 'BEGIN { printf "%.1f", u + s }')"
+  log "$backend-$stage-r$round at $GET_RATE req/s: p50 $(field p50_ms "$line") p99 $(field p99_ms "$line") ms, server CPU $C_USER_US + $C_SYS_US µs per request"
 }
 
 run_backend() {
@@ -309,6 +342,22 @@ mkdir -p "$RESULTS_DIR"
     echo "GET p99 per round, $backend ($(short_count "$SMALL") → $(short_count "$LARGE")): $(paste -d' ' <(tr ' ' '\n' <<<"${R[$backend,small,get_p99]# }") <(tr ' ' '\n' <<<"${R[$backend,large,get_p99]# }") | awk '{ printf "%s%s → %s ms", (NR > 1 ? "; " : ""), $1, $2 }'); at 1 connection: $(paste -d' ' <(tr ' ' '\n' <<<"${R[$backend,small,get1_p99]# }") <(tr ' ' '\n' <<<"${R[$backend,large,get1_p99]# }") | awk '{ printf "%s%s → %s ms", (NR > 1 ? "; " : ""), $1, $2 }')."
     echo
   done
+  if [[ -n $GET_RATE ]]; then
+    echo "GET at a fixed $(fmt_int "$GET_RATE") req/s over ${CONNS} connections (bench/loadgen, open loop: latency from each request's scheduled time; ${DURATION} after a 2 s warm-up; server CPU per request includes the warm-up):"
+    echo
+    echo "| backend | tickets | achieved req/s | p50 | p99 | p99.9 | server CPU per request |"
+    echo "|---|---:|---:|---:|---:|---:|---:|"
+    for backend in $BACKENDS; do
+      for stage in small large; do
+        printf '| %s | %s | %s | %s ms | %s ms | %s ms | %s µs |\n' "$backend" "$(fmt_int "${R[$backend,$stage,tickets]}")" \
+          "$(fmt_int "$(med "$backend,$stage,fixed_rps")")" "$(med "$backend,$stage,fixed_p50")" "$(med "$backend,$stage,fixed_p99")" \
+          "$(med "$backend,$stage,fixed_p999")" "$(med "$backend,$stage,fixed_cpu")"
+      done
+      echo
+      echo "p99 per round at $(fmt_int "$GET_RATE") req/s, $backend: $(paste -d' ' <(tr ' ' '\n' <<<"${R[$backend,small,fixed_p99]# }") <(tr ' ' '\n' <<<"${R[$backend,large,fixed_p99]# }") | awk '{ printf "%s%s → %s ms", (NR > 1 ? "; " : ""), $1, $2 }')."
+      echo
+    done
+  fi
   echo "Latency without queueing (1 connection, ${UNLOADED_DURATION}):"
   echo
   echo "| backend | tickets | GET p50 | GET p99 | list p50 | list p99 | list p50, no cache (\`--ticket-cache-ms 0\`) | its p99 |"
@@ -356,6 +405,10 @@ mkdir -p "$RESULTS_DIR"
     growth="$(awk -v a="$(med "$backend,small,get_p99")" -v b="$(med "$backend,large,get_p99")" 'BEGIN { printf "%+.1f", 100 * (b - a) / a }')"
     echo "| GET p99 flat within ${FLAT_PCT}% from $(short_count "$SMALL") to $(short_count "$LARGE"), ${CONNS} connections | $backend | $(med "$backend,small,get_p99") → $(med "$backend,large,get_p99") ms (${growth}%) | $(verdict "$(awk -v g="$growth" -v t="$FLAT_PCT" 'BEGIN { print (g <= t) }')") |"
     echo "| (the same at 1 connection) | $backend | $(med "$backend,small,get1_p99") → $(med "$backend,large,get1_p99") ms (${growth1}%) | $(verdict "$(awk -v g="$growth1" -v t="$FLAT_PCT" 'BEGIN { print (g <= t) }')") |"
+    if [[ -n $GET_RATE ]]; then
+      fixed_growth="$(awk -v a="$(med "$backend,small,fixed_p99")" -v b="$(med "$backend,large,fixed_p99")" 'BEGIN { printf "%+.1f", 100 * (b - a) / a }')"
+      echo "| (the same at a fixed $(fmt_int "$GET_RATE") req/s, ${CONNS} connections) | $backend | $(med "$backend,small,fixed_p99") → $(med "$backend,large,fixed_p99") ms (${fixed_growth}%) | $(verdict "$(awk -v g="$fixed_growth" -v t="$FLAT_PCT" 'BEGIN { print (g <= t) }')") |"
+    fi
     if [[ $backend == sqlite ]]; then
       echo "| filtered list p99 < ${LIST_P99_MS} ms at $(short_count "$LARGE"), ${LIST_CONNS} connections | sqlite | $(med "sqlite,large,list_p99") ms | $(verdict "$(awk -v p="$(med "sqlite,large,list_p99")" -v t="$LIST_P99_MS" 'BEGIN { print (p < t) }')") |"
       echo "| (the same at 1 connection) | sqlite | $(med "sqlite,large,list1_p99") ms | $(verdict "$(awk -v p="$(med "sqlite,large,list1_p99")" -v t="$LIST_P99_MS" 'BEGIN { print (p < t) }')") |"
