@@ -19,6 +19,10 @@
 # (open loop, bench/loadgen): under wrk's closed loop a server that answers fewer requests per
 # second also finds fewer of them in its 1 s ticket cache, so a small difference per request is
 # amplified; at a fixed rate both sizes see the same share of cache hits.
+# The report gives the storage reads (bytes the server read from the disk, not from the page
+# cache) per GET on SQLite: a VM that reclaims page cache leaves part of a 4 GiB database on
+# its virtual disk. BENCH_SCALE_LOCK_DB=1 holds both SQLite files in memory while they are
+# measured (`vmtouch -l`; apt-get install -y vmtouch), so that the two sizes differ only in size.
 # Prints Markdown tables and saves them to bench/results/scale-<date>-<count>[-$BENCH_TAG].md.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -33,6 +37,7 @@ UNLOADED_DURATION="${BENCH_UNLOADED_DURATION:-5s}"  # the 1-connection runs (lat
 ROUNDS="${BENCH_SCALE_ROUNDS:-3}"
 SAMPLE_IDS="${BENCH_SAMPLE_IDS:-10000}"
 GET_RATE="${BENCH_SCALE_GET_RATE:-}"
+LOCK_DB="${BENCH_SCALE_LOCK_DB:-}"
 LOADGEN="$REPO_ROOT/target/release/larkdesk-bench-loadgen"
 [[ -z $GET_RATE || $GET_RATE =~ ^[0-9]+$ ]] || die "BENCH_SCALE_GET_RATE must be a whole number of requests per second"
 # How often the generator prints a progress line (the report lists them: the load rate as the
@@ -65,7 +70,10 @@ need jq
 need curl
 for backend in $BACKENDS; do
   case $backend in
-    sqlite) need sqlite3 "apt-get install -y sqlite3" ;;
+    sqlite)
+      need sqlite3 "apt-get install -y sqlite3"
+      [[ -n $LOCK_DB ]] && need vmtouch "apt-get install -y vmtouch"
+      ;;
     postgres)
       [[ -n ${BENCH_POSTGRES_URL:-} ]] || die "the postgres backend needs BENCH_POSTGRES_URL"
       need psql "apt-get install -y postgresql-client"
@@ -186,7 +194,15 @@ measure() {
   get_url="$base/open-apis/helpdesk/v1/tickets/$(head -1 "$ids")"
 
   export BENCH_IDS_FILE=$ids
+  local read0 requests
+  read0="$(storage_read_bytes "$SERVER_PID")"
   loaded_and_unloaded get "$CONNS" "$get_url"
+  requests=$((GET_REQUESTS + W_REQUESTS))
+  # SQLite reads in the server's own threads; PostgreSQL in its own processes (not counted).
+  if [[ $backend == sqlite ]]; then
+    R[$backend,$stage,get_read]+=" $(awk -v a="$read0" -v b="$(storage_read_bytes "$SERVER_PID")" -v n="$requests" \
+      'BEGIN { printf "%.2f", (b - a) / 1024 / n }')"
+  fi
   unset BENCH_IDS_FILE
   [[ -n $GET_RATE ]] && get_at_fixed_rate "$get_url" "$ids"
 
@@ -218,6 +234,7 @@ loaded_and_unloaded() {
   local kind=$1 conns=$2 url=$3
   BENCH_WARMUP_CONNS=$conns warm_up "$url"
   run_wrk "$backend-$stage-r$round-$kind" "$conns" "$DURATION" "$url"
+  GET_REQUESTS=$W_REQUESTS
   R[$backend,$stage,${kind}_rps]+=" $W_RPS" R[$backend,$stage,${kind}_p50]+=" $W_P50" R[$backend,$stage,${kind}_p99]+=" $W_P99"
   R[$backend,$stage,${kind}_bad]=$((${R[$backend,$stage,${kind}_bad]:-0} + W_NON2XX))
   R[$backend,$stage,${kind}_err]=$((${R[$backend,$stage,${kind}_err]:-0} + W_ERRORS))
@@ -250,6 +267,9 @@ get_at_fixed_rate() {
   R[$backend,$stage,fixed_cpu]+=" $(awk -v u="$C_USER_US" -v s="$C_SYS_US" 'BEGIN { printf "%.1f", u + s }')"
   log "$backend-$stage-r$round at $GET_RATE req/s: p50 $(field p50_ms "$line") p99 $(field p99_ms "$line") ms, server CPU $C_USER_US + $C_SYS_US µs per request"
 }
+
+# storage_read_bytes PID: bytes the process has read from storage (not the page cache).
+storage_read_bytes() { awk '/^read_bytes:/ { print $2 }' "/proc/$1/io"; }
 
 run_backend() {
   local backend=$1
@@ -293,11 +313,21 @@ run_backend() {
   STAGE_URL[large]=$DB_URL
   generate "$backend" "$((LARGE - SMALL))" large
   R[$backend,large,rate]=$G_RATE R[$backend,large,gen_rss]=$G_RSS_KB
-  local round
+  local round lockers=()
+  if [[ $backend == sqlite && -n $LOCK_DB ]]; then
+    local f
+    for f in "${STAGE_FILE[small]}" "${STAGE_FILE[large]}"; do
+      vmtouch -l -q "$f" &
+      lockers+=($!)
+      BENCH_PIDS+=($!)
+    done
+    log "holding both databases in memory (vmtouch -l)"
+  fi
   for ((round = 1; round <= ROUNDS; round++)); do
     measure "$backend" small "$round"
     measure "$backend" large "$round"
   done
+  for f in "${lockers[@]}"; do stop_pid "$f"; done
   [[ $backend == postgres ]] && pg_drop
   return 0
 }
@@ -322,6 +352,7 @@ mkdir -p "$RESULTS_DIR"
   machine_info
   echo "- GET ticket: random ids from a sample of $SAMPLE_IDS; list: 25 filtered pages at random (\`status_list\` 50, 51, 52, 51+52 or \`type=2\`; \`page\` 1-5, \`page_size=20\`), each page rendered and each total counted once and then remembered (\"no cache\": \`--ticket-cache-ms 0\`, every request counts and renders); \"list total\" is that of \`$LIST_QUERY\`; wrk ${CONNS} connections (list: ${LIST_CONNS}), ${DURATION} after a 2 s warm-up; \`--no-rate-limit\`"
   echo "- Load rate: \`larkdesk admin generate-tickets\` (its own JSON line), unpinned; the large stage adds $(fmt_int "$((LARGE - SMALL))") tickets to the first $(fmt_int "$SMALL"), whose database was copied first"
+  [[ -n $LOCK_DB && $BACKENDS == *sqlite* ]] && echo "- SQLite: both database files held in memory while measured (\`vmtouch -l\`, \`BENCH_SCALE_LOCK_DB\`)"
   echo "- ${ROUNDS} rounds, each measuring the $(short_count "$SMALL") copy and then the $(short_count "$LARGE") database (a fresh server each time); every latency and req/s figure is the median over the rounds"
   echo
   echo "| backend | tickets | load rate | DB size | GET req/s | GET p50 | GET p99 | list req/s | list p50 | list p99 | list, no cache: req/s | p50 | p99 | list total | server peak RSS | generator peak RSS |"
@@ -357,6 +388,10 @@ mkdir -p "$RESULTS_DIR"
       echo "p99 per round at $(fmt_int "$GET_RATE") req/s, $backend: $(paste -d' ' <(tr ' ' '\n' <<<"${R[$backend,small,fixed_p99]# }") <(tr ' ' '\n' <<<"${R[$backend,large,fixed_p99]# }") | awk '{ printf "%s%s → %s ms", (NR > 1 ? "; " : ""), $1, $2 }')."
       echo
     done
+  fi
+  if [[ $BACKENDS == *sqlite* ]]; then
+    echo "Storage reads per GET on SQLite (the server's \`read_bytes\` of /proc/PID/io over the GET runs, warm-up included, per measured request; reads served from the page cache do not count), per round: $(paste -d' ' <(tr ' ' '\n' <<<"${R[sqlite,small,get_read]# }") <(tr ' ' '\n' <<<"${R[sqlite,large,get_read]# }") | awk '{ printf "%s%s → %s KiB", (NR > 1 ? "; " : ""), $1, $2 }')."
+    echo
   fi
   echo "Latency without queueing (1 connection, ${UNLOADED_DURATION}):"
   echo
