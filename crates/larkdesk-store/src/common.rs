@@ -399,6 +399,16 @@ pub(crate) fn people_named(tickets: &[Ticket]) -> Vec<String> {
 
 /// Replace every person `tickets` name by their directory profile. A person missing from the
 /// directory still shows with their id.
+/// A ticket from the rows of a ticket-with-people query: the ticket's columns, repeated on each
+/// row, and on each the profile of one person it names (NULL where the directory has none).
+/// No rows: no such ticket.
+pub(crate) fn ticket_with_people<R: Columns>(rows: &[R], helpdesk_id: &str) -> StoreResult<Ticket> {
+    let first = rows.first().ok_or(StoreError::NotFound)?;
+    let mut ticket = row_projection(first, helpdesk_id)?;
+    fill_people_from(&profiles_by_id(rows)?, std::slice::from_mut(&mut ticket));
+    Ok(ticket)
+}
+
 /// Directory profiles by open_id from rows holding [`USER_COLUMNS`]; a row whose `open_id` is
 /// NULL (a LEFT JOIN that found nobody) holds none.
 pub(crate) fn profiles_by_id<R: Columns>(rows: &[R]) -> StoreResult<HashMap<String, TicketUser>> {

@@ -13,7 +13,7 @@ use crate::common::{
     LogAppend, OutboxEntry, PROJECTION_COLUMNS, ROWS_PER_INSERT, Subscriber, USER_COLUMNS,
     bulk_logs_and_messages, clamp_new_event_times, conflict_or, event_rows, fill_people_from, ids_json,
     json_column, messages_match, messages_of, outbox_entries, people_named, profiles_by_id, project,
-    row_projection, stored_message_from_row, ticket_message_from_row, to_json,
+    row_projection, stored_message_from_row, ticket_message_from_row, ticket_with_people, to_json,
 };
 use crate::{
     Helpdesk, LIST_CAP, NewTicket, RebuildReport, StoreError, StoreResult, StoredMessage, TicketFilter,
@@ -379,10 +379,7 @@ impl PostgresStore {
             .bind(helpdesk.tenant_id)
             .fetch_all(&self.pool)
             .await?;
-        let first = rows.first().ok_or(StoreError::NotFound)?;
-        let mut ticket = row_projection(first, &helpdesk.helpdesk_id)?;
-        fill_people_from(&profiles_by_id(&rows)?, std::slice::from_mut(&mut ticket));
-        Ok(ticket)
+        ticket_with_people(&rows, &helpdesk.helpdesk_id)
     }
 
     pub(super) async fn ticket_events_impl(
