@@ -341,6 +341,11 @@ med() {
   # shellcheck disable=SC2086 # the values are space-separated on purpose
   printf '%s\n' ${R[$1]} | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
 }
+# per_round BACKEND KIND UNIT: "small → large UNIT" for each round, separated by "; ".
+per_round() {
+  paste -d' ' <(tr ' ' '\n' <<<"${R[$1,small,$2]# }") <(tr ' ' '\n' <<<"${R[$1,large,$2]# }") |
+    awk -v unit="$3" '{ printf "%s%s → %s %s", (NR > 1 ? "; " : ""), $1, $2, unit }'
+}
 verdict() { if [[ $1 == 1 ]]; then echo "**met**"; else echo "**not met**"; fi; }
 short_count() { awk -v n="$1" 'BEGIN { if (n >= 1e6 && n % 1e6 == 0) printf "%dM", n / 1e6; else if (n >= 1e3 && n % 1e3 == 0) printf "%dk", n / 1e3; else printf "%d", n }'; }
 DATE="$(date +%Y-%m-%d)"
@@ -370,7 +375,7 @@ mkdir -p "$RESULTS_DIR"
   done
   echo
   for backend in $BACKENDS; do
-    echo "GET p99 per round, $backend ($(short_count "$SMALL") → $(short_count "$LARGE")): $(paste -d' ' <(tr ' ' '\n' <<<"${R[$backend,small,get_p99]# }") <(tr ' ' '\n' <<<"${R[$backend,large,get_p99]# }") | awk '{ printf "%s%s → %s ms", (NR > 1 ? "; " : ""), $1, $2 }'); at 1 connection: $(paste -d' ' <(tr ' ' '\n' <<<"${R[$backend,small,get1_p99]# }") <(tr ' ' '\n' <<<"${R[$backend,large,get1_p99]# }") | awk '{ printf "%s%s → %s ms", (NR > 1 ? "; " : ""), $1, $2 }')."
+    echo "GET p99 per round, $backend ($(short_count "$SMALL") → $(short_count "$LARGE")): $(per_round "$backend" get_p99 ms); at 1 connection: $(per_round "$backend" get1_p99 ms)."
     echo
   done
   if [[ -n $GET_RATE ]]; then
@@ -385,12 +390,12 @@ mkdir -p "$RESULTS_DIR"
           "$(med "$backend,$stage,fixed_p999")" "$(med "$backend,$stage,fixed_cpu")"
       done
       echo
-      echo "p99 per round at $(fmt_int "$GET_RATE") req/s, $backend: $(paste -d' ' <(tr ' ' '\n' <<<"${R[$backend,small,fixed_p99]# }") <(tr ' ' '\n' <<<"${R[$backend,large,fixed_p99]# }") | awk '{ printf "%s%s → %s ms", (NR > 1 ? "; " : ""), $1, $2 }')."
+      echo "p99 per round at $(fmt_int "$GET_RATE") req/s, $backend: $(per_round "$backend" fixed_p99 ms)."
       echo
     done
   fi
   if [[ $BACKENDS == *sqlite* ]]; then
-    echo "Storage reads per GET on SQLite (the server's \`read_bytes\` of /proc/PID/io over the GET runs, warm-up included, per measured request; reads served from the page cache do not count), per round: $(paste -d' ' <(tr ' ' '\n' <<<"${R[sqlite,small,get_read]# }") <(tr ' ' '\n' <<<"${R[sqlite,large,get_read]# }") | awk '{ printf "%s%s → %s KiB", (NR > 1 ? "; " : ""), $1, $2 }')."
+    echo "Storage reads per GET on SQLite (the server's \`read_bytes\` of /proc/PID/io over the GET runs, warm-up included, per measured request; reads served from the page cache do not count), per round: $(per_round sqlite get_read KiB)."
     echo
   fi
   echo "Latency without queueing (1 connection, ${UNLOADED_DURATION}):"
