@@ -397,8 +397,6 @@ pub(crate) fn people_named(tickets: &[Ticket]) -> Vec<String> {
     wanted.into_iter().map(str::to_owned).collect()
 }
 
-/// Replace every person `tickets` name by their directory profile. A person missing from the
-/// directory still shows with their id.
 /// A ticket from the rows of a ticket-with-people query: the ticket's columns, repeated on each
 /// row, and on each the profile of one person it names (NULL where the directory has none).
 /// No rows: no such ticket.
@@ -422,6 +420,8 @@ pub(crate) fn profiles_by_id<R: Columns>(rows: &[R]) -> StoreResult<HashMap<Stri
     Ok(people)
 }
 
+/// Replace every person `tickets` name by their directory profile. A person missing from the
+/// directory still shows with their id.
 pub(crate) fn fill_people_from(people: &HashMap<String, TicketUser>, tickets: &mut [Ticket]) {
     let fill = |u: &mut TicketUser| {
         if let Some(p) = people.get(&u.id) {
