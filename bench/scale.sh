@@ -194,13 +194,12 @@ measure() {
   get_url="$base/open-apis/helpdesk/v1/tickets/$(head -1 "$ids")"
 
   export BENCH_IDS_FILE=$ids
-  local read0 requests
+  local read0
   read0="$(storage_read_bytes "$SERVER_PID")"
   loaded_and_unloaded get "$CONNS" "$get_url"
-  requests=$((GET_REQUESTS + W_REQUESTS))
   # SQLite reads in the server's own threads; PostgreSQL in its own processes (not counted).
   if [[ $backend == sqlite ]]; then
-    R[$backend,$stage,get_read]+=" $(awk -v a="$read0" -v b="$(storage_read_bytes "$SERVER_PID")" -v n="$requests" \
+    R[$backend,$stage,get_read]+=" $(awk -v a="$read0" -v b="$(storage_read_bytes "$SERVER_PID")" -v n="$LU_REQUESTS" \
       'BEGIN { printf "%.2f", (b - a) / 1024 / n }')"
   fi
   unset BENCH_IDS_FILE
@@ -229,16 +228,17 @@ measure() {
 
 # loaded_and_unloaded KIND CONNS URL: a warm-up, then CONNS connections for DURATION and one for
 # UNLOADED_DURATION; sets R[backend,stage,KIND_*] and R[backend,stage,KIND1_*] for the caller's
-# backend and stage.
+# backend and stage, and LU_REQUESTS to the requests the two runs measured.
 loaded_and_unloaded() {
   local kind=$1 conns=$2 url=$3
   BENCH_WARMUP_CONNS=$conns warm_up "$url"
   run_wrk "$backend-$stage-r$round-$kind" "$conns" "$DURATION" "$url"
-  GET_REQUESTS=$W_REQUESTS
+  LU_REQUESTS=$W_REQUESTS
   R[$backend,$stage,${kind}_rps]+=" $W_RPS" R[$backend,$stage,${kind}_p50]+=" $W_P50" R[$backend,$stage,${kind}_p99]+=" $W_P99"
   R[$backend,$stage,${kind}_bad]=$((${R[$backend,$stage,${kind}_bad]:-0} + W_NON2XX))
   R[$backend,$stage,${kind}_err]=$((${R[$backend,$stage,${kind}_err]:-0} + W_ERRORS))
   run_wrk "$backend-$stage-r$round-$kind-c1" 1 "$UNLOADED_DURATION" "$url"
+  LU_REQUESTS=$((LU_REQUESTS + W_REQUESTS))
   R[$backend,$stage,${kind}1_p50]+=" $W_P50" R[$backend,$stage,${kind}1_p99]+=" $W_P99"
   R[$backend,$stage,${kind}1_bad]=$((${R[$backend,$stage,${kind}1_bad]:-0} + W_NON2XX))
   R[$backend,$stage,${kind}1_err]=$((${R[$backend,$stage,${kind}1_err]:-0} + W_ERRORS))
