@@ -490,7 +490,7 @@ impl Store for SqliteStore {
         sqlx::query_as(
             "SELECT i.content_type, i.bytes FROM ticket_images i
              JOIN ticket_messages m ON m.message_id = i.message_id
-             JOIN tickets t ON t.id = m.ticket_id
+             JOIN tickets t ON t.ticket_id = m.ticket_id
              WHERE t.ticket_id = ? AND t.helpdesk_id = ? AND i.message_id = ? AND i.idx = ?",
         )
         .bind(ticket_id)

@@ -75,7 +75,7 @@ fn push_projection<'a>(values: &mut Separated<'_, 'a, Sqlite, &'static str>, t: 
 async fn write_projection(conn: &mut SqliteConnection, row_id: i64, t: &Ticket) -> StoreResult<()> {
     let mut update = QueryBuilder::<Sqlite>::new(format!("UPDATE tickets SET ({PROJECTION_COLUMNS}) = ("));
     push_projection(&mut update.separated(", "), t);
-    update.push(") WHERE id = ").push_bind(row_id);
+    update.push(") WHERE ticket_id = ").push_bind(row_id);
     update.build().execute(conn).await?;
     Ok(())
 }
@@ -106,29 +106,30 @@ async fn insert_messages(conn: &mut SqliteConnection, messages: &[StoredMessage]
 }
 
 /// Insert ticket rows with their whole projection, each given as (ticket id, chat id,
-/// projection). Returns each ticket id's row id.
+/// projection). Returns each ticket id's row id: on SQLite the ticket id is the row id
+/// (migration 0006), which the event log and messages point at.
 async fn insert_tickets(
     conn: &mut SqliteConnection,
     helpdesk: &Helpdesk,
     rows: &[(i64, &str, &Ticket)],
 ) -> StoreResult<HashMap<i64, i64>> {
-    let mut row_ids = HashMap::with_capacity(rows.len());
     for chunk in rows.chunks(ROWS_PER_INSERT) {
-        let inserted: Vec<(i64, i64)> = QueryBuilder::<Sqlite>::new(format!(
+        QueryBuilder::<Sqlite>::new(format!(
             "INSERT INTO tickets (ticket_id, helpdesk_id, chat_id, {PROJECTION_COLUMNS}) "
         ))
         .push_values(chunk, |mut row, &(ticket_id, chat_id, t)| {
             row.push_bind(ticket_id).push_bind(helpdesk.id).push_bind(chat_id);
             push_projection(&mut row, t);
         })
-        .push(" RETURNING ticket_id, id")
-        .build_query_as()
-        .fetch_all(&mut *conn)
+        .build()
+        .execute(&mut *conn)
         .await
         .map_err(|e| conflict_or(e, "ticket_id already exists"))?;
-        row_ids.extend(inserted);
     }
-    Ok(row_ids)
+    Ok(rows
+        .iter()
+        .map(|&(ticket_id, ..)| (ticket_id, ticket_id))
+        .collect())
 }
 
 /// Append events to the logs of tickets.
@@ -327,7 +328,7 @@ impl SqliteStore {
     ) -> StoreResult<Ticket> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let (row_id, chat_id): (i64, String) =
-            sqlx::query_as("SELECT id, chat_id FROM tickets WHERE ticket_id = ? AND helpdesk_id = ?")
+            sqlx::query_as("SELECT ticket_id, chat_id FROM tickets WHERE ticket_id = ? AND helpdesk_id = ?")
                 .bind(ticket_id)
                 .bind(helpdesk.id)
                 .fetch_optional(&mut *tx)
@@ -379,7 +380,7 @@ impl SqliteStore {
     ) -> StoreResult<Vec<TicketEvent>> {
         let mut conn = self.pool.acquire().await?;
         let row_id: i64 =
-            sqlx::query_scalar("SELECT id FROM tickets WHERE ticket_id = ? AND helpdesk_id = ?")
+            sqlx::query_scalar("SELECT ticket_id FROM tickets WHERE ticket_id = ? AND helpdesk_id = ?")
                 .bind(ticket_id)
                 .bind(helpdesk.id)
                 .fetch_optional(&mut *conn)
@@ -477,7 +478,8 @@ impl SqliteStore {
         // Newest first; ticket_id breaks ties so pages never overlap. The page's ids are found
         // first and only those rows read: rows skipped by OFFSET then cost an index step, not a
         // table row.
-        let mut page = QueryBuilder::<Sqlite>::new("SELECT t.* FROM tickets t WHERE t.id IN (SELECT t.id");
+        let mut page =
+            QueryBuilder::<Sqlite>::new("SELECT t.* FROM tickets t WHERE t.ticket_id IN (SELECT t.ticket_id");
         where_clause(&mut page);
         page.push(" ORDER BY t.created_at DESC, t.ticket_id DESC LIMIT ")
             .push_bind(limit)
@@ -502,7 +504,7 @@ impl SqliteStore {
         limit: i64,
     ) -> StoreResult<(i64, Vec<TicketMessage>)> {
         let row_id: i64 =
-            sqlx::query_scalar("SELECT id FROM tickets WHERE ticket_id = ? AND helpdesk_id = ?")
+            sqlx::query_scalar("SELECT ticket_id FROM tickets WHERE ticket_id = ? AND helpdesk_id = ?")
                 .bind(ticket_id)
                 .bind(helpdesk.id)
                 .fetch_optional(&self.pool)
@@ -546,7 +548,7 @@ impl SqliteStore {
         event_id: &str,
     ) -> StoreResult<(i64, StoredMessage)> {
         let row = sqlx::query(
-            "SELECT t.ticket_id AS public_ticket_id, m.* FROM ticket_messages m JOIN tickets t ON t.id = m.ticket_id
+            "SELECT t.ticket_id AS public_ticket_id, m.* FROM ticket_messages m JOIN tickets t ON t.ticket_id = m.ticket_id
              WHERE m.event_id = ? AND t.helpdesk_id = ?",
         )
         .bind(event_id)
@@ -559,17 +561,18 @@ impl SqliteStore {
 
     /// Recompute every ticket's projection (row and messages) from its event log.
     pub(super) async fn rebuild_projections_impl(&self) -> StoreResult<RebuildReport> {
-        let tickets: Vec<(i64, i64, String)> = sqlx::query_as(
-            "SELECT t.id, t.ticket_id, h.helpdesk_id FROM tickets t JOIN helpdesks h ON h.id = t.helpdesk_id ORDER BY t.id",
+        let tickets: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT t.ticket_id, h.helpdesk_id FROM tickets t JOIN helpdesks h ON h.id = t.helpdesk_id ORDER BY t.ticket_id",
         )
         .fetch_all(&self.pool)
         .await?;
         let mut report = RebuildReport::default();
-        for (row_id, ticket_id, helpdesk) in tickets {
+        for (ticket_id, helpdesk) in tickets {
+            let row_id = ticket_id;
             let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
             let events = load_events(&mut tx, row_id).await?;
             let projected = project(ticket_id, &helpdesk, &events)?;
-            let row = sqlx::query("SELECT * FROM tickets WHERE id = ?")
+            let row = sqlx::query("SELECT * FROM tickets WHERE ticket_id = ?")
                 .bind(row_id)
                 .fetch_one(&mut *tx)
                 .await?;

@@ -1,0 +1,253 @@
+//! Upgrading a SQLite database written before migration 0006, which re-keyed tickets by their
+//! public ticket_id and pointed the event log and the messages at it: nothing is lost, and
+//! everything still finds its ticket.
+
+use std::path::Path;
+
+use larkdesk_domain::events::{Actor, EventKind, Sender, TicketEvent};
+use larkdesk_store::TicketFilter;
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
+
+const HELPDESK: &str = "7000000000000000100";
+// Row ids 1 and 2 in the old schema, in the opposite order of their public ids, so that a
+// migration confusing the two keys cannot pass.
+const FIRST: i64 = 7_000_000_000_000_000_002;
+const SECOND: i64 = 7_000_000_000_000_000_001;
+
+fn created(at_ms: i64, guest: &str) -> TicketEvent {
+    TicketEvent {
+        at_ms,
+        actor: Actor::Guest(guest.to_owned()),
+        kind: EventKind::Created {
+            guest_id: guest.to_owned(),
+            channel: 0,
+            human_service: true,
+        },
+    }
+}
+
+fn guest_says(at_ms: i64, guest: &str, message_id: &str) -> TicketEvent {
+    TicketEvent {
+        at_ms,
+        actor: Actor::Guest(guest.to_owned()),
+        kind: EventKind::Message {
+            sender: Sender::Guest,
+            sender_id: guest.to_owned(),
+            message_id: message_id.to_owned(),
+            msg_type: "text".to_owned(),
+            content: format!(r#"{{"text":"{message_id}"}}"#),
+        },
+    }
+}
+
+/// The migrations before 0006, as a directory sqlx can run.
+fn migrations_before_0006(dir: &Path) {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+    std::fs::create_dir_all(dir).unwrap();
+    for entry in std::fs::read_dir(source).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        let version: u32 = name[..4].parse().unwrap();
+        if version < 6 {
+            std::fs::copy(&path, dir.join(name)).unwrap();
+        }
+    }
+}
+
+async fn exec(pool: &SqlitePool, sql: &str) {
+    sqlx::query(sql)
+        .execute(pool)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+/// Two tickets with their logs and messages, written the way larkdesk wrote them before 0006:
+/// children point at tickets.id, an internal row id.
+async fn old_installation(pool: &SqlitePool) -> Vec<(i64, Vec<TicketEvent>)> {
+    exec(
+        pool,
+        "INSERT INTO tenants (id, tenant_key, name, created_at) VALUES (1, 'tk', 'T', 0)",
+    )
+    .await;
+    exec(
+        pool,
+        &format!(
+            "INSERT INTO helpdesks (id, helpdesk_id, tenant_id, name, token_hash, created_at)
+             VALUES (1, '{HELPDESK}', 1, 'Support', zeroblob(32), 0)"
+        ),
+    )
+    .await;
+    exec(
+        pool,
+        "INSERT INTO users (tenant_id, open_id, name) VALUES (1, 'ou_ann', 'Ann'), (1, 'ou_bob', 'Bob')",
+    )
+    .await;
+    let tickets = vec![
+        (
+            FIRST,
+            "ou_ann",
+            vec![created(1_000, "ou_ann"), guest_says(2_000, "ou_ann", "om_a1")],
+        ),
+        (
+            SECOND,
+            "ou_bob",
+            vec![created(1_500, "ou_bob"), guest_says(2_500, "ou_bob", "om_b1")],
+        ),
+    ];
+    for (row_id, (ticket_id, guest, events)) in (1..).zip(&tickets) {
+        exec(
+            pool,
+            &format!(
+                "INSERT INTO tickets (id, ticket_id, helpdesk_id, guest_id, ticket_type, status, created_at)
+                 VALUES ({row_id}, {ticket_id}, 1, '{guest}', 2, 3, {})",
+                events[0].at_ms
+            ),
+        )
+        .await;
+    }
+    // Event rows interleaved across the tickets, as concurrent traffic would leave them.
+    for seq in 1..=2_usize {
+        for (row_id, (_, _, events)) in (1..).zip(&tickets) {
+            let event = &events[seq - 1];
+            sqlx::query("INSERT INTO ticket_events (ticket_id, seq, at_ms, event) VALUES (?, ?, ?, ?)")
+                .bind(row_id)
+                .bind(seq as i64)
+                .bind(event.at_ms)
+                .bind(serde_json::to_string(event).unwrap())
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+    }
+    for (row_id, (_, guest, events)) in (1..).zip(&tickets) {
+        let EventKind::Message {
+            message_id, content, ..
+        } = &events[1].kind
+        else {
+            unreachable!()
+        };
+        sqlx::query(
+            "INSERT INTO ticket_messages (ticket_id, message_id, event_id, msg_type, content, sender_type,
+               sender_id, created_at, position)
+             VALUES (?, ?, ?, 'text', ?, 1, ?, ?, 0)",
+        )
+        .bind(row_id)
+        .bind(message_id)
+        .bind(format!("ev_{message_id}"))
+        .bind(content)
+        .bind(guest)
+        .bind(events[1].at_ms)
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+    tickets.into_iter().map(|(id, _, events)| (id, events)).collect()
+}
+
+#[tokio::test]
+async fn upgrading_to_tickets_keyed_by_ticket_id_keeps_every_ticket_log_and_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("larkdesk.db");
+    let old = SqlitePool::connect_with(
+        SqliteConnectOptions::new()
+            .filename(&file)
+            .create_if_missing(true)
+            .foreign_keys(true),
+    )
+    .await
+    .unwrap();
+    let before = dir.path().join("migrations");
+    migrations_before_0006(&before);
+    Migrator::new(before.as_path())
+        .await
+        .unwrap()
+        .run(&old)
+        .await
+        .unwrap();
+    let tickets = old_installation(&old).await;
+    old.close().await;
+
+    let url = format!("sqlite://{}", file.display());
+    let store = larkdesk_store::connect(&url, 2).await.expect("the upgrade runs");
+    let helpdesk = store.helpdesk_by_public_id(HELPDESK).await.unwrap();
+
+    for (ticket_id, events) in &tickets {
+        let ticket = store.ticket(&helpdesk, *ticket_id).await.unwrap();
+        assert_eq!(ticket.ticket_id, ticket_id.to_string());
+        assert_eq!(ticket.created_at, events[0].at_ms);
+        assert_eq!(&store.ticket_events(&helpdesk, *ticket_id).await.unwrap(), events);
+        let (total, messages) = store
+            .list_messages(&helpdesk, *ticket_id, (None, None), 0, 10)
+            .await
+            .unwrap();
+        let EventKind::Message { message_id, .. } = &events[1].kind else {
+            unreachable!()
+        };
+        assert_eq!((total, messages.len()), (1, 1));
+        assert_eq!(&messages[0].message_id, message_id);
+        let (found, stored) = store
+            .message_by_event_id(&helpdesk, &format!("ev_{message_id}"))
+            .await
+            .unwrap();
+        assert_eq!((found, &stored.message_id), (*ticket_id, message_id));
+    }
+    assert_eq!(
+        store.ticket(&helpdesk, FIRST).await.unwrap().guest.name,
+        "Ann",
+        "people still come from the directory"
+    );
+    let (total, page) = store
+        .list_tickets(&helpdesk, &TicketFilter::default(), None, 0, 10)
+        .await
+        .unwrap();
+    let listed: Vec<&str> = page.iter().map(|t| t.ticket_id.as_str()).collect();
+    assert_eq!(total, 2);
+    assert_eq!(listed, [SECOND.to_string(), FIRST.to_string()], "newest first");
+
+    // The projections agree with the logs the upgrade carried over once rebuilt, and then stay.
+    let rebuilt = store.rebuild_projections().await.unwrap();
+    assert_eq!(rebuilt.tickets, 2);
+    assert_eq!(store.rebuild_projections().await.unwrap().changed, 0);
+    let after = store
+        .append_ticket_events(&helpdesk, SECOND, &[guest_says(3_000, "ou_bob", "om_b2")])
+        .await
+        .unwrap();
+    assert_eq!(after.ticket_id, SECOND.to_string());
+    assert_eq!(store.ticket_events(&helpdesk, SECOND).await.unwrap().len(), 3);
+    assert_eq!(store.ticket_events(&helpdesk, FIRST).await.unwrap().len(), 2);
+
+    check_schema(&url).await;
+}
+
+/// The foreign keys now name the public id, and the database is whole.
+async fn check_schema(url: &str) {
+    let raw = SqlitePool::connect_with(url.parse::<SqliteConnectOptions>().unwrap().foreign_keys(true))
+        .await
+        .unwrap();
+    let violations: Vec<(String,)> = sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check")
+        .fetch_all(&raw)
+        .await
+        .unwrap();
+    assert!(violations.is_empty(), "{violations:?}");
+    let integrity: String = sqlx::query_scalar("PRAGMA integrity_check")
+        .fetch_one(&raw)
+        .await
+        .unwrap();
+    assert_eq!(integrity, "ok");
+    let orphan =
+        sqlx::query("INSERT INTO ticket_events (ticket_id, seq, at_ms, event) VALUES (1, 9, 0, '{}')")
+            .execute(&raw)
+            .await;
+    assert!(orphan.is_err(), "row id 1 is no ticket any more: {orphan:?}");
+    let leftovers: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM sqlite_schema WHERE name LIKE '%\\_new' ESCAPE '\\' OR sql LIKE '%tickets_new%'",
+    )
+    .fetch_one(&raw)
+    .await
+    .unwrap();
+    assert_eq!(
+        leftovers, 0,
+        "no table or reference keeps the migration's working names"
+    );
+}
