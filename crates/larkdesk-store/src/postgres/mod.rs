@@ -86,7 +86,12 @@ impl PostgresStore {
             .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(options)
             .await?;
-        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        let migrator = sqlx::migrate!("./migrations/postgres");
+        let applied: Vec<i64> = sqlx::query_scalar(crate::common::APPLIED_MIGRATIONS)
+            .fetch_all(&pool)
+            .await
+            .unwrap_or_default();
+        crate::common::run_migrations(&migrator, &applied, migrator.run(&pool)).await?;
         Ok(Self { pool })
     }
 }

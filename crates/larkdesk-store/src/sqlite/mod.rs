@@ -80,7 +80,12 @@ impl SqliteStore {
             .test_before_acquire(false)
             .connect_with(options)
             .await?;
-        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        let migrator = sqlx::migrate!("./migrations/sqlite");
+        let applied: Vec<i64> = sqlx::query_scalar(crate::common::APPLIED_MIGRATIONS)
+            .fetch_all(&pool)
+            .await
+            .unwrap_or_default();
+        crate::common::run_migrations(&migrator, &applied, migrator.run(&pool)).await?;
         Ok(Self { pool })
     }
 }
