@@ -559,13 +559,15 @@ pub(crate) fn pending_migrations(migrator: &sqlx::migrate::Migrator, applied: &[
 /// Run `migrate` (the backend's migrator on its pool), saying first which migrations an
 /// existing database is about to get: one may rewrite its largest tables (0006 on SQLite took
 /// four minutes at a million tickets), and a server that says nothing until then looks hung.
-/// A new database gets its whole schema in a moment and is not announced.
+/// A new database gets its whole schema in a moment and is not announced. `applied`: the
+/// backend's pool running [`APPLIED_MIGRATIONS`] (it fails on a new database: nothing applied).
 pub(crate) async fn run_migrations(
     migrator: &sqlx::migrate::Migrator,
-    applied: &[i64],
+    applied: impl std::future::Future<Output = Result<Vec<i64>, sqlx::Error>>,
     migrate: impl std::future::Future<Output = Result<(), sqlx::migrate::MigrateError>>,
 ) -> anyhow::Result<()> {
-    let pending = pending_migrations(migrator, applied);
+    let applied = applied.await.unwrap_or_default();
+    let pending = pending_migrations(migrator, &applied);
     let announce = !applied.is_empty() && !pending.is_empty();
     if announce {
         tracing::info!(

@@ -81,11 +81,8 @@ impl SqliteStore {
             .connect_with(options)
             .await?;
         let migrator = sqlx::migrate!("./migrations/sqlite");
-        let applied: Vec<i64> = sqlx::query_scalar(crate::common::APPLIED_MIGRATIONS)
-            .fetch_all(&pool)
-            .await
-            .unwrap_or_default();
-        crate::common::run_migrations(&migrator, &applied, migrator.run(&pool)).await?;
+        let applied = sqlx::query_scalar(crate::common::APPLIED_MIGRATIONS).fetch_all(&pool);
+        crate::common::run_migrations(&migrator, applied, migrator.run(&pool)).await?;
         Ok(Self { pool })
     }
 }
