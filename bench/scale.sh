@@ -40,6 +40,10 @@ GET_RATE="${BENCH_SCALE_GET_RATE:-}"
 LOCK_DB="${BENCH_SCALE_LOCK_DB:-}"
 LOADGEN="$REPO_ROOT/target/release/larkdesk-bench-loadgen"
 [[ -z $GET_RATE || $GET_RATE =~ ^[0-9]+$ ]] || die "BENCH_SCALE_GET_RATE must be a whole number of requests per second"
+# How many generator batches are written at once (`generate-tickets --jobs`); unset, the
+# generator's default for the backend (1 on SQLite, one per core on PostgreSQL).
+GEN_JOBS="${BENCH_GEN_JOBS:-}"
+[[ -z $GEN_JOBS || $GEN_JOBS =~ ^[1-9][0-9]*$ ]] || die "BENCH_GEN_JOBS must be a positive whole number"
 # How often the generator prints a progress line (the report lists them: the load rate as the
 # database grows).
 PROGRESS_EVERY="${BENCH_PROGRESS_EVERY:-$((LARGE >= 5000000 ? 500000 : 100000))}"
@@ -91,6 +95,9 @@ GEN_HAS_SEED=0
 "$LARKDESK" admin generate-tickets --help 2>/dev/null | grep -q -- '--seed' && GEN_HAS_SEED=1
 GEN_HAS_PROGRESS=0
 "$LARKDESK" admin generate-tickets --help 2>/dev/null | grep -q -- '--progress-every' && GEN_HAS_PROGRESS=1
+GEN_HAS_JOBS=0
+"$LARKDESK" admin generate-tickets --help 2>/dev/null | grep -q -- '--jobs' && GEN_HAS_JOBS=1
+[[ -z $GEN_JOBS || $GEN_HAS_JOBS == 1 ]] || die "BENCH_GEN_JOBS is set but this larkdesk's generate-tickets has no --jobs"
 bench_tmpdir
 
 # ---- database helpers ---------------------------------------------------------------------------
@@ -143,7 +150,7 @@ ticket_count() {
   esac
 }
 
-# generate BACKEND COUNT STAGE: sets G_RATE and G_RSS_KB. The generator runs in the background
+# generate BACKEND COUNT STAGE: sets G_RATE, G_JOBS and G_RSS_KB. The generator runs in the background
 # (so a signal to this script is handled at once, and the cleanup stops it) while its peak RSS
 # is sampled from /proc.
 generate() {
@@ -155,6 +162,7 @@ generate() {
   local opts=()
   [[ $GEN_HAS_SEED == 1 ]] && opts=(--seed "$((RANDOM * 32768 + RANDOM + 1))")
   [[ $GEN_HAS_PROGRESS == 1 ]] && opts+=(--progress-every "$PROGRESS_EVERY")
+  [[ -n $GEN_JOBS ]] && opts+=(--jobs "$GEN_JOBS")
   LARKDESK_LOG=warn "$LARKDESK" --database-url "$DB_URL" admin generate-tickets \
     --helpdesk-id "$HELPDESK_ID" --count "$count" "${opts[@]}" >"$out" 2>"$err" &
   local pid=$! hwm=0 now status=0
@@ -169,8 +177,9 @@ generate() {
   ((status == 0)) || { tail -5 "$err" >&2; die "generate-tickets failed (exit $status)"; }
   G_RATE="$(jq -r '.per_second' "$out" 2>/dev/null | tail -1)"
   [[ $G_RATE =~ ^[0-9.]+$ ]] || die "generate-tickets printed no JSON: $(cat "$out")"
+  G_JOBS="$(jq -r '.jobs // 1' "$out" 2>/dev/null | tail -1)"
   G_RSS_KB=$hwm
-  log "$backend: $(fmt_int "$G_RATE") tickets/s (generator peak RSS $(mib "$G_RSS_KB"))"
+  log "$backend: $(fmt_int "$G_RATE") tickets/s, $G_JOBS batch(es) at once (generator peak RSS $(mib "$G_RSS_KB"))"
 }
 
 # measure BACKEND STAGE: start the server, measure GET (random ids) and the list, stop it.
@@ -293,7 +302,7 @@ run_backend() {
   stop_pid "$SERVER_PID"
 
   generate "$backend" "$SMALL" small
-  R[$backend,small,rate]=$G_RATE R[$backend,small,gen_rss]=$G_RSS_KB
+  R[$backend,small,rate]=$G_RATE R[$backend,small,jobs]=$G_JOBS R[$backend,small,gen_rss]=$G_RSS_KB
   # Keep the small database as it is, then grow the original.
   declare -gA STAGE_URL=() STAGE_FILE=()
   case $backend in
@@ -312,7 +321,7 @@ run_backend() {
   esac
   STAGE_URL[large]=$DB_URL
   generate "$backend" "$((LARGE - SMALL))" large
-  R[$backend,large,rate]=$G_RATE R[$backend,large,gen_rss]=$G_RSS_KB
+  R[$backend,large,rate]=$G_RATE R[$backend,large,jobs]=$G_JOBS R[$backend,large,gen_rss]=$G_RSS_KB
   local round lockers=()
   if [[ $backend == sqlite && -n $LOCK_DB ]]; then
     local f
@@ -417,6 +426,12 @@ mkdir -p "$RESULTS_DIR"
     done
   done
   echo "Dirty page cache (\`Dirty:\` of /proc/meminfo, not yet written back) when each stage's first round started: $line."
+  echo
+  line=""
+  for backend in $BACKENDS; do
+    line+="${line:+, }$backend ${R[$backend,small,jobs]} and ${R[$backend,large,jobs]}"
+  done
+  echo "Generator batches written at once (\`--jobs\`; small and large stage): $line."
   echo
   for backend in $BACKENDS; do
     progress="$BENCH_TMP/gen-$backend-large.stderr"

@@ -112,6 +112,12 @@ pub trait Store: Send + Sync + 'static {
     /// walking an index. A [`Workload::BulkLoad`] store has not flushed its commits; after this
     /// they are on disk.
     async fn finish_bulk_load(&self) -> StoreResult<()>;
+    /// How many [`Store::create_tickets`] batches a bulk load should write at once. SQLite
+    /// has one writer, so more would only wait for its lock; PostgreSQL writes each in its own
+    /// server process, so one per core keeps them busy.
+    fn bulk_load_jobs(&self) -> usize {
+        1
+    }
     /// Append events to a ticket's log and update its projection in one transaction.
     /// `Rejected` when the lifecycle refuses an event (nothing is written then).
     async fn append_ticket_events(

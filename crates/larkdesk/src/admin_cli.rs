@@ -115,6 +115,10 @@ pub enum AdminCommand {
         /// leave a record of how the rate changes as the database grows.
         #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
         progress_every: u64,
+        /// How many batches of 1000 tickets to write at once. Defaults to one on SQLite (one
+        /// writer) and to the number of CPUs on PostgreSQL.
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=64))]
+        jobs: Option<u64>,
     },
     /// Recompute every ticket projection from the event log; prints how many differed.
     RebuildProjections,
@@ -211,7 +215,11 @@ pub async fn run(store: &dyn Store, command: AdminCommand) -> anyhow::Result<()>
             count,
             seed,
             progress_every,
-        } => crate::generate::run(store, &helpdesk_id, count, seed, progress_every).await?,
+            jobs,
+        } => {
+            let jobs = jobs.map(|n| n as usize);
+            crate::generate::run(store, &helpdesk_id, count, seed, progress_every, jobs).await?
+        }
         AdminCommand::RebuildProjections => serde_json::to_value(store.rebuild_projections().await?)?,
     };
     println!("{}", serde_json::to_string_pretty(&out)?);

@@ -4,6 +4,9 @@
 
 use std::time::Instant;
 
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+
 use larkdesk_domain::events::{Actor, EventKind, Sender, TicketEvent};
 use larkdesk_domain::ids;
 use larkdesk_store::{NewTicket, Store};
@@ -223,7 +226,9 @@ pub async fn run(
     count: u64,
     seed: u64,
     progress_every: u64,
+    jobs: Option<usize>,
 ) -> anyhow::Result<serde_json::Value> {
+    let jobs = jobs.unwrap_or_else(|| store.bulk_load_jobs()).max(1);
     let helpdesk = store.helpdesk_by_public_id(helpdesk_id).await?;
     let tenant = store.tenant_by_id(helpdesk.tenant_id).await?;
     let mut rng = StdRng::seed_from_u64(seed);
@@ -271,20 +276,32 @@ pub async fn run(
     let base: i64 = rand::rng().random_range(7_000_000_000_000_000_000..7_900_000_000_000_000_000);
     let started = Instant::now();
     let mut progress = ProgressLines::new(started);
-    let mut done = 0u64;
+    // Batches are generated in order (the seed fixes the histories) and up to `jobs` of them
+    // are written at once, each in its own transaction.
+    let mut writing = FuturesUnordered::new();
+    let (mut generated, mut done) = (0u64, 0u64);
     while done < count {
-        let n = (count - done).min(BATCH as u64);
-        let batch: Vec<NewTicket> = (0..n)
-            .map(|i| {
-                let t0 = now_ms - rng.random_range(0..year_ms);
-                NewTicket {
-                    ticket_id: base + (done + i) as i64,
-                    chat_id: ids::new_chat_id(),
-                    events: history(&mut rng, &pools, t0),
-                }
-            })
-            .collect();
-        store.create_tickets(&helpdesk, &batch).await?;
+        if generated < count && writing.len() < jobs {
+            let n = (count - generated).min(BATCH as u64);
+            let batch: Vec<NewTicket> = (0..n)
+                .map(|i| {
+                    let t0 = now_ms - rng.random_range(0..year_ms);
+                    NewTicket {
+                        ticket_id: base + (generated + i) as i64,
+                        chat_id: ids::new_chat_id(),
+                        events: history(&mut rng, &pools, t0),
+                    }
+                })
+                .collect();
+            generated += n;
+            let helpdesk = &helpdesk;
+            writing.push(async move {
+                store.create_tickets(helpdesk, &batch).await?;
+                anyhow::Ok(n)
+            });
+            continue;
+        }
+        let n = writing.next().await.expect("a batch is being written")?;
         let before = done;
         done += n;
         bar.set_position(done);
@@ -295,7 +312,12 @@ pub async fn run(
     bar.finish();
     store.finish_bulk_load().await?;
     let seconds = started.elapsed().as_secs_f64();
-    Ok(json!({ "tickets": count, "seconds": seconds, "per_second": count as f64 / seconds.max(1e-9) }))
+    Ok(json!({
+        "tickets": count,
+        "seconds": seconds,
+        "per_second": count as f64 / seconds.max(1e-9),
+        "jobs": jobs,
+    }))
 }
 
 #[cfg(test)]

@@ -758,4 +758,13 @@ impl Store for PostgresStore {
             .await?;
         Ok(())
     }
+
+    fn bulk_load_jobs(&self) -> usize {
+        // The server usually shares the machine in a load (benchmarks, demos); a remote one
+        // with more cores can be given more with `generate-tickets --jobs`.
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        cores
+            .min(self.pool.options().get_max_connections() as usize)
+            .max(1)
+    }
 }

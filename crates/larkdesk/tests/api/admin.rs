@@ -268,7 +268,8 @@ async fn cli_creates_a_working_installation() {
 }
 
 /// `generate-tickets` loads with a bulk-load connection setup (no flush per commit, a large
-/// SQLite page cache): what it loaded must still be whole and readable by the server.
+/// SQLite page cache), several batches at once with `--jobs`: what it loaded must still be
+/// whole and readable by the server.
 #[tokio::test]
 async fn generated_tickets_are_readable_through_the_api() {
     let server = TestServer::start_with(&["--no-rate-limit"]).await;
@@ -280,12 +281,15 @@ async fn generated_tickets_are_readable_through_the_api() {
             "--helpdesk-id",
             &helpdesk_id,
             "--count",
-            "1500",
+            "3500",
             "--seed",
             "7",
+            "--jobs",
+            "3",
         ],
     );
-    assert_eq!(report["tickets"], json!(1500));
+    assert_eq!(report["tickets"], json!(3500));
+    assert_eq!(report["jobs"], json!(3));
     let token = server.demo_token().await;
     let list = server
         .send(
@@ -298,9 +302,9 @@ async fn generated_tickets_are_readable_through_the_api() {
         .await;
     assert_eq!(list.status, 200, "{}", list.text);
     let data = &list.json()["data"];
-    // The demo's own tickets plus the 1500 (more than one generator batch of 1000).
+    // The demo's own tickets plus the 3500 (four generator batches, three written at once).
     let demo_tickets = server.demo().ticket_ids.len() as u64;
-    assert_eq!(data["total"], json!(1500 + demo_tickets));
+    assert_eq!(data["total"], json!(3500 + demo_tickets));
     let tickets = data["tickets"].as_array().unwrap();
     assert_eq!(tickets.len(), 100);
     for ticket in tickets.iter().take(10) {
