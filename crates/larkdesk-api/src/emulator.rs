@@ -7,7 +7,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use base64::Engine;
-use larkdesk_domain::events::{Actor, EventKind, Sender, TicketEvent};
+use larkdesk_domain::events::{Actor, EventKind, Reason, Sender, TicketEvent};
 use larkdesk_domain::ids;
 use larkdesk_store::{Helpdesk, StoreError};
 use larkdesk_wire::ticket::I18n;
@@ -195,7 +195,7 @@ pub async fn act(
                 guest,
                 EventKind::Rated {
                     score,
-                    dissatisfaction_reason: req.dissatisfaction_reason,
+                    dissatisfaction_reason: req.dissatisfaction_reason.map(Reason::from),
                 },
             )
         }

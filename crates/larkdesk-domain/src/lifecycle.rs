@@ -14,8 +14,8 @@
 //! - `Created`: guest, channel (≥ 0), `created_at` = event time, `updated_at` -1 ("never updated"),
 //!   `closed_at` 0, `solve` 1 (unsolved), `score` 0, no agents. `human_service` starts in the
 //!   human stage, queued (type 2, status 3); otherwise bot stage, created (type 1, status 1).
-//! - `Imported`: the ticket becomes the snapshot, keeping the given ids where the snapshot's are
-//!   empty. Its status and stage must be known codes.
+//! - `Imported`: the ticket becomes the snapshot (its people carry only their ids), keeping the
+//!   given ids where the snapshot's are empty. Its status and stage must be known codes.
 //! - Every later event sets `updated_at` to its time, and must not be earlier than
 //!   max(`created_at`, `updated_at`) ([`LifecycleError::OutOfOrder`]).
 //! - `Message`: not on a closed ticket. Status 1 becomes 2. An agent's message must come from one
@@ -57,7 +57,7 @@
 
 use larkdesk_wire::ticket::{Comments, CustomizedFieldDisplayItem, I18n, Ticket, TicketTag, TicketUser};
 
-use crate::events::{EventKind, Sender, TicketEvent};
+use crate::events::{EventKind, FieldValue, ImportedTicket, Reason, Sender, TicketEvent};
 use crate::status::{TicketStage, TicketStatus};
 
 /// Durations derived from the event log; see the module docs for each definition.
@@ -397,7 +397,7 @@ fn create(ticket: &mut Ticket, at: i64, guest_id: &str, channel: i64, human_serv
     Ok(())
 }
 
-fn import(ticket: &mut Ticket, snapshot: &Ticket) -> Result<()> {
+fn import(ticket: &mut Ticket, snapshot: &ImportedTicket) -> Result<()> {
     // A status of 0 would read as "not created", so unknown codes are refused.
     if TicketStatus::from_code(snapshot.status).is_none() {
         return Err(LifecycleError::InvalidStatus(snapshot.status));
@@ -405,7 +405,7 @@ fn import(ticket: &mut Ticket, snapshot: &Ticket) -> Result<()> {
     if TicketStage::from_code(snapshot.ticket_type).is_none() {
         return Err(LifecycleError::InvalidStage(snapshot.ticket_type));
     }
-    let mut imported = snapshot.clone();
+    let mut imported = snapshot.to_ticket();
     if imported.ticket_id.is_empty() {
         imported.ticket_id = std::mem::take(&mut ticket.ticket_id);
     }
@@ -580,12 +580,12 @@ fn reopen(ticket: &mut Ticket) -> Result<()> {
     Ok(())
 }
 
-fn rate(ticket: &mut Ticket, score: i64, reason: &Option<I18n>) -> Result<()> {
+fn rate(ticket: &mut Ticket, score: i64, reason: &Option<Reason>) -> Result<()> {
     if !(1..=3).contains(&score) {
         return Err(LifecycleError::InvalidScore(score));
     }
     ticket.score = score;
-    ticket.dissatisfaction_reason = reason.clone();
+    ticket.dissatisfaction_reason = reason.clone().map(I18n::from);
     Ok(())
 }
 
@@ -600,11 +600,12 @@ fn add_tags(ticket: &mut Ticket, tags: &[(String, String)]) {
     }
 }
 
-fn set_fields(ticket: &mut Ticket, fields: &[CustomizedFieldDisplayItem]) {
+fn set_fields(ticket: &mut Ticket, fields: &[FieldValue]) {
     for field in fields {
+        let field = CustomizedFieldDisplayItem::from(field.clone());
         match ticket.customized_fields.iter_mut().find(|f| f.id == field.id) {
-            Some(existing) => *existing = field.clone(),
-            None => ticket.customized_fields.push(field.clone()),
+            Some(existing) => *existing = field,
+            None => ticket.customized_fields.push(field),
         }
     }
 }
@@ -715,7 +716,7 @@ mod tests {
             Actor::Guest(GUEST.into()),
             EventKind::Rated {
                 score,
-                dissatisfaction_reason: reason,
+                dissatisfaction_reason: reason.map(Reason::from),
             },
         )
     }
@@ -1592,7 +1593,10 @@ mod tests {
             key_name: format!("key_{id}"),
             ..Default::default()
         };
-        let set = |ms, fields| system(ms, EventKind::CustomizedFieldsSet { fields });
+        let set = |ms, fields: Vec<CustomizedFieldDisplayItem>| {
+            let fields = fields.into_iter().map(FieldValue::from).collect();
+            system(ms, EventKind::CustomizedFieldsSet { fields })
+        };
         let t = run(&[
             created(at(0), false),
             set(at(1), vec![field("1", "a"), field("2", "b")]),
@@ -1724,7 +1728,7 @@ mod tests {
             system(
                 t0,
                 EventKind::Imported {
-                    snapshot: Box::new(snap.clone()),
+                    snapshot: Box::new(ImportedTicket::from(&snap)),
                 },
             ),
             reopen(t0 + 1_000),
@@ -1769,7 +1773,7 @@ mod tests {
             &[system(
                 t0,
                 EventKind::Imported {
-                    snapshot: Box::new(named),
+                    snapshot: Box::new(ImportedTicket::from(&named)),
                 },
             )],
         )
@@ -1846,7 +1850,7 @@ mod tests {
         let import = system(
             at(30),
             EventKind::Imported {
-                snapshot: Box::new(seed_snapshot()),
+                snapshot: Box::new(ImportedTicket::from(&seed_snapshot())),
             },
         );
         assert_rejected(&t, import, LifecycleError::AlreadyCreated);
@@ -1966,7 +1970,7 @@ mod tests {
         let import = system(
             at(0),
             EventKind::Imported {
-                snapshot: Box::new(no_status),
+                snapshot: Box::new(ImportedTicket::from(&no_status)),
             },
         );
         assert_rejected(&empty, import, LifecycleError::InvalidStatus(0));
@@ -1977,7 +1981,7 @@ mod tests {
         let import = system(
             at(0),
             EventKind::Imported {
-                snapshot: Box::new(no_stage),
+                snapshot: Box::new(ImportedTicket::from(&no_stage)),
             },
         );
         assert_rejected(&empty, import, LifecycleError::InvalidStage(3));

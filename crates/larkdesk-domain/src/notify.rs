@@ -144,7 +144,7 @@ pub fn notifications(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::{Actor, Sender};
+    use crate::events::{Actor, ImportedTicket, Sender};
     use crate::lifecycle::project;
 
     fn ev(at_ms: i64, kind: EventKind) -> TicketEvent {
@@ -199,7 +199,7 @@ mod tests {
         let import = vec![ev(
             1,
             EventKind::Imported {
-                snapshot: Box::new(t.clone()),
+                snapshot: Box::new(ImportedTicket::from(&t)),
             },
         )];
         assert!(notifications(None, &t, &import, 1, "").is_empty());

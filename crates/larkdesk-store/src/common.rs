@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use larkdesk_domain::credentials::SecretHash;
-use larkdesk_domain::events::{Actor, EventKind, TicketEvent};
+use larkdesk_domain::events::{Actor, EventKind, ImportedTicket, TicketEvent};
 use larkdesk_domain::{ids, lifecycle};
 use larkdesk_wire::fields::TicketCustomizedField;
 use larkdesk_wire::ticket::{Ticket, TicketMessage, TicketUser};
@@ -161,26 +161,11 @@ pub(crate) fn import_ticket_id(t: &Ticket) -> StoreResult<i64> {
 /// The first event of an imported ticket. People are kept by id only: the directory owns their
 /// profiles.
 pub(crate) fn imported_event(t: &Ticket) -> TicketEvent {
-    let mut snapshot = t.clone();
-    let strip = |u: &mut TicketUser| {
-        *u = TicketUser {
-            id: std::mem::take(&mut u.id),
-            ..Default::default()
-        }
-    };
-    strip(&mut snapshot.guest);
-    snapshot
-        .agents
-        .iter_mut()
-        .chain(&mut snapshot.collaborators)
-        .chain(&mut snapshot.closed_by)
-        .chain(&mut snapshot.agent_owner)
-        .for_each(strip);
     TicketEvent {
         at_ms: t.updated_at.max(t.created_at),
         actor: Actor::System,
         kind: EventKind::Imported {
-            snapshot: Box::new(snapshot),
+            snapshot: Box::new(ImportedTicket::from(t)),
         },
     }
 }

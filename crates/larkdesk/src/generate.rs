@@ -7,10 +7,10 @@ use std::time::Instant;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 
-use larkdesk_domain::events::{Actor, EventKind, Sender, TicketEvent};
+use larkdesk_domain::events::{Actor, EventKind, Reason, Sender, TicketEvent};
 use larkdesk_domain::ids;
 use larkdesk_store::{NewTicket, Store};
-use larkdesk_wire::ticket::{I18n, TicketUser};
+use larkdesk_wire::ticket::TicketUser;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
@@ -171,7 +171,7 @@ fn history(rng: &mut StdRng, pools: &Pools, t0: i64) -> Vec<TicketEvent> {
         );
         if rng.random_bool(0.5) {
             let score = rng.random_range(1..=3);
-            let reason = (score == 1).then(|| I18n {
+            let reason = (score == 1).then(|| Reason {
                 zh_cn: "答案看不懂".into(),
                 en_us: "I don't understand".into(),
                 ja_jp: String::new(),

@@ -10,9 +10,7 @@ use larkdesk_domain::ids::{self, is_valid_numeric_id};
 use larkdesk_domain::scopes::{HELPDESK_ACCESS, HELPDESK_ALL, HELPDESK_ALL_READONLY};
 use larkdesk_domain::status::{TicketStage, TicketStatus};
 use larkdesk_store::{StoreError, TicketFilter};
-use larkdesk_wire::ticket::{
-    CustomizedFieldDisplayItem, GetTicketData, ListTicketsData, StartServiceData, Ticket,
-};
+use larkdesk_wire::ticket::{GetTicketData, ListTicketsData, StartServiceData, Ticket};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -187,7 +185,7 @@ pub async fn update_ticket(
                 }
                 Err(e) => return Err(e.into()),
             };
-            fields.push(CustomizedFieldDisplayItem {
+            fields.push(larkdesk_domain::events::FieldValue {
                 id: def.ticket_customized_field_id,
                 value: v.value,
                 key_name: def.key_name,
