@@ -37,6 +37,70 @@ fn snowflake_after(last: &AtomicI64, ms: i64, random: i64) -> i64 {
     candidate.max(previous.saturating_add(1))
 }
 
+/// A ticket's public id: what `ticket_id` carries on the wire (as a digit string) and what keys a
+/// ticket in storage. 1 to 19 digits that fit an i64.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TicketId(i64);
+
+impl TicketId {
+    /// A ticket id from storage or a test; callers parsing input use [`TicketId::parse`].
+    pub const fn new(id: i64) -> Self {
+        Self(id)
+    }
+
+    pub const fn get(self) -> i64 {
+        self.0
+    }
+
+    /// An id as accepted on the wire ([`is_valid_numeric_id`]); `None` otherwise.
+    pub fn parse(text: &str) -> Option<Self> {
+        is_valid_numeric_id(text).then(|| text.parse().ok().map(Self))?
+    }
+
+    /// A fresh snowflake id (see [`new_numeric_id`]).
+    pub fn generate() -> Self {
+        Self(snowflake_after(
+            &LAST_NUMERIC_ID,
+            unix_ms(),
+            rand::rng().random_range(0..1 << 22),
+        ))
+    }
+}
+
+impl std::fmt::Display for TicketId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Storage ids of the console entities. They never leave larkdesk (the wire uses `tenant_key`,
+/// `app_id`, `helpdesk_id` and `open_id`); each has its own type so one cannot be passed where
+/// another is meant.
+macro_rules! row_id {
+    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(pub i64);
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    )*};
+}
+
+row_id!(
+    /// A tenant's storage id.
+    TenantRowId,
+    /// An app's storage id (signed into its tokens).
+    AppRowId,
+    /// A helpdesk's storage id.
+    HelpdeskRowId,
+    /// A directory user's storage id (the subject of user access tokens).
+    UserRowId,
+);
+
 fn hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     rand::rng().fill(&mut buf[..]);
@@ -137,6 +201,21 @@ mod tests {
         // Once the clock has moved on, its ids are used as they are.
         let later = snowflake_after(&last, 1_796_000_000_001, 3);
         assert_eq!(later, (1_796_000_000_001 << 22) | 3);
+    }
+
+    #[test]
+    fn ticket_ids_parse_as_the_wire_accepts_them() {
+        assert_eq!(TicketId::parse("007"), Some(TicketId::new(7)));
+        assert_eq!(
+            TicketId::parse("7081979418813739877").map(TicketId::get),
+            Some(7_081_979_418_813_739_877)
+        );
+        for bad in ["", "-1", "12a", "99999999999999999999", "9999999999999999999"] {
+            assert_eq!(TicketId::parse(bad), None, "{bad}");
+        }
+        assert_eq!(TicketId::new(42).to_string(), "42");
+        let (a, b) = (TicketId::generate(), TicketId::generate());
+        assert!(a < b && a.to_string().len() == 19);
     }
 
     #[test]

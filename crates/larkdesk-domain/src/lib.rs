@@ -5,6 +5,7 @@ pub mod credentials;
 pub mod events;
 pub mod ids;
 pub mod lifecycle;
+pub mod log;
 pub mod notify;
 pub mod scopes;
 pub mod status;
