@@ -9,17 +9,17 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::post;
 use axum::{Router, routing::put};
-use larkdesk_domain::credentials::SecretHash;
 use larkdesk_domain::token::TokenKind;
+use larkdesk_service::{console, delivery};
 use larkdesk_store::AppType;
 use larkdesk_wire::ticket::{Ticket, TicketUser};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::emulator;
 use crate::error::{ApiError, ApiResult};
 use crate::json::{parse_body, success};
-use crate::state::{ADMIN_TOKEN_HASH, SharedState};
-use crate::{console, emulator};
+use crate::state::SharedState;
 
 pub const PREFIX: &str = "/larkdesk/admin/v1";
 
@@ -70,14 +70,10 @@ async fn require_admin(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or_else(ApiError::unauthorized)?;
-    let stored = state
-        .store
-        .secret(ADMIN_TOKEN_HASH)
-        .await?
-        .and_then(|b| SecretHash::from_slice(&b));
-    match stored {
-        Some(hash) if hash.matches(presented) => Ok(next.run(request).await),
-        _ => Err(ApiError::unauthorized()),
+    if console::is_admin_token(&*state.services.store, presented).await? {
+        Ok(next.run(request).await)
+    } else {
+        Err(ApiError::unauthorized())
     }
 }
 
@@ -93,7 +89,7 @@ struct NewTenant {
 async fn create_tenant(State(state): State<SharedState>, body: Body) -> ApiResult<Response> {
     let req: NewTenant = parse_body(body)?;
     Ok(success(
-        console::create_tenant(&*state.store, &req.name, req.tenant_key.as_deref()).await?,
+        console::create_tenant(&*state.services.store, &req.name, req.tenant_key.as_deref()).await?,
     ))
 }
 
@@ -115,7 +111,14 @@ async fn create_app(State(state): State<SharedState>, body: Body) -> ApiResult<R
             .ok_or_else(|| ApiError::bad_request().with_message("app_type must be custom or store"))?,
     };
     Ok(success(
-        console::create_app(&*state.store, &req.tenant_key, &req.name, app_type, req.scopes).await?,
+        console::create_app(
+            &*state.services.store,
+            &req.tenant_key,
+            &req.name,
+            app_type,
+            req.scopes,
+        )
+        .await?,
     ))
 }
 
@@ -123,7 +126,7 @@ async fn rotate_app_secret(
     State(state): State<SharedState>,
     Path(app_id): Path<String>,
 ) -> ApiResult<Response> {
-    let app_secret = console::rotate_app_secret(&*state.store, &app_id).await?;
+    let app_secret = console::rotate_app_secret(&*state.services.store, &app_id).await?;
     Ok(success(json!({ "app_id": app_id, "app_secret": app_secret })))
 }
 
@@ -138,8 +141,8 @@ async fn set_app_scopes(
     body: Body,
 ) -> ApiResult<Response> {
     let req: Scopes = parse_body(body)?;
-    state.store.set_app_scopes(&app_id, &req.scopes).await?;
-    state.forget_credentials();
+    state.services.store.set_app_scopes(&app_id, &req.scopes).await?;
+    state.auth.forget_credentials();
     Ok(success(json!({ "app_id": app_id, "scopes": req.scopes })))
 }
 
@@ -148,8 +151,8 @@ async fn mint_tenant_token(
     State(state): State<SharedState>,
     Path(app_id): Path<String>,
 ) -> ApiResult<Response> {
-    let app = state.store.app_by_app_id(&app_id).await?;
-    let (token, expire) = state.mint_token(TokenKind::Tenant, app.id, 0).await?;
+    let app = state.services.store.app_by_app_id(&app_id).await?;
+    let (token, expire) = state.tokens.mint(TokenKind::Tenant, app.id, None).await?;
     Ok(success(json!({ "tenant_access_token": token, "expire": expire })))
 }
 
@@ -165,13 +168,13 @@ async fn mint_user_token(
     body: Body,
 ) -> ApiResult<Response> {
     let req: UserToken = parse_body(body)?;
-    let tenant = state.store.tenant_by_key(&tenant_key).await?;
-    let app = state.store.app_by_app_id(&req.app_id).await?;
+    let tenant = state.services.store.tenant_by_key(&tenant_key).await?;
+    let app = state.services.store.app_by_app_id(&req.app_id).await?;
     if app.tenant_id != tenant.id {
         return Err(ApiError::bad_request().with_message("the app belongs to another tenant"));
     }
-    let user = state.store.user(tenant.id, &open_id).await?;
-    let (token, expire) = state.mint_token(TokenKind::User, app.id, user.id).await?;
+    let user = state.services.store.user(tenant.id, &open_id).await?;
+    let (token, expire) = state.tokens.mint(TokenKind::User, app.id, Some(user.id)).await?;
     Ok(success(json!({ "user_access_token": token, "expire": expire })))
 }
 
@@ -192,7 +195,7 @@ async fn set_app_events(
     body: Body,
 ) -> ApiResult<Response> {
     let req: AppEvents = parse_body(body)?;
-    let app = state.store.app_by_app_id(&app_id).await?;
+    let app = state.services.store.app_by_app_id(&app_id).await?;
     if !(req.request_url.starts_with("http://") || req.request_url.starts_with("https://")) {
         return Err(ApiError::bad_request().with_message("request_url must be an http(s) URL"));
     }
@@ -204,11 +207,15 @@ async fn set_app_events(
             .unwrap_or_else(larkdesk_domain::credentials::new_app_secret),
         encrypt_key: req.encrypt_key.filter(|k| !k.is_empty()),
     };
-    let client = crate::delivery::http_client(&crate::delivery::DeliveryConfig::default());
-    crate::delivery::verify_url(&client, &settings)
+    let client = delivery::http_client(&delivery::DeliveryConfig::default());
+    delivery::verify_url(&client, &settings)
         .await
         .map_err(|why| ApiError::bad_request().with_message(format!("URL verification failed: {why}")))?;
-    state.store.set_event_settings(app.id, Some(&settings)).await?;
+    state
+        .services
+        .store
+        .set_event_settings(app.id, Some(&settings))
+        .await?;
     Ok(success(json!({
         "app_id": app_id,
         "request_url": settings.request_url,
@@ -221,8 +228,8 @@ async fn clear_app_events(
     State(state): State<SharedState>,
     Path(app_id): Path<String>,
 ) -> ApiResult<Response> {
-    let app = state.store.app_by_app_id(&app_id).await?;
-    state.store.set_event_settings(app.id, None).await?;
+    let app = state.services.store.app_by_app_id(&app_id).await?;
+    state.services.store.set_event_settings(app.id, None).await?;
     Ok(success(json!({})))
 }
 
@@ -233,12 +240,12 @@ async fn list_deliveries(
 ) -> ApiResult<Response> {
     let q = crate::query::QueryParams::parse(raw.as_deref());
     let limit = q.int("limit")?.unwrap_or(50).clamp(1, 1000);
-    let deliveries = state.store.deliveries(q.get("app_id"), limit).await?;
+    let deliveries = state.services.store.deliveries(q.get("app_id"), limit).await?;
     Ok(success(json!({ "deliveries": deliveries })))
 }
 
 async fn rebuild_projections(State(state): State<SharedState>) -> ApiResult<Response> {
-    Ok(success(state.store.rebuild_projections().await?))
+    Ok(success(state.services.tickets.rebuild().await?))
 }
 
 #[derive(Deserialize)]
@@ -253,7 +260,7 @@ async fn create_helpdesk(State(state): State<SharedState>, body: Body) -> ApiRes
     let req: NewHelpdesk = parse_body(body)?;
     Ok(success(
         console::create_helpdesk(
-            &*state.store,
+            &*state.services.store,
             &req.tenant_key,
             &req.name,
             req.helpdesk_id.as_deref(),
@@ -266,8 +273,8 @@ async fn rotate_helpdesk_token(
     State(state): State<SharedState>,
     Path(helpdesk_id): Path<String>,
 ) -> ApiResult<Response> {
-    let token = console::rotate_helpdesk_token(&*state.store, &helpdesk_id).await?;
-    state.forget_credentials();
+    let token = console::rotate_helpdesk_token(&*state.services.store, &helpdesk_id).await?;
+    state.auth.forget_credentials();
     Ok(success(
         json!({ "helpdesk_id": helpdesk_id, "helpdesk_token": token }),
     ))
@@ -279,7 +286,7 @@ async fn import_ticket(
     body: Body,
 ) -> ApiResult<Response> {
     let ticket: Ticket = parse_body(body)?;
-    let ticket = console::import_ticket(&*state.store, &helpdesk_id, ticket).await?;
+    let ticket = console::import_ticket(&*state.services.store, &helpdesk_id, ticket).await?;
     Ok(success(json!({ "ticket_id": ticket.ticket_id })))
 }
 
@@ -296,7 +303,7 @@ struct NewUser {
 async fn upsert_user(State(state): State<SharedState>, body: Body) -> ApiResult<Response> {
     let req: NewUser = parse_body(body)?;
     Ok(success(
-        console::upsert_user(&*state.store, &req.tenant_key, req.user, req.is_agent).await?,
+        console::upsert_user(&*state.services.store, &req.tenant_key, req.user, req.is_agent).await?,
     ))
 }
 
@@ -307,9 +314,9 @@ struct Advance {
 
 async fn advance_clock(State(state): State<SharedState>, body: Body) -> ApiResult<Response> {
     let req: Advance = parse_body(body)?;
-    if req.seconds < 0 || !state.clock.advance_ms(req.seconds.saturating_mul(1000)) {
+    if req.seconds < 0 || !state.services.clock.advance_ms(req.seconds.saturating_mul(1000)) {
         return Err(ApiError::forbidden()
             .with_message("clock control is off (start with --clock-control) or seconds is negative"));
     }
-    Ok(success(json!({ "now_ms": state.clock.now_ms() })))
+    Ok(success(json!({ "now_ms": state.services.clock.now_ms() })))
 }

@@ -5,44 +5,30 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
+use larkdesk_domain::ids::{AppRowId, UserRowId};
 use larkdesk_domain::token::{TokenError, TokenKind};
+use larkdesk_service::tokens::Tokens;
+use larkdesk_service::{Caller, Clock};
+use larkdesk_store::prelude::*;
 use larkdesk_store::{App, AppType, Helpdesk, StoreError, UserRecord};
 
+use crate::endpoints::Endpoint;
 use crate::error::{ApiError, ApiResult};
-use crate::ratelimit::Endpoint;
-use crate::state::AppState;
+use crate::memo::Memo;
+use crate::ratelimit::RateLimits;
+use crate::verified_credentials::VerifiedCredentials;
 
 pub const HELPDESK_HEADER: &str = "x-lark-helpdesk-authorization";
 
 /// Longest helpdesk header we bother to decode; real ones are under 100 bytes.
 const MAX_HELPDESK_HEADER: usize = 1024;
-
-/// An authenticated call to a helpdesk endpoint.
-#[derive(Debug)]
-pub struct HelpdeskCaller {
-    pub app: Arc<App>,
-    pub helpdesk: Arc<Helpdesk>,
-    /// The user a user access token acts for; `None` for tenant tokens.
-    pub user: Option<UserRecord>,
-}
-
-impl HelpdeskCaller {
-    /// The caller as the actor of ticket events: the agent of a user token, else the system.
-    pub fn actor(&self) -> larkdesk_domain::events::Actor {
-        use larkdesk_domain::events::Actor;
-        match &self.user {
-            Some(u) if u.is_agent => Actor::Agent(u.user.id.clone()),
-            Some(u) => Actor::Guest(u.user.id.clone()),
-            None => Actor::System,
-        }
-    }
-}
 
 /// The two credential headers of a request. Handlers extract these instead of a `HeaderMap`,
 /// which axum clones whole for every request (with its drop, ~1,000 instructions of a GET).
@@ -98,7 +84,71 @@ pub fn parse_helpdesk_credential(raw: &[u8]) -> Option<(String, String)> {
     (!id.is_empty() && !token.is_empty()).then(|| (id.to_owned(), token.to_owned()))
 }
 
-impl AppState {
+/// How long another instance's change to an app or helpdesk may go unseen.
+pub const CREDENTIAL_CACHE_TTL: Duration = Duration::from_secs(1);
+/// Most apps, and most helpdesks, kept in memory at once.
+pub const MAX_CACHED_CREDENTIALS: usize = 10_000;
+
+/// Who is calling: tokens, apps, helpdesks and rate limits.
+pub struct Auth {
+    store: Arc<dyn Store>,
+    tokens: Tokens,
+    clock: Clock,
+    limits: RateLimits,
+    /// Apps and helpdesks as the auth path last read them: every authenticated request needs
+    /// both, and they change rarely. Entries live for [`CREDENTIAL_CACHE_TTL`]; changes made
+    /// through this instance clear them at once, other instances see them within the TTL.
+    /// Concurrent misses of one app or helpdesk wait for a single read (see [`Memo`]).
+    apps: Memo<AppRowId, (Instant, Arc<App>)>,
+    helpdesks: Memo<String, (Instant, Arc<Helpdesk>)>,
+    /// Tokens and helpdesk headers already verified (see [`VerifiedCredentials`]).
+    verified: VerifiedCredentials,
+}
+
+fn fresh<T>(entry: &(Instant, T)) -> bool {
+    entry.0.elapsed() < CREDENTIAL_CACHE_TTL
+}
+
+impl Auth {
+    pub fn new(store: Arc<dyn Store>, tokens: Tokens, clock: Clock, limits: RateLimits) -> Self {
+        Self {
+            store,
+            tokens,
+            clock,
+            limits,
+            apps: Memo::new(MAX_CACHED_CREDENTIALS),
+            helpdesks: Memo::new(MAX_CACHED_CREDENTIALS),
+            verified: VerifiedCredentials::new(),
+        }
+    }
+
+    /// An app by storage id, from the cache when fresh.
+    async fn app(&self, id: AppRowId) -> Result<Arc<App>, StoreError> {
+        let read =
+            async { Ok::<_, StoreError>((Instant::now(), Arc::new(self.store.app_by_row_id(id).await?))) };
+        let (_, app) = self.apps.get_or_load(&id, fresh, read, |_| true).await?;
+        Ok(app)
+    }
+
+    /// A helpdesk by public id, from the cache when fresh. Unknown ids are not cached.
+    async fn helpdesk(&self, helpdesk_id: &str) -> Result<Arc<Helpdesk>, StoreError> {
+        let read = async {
+            let helpdesk = self.store.helpdesk_by_public_id(helpdesk_id).await?;
+            Ok::<_, StoreError>((Instant::now(), Arc::new(helpdesk)))
+        };
+        let (_, helpdesk) = self
+            .helpdesks
+            .get_or_load(helpdesk_id, fresh, read, |_| true)
+            .await?;
+        Ok(helpdesk)
+    }
+
+    /// Forget cached apps and helpdesks (after changing their scopes or credentials).
+    pub fn forget_credentials(&self) {
+        self.apps.clear();
+        self.helpdesks.clear();
+    }
+
     /// The app behind a tenant access token, or the app and user behind a user access token.
     pub async fn token_caller(&self, headers: &CallerHeaders) -> ApiResult<(Arc<App>, Option<UserRecord>)> {
         let token = bearer(headers).ok_or_else(ApiError::missing_token)?;
@@ -109,11 +159,11 @@ impl AppState {
         };
         let claims = self
             .verified
-            .verify_token(&self.signer, kind, token, self.clock.now_secs())
+            .verify_token(self.tokens.signer(), kind, token, self.clock.now_secs())
             .map_err(|e| match e {
                 TokenError::Invalid | TokenError::Expired => ApiError::invalid_token(),
             })?;
-        let app = match self.app(claims.app_row_id).await {
+        let app = match self.app(AppRowId(claims.app_row_id)).await {
             Ok(app) => app,
             Err(StoreError::NotFound) => return Err(ApiError::invalid_token()),
             Err(e) => return Err(e.into()),
@@ -121,22 +171,19 @@ impl AppState {
         if kind == TokenKind::Tenant {
             return Ok((app, None));
         }
-        match self.store.user_by_row_id(claims.subject).await {
+        match self.store.user_by_row_id(UserRowId(claims.subject)).await {
             Ok(user) if user.tenant_id == app.tenant_id => Ok((app, Some(user))),
             Ok(_) | Err(StoreError::NotFound) => Err(ApiError::invalid_token()),
             Err(e) => Err(e.into()),
         }
     }
 
-    /// Authenticate a call to a helpdesk endpoint that needs any one of `scopes`. Tenant and user
-    /// access tokens are both accepted everywhere (the SDKs disagree on which endpoints take
-    /// which; the Node SDK sends tenant tokens even to user-token endpoints).
-    pub async fn helpdesk_caller(
-        &self,
-        headers: &CallerHeaders,
-        endpoint: Endpoint,
-        scopes: &[&str],
-    ) -> ApiResult<HelpdeskCaller> {
+    /// Authenticate a call to a helpdesk endpoint: any one of its scopes (from the endpoint
+    /// table), within its rate limit. Tenant and user access tokens are both accepted everywhere
+    /// (the SDKs disagree on which endpoints take which; the Node SDK sends tenant tokens even to
+    /// user-token endpoints).
+    pub async fn helpdesk_caller(&self, headers: &CallerHeaders, endpoint: Endpoint) -> ApiResult<Caller> {
+        let scopes = endpoint.spec().scopes;
         let (app, user) = self.token_caller(headers).await?;
         if app.app_type != AppType::Custom {
             return Err(ApiError::forbidden().with_message("this API supports custom (self-built) apps only"));
@@ -144,7 +191,7 @@ impl AppState {
         if !larkdesk_domain::scopes::satisfies(&app.scopes, scopes) {
             return Err(ApiError::scope_required(scopes));
         }
-        self.limits.check(endpoint, &app.app_id, app.tenant_id).await?;
+        self.limits.check(endpoint, &app.app_id, app.tenant_id.0).await?;
 
         let raw = headers
             .helpdesk
@@ -155,7 +202,7 @@ impl AppState {
         if helpdesk.tenant_id != app.tenant_id {
             return Err(ApiError::unauthorized());
         }
-        Ok(HelpdeskCaller { app, helpdesk, user })
+        Ok(Caller { app, helpdesk, user })
     }
 
     /// The helpdesk whose id and token `X-Lark-Helpdesk-Authorization` carries.

@@ -138,21 +138,31 @@ impl ApiError {
     }
 }
 
-impl From<StoreError> for ApiError {
-    fn from(err: StoreError) -> Self {
+/// The one place a use case's refusal becomes Feishu's HTTP status and code.
+impl From<larkdesk_service::Error> for ApiError {
+    fn from(err: larkdesk_service::Error) -> Self {
+        use larkdesk_service::Error;
         match err {
-            StoreError::NotFound => Self::not_found(),
-            StoreError::Conflict(what) => Self::bad_request().with_message(what),
-            StoreError::BadInput(what) | StoreError::Rejected(what) => Self::bad_request().with_message(what),
-            StoreError::Corrupt(what) => {
+            Error::NotFound => Self::not_found(),
+            Error::Missing(what) => Self::not_found().with_message(what),
+            Error::Invalid(why) | Error::Conflict(why) => Self::bad_request().with_message(why),
+            Error::Lifecycle(refused) => Self::bad_request().with_message(refused.to_string()),
+            Error::Forbidden(why) => Self::forbidden().with_message(why),
+            Error::Storage(StoreError::Corrupt(what)) => {
                 tracing::error!(error = %what, "stored data failed to decode");
                 Self::internal()
             }
-            StoreError::Backend(e) => {
+            Error::Storage(e) => {
                 tracing::error!(error = %e, "database error");
                 Self::internal()
             }
         }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        larkdesk_service::Error::from(err).into()
     }
 }
 

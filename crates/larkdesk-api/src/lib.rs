@@ -4,10 +4,8 @@
 pub mod admin;
 pub mod auth;
 pub mod body;
-pub mod clock;
-pub mod console;
-pub mod delivery;
 pub mod emulator;
+pub mod endpoints;
 pub mod error;
 pub mod hot_path;
 pub mod json;
@@ -25,25 +23,22 @@ use std::any::Any;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodFilter, MethodRouter, on};
 use tower_http::catch_panic::CatchPanicLayer;
 
+use crate::endpoints::{ENDPOINTS, Endpoint};
 use crate::error::ApiError;
 pub use crate::state::{AppState, SharedState};
 
-/// The routes: Feishu's under `/open-apis`, larkdesk's admin API, and Feishu's plain 404.
+/// The routes: Feishu's (one per row of the endpoint table), larkdesk's admin API, and
+/// Feishu's plain 404.
 pub fn router(state: SharedState) -> Router {
-    let feishu = Router::new()
-        .route(
-            "/open-apis/auth/v3/tenant_access_token/internal",
-            post(routes::auth::tenant_access_token),
-        )
-        .route(
-            "/open-apis/auth/v3/app_access_token/internal",
-            post(routes::auth::app_access_token),
-        )
-        .merge(helpdesk_routes());
-
+    // Full paths rather than `Router::nest`: a nested router rebuilds the URI of every request
+    // to strip its prefix. Rows that share a path become one route with several methods.
+    let feishu = ENDPOINTS.iter().fold(Router::new(), |router, spec| {
+        let method = MethodFilter::try_from(spec.method.clone()).expect("the table uses standard methods");
+        router.route(spec.path, handler(spec.endpoint, method))
+    });
     feishu
         .nest(admin::PREFIX, admin::router(state.clone()))
         // Feishu's gateway answers unknown paths and wrong methods alike with a plain-text 404.
@@ -113,53 +108,30 @@ async fn frame_request(
     .await
 }
 
-/// Full paths rather than `Router::nest`: a nested router rebuilds the URI of every request to
-/// strip its prefix.
-fn helpdesk_routes() -> Router<SharedState> {
-    use routes::{fields, messages, tickets};
-    Router::new()
-        .route(&helpdesk_path("/start_service"), post(tickets::start_service))
-        .route(&helpdesk_path("/tickets"), get(tickets::list_tickets))
-        .route(
-            &helpdesk_path("/tickets/{ticket_id}"),
-            get(tickets::get_ticket).put(tickets::update_ticket),
-        )
-        .route(
-            &helpdesk_path("/tickets/{ticket_id}/answer_user_query"),
-            post(tickets::answer_user_query),
-        )
-        .route(
-            &helpdesk_path("/tickets/{ticket_id}/messages"),
-            get(messages::list_ticket_messages).post(messages::create_ticket_message),
-        )
-        .route(&helpdesk_path("/ticket_images"), get(tickets::ticket_image))
-        .route(&helpdesk_path("/message"), post(messages::bot_message))
-        .route(
-            &helpdesk_path("/customized_fields"),
-            get(fields::customized_fields),
-        )
-        .route(
-            &helpdesk_path("/events/subscribe"),
-            post(routes::events::subscribe),
-        )
-        .route(
-            &helpdesk_path("/events/unsubscribe"),
-            post(routes::events::unsubscribe),
-        )
-        .route(
-            &helpdesk_path("/ticket_customized_fields"),
-            get(fields::list_fields).post(fields::create_field),
-        )
-        .route(
-            &helpdesk_path("/ticket_customized_fields/{id}"),
-            get(fields::get_field)
-                .patch(fields::update_field)
-                .delete(fields::delete_field),
-        )
-}
-
-fn helpdesk_path(path: &str) -> String {
-    format!("/open-apis/helpdesk/v1{path}")
+/// The handler of each endpoint.
+fn handler(endpoint: Endpoint, method: MethodFilter) -> MethodRouter<SharedState> {
+    use routes::{auth, events, fields, messages, tickets};
+    match endpoint {
+        Endpoint::TenantAccessToken => on(method, auth::tenant_access_token),
+        Endpoint::AppAccessToken => on(method, auth::app_access_token),
+        Endpoint::StartService => on(method, tickets::start_service),
+        Endpoint::GetTicket => on(method, tickets::get_ticket),
+        Endpoint::UpdateTicket => on(method, tickets::update_ticket),
+        Endpoint::ListTickets => on(method, tickets::list_tickets),
+        Endpoint::AnswerUserQuery => on(method, tickets::answer_user_query),
+        Endpoint::CreateTicketMessage => on(method, messages::create_ticket_message),
+        Endpoint::ListTicketMessages => on(method, messages::list_ticket_messages),
+        Endpoint::TicketImages => on(method, tickets::ticket_image),
+        Endpoint::BotMessage => on(method, messages::bot_message),
+        Endpoint::CustomizedFields => on(method, fields::customized_fields),
+        Endpoint::ListTicketCustomizedFields => on(method, fields::list_fields),
+        Endpoint::CreateTicketCustomizedField => on(method, fields::create_field),
+        Endpoint::GetTicketCustomizedField => on(method, fields::get_field),
+        Endpoint::UpdateTicketCustomizedField => on(method, fields::update_field),
+        Endpoint::DeleteTicketCustomizedField => on(method, fields::delete_field),
+        Endpoint::SubscribeEvents => on(method, events::subscribe),
+        Endpoint::UnsubscribeEvents => on(method, events::unsubscribe),
+    }
 }
 
 async fn page_not_found() -> Response {

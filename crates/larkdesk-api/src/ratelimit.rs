@@ -1,5 +1,6 @@
-//! Feishu-style rate limiting: one bucket per endpoint × app × tenant. The quotas live in one
-//! table ([`DEFAULT_LIMITS`]) and can be overridden or switched off from the command line.
+//! Feishu-style rate limiting: one bucket per endpoint × app × tenant. The quotas come from the
+//! endpoint table ([`crate::endpoints::ENDPOINTS`]) and can be overridden or switched off from
+//! the command line.
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
@@ -7,77 +8,8 @@ use std::num::NonZeroU32;
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
+use crate::endpoints::{self, Endpoint};
 use crate::error::ApiError;
-
-/// Endpoints with their own rate-limit bucket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Endpoint {
-    GetTicket,
-    ListTickets,
-    UpdateTicket,
-    StartService,
-    CreateTicketMessage,
-    ListTicketMessages,
-    BotMessage,
-    TicketImages,
-    AnswerUserQuery,
-    CustomizedFields,
-    TicketCustomizedFields,
-    EventSubscriptions,
-}
-
-impl Endpoint {
-    pub const ALL: &[Endpoint] = &[
-        Endpoint::GetTicket,
-        Endpoint::ListTickets,
-        Endpoint::UpdateTicket,
-        Endpoint::StartService,
-        Endpoint::CreateTicketMessage,
-        Endpoint::ListTicketMessages,
-        Endpoint::BotMessage,
-        Endpoint::TicketImages,
-        Endpoint::AnswerUserQuery,
-        Endpoint::CustomizedFields,
-        Endpoint::TicketCustomizedFields,
-        Endpoint::EventSubscriptions,
-    ];
-
-    /// The name used in `--rate-limit NAME=N` and in the docs.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::GetTicket => "get_ticket",
-            Self::ListTickets => "list_tickets",
-            Self::UpdateTicket => "update_ticket",
-            Self::StartService => "start_service",
-            Self::CreateTicketMessage => "create_ticket_message",
-            Self::ListTicketMessages => "list_ticket_messages",
-            Self::BotMessage => "bot_message",
-            Self::TicketImages => "ticket_images",
-            Self::AnswerUserQuery => "answer_user_query",
-            Self::CustomizedFields => "customized_fields",
-            Self::TicketCustomizedFields => "ticket_customized_fields",
-            Self::EventSubscriptions => "event_subscriptions",
-        }
-    }
-}
-
-/// Per-second limits. Documented ones (`feishu-helpdesk-api.md` §1): get_ticket 10/s,
-/// list_tickets, create_ticket_message and ticket_images 50/s. Feishu calls the others
-/// "special" without a number; we give them 100/s.
-pub const DEFAULT_LIMITS: &[(Endpoint, u32)] = &[
-    (Endpoint::GetTicket, 10),
-    (Endpoint::ListTickets, 50),
-    (Endpoint::UpdateTicket, 100),
-    (Endpoint::StartService, 100),
-    (Endpoint::CreateTicketMessage, 50),
-    (Endpoint::ListTicketMessages, 100),
-    (Endpoint::BotMessage, 100),
-    (Endpoint::TicketImages, 50),
-    (Endpoint::AnswerUserQuery, 100),
-    (Endpoint::CustomizedFields, 100),
-    (Endpoint::TicketCustomizedFields, 100),
-    (Endpoint::EventSubscriptions, 100),
-];
 
 /// Who a bucket belongs to: an app (by its globally unique `app_id`) in a tenant.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -104,7 +36,7 @@ return 0
 
 enum Backend {
     /// In-process buckets (one instance, or instances that need not share limits).
-    Local(HashMap<Endpoint, DefaultKeyedRateLimiter<CallerKey>>),
+    Local(HashMap<&'static str, DefaultKeyedRateLimiter<CallerKey>>),
     /// Buckets in Redis, shared by every instance using it.
     Redis {
         connection: redis::aio::ConnectionManager,
@@ -112,33 +44,33 @@ enum Backend {
     },
 }
 
+/// Per-second limits by bucket name (`--rate-limit NAME=N` overrides).
+pub type Overrides = HashMap<&'static str, u32>;
+
 pub struct RateLimits {
-    per_second: HashMap<Endpoint, u32>,
+    per_second: HashMap<&'static str, u32>,
     backend: Backend,
 }
 
-fn quotas(enabled: bool, overrides: &HashMap<Endpoint, u32>) -> HashMap<Endpoint, u32> {
+fn quotas(enabled: bool, overrides: &Overrides) -> HashMap<&'static str, u32> {
     if !enabled {
         return HashMap::new();
     }
-    DEFAULT_LIMITS
-        .iter()
-        .map(|&(endpoint, default)| (endpoint, overrides.get(&endpoint).copied().unwrap_or(default)))
+    endpoints::buckets()
+        .into_iter()
+        .map(|l| (l.bucket, overrides.get(l.bucket).copied().unwrap_or(l.per_second)))
         .filter(|&(_, per_second)| per_second > 0)
         .collect()
 }
 
 impl RateLimits {
     /// In-process limits. `overrides` replace an endpoint's per-second quota; 0 disables it.
-    pub fn new(enabled: bool, overrides: &HashMap<Endpoint, u32>) -> Self {
+    pub fn new(enabled: bool, overrides: &Overrides) -> Self {
         let per_second = quotas(enabled, overrides);
         let buckets = per_second
             .iter()
-            .filter_map(|(&endpoint, &n)| {
-                Some((
-                    endpoint,
-                    RateLimiter::keyed(Quota::per_second(NonZeroU32::new(n)?)),
-                ))
+            .filter_map(|(&bucket, &n)| {
+                Some((bucket, RateLimiter::keyed(Quota::per_second(NonZeroU32::new(n)?))))
             })
             .collect();
         Self {
@@ -148,7 +80,7 @@ impl RateLimits {
     }
 
     /// Limits shared through Redis at `url`.
-    pub async fn redis(url: &str, enabled: bool, overrides: &HashMap<Endpoint, u32>) -> anyhow::Result<Self> {
+    pub async fn redis(url: &str, enabled: bool, overrides: &Overrides) -> anyhow::Result<Self> {
         let client = redis::Client::open(url)?;
         // Fail fast at start on a wrong URL or a down Redis; later outages are retried in the
         // background while requests are admitted (see `check`).
@@ -174,15 +106,18 @@ impl RateLimits {
     /// reached the request is admitted (and a warning logged): an outage of the limiter must
     /// not become an outage of the API.
     pub async fn check(&self, endpoint: Endpoint, app_id: &str, tenant_id: i64) -> Result<(), ApiError> {
-        let Some(&limit) = self.per_second.get(&endpoint) else {
+        let Some(bucket) = endpoint.spec().limit.map(|l| l.bucket) else {
+            return Ok(());
+        };
+        let Some(&limit) = self.per_second.get(bucket) else {
             return Ok(());
         };
         let wait = match &self.backend {
             Backend::Local(buckets) => {
-                let Some(bucket) = buckets.get(&endpoint) else {
+                let Some(limiter) = buckets.get(bucket) else {
                     return Ok(());
                 };
-                match bucket.check_key(&CallerKey {
+                match limiter.check_key(&CallerKey {
                     app_id: app_id.to_owned(),
                     tenant_id,
                 }) {
@@ -192,7 +127,7 @@ impl RateLimits {
             }
             Backend::Redis { connection, script } => {
                 let interval_ms = 1000 / u64::from(limit).max(1);
-                let key = format!("larkdesk:ratelimit:{}:{app_id}:{tenant_id}", endpoint.name());
+                let key = format!("larkdesk:ratelimit:{bucket}:{app_id}:{tenant_id}");
                 let mut connection = connection.clone();
                 let result: redis::RedisResult<u64> = script
                     .key(key)
@@ -216,18 +151,18 @@ impl RateLimits {
         ))
     }
 
-    /// Parse `NAME=N` overrides.
-    pub fn parse_override(spec: &str) -> Result<(Endpoint, u32), String> {
+    /// Parse a `NAME=N` override (NAME: a bucket of the endpoint table).
+    pub fn parse_override(spec: &str) -> Result<(&'static str, u32), String> {
         let (name, value) = spec
             .split_once('=')
             .ok_or_else(|| format!("expected NAME=N, got {spec:?}"))?;
-        let endpoint = Endpoint::ALL
-            .iter()
-            .copied()
-            .find(|e| e.name() == name)
+        let bucket = endpoints::buckets()
+            .into_iter()
+            .map(|l| l.bucket)
+            .find(|b| *b == name)
             .ok_or_else(|| format!("unknown endpoint {name:?}"))?;
         let per_second = value.parse().map_err(|_| format!("not a number: {value:?}"))?;
-        Ok((endpoint, per_second))
+        Ok((bucket, per_second))
     }
 }
 
@@ -251,13 +186,13 @@ mod tests {
 
     #[tokio::test]
     async fn overrides_and_off() {
-        let limits = RateLimits::new(true, &HashMap::from([(Endpoint::GetTicket, 0)]));
+        let limits = RateLimits::new(true, &HashMap::from([("get_ticket", 0)]));
         for _ in 0..100 {
             limits.check(Endpoint::GetTicket, "cli_1", 1).await.unwrap();
         }
         assert_eq!(
             RateLimits::parse_override("get_ticket=20"),
-            Ok((Endpoint::GetTicket, 20))
+            Ok(("get_ticket", 20))
         );
         assert!(RateLimits::parse_override("nope=1").is_err());
         assert!(RateLimits::parse_override("get_ticket").is_err());

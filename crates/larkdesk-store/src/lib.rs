@@ -1,33 +1,42 @@
-//! Storage: one [`Store`] trait, implemented per backend. The backend is chosen by the database
-//! URL scheme ([`connect`]); each backend has its own migrations under `migrations/<backend>`.
+//! Storage: what larkdesk persists and loads, behind traits ([`Store`] and the per-resource
+//! traits it is made of), implemented once over SQL ([`SqlStore`]) for SQLite and PostgreSQL.
+//! The backend is chosen by the database URL scheme ([`connect`]); each has its own migrations
+//! under `migrations/<backend>`, and what differs between them lives in `dialect.rs`.
+//!
+//! The store persists and loads; it makes no decisions. Which events a change appends, what
+//! the ticket becomes and what is pushed to whom are decided by the service layer above it,
+//! which then writes all of it through one [`TicketWrite`] transaction.
 
-mod common;
+mod backend;
+mod dialect;
 mod models;
-mod postgres;
-mod sqlite;
+mod rows;
+mod sql;
+
+use std::collections::HashMap;
 
 use async_trait::async_trait;
 use larkdesk_domain::credentials::SecretHash;
 use larkdesk_domain::events::TicketEvent;
+use larkdesk_domain::ids::{AppRowId, HelpdeskRowId, TenantRowId, TicketId, UserRowId};
+use larkdesk_domain::log::{Appended, LogMessage};
 use larkdesk_wire::fields::TicketCustomizedField;
 use larkdesk_wire::ticket::{Ticket, TicketMessage, TicketUser};
 
 pub use models::*;
-pub use postgres::PostgresStore;
-pub use sqlite::SqliteStore;
+pub use rows::{fill_people, people_named};
+pub use sql::SqlStore;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("not found")]
     NotFound,
+    /// A unique key is taken (what is said in the message).
     #[error("conflict: {0}")]
     Conflict(String),
-    /// The caller's input cannot be stored (bad id shape, missing field).
+    /// The caller's input cannot be stored (bad id shape, text PostgreSQL cannot hold).
     #[error("bad input: {0}")]
     BadInput(String),
-    /// The event log refuses the change (an invalid lifecycle transition).
-    #[error("rejected: {0}")]
-    Rejected(String),
     /// Stored data failed to decode: a bug or a hand-edited database.
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
@@ -37,15 +46,16 @@ pub enum StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(err: sqlx::Error) -> Self {
-        if let sqlx::Error::Database(db) = &err {
+        match &err {
+            sqlx::Error::RowNotFound => Self::NotFound,
             // PostgreSQL refuses NUL characters in text (22021) and `\u0000` in JSONB (22P05)
             // where SQLite stores them: that is input this backend cannot store, not an outage.
             // (SQLite reports numeric result codes, so this never matches there.)
-            if matches!(db.code().as_deref(), Some("22021" | "22P05")) {
-                return Self::BadInput("text must not contain NUL characters".to_owned());
+            sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("22021" | "22P05")) => {
+                Self::BadInput("text must not contain NUL characters".to_owned())
             }
+            _ => Self::Backend(err),
         }
-        Self::Backend(err)
     }
 }
 
@@ -55,9 +65,20 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub const LIST_CAP: i64 = 10_000;
 
 /// Everything larkdesk persists. Implementations must be safe to share between instances
-/// pointing at the same database.
+/// pointing at the same database. Calling a method on a `dyn Store` needs its resource trait in
+/// scope: `use larkdesk_store::prelude::*`.
+pub trait Store: AccountStore + TicketStore + FieldStore + EventStore + Send + Sync + 'static {}
+
+impl<T> Store for T where T: AccountStore + TicketStore + FieldStore + EventStore + Send + Sync + 'static {}
+
+/// The store traits, for `use larkdesk_store::prelude::*`.
+pub mod prelude {
+    pub use crate::{AccountStore, EventStore, FieldStore, Store, TicketStore, TicketWrite};
+}
+
+/// Installation secrets and the console's entities: tenants, apps, helpdesks, the directory.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait AccountStore: Send + Sync {
     /// Read a named installation secret, creating it with `init` if it does not exist yet.
     /// Concurrent first calls from several instances agree on one value.
     async fn secret_or_init(&self, name: &str, init: Vec<u8>) -> StoreResult<Vec<u8>>;
@@ -69,69 +90,43 @@ pub trait Store: Send + Sync + 'static {
 
     async fn create_tenant(&self, tenant_key: &str, name: &str) -> StoreResult<Tenant>;
     async fn tenant_by_key(&self, tenant_key: &str) -> StoreResult<Tenant>;
-    async fn tenant_by_id(&self, id: i64) -> StoreResult<Tenant>;
+    async fn tenant_by_id(&self, id: TenantRowId) -> StoreResult<Tenant>;
 
     async fn create_app(&self, new: NewApp) -> StoreResult<App>;
     async fn app_by_app_id(&self, app_id: &str) -> StoreResult<App>;
-    async fn app_by_row_id(&self, id: i64) -> StoreResult<App>;
+    async fn app_by_row_id(&self, id: AppRowId) -> StoreResult<App>;
     async fn set_app_secret(&self, app_id: &str, secret_hash: &SecretHash) -> StoreResult<()>;
     async fn set_app_scopes(&self, app_id: &str, scopes: &[String]) -> StoreResult<()>;
 
     /// The newest token minted for an app and kind: `(issued_at_secs, expires_at_secs)`.
-    async fn current_token(&self, app_row_id: i64, kind: &str) -> StoreResult<Option<(i64, i64)>>;
-    async fn record_token(&self, app_row_id: i64, kind: &str, issued: i64, expires: i64) -> StoreResult<()>;
+    async fn current_token(&self, app: AppRowId, kind: &str) -> StoreResult<Option<(i64, i64)>>;
+    /// Record a minted token; of two minted at once, the one that expires last is kept.
+    async fn record_token(&self, app: AppRowId, kind: &str, issued: i64, expires: i64) -> StoreResult<()>;
 
     async fn create_helpdesk(&self, new: NewHelpdesk) -> StoreResult<Helpdesk>;
     async fn helpdesk_by_public_id(&self, helpdesk_id: &str) -> StoreResult<Helpdesk>;
     async fn set_helpdesk_token(&self, helpdesk_id: &str, token_hash: &SecretHash) -> StoreResult<()>;
 
-    /// Insert or update a user (keyed by tenant and open_id).
-    async fn upsert_user(&self, tenant_id: i64, user: &TicketUser, is_agent: bool) -> StoreResult<()>;
-    async fn users(&self, tenant_id: i64) -> StoreResult<Vec<(TicketUser, bool)>>;
+    /// Insert or update a user (keyed by tenant and open_id); once an agent, always an agent.
+    async fn upsert_user(&self, tenant: TenantRowId, user: &TicketUser, is_agent: bool) -> StoreResult<()>;
+    /// A tenant's directory in creation order, with who is an agent.
+    async fn users(&self, tenant: TenantRowId) -> StoreResult<Vec<(TicketUser, bool)>>;
+    async fn user(&self, tenant: TenantRowId, open_id: &str) -> StoreResult<UserRecord>;
+    async fn user_by_row_id(&self, id: UserRowId) -> StoreResult<UserRecord>;
+}
 
-    async fn user(&self, tenant_id: i64, open_id: &str) -> StoreResult<UserRecord>;
-    async fn user_by_row_id(&self, id: i64) -> StoreResult<UserRecord>;
-
-    /// Store a ticket given as a ready-made snapshot (imports, demo data): its log starts with
-    /// an `Imported` event. People it names that the tenant's directory does not know yet are
-    /// added with the profile given; known people keep their directory profile. All or nothing.
-    async fn insert_ticket(&self, helpdesk: &Helpdesk, ticket: &Ticket) -> StoreResult<()>;
-    /// Create a ticket from its first events (a `Created` event first).
-    async fn create_ticket(
-        &self,
-        helpdesk: &Helpdesk,
-        ticket_id: i64,
-        chat_id: &str,
-        events: &[TicketEvent],
-    ) -> StoreResult<Ticket>;
-    /// Create many tickets in one transaction, without pushing events (bulk loads).
-    async fn create_tickets(&self, helpdesk: &Helpdesk, batch: &[NewTicket]) -> StoreResult<()>;
-    /// After a bulk load: refresh the query planner's statistics, and write the load out. Until
-    /// PostgreSQL's autovacuum gets to a freshly loaded table, its planner believes it nearly
-    /// empty and sorts every match of a list filter (seconds at a million tickets) instead of
-    /// walking an index. A [`Workload::BulkLoad`] store has not flushed its commits; after this
-    /// they are on disk.
-    async fn finish_bulk_load(&self) -> StoreResult<()>;
-    /// How many [`Store::create_tickets`] batches a bulk load should write at once. SQLite
-    /// has one writer, so more would only wait for its lock; PostgreSQL writes each in its own
-    /// server process, so one per core keeps them busy.
-    fn bulk_load_jobs(&self) -> usize {
-        1
-    }
-    /// Append events to a ticket's log and update its projection in one transaction.
-    /// `Rejected` when the lifecycle refuses an event (nothing is written then).
-    async fn append_ticket_events(
-        &self,
-        helpdesk: &Helpdesk,
-        ticket_id: i64,
-        events: &[TicketEvent],
-    ) -> StoreResult<Ticket>;
-    /// A ticket of this helpdesk; `NotFound` for other helpdesks' tickets.
-    async fn ticket(&self, helpdesk: &Helpdesk, ticket_id: i64) -> StoreResult<Ticket>;
-    async fn ticket_events(&self, helpdesk: &Helpdesk, ticket_id: i64) -> StoreResult<Vec<TicketEvent>>;
-    /// `(total capped at 10,000, page)`, newest first. A `known_total` (the caller counted the
-    /// same filter before, with nothing written since) skips counting: at a million tickets the
-    /// count is most of a list's cost.
+/// Tickets: their logs, projections and messages, and what hangs off them.
+#[async_trait]
+pub trait TicketStore: Send + Sync {
+    /// A transaction that changes tickets (see [`TicketWrite`]).
+    async fn begin_write(&self) -> StoreResult<Box<dyn TicketWrite>>;
+    /// A ticket of this helpdesk with its people's directory profiles; `NotFound` for other
+    /// helpdesks' tickets.
+    async fn ticket(&self, helpdesk: &Helpdesk, id: TicketId) -> StoreResult<Ticket>;
+    async fn ticket_events(&self, helpdesk: &Helpdesk, id: TicketId) -> StoreResult<Vec<TicketEvent>>;
+    /// `(total capped at 10,000, page)`, newest first (`created_at`, then `ticket_id`). A
+    /// `known_total` (the caller counted the same filter before, with nothing written since)
+    /// skips counting: at a million tickets the count is most of a list's cost.
     async fn list_tickets(
         &self,
         helpdesk: &Helpdesk,
@@ -144,19 +139,15 @@ pub trait Store: Send + Sync + 'static {
     async fn list_messages(
         &self,
         helpdesk: &Helpdesk,
-        ticket_id: i64,
+        id: TicketId,
         range_ms: (Option<i64>, Option<i64>),
         offset: i64,
         limit: i64,
     ) -> StoreResult<(i64, Vec<TicketMessage>)>;
-    /// The message a `ticket_message.created` event id refers to, with its public ticket id.
-    async fn message_by_event_id(
-        &self,
-        helpdesk: &Helpdesk,
-        event_id: &str,
-    ) -> StoreResult<(i64, StoredMessage)>;
-    /// Recompute every projection from the event log.
-    async fn rebuild_projections(&self) -> StoreResult<RebuildReport>;
+    /// The message a `ticket_message.created` event id refers to.
+    async fn message_by_event_id(&self, helpdesk: &Helpdesk, event_id: &str) -> StoreResult<StoredMessage>;
+    /// Every ticket, with its helpdesk's public id, in ticket id order.
+    async fn all_tickets(&self) -> StoreResult<Vec<(TicketId, String)>>;
 
     /// Tag ids for names, creating tags that do not exist yet: `(id, name)` pairs.
     async fn tags_for_names(
@@ -164,7 +155,6 @@ pub trait Store: Send + Sync + 'static {
         helpdesk: &Helpdesk,
         names: &[String],
     ) -> StoreResult<Vec<(String, String)>>;
-
     async fn put_image(
         &self,
         message_id: &str,
@@ -176,13 +166,62 @@ pub trait Store: Send + Sync + 'static {
     async fn image(
         &self,
         helpdesk: &Helpdesk,
-        ticket_id: i64,
+        id: TicketId,
         message_id: &str,
         index: i64,
     ) -> StoreResult<(String, Vec<u8>)>;
-
     async fn record_bot_message(&self, helpdesk: &Helpdesk, message: &BotMessage) -> StoreResult<()>;
 
+    /// After a bulk load: refresh the query planner's statistics and write the load out. A
+    /// [`Workload::BulkLoad`] store has not flushed its commits; after this they are on disk.
+    async fn finish_bulk_load(&self) -> StoreResult<()>;
+    /// How many bulk-load transactions to write at once: SQLite has one writer, PostgreSQL
+    /// writes each in its own server process.
+    fn bulk_load_jobs(&self) -> usize;
+}
+
+/// One transaction that changes tickets: the service reads what it needs, decides, and writes
+/// the log, the projections and the outbox here; nothing is visible until [`TicketWrite::commit`],
+/// and dropping it uncommitted writes nothing.
+#[async_trait]
+pub trait TicketWrite: Send {
+    /// Lock a ticket of this helpdesk for the rest of the transaction and read its log.
+    async fn lock(&mut self, helpdesk: &Helpdesk, id: TicketId) -> StoreResult<LockedTicket>;
+    /// Insert new tickets with their logs and messages (`Conflict` if an id is taken).
+    async fn insert(&mut self, helpdesk: &Helpdesk, tickets: &[NewTicketRows<'_>]) -> StoreResult<()>;
+    /// Write a change to a locked ticket: its new events, its projection, its new messages.
+    async fn append(&mut self, id: TicketId, change: &Appended) -> StoreResult<()>;
+    /// A locked ticket's stored projection (people by id only) and `(message_id, position)` of
+    /// its stored messages, in order.
+    async fn stored(
+        &mut self,
+        helpdesk: &Helpdesk,
+        id: TicketId,
+    ) -> StoreResult<(Ticket, Vec<(String, i64)>)>;
+    /// Replace a locked ticket's projection and all its messages.
+    async fn replace(
+        &mut self,
+        id: TicketId,
+        projection: &Ticket,
+        messages: &[LogMessage],
+    ) -> StoreResult<()>;
+    /// Add people to the directory; people it knows keep their profile (and agents stay agents).
+    async fn add_people(&mut self, tenant: TenantRowId, people: &[(&TicketUser, bool)]) -> StoreResult<()>;
+    /// Directory profiles of these people, by open_id (people it does not know are left out).
+    async fn profiles(
+        &mut self,
+        tenant: TenantRowId,
+        open_ids: &[String],
+    ) -> StoreResult<HashMap<String, TicketUser>>;
+    /// Apps with event settings subscribed to this helpdesk's events.
+    async fn subscribers(&mut self, helpdesk: HelpdeskRowId) -> StoreResult<Vec<Subscriber>>;
+    async fn enqueue(&mut self, entries: &[OutboxEntry]) -> StoreResult<()>;
+    async fn commit(self: Box<Self>) -> StoreResult<()>;
+}
+
+/// Ticket customized field definitions.
+#[async_trait]
+pub trait FieldStore: Send + Sync {
     async fn create_field(
         &self,
         helpdesk: &Helpdesk,
@@ -193,7 +232,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<()>;
     async fn field(&self, helpdesk: &Helpdesk, field_id: &str) -> StoreResult<TicketCustomizedField>;
     /// Fields in creation order after `after_row` (a page token), at most `limit`, optionally
-    /// only visible ones. Returns the page and the row id of its last item.
+    /// only visible ones. Returns the page with each field's row id.
     async fn list_fields(
         &self,
         helpdesk: &Helpdesk,
@@ -210,20 +249,24 @@ pub trait Store: Send + Sync + 'static {
         at_ms: i64,
     ) -> StoreResult<()>;
     async fn delete_field(&self, helpdesk: &Helpdesk, field_id: &str) -> StoreResult<()>;
+}
 
+/// Event settings, subscriptions and the delivery outbox.
+#[async_trait]
+pub trait EventStore: Send + Sync {
     /// Set (or with `None` clear) where an app receives events.
-    async fn set_event_settings(&self, app_row_id: i64, settings: Option<&EventSettings>) -> StoreResult<()>;
-    async fn event_settings(&self, app_row_id: i64) -> StoreResult<Option<EventSettings>>;
+    async fn set_event_settings(&self, app: AppRowId, settings: Option<&EventSettings>) -> StoreResult<()>;
+    async fn event_settings(&self, app: AppRowId) -> StoreResult<Option<EventSettings>>;
     /// Subscribe an app to event types of a helpdesk (idempotent).
     async fn subscribe_events(
         &self,
-        app_row_id: i64,
+        app: AppRowId,
         helpdesk: &Helpdesk,
         event_types: &[&str],
     ) -> StoreResult<()>;
     async fn unsubscribe_events(
         &self,
-        app_row_id: i64,
+        app: AppRowId,
         helpdesk: &Helpdesk,
         event_types: &[&str],
     ) -> StoreResult<()>;
@@ -250,12 +293,6 @@ pub enum Workload {
     BulkLoad,
 }
 
-/// A bulk load's multi-row inserts and its closing ANALYZE and checkpoint take seconds by design,
-/// so sqlx's "slow statement" warning (which prints the whole statement, tens of KiB of SQL)
-/// is only a debug line there.
-pub(crate) const BULK_SLOW_STATEMENT: std::time::Duration = std::time::Duration::from_secs(1);
-pub(crate) const BULK_SLOW_STATEMENT_LEVEL: log::LevelFilter = log::LevelFilter::Debug;
-
 /// Open the store named by `url`: `sqlite://path` (created if missing), `sqlite::memory:`, or
 /// `postgres://…` / `postgresql://…` (the database must exist; its schema is migrated). Every
 /// backend pools at most `max_connections` connections.
@@ -271,11 +308,11 @@ pub async fn connect_for(
 ) -> anyhow::Result<std::sync::Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
         Ok(std::sync::Arc::new(
-            SqliteStore::connect(url, max_connections, workload).await?,
+            SqlStore::<sqlx::Sqlite>::open(url, max_connections, workload).await?,
         ))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Ok(std::sync::Arc::new(
-            PostgresStore::connect(url, max_connections, workload).await?,
+            SqlStore::<sqlx::Postgres>::open(url, max_connections, workload).await?,
         ))
     } else {
         anyhow::bail!(

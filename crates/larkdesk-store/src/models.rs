@@ -1,10 +1,14 @@
-//! Rows of the console-side entities (tenants, apps, helpdesks).
+//! What the store keeps and hands back, besides the wire types it stores as they are.
 
 use larkdesk_domain::credentials::SecretHash;
+use larkdesk_domain::events::TicketEvent;
+use larkdesk_domain::ids::{AppRowId, HelpdeskRowId, TenantRowId, TicketId, UserRowId};
+use larkdesk_domain::log::LogMessage;
+use larkdesk_wire::ticket::Ticket;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tenant {
-    pub id: i64,
+    pub id: TenantRowId,
     pub tenant_key: String,
     pub name: String,
 }
@@ -36,9 +40,9 @@ impl AppType {
 
 #[derive(Debug, Clone)]
 pub struct App {
-    pub id: i64,
+    pub id: AppRowId,
     pub app_id: String,
-    pub tenant_id: i64,
+    pub tenant_id: TenantRowId,
     pub name: String,
     pub app_type: AppType,
     pub scopes: Vec<String>,
@@ -48,7 +52,7 @@ pub struct App {
 #[derive(Debug, Clone)]
 pub struct NewApp {
     pub app_id: String,
-    pub tenant_id: i64,
+    pub tenant_id: TenantRowId,
     pub name: String,
     pub app_type: AppType,
     pub scopes: Vec<String>,
@@ -57,9 +61,9 @@ pub struct NewApp {
 
 #[derive(Debug, Clone)]
 pub struct Helpdesk {
-    pub id: i64,
+    pub id: HelpdeskRowId,
     pub helpdesk_id: String,
-    pub tenant_id: i64,
+    pub tenant_id: TenantRowId,
     pub name: String,
     pub token_hash: SecretHash,
 }
@@ -67,7 +71,7 @@ pub struct Helpdesk {
 #[derive(Debug, Clone)]
 pub struct NewHelpdesk {
     pub helpdesk_id: String,
-    pub tenant_id: i64,
+    pub tenant_id: TenantRowId,
     pub name: String,
     pub token_hash: SecretHash,
 }
@@ -75,7 +79,7 @@ pub struct NewHelpdesk {
 /// Filters of `GET /tickets` (all optional, combined with AND).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct TicketFilter {
-    pub ticket_id: Option<i64>,
+    pub ticket_id: Option<TicketId>,
     pub agent_id: Option<String>,
     pub closed_by_id: Option<String>,
     pub ticket_type: Option<i64>,
@@ -93,35 +97,20 @@ pub struct TicketFilter {
     pub updated: Option<(i64, i64)>,
 }
 
-/// A ticket chat message as stored.
+/// A ticket chat message as stored: the message its ticket's log implies, and the ticket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredMessage {
-    pub ticket_id: i64,
-    pub message_id: String,
-    pub event_id: String,
-    pub msg_type: String,
-    pub content: String,
-    pub sender_type: i64,
-    pub sender_id: String,
-    pub created_at: i64,
-    pub position: i64,
+    pub ticket_id: TicketId,
+    pub message: LogMessage,
 }
 
 /// A directory user with its storage ids.
 #[derive(Debug, Clone)]
 pub struct UserRecord {
-    pub id: i64,
-    pub tenant_id: i64,
+    pub id: UserRowId,
+    pub tenant_id: TenantRowId,
     pub user: larkdesk_wire::ticket::TicketUser,
     pub is_agent: bool,
-}
-
-/// Outcome of rebuilding ticket projections from the event log.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct RebuildReport {
-    pub tickets: u64,
-    /// Tickets whose stored projection differed from the one rebuilt from the log.
-    pub changed: u64,
 }
 
 /// A new or changed customized field definition.
@@ -172,7 +161,7 @@ impl std::fmt::Debug for EventSettings {
 pub struct Delivery {
     pub id: i64,
     pub event_id: String,
-    pub app_row_id: i64,
+    pub app: AppRowId,
     pub event_type: String,
     /// The plaintext schema 2.0 envelope, compact JSON.
     pub body: String,
@@ -211,10 +200,41 @@ pub struct DeliveryRecord {
     pub last_error: String,
 }
 
-/// A ticket to create from its first events.
+/// A ticket locked by a write transaction: its chat and its whole log.
 #[derive(Debug, Clone)]
-pub struct NewTicket {
-    pub ticket_id: i64,
+pub struct LockedTicket {
     pub chat_id: String,
-    pub events: Vec<larkdesk_domain::events::TicketEvent>,
+    pub log: Vec<TicketEvent>,
+}
+
+/// A new ticket's rows: the ticket, its log and the messages the log holds.
+#[derive(Debug, Clone, Copy)]
+pub struct NewTicketRows<'a> {
+    pub id: TicketId,
+    pub chat_id: &'a str,
+    /// People by id only; the directory holds their profiles.
+    pub projection: &'a Ticket,
+    pub log: &'a [TicketEvent],
+    pub messages: &'a [LogMessage],
+}
+
+/// An app that receives a helpdesk's events of one type.
+#[derive(Debug, Clone)]
+pub struct Subscriber {
+    pub app: AppRowId,
+    pub app_id: String,
+    pub verification_token: String,
+    pub tenant_key: String,
+    pub event_type: String,
+}
+
+/// An event to deliver, written into the outbox with the change that caused it.
+#[derive(Debug, Clone)]
+pub struct OutboxEntry {
+    pub event_id: String,
+    pub app: AppRowId,
+    pub event_type: String,
+    /// The plaintext schema 2.0 envelope, compact JSON.
+    pub body: String,
+    pub at_ms: i64,
 }

@@ -2,8 +2,11 @@
 //! Each command prints one JSON object.
 
 use clap::Subcommand;
-use larkdesk_api::console;
-use larkdesk_store::{AppType, Store};
+use std::sync::Arc;
+
+use larkdesk_service::{Clock, Services, console, delivery};
+use larkdesk_store::AppType;
+use larkdesk_store::prelude::*;
 use larkdesk_wire::ticket::{Ticket, TicketUser};
 use serde_json::json;
 
@@ -128,7 +131,9 @@ fn parse_app_type(s: &str) -> Result<AppType, String> {
     AppType::parse(s).ok_or_else(|| "expected custom or store".to_owned())
 }
 
-pub async fn run(store: &dyn Store, command: AdminCommand) -> anyhow::Result<()> {
+pub async fn run(store: Arc<dyn Store>, command: AdminCommand) -> anyhow::Result<()> {
+    let services = Services::new(store.clone(), Clock::system());
+    let store = &*store;
     let out = match command {
         AdminCommand::CreateTenant { name, tenant_key } => {
             serde_json::to_value(console::create_tenant(store, &name, tenant_key.as_deref()).await?)?
@@ -195,8 +200,8 @@ pub async fn run(store: &dyn Store, command: AdminCommand) -> anyhow::Result<()>
                     .unwrap_or_else(larkdesk_domain::credentials::new_app_secret),
                 encrypt_key,
             };
-            let client = larkdesk_api::delivery::http_client(&Default::default());
-            larkdesk_api::delivery::verify_url(&client, &settings)
+            let client = delivery::http_client(&Default::default());
+            delivery::verify_url(&client, &settings)
                 .await
                 .map_err(|why| anyhow::anyhow!("URL verification failed: {why}"))?;
             store.set_event_settings(app.id, Some(&settings)).await?;
@@ -218,9 +223,18 @@ pub async fn run(store: &dyn Store, command: AdminCommand) -> anyhow::Result<()>
             jobs,
         } => {
             let jobs = jobs.map(|n| n as usize);
-            crate::generate::run(store, &helpdesk_id, count, seed, progress_every, jobs).await?
+            crate::generate::run(
+                &services.tickets,
+                store,
+                &helpdesk_id,
+                count,
+                seed,
+                progress_every,
+                jobs,
+            )
+            .await?
         }
-        AdminCommand::RebuildProjections => serde_json::to_value(store.rebuild_projections().await?)?,
+        AdminCommand::RebuildProjections => serde_json::to_value(services.tickets.rebuild().await?)?,
     };
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())

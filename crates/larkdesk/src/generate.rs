@@ -9,7 +9,9 @@ use futures_util::stream::FuturesUnordered;
 
 use larkdesk_domain::events::{Actor, EventKind, Reason, Sender, TicketEvent};
 use larkdesk_domain::ids;
-use larkdesk_store::{NewTicket, Store};
+use larkdesk_domain::ids::TicketId;
+use larkdesk_service::tickets::{NewTicket, Tickets};
+use larkdesk_store::prelude::*;
 use larkdesk_wire::ticket::TicketUser;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -221,6 +223,7 @@ impl ProgressLines {
 
 /// Load `count` tickets into a helpdesk; prints progress on stderr and a JSON summary.
 pub async fn run(
+    tickets: &Tickets,
     store: &dyn Store,
     helpdesk_id: &str,
     count: u64,
@@ -287,7 +290,7 @@ pub async fn run(
                 .map(|i| {
                     let t0 = now_ms - rng.random_range(0..year_ms);
                     NewTicket {
-                        ticket_id: base + (generated + i) as i64,
+                        id: TicketId::new(base + (generated + i) as i64),
                         chat_id: ids::new_chat_id(),
                         events: history(&mut rng, &pools, t0),
                     }
@@ -296,7 +299,7 @@ pub async fn run(
             generated += n;
             let helpdesk = &helpdesk;
             writing.push(async move {
-                store.create_tickets(helpdesk, &batch).await?;
+                tickets.create_many(helpdesk, &batch).await?;
                 anyhow::Ok(n)
             });
             continue;

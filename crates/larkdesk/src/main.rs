@@ -66,6 +66,6 @@ async fn main() -> anyhow::Result<()> {
     let store = larkdesk_store::connect_for(&cli.database_url, cli.max_connections, workload).await?;
     match cli.command {
         Command::Serve(args) => serve::run(store, args).await,
-        Command::Admin { command } => admin_cli::run(&*store, command).await,
+        Command::Admin { command } => admin_cli::run(store, command).await,
     }
 }

@@ -1,14 +1,11 @@
 //! `larkdesk serve`.
 
-use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use clap::Args;
-use larkdesk_api::clock::Clock;
-use larkdesk_api::console;
-use larkdesk_api::ratelimit::{Endpoint, RateLimits};
-use larkdesk_api::state::ADMIN_TOKEN_HASH;
+use larkdesk_api::ratelimit::{Overrides, RateLimits};
+use larkdesk_service::{Clock, console, delivery};
 use larkdesk_store::Store;
 use serde_json::json;
 
@@ -29,7 +26,7 @@ pub struct ServeArgs {
 
     /// Override one endpoint's per-second limit, e.g. get_ticket=20 (0 = unlimited). Repeatable.
     #[arg(long = "rate-limit", value_parser = RateLimits::parse_override)]
-    rate_limits: Vec<(Endpoint, u32)>,
+    rate_limits: Vec<(&'static str, u32)>,
 
     /// Share rate limits with other instances through this Redis (e.g. redis://127.0.0.1:6379);
     /// without it, limits are kept in process.
@@ -91,7 +88,7 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs) -> anyhow::Result<()> {
     } else {
         Clock::system()
     };
-    let overrides: HashMap<Endpoint, u32> = args.rate_limits.into_iter().collect();
+    let overrides: Overrides = args.rate_limits.into_iter().collect();
     let limits = match &args.redis_url {
         Some(url) => RateLimits::redis(url, !args.no_rate_limit, &overrides).await?,
         None => RateLimits::new(!args.no_rate_limit, &overrides),
@@ -100,7 +97,7 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs) -> anyhow::Result<()> {
     let mut created = serde_json::Map::new();
     match &args.admin_token {
         Some(token) => console::set_admin_token(&*store, token).await?,
-        None if store.secret(ADMIN_TOKEN_HASH).await?.is_none() => {
+        None if !console::has_admin_token(&*store).await? => {
             created.insert(
                 "admin_token".into(),
                 json!(console::rotate_admin_token(&*store).await?),
@@ -115,7 +112,7 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs) -> anyhow::Result<()> {
     };
 
     let ticket_cache_ttl = std::time::Duration::from_millis(args.ticket_cache_ms);
-    let state = larkdesk_api::AppState::new(store, limits, clock, ticket_cache_ttl).await?;
+    let state = larkdesk_api::AppState::new(store.clone(), limits, clock.clone(), ticket_cache_ttl).await?;
     let listener = tokio::net::TcpListener::bind(args.bind).await?;
     let addr = listener.local_addr()?;
     let base = format!("http://{addr}");
@@ -132,7 +129,7 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs) -> anyhow::Result<()> {
         write_private(path, &serde_json::to_vec_pretty(&created)?)?;
     }
     if !args.no_event_delivery {
-        let config = larkdesk_api::delivery::DeliveryConfig {
+        let config = delivery::DeliveryConfig {
             retry_schedule: args
                 .event_retry_schedule
                 .iter()
@@ -142,7 +139,7 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs) -> anyhow::Result<()> {
             timeout: std::time::Duration::from_secs(args.event_timeout_secs),
             ..Default::default()
         };
-        tokio::spawn(larkdesk_api::delivery::run(state.clone(), config));
+        tokio::spawn(delivery::run(store, clock, config));
     }
     tracing::info!(%addr, "larkdesk listening");
     larkdesk_api::serve(listener, state, shutdown_signal()).await?;

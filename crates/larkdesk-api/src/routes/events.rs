@@ -1,18 +1,16 @@
 //! `POST /events/subscribe` and `/events/unsubscribe`: which helpdesk events an app receives.
 
-use axum::body::Bytes;
 use axum::extract::State;
-use axum::extract::rejection::BytesRejection;
 use axum::response::Response;
-use larkdesk_domain::scopes::{HELPDESK_ALL, HELPDESK_ALL_READONLY};
-use larkdesk_wire::events::EVENT_TYPES;
+use larkdesk_service::subscriptions::Subscriptions;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::tickets::Body;
 use crate::auth::CallerHeaders;
+use crate::endpoints::Endpoint;
 use crate::error::{ApiError, ApiResult};
 use crate::json::{parse_body, success};
-use crate::ratelimit::Endpoint;
 use crate::state::SharedState;
 
 #[derive(Debug, Deserialize)]
@@ -27,7 +25,6 @@ struct Subscription {
     events: Option<Vec<EventRef>>,
 }
 
-/// `{type: "helpdesk.ticket", subtype: "ticket.created_v1"}` names `helpdesk.ticket.created_v1`.
 fn event_types(body: Subscription) -> ApiResult<Vec<&'static str>> {
     let events = body
         .events
@@ -39,15 +36,7 @@ fn event_types(body: Subscription) -> ApiResult<Vec<&'static str>> {
             let (Some(kind), Some(subtype)) = (e.kind, e.subtype) else {
                 return Err(ApiError::bad_request().with_message("every event needs type and subtype"));
             };
-            let full = format!("helpdesk.{subtype}");
-            let family = subtype.split('.').next().unwrap_or_default();
-            EVENT_TYPES
-                .iter()
-                .copied()
-                .find(|t| *t == full && kind == format!("helpdesk.{family}"))
-                .ok_or_else(|| {
-                    ApiError::bad_request().with_message(format!("unknown event {kind}/{subtype}"))
-                })
+            Ok(Subscriptions::event_type(&kind, &subtype)?)
         })
         .collect()
 }
@@ -55,43 +44,32 @@ fn event_types(body: Subscription) -> ApiResult<Vec<&'static str>> {
 async fn change(
     state: SharedState,
     headers: CallerHeaders,
-    body: Result<Bytes, BytesRejection>,
-    subscribe: bool,
+    body: Body,
+    endpoint: Endpoint,
 ) -> ApiResult<Response> {
-    let caller = state
-        .helpdesk_caller(
-            &headers,
-            Endpoint::EventSubscriptions,
-            &[HELPDESK_ALL_READONLY, HELPDESK_ALL],
-        )
-        .await?;
+    let caller = state.auth.helpdesk_caller(&headers, endpoint).await?;
     let types = event_types(parse_body(body)?)?;
-    if subscribe {
-        state
-            .store
-            .subscribe_events(caller.app.id, &caller.helpdesk, &types)
-            .await?;
-    } else {
-        state
-            .store
-            .unsubscribe_events(caller.app.id, &caller.helpdesk, &types)
-            .await?;
-    }
+    let subscribe = endpoint == Endpoint::SubscribeEvents;
+    state
+        .services
+        .subscriptions
+        .change(&caller, &types, subscribe)
+        .await?;
     Ok(success(json!({})))
 }
 
 pub async fn subscribe(
     State(state): State<SharedState>,
     headers: CallerHeaders,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> ApiResult<Response> {
-    change(state, headers, body, true).await
+    change(state, headers, body, Endpoint::SubscribeEvents).await
 }
 
 pub async fn unsubscribe(
     State(state): State<SharedState>,
     headers: CallerHeaders,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> ApiResult<Response> {
-    change(state, headers, body, false).await
+    change(state, headers, body, Endpoint::UnsubscribeEvents).await
 }

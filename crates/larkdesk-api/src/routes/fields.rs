@@ -1,55 +1,22 @@
 //! Customized fields: `/customized_fields` and `/ticket_customized_fields` CRUD.
 
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
 use larkdesk_domain::ids;
+use larkdesk_service::fields::{FIELD_TYPES, FieldPatch};
 use larkdesk_store::FieldDefinition;
-use larkdesk_wire::fields::{
-    CustomizedFieldsData, DropdownOptions, ListTicketCustomizedFieldsData, TicketCustomizedField,
-};
+use larkdesk_wire::fields::{CustomizedFieldsData, DropdownOptions, ListTicketCustomizedFieldsData};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::tickets::{READ, WRITE};
-use crate::auth::{CallerHeaders, HelpdeskCaller};
+use super::tickets::Body;
+use crate::auth::CallerHeaders;
+use crate::endpoints::Endpoint;
 use crate::error::{ApiError, ApiResult};
 use crate::json::{parse_body, success};
 use crate::query::QueryParams;
-use crate::ratelimit::Endpoint;
 use crate::state::SharedState;
-
-type Body = Result<Bytes, BytesRejection>;
-
-const FIELD_TYPES: &[&str] = &["string", "multiline", "dropdown", "dropdown_nested"];
-
-/// Field definitions name their creator and last editor by id; show their directory profiles.
-async fn with_profiles(
-    state: &SharedState,
-    tenant_id: i64,
-    mut field: TicketCustomizedField,
-) -> ApiResult<TicketCustomizedField> {
-    for person in [&mut field.created_by, &mut field.updated_by] {
-        if person.id.is_empty() {
-            continue;
-        }
-        match state.store.user(tenant_id, &person.id).await {
-            Ok(record) => *person = record.user,
-            Err(larkdesk_store::StoreError::NotFound) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(field)
-}
-
-fn who(caller: &HelpdeskCaller) -> String {
-    caller
-        .user
-        .as_ref()
-        .map(|u| u.user.id.clone())
-        .unwrap_or_default()
-}
 
 fn field_id(path: Result<Path<String>, PathRejection>) -> ApiResult<String> {
     let Path(id) = path.map_err(|_| ApiError::bad_request())?;
@@ -68,19 +35,13 @@ pub async fn customized_fields(
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
     let caller = state
-        .helpdesk_caller(&headers, Endpoint::CustomizedFields, READ)
+        .auth
+        .helpdesk_caller(&headers, Endpoint::CustomizedFields)
         .await?;
     let visible = QueryParams::parse(raw.as_deref())
         .bool("visible_only")?
         .filter(|v| *v);
-    let mut ticket_customized_fields = Vec::new();
-    for (_, field) in state
-        .store
-        .list_fields(&caller.helpdesk, visible, 0, i64::MAX)
-        .await?
-    {
-        ticket_customized_fields.push(with_profiles(&state, caller.app.tenant_id, field).await?);
-    }
+    let ticket_customized_fields = state.services.fields.all(&caller, visible).await?;
     Ok(success(CustomizedFieldsData {
         user_customized_fields: Vec::new(),
         ticket_customized_fields,
@@ -128,7 +89,8 @@ pub async fn create_field(
     body: Body,
 ) -> ApiResult<Response> {
     let caller = state
-        .helpdesk_caller(&headers, Endpoint::TicketCustomizedFields, WRITE)
+        .auth
+        .helpdesk_caller(&headers, Endpoint::CreateTicketCustomizedField)
         .await?;
     let req: NewField = parse_body(body)?;
     let field_type = required(req.field_type, "field_type")?;
@@ -148,11 +110,7 @@ pub async fn create_field(
         dropdown_allow_multiple: req.dropdown_allow_multiple.unwrap_or(false),
         dropdown_options: req.dropdown_options,
     };
-    let id = ids::new_numeric_id();
-    state
-        .store
-        .create_field(&caller.helpdesk, &id, &def, &who(&caller), state.clock.now_ms())
-        .await?;
+    state.services.fields.create(&caller, &def).await?;
     Ok(success(json!({})))
 }
 
@@ -163,15 +121,15 @@ pub async fn get_field(
     path: Result<Path<String>, PathRejection>,
 ) -> ApiResult<Response> {
     let caller = state
-        .helpdesk_caller(&headers, Endpoint::TicketCustomizedFields, READ)
+        .auth
+        .helpdesk_caller(&headers, Endpoint::GetTicketCustomizedField)
         .await?;
     let id = field_id(path)?;
-    let field = state.store.field(&caller.helpdesk, &id).await?;
-    Ok(success(with_profiles(&state, caller.app.tenant_id, field).await?))
+    Ok(success(state.services.fields.get(&caller, &id).await?))
 }
 
 #[derive(Debug, Default, Deserialize)]
-struct FieldPatch {
+struct PatchBody {
     display_name: Option<String>,
     position: Option<serde_json::Value>,
     description: Option<String>,
@@ -190,29 +148,22 @@ pub async fn update_field(
     body: Body,
 ) -> ApiResult<Response> {
     let caller = state
-        .helpdesk_caller(&headers, Endpoint::TicketCustomizedFields, WRITE)
+        .auth
+        .helpdesk_caller(&headers, Endpoint::UpdateTicketCustomizedField)
         .await?;
     let id = field_id(path)?;
-    let patch: FieldPatch = parse_body(body)?;
-    let current = state.store.field(&caller.helpdesk, &id).await?;
-    let def = FieldDefinition {
-        key_name: current.key_name,
-        display_name: patch.display_name.unwrap_or(current.display_name),
-        position: position_text(patch.position)?.unwrap_or(current.position),
-        field_type: current.field_type,
-        description: patch.description.unwrap_or(current.description),
-        visible: patch.visible.unwrap_or(current.visible),
-        editable: patch.editable.unwrap_or(current.editable),
-        required: patch.required.unwrap_or(current.required),
-        dropdown_allow_multiple: patch
-            .dropdown_allow_multiple
-            .unwrap_or(current.dropdown_allow_multiple),
-        dropdown_options: patch.dropdown_options.or(current.dropdown_options),
+    let patch: PatchBody = parse_body(body)?;
+    let patch = FieldPatch {
+        display_name: patch.display_name,
+        position: position_text(patch.position)?,
+        description: patch.description,
+        visible: patch.visible,
+        editable: patch.editable,
+        required: patch.required,
+        dropdown_options: patch.dropdown_options,
+        dropdown_allow_multiple: patch.dropdown_allow_multiple,
     };
-    state
-        .store
-        .update_field(&caller.helpdesk, &id, &def, &who(&caller), state.clock.now_ms())
-        .await?;
+    state.services.fields.update(&caller, &id, patch).await?;
     Ok(success(json!({})))
 }
 
@@ -223,10 +174,11 @@ pub async fn delete_field(
     path: Result<Path<String>, PathRejection>,
 ) -> ApiResult<Response> {
     let caller = state
-        .helpdesk_caller(&headers, Endpoint::TicketCustomizedFields, WRITE)
+        .auth
+        .helpdesk_caller(&headers, Endpoint::DeleteTicketCustomizedField)
         .await?;
     let id = field_id(path)?;
-    state.store.delete_field(&caller.helpdesk, &id).await?;
+    state.services.fields.delete(&caller, &id).await?;
     Ok(success(json!({})))
 }
 
@@ -244,7 +196,8 @@ pub async fn list_fields(
     body: Body,
 ) -> ApiResult<Response> {
     let caller = state
-        .helpdesk_caller(&headers, Endpoint::TicketCustomizedFields, READ)
+        .auth
+        .helpdesk_caller(&headers, Endpoint::ListTicketCustomizedFields)
         .await?;
     let q = QueryParams::parse(raw.as_deref());
     let size = q.int("page_size")?.unwrap_or(20);
@@ -260,20 +213,12 @@ pub async fn list_fields(
             .ok_or_else(|| ApiError::bad_request().with_message("invalid page_token"))?,
     };
     let filter: ListBody = parse_body(body)?;
-    // One extra row tells whether another page follows.
-    let mut rows = state
-        .store
-        .list_fields(&caller.helpdesk, filter.visible, after, size + 1)
+    let (items, next_page_token) = state
+        .services
+        .fields
+        .page(&caller, filter.visible, after, size)
         .await?;
-    let has_more = rows.len() as i64 > size;
-    rows.truncate(size as usize);
-    let next_page_token = has_more
-        .then(|| rows.last().map(|(row, _)| row.to_string()))
-        .flatten();
-    let mut items = Vec::with_capacity(rows.len());
-    for (_, field) in rows {
-        items.push(with_profiles(&state, caller.app.tenant_id, field).await?);
-    }
+    let has_more = next_page_token.is_some();
     Ok(success(ListTicketCustomizedFieldsData {
         has_more,
         next_page_token,

@@ -1,25 +1,20 @@
 //! Ticket messages (`/tickets/:id/messages`) and helpdesk bot messages (`/message`).
 
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
-use larkdesk_domain::events::{Actor, EventKind, Sender};
-use larkdesk_domain::ids;
-use larkdesk_store::{BotMessage as BotMessageRecord, StoreError};
+use larkdesk_service::tickets::OutsideMessage;
 use larkdesk_wire::ticket::{ListMessagesData, MessageIdData};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::tickets::{READ, WRITE, path_ticket_id};
+use super::tickets::{Body, path_ticket_id};
 use crate::auth::CallerHeaders;
+use crate::endpoints::Endpoint;
 use crate::error::{ApiError, ApiResult};
 use crate::json::{parse_body, success};
 use crate::query::QueryParams;
-use crate::ratelimit::Endpoint;
 use crate::state::SharedState;
-
-type Body = Result<Bytes, BytesRejection>;
 
 /// Message `content` is a JSON text; the doc's example shows it as a nested object, so accept both.
 fn content_text(content: Option<Value>) -> ApiResult<String> {
@@ -45,7 +40,8 @@ pub async fn create_ticket_message(
     body: Body,
 ) -> ApiResult<Response> {
     let caller = state
-        .helpdesk_caller(&headers, Endpoint::CreateTicketMessage, WRITE)
+        .auth
+        .helpdesk_caller(&headers, Endpoint::CreateTicketMessage)
         .await?;
     let id = path_ticket_id(path)?;
     let req: NewTicketMessage = parse_body(body)?;
@@ -54,24 +50,11 @@ pub async fn create_ticket_message(
         return Err(ApiError::bad_request().with_message("msg_type must be text or post"));
     }
     let content = content_text(req.content)?;
-    let (sender, sender_id, actor) = match &caller.user {
-        Some(u) if u.is_agent => (Sender::Agent, u.user.id.clone(), Actor::Agent(u.user.id.clone())),
-        Some(_) => return Err(ApiError::forbidden().with_message("only agents can post ticket messages")),
-        None => (Sender::Bot, caller.app.app_id.clone(), Actor::Bot),
-    };
-    let message_id = ids::new_message_id();
-    let kind = EventKind::Message {
-        sender,
-        sender_id,
-        message_id: message_id.clone(),
-        msg_type,
-        content,
-    };
-    let event = larkdesk_domain::events::TicketEvent {
-        actor,
-        ..state.event(&caller, kind)
-    };
-    state.append(&caller, id, vec![event]).await?;
+    let message_id = state
+        .services
+        .tickets
+        .post_message(&caller, id, &msg_type, content)
+        .await?;
     Ok(success(MessageIdData { message_id }))
 }
 
@@ -93,7 +76,8 @@ pub async fn list_ticket_messages(
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
     let caller = state
-        .helpdesk_caller(&headers, Endpoint::ListTicketMessages, READ)
+        .auth
+        .helpdesk_caller(&headers, Endpoint::ListTicketMessages)
         .await?;
     let id = path_ticket_id(path)?;
     let q = QueryParams::parse(raw.as_deref());
@@ -108,8 +92,9 @@ pub async fn list_ticket_messages(
         }
     });
     let (total, messages) = state
-        .store
-        .list_messages(&caller.helpdesk, id, (start, end), offset, limit)
+        .services
+        .tickets
+        .messages(&caller.helpdesk, id, (start, end), offset, limit)
         .await?;
     Ok(success(ListMessagesData { messages, total }))
 }
@@ -130,9 +115,7 @@ pub async fn bot_message(
     RawQuery(raw): RawQuery,
     body: Body,
 ) -> ApiResult<Response> {
-    let caller = state
-        .helpdesk_caller(&headers, Endpoint::BotMessage, WRITE)
-        .await?;
+    let caller = state.auth.helpdesk_caller(&headers, Endpoint::BotMessage).await?;
     let q = QueryParams::parse(raw.as_deref());
     if q.get("user_id_type").is_some_and(|t| t != "open_id") {
         return Err(ApiError::bad_request().with_message("larkdesk supports user_id_type=open_id only"));
@@ -151,22 +134,12 @@ pub async fn bot_message(
         .receiver_id
         .filter(|r| !r.is_empty())
         .ok_or_else(|| ApiError::bad_request().with_message("receiver_id is required"))?;
-    match state.store.user(caller.app.tenant_id, &receiver).await {
-        Ok(_) => {}
-        Err(StoreError::NotFound) => {
-            return Err(ApiError::not_found().with_message("receiver_id is not a user of this tenant"));
-        }
-        Err(e) => return Err(e.into()),
-    }
-    let message_id = ids::new_message_id();
-    let record = BotMessageRecord {
-        message_id: message_id.clone(),
+    let message = OutsideMessage {
         receiver_id: receiver,
         receive_type,
         msg_type,
         content,
-        at_ms: state.clock.now_ms(),
     };
-    state.store.record_bot_message(&caller.helpdesk, &record).await?;
+    let message_id = state.services.tickets.bot_message(&caller, message).await?;
     Ok(success(MessageIdData { message_id }))
 }

@@ -10,11 +10,11 @@ use std::sync::Arc;
 
 use larkdesk_domain::credentials::SecretHash;
 use larkdesk_domain::events::{Actor, EventKind, Sender, TicketEvent};
-use larkdesk_domain::{ids, lifecycle};
-use larkdesk_store::{
-    AppType, BotMessage, FieldDefinition, NewApp, NewHelpdesk, NewTicket, RebuildReport, StoreError,
-    TicketFilter,
-};
+use larkdesk_domain::ids::{self, TenantRowId, TicketId};
+use larkdesk_domain::lifecycle::{self, LifecycleError};
+use larkdesk_service::tickets::{self, NewTicket, RebuildReport, Tickets};
+use larkdesk_service::{Clock, Error};
+use larkdesk_store::{AppType, BotMessage, FieldDefinition, NewApp, NewHelpdesk, StoreError, TicketFilter};
 use larkdesk_wire::ticket::{Ticket, TicketUser};
 use sqlx::Connection;
 
@@ -33,12 +33,14 @@ enum Raw {
 }
 
 impl Raw {
+    /// Run a statement that must change exactly one row (damage that misses is no damage).
     async fn exec(&self, sql: &str) {
-        match self {
-            Self::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(drop),
-            Self::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(drop),
+        let rows = match self {
+            Self::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(|r| r.rows_affected()),
+            Self::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(|r| r.rows_affected()),
         }
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        assert_eq!(rows, 1, "{sql}: rows changed");
     }
 }
 
@@ -160,13 +162,19 @@ fn by(set: impl FnOnce(&mut TicketFilter)) -> TicketFilter {
     filter
 }
 
-fn ticket_ids(tickets: &[Ticket]) -> Vec<i64> {
-    tickets.iter().map(|t| t.ticket_id.parse().unwrap()).collect()
+fn ticket_ids(tickets: &[Ticket]) -> Vec<TicketId> {
+    tickets
+        .iter()
+        .map(|t| TicketId::parse(&t.ticket_id).unwrap())
+        .collect()
 }
 
 async fn story(backend: Backend, url: String) {
     let a = larkdesk_store::connect(&url, 8).await.expect("first instance");
     let b = larkdesk_store::connect(&url, 8).await.expect("second instance");
+    // The ticket use cases, over each instance.
+    let service_a = Tickets::new(a.clone(), Clock::system());
+    let service_b = Tickets::new(b.clone(), Clock::system());
     let raw = match backend {
         Backend::Sqlite => Raw::Sqlite(sqlx::SqlitePool::connect(&url).await.unwrap()),
         Backend::Postgres => Raw::Postgres(sqlx::PgPool::connect(&url).await.unwrap()),
@@ -198,7 +206,7 @@ async fn story(backend: Backend, url: String) {
     assert_eq!(b.tenant_by_key("00000000000000aa").await.unwrap(), tenant);
     assert_eq!(b.tenant_by_id(tenant.id).await.unwrap(), tenant);
     assert!(matches!(
-        b.tenant_by_id(tenant.id + 1000).await,
+        b.tenant_by_id(TenantRowId(tenant.id.0 + 1000)).await,
         Err(StoreError::NotFound)
     ));
     assert!(!b.is_empty().await.unwrap());
@@ -304,35 +312,37 @@ async fn story(backend: Backend, url: String) {
     ));
 
     // --- A ticket from its first events.
-    let t1: i64 = 7_000_000_000_000_000_001;
-    let created = a
-        .create_ticket(
-            &helpdesk,
-            t1,
-            "oc_chat",
-            &[event(
-                t0,
-                Actor::Guest("ou_guest".into()),
-                EventKind::Created {
-                    guest_id: "ou_guest".into(),
-                    channel: 0,
-                    human_service: true,
-                },
-            )],
-        )
-        .await
-        .unwrap();
+    let t1 = TicketId::new(7_000_000_000_000_000_001);
+    let created = tickets::create(
+        &*a,
+        &helpdesk,
+        t1,
+        "oc_chat",
+        vec![event(
+            t0,
+            Actor::Guest("ou_guest".into()),
+            EventKind::Created {
+                guest_id: "ou_guest".into(),
+                channel: 0,
+                human_service: true,
+            },
+        )],
+        &[],
+    )
+    .await
+    .unwrap();
     assert_eq!((created.ticket_type, created.status), (2, 3));
     assert_eq!(
         created.guest.name, "Gustav",
         "people come filled from the directory"
     );
     assert!(matches!(
-        b.create_ticket(
+        tickets::create(
+            &*b,
             &helpdesk,
             t1,
             "",
-            &[event(
+            vec![event(
                 t0,
                 Actor::System,
                 EventKind::Created {
@@ -340,23 +350,27 @@ async fn story(backend: Backend, url: String) {
                     channel: 0,
                     human_service: false
                 }
-            )]
+            )],
+            &[]
         )
         .await,
-        Err(StoreError::Conflict(_))
+        Err(Error::Conflict(_))
     ));
+    let never = TicketId::new(t1.get() + 50);
     assert!(matches!(
-        b.create_ticket(
+        tickets::create(
+            &*b,
             &helpdesk,
-            t1 + 50,
+            never,
             "",
-            &[event(t0, Actor::System, EventKind::Reopened)]
+            vec![event(t0, Actor::System, EventKind::Reopened)],
+            &[]
         )
         .await,
-        Err(StoreError::Rejected(_))
+        Err(Error::Lifecycle(LifecycleError::NotCreated))
     ));
     assert!(matches!(
-        b.ticket(&helpdesk, t1 + 50).await,
+        b.ticket(&helpdesk, never).await,
         Err(StoreError::NotFound)
     ));
 
@@ -368,28 +382,25 @@ async fn story(backend: Backend, url: String) {
         b.tags_for_names(&helpdesk, &["vip".into()]).await.unwrap()[0],
         tags[0]
     );
-    let ticket = b
-        .append_ticket_events(
-            &helpdesk,
-            t1,
-            &[
-                event(
-                    t0 + 1_000,
-                    Actor::Agent("ou_agent".into()),
-                    EventKind::AgentEntered {
-                        agent_id: "ou_agent".into(),
-                    },
-                ),
-                event(
-                    t0 + 2_000,
-                    Actor::System,
-                    EventKind::Tagged { tags: tags.clone() },
-                ),
-                guest_says(t0 + 3_000, "ou_guest", "om_first"),
-            ],
-        )
-        .await
-        .unwrap();
+    let ticket = tickets::change(&*b, &helpdesk, t1, |_, _| {
+        Ok(vec![
+            event(
+                t0 + 1_000,
+                Actor::Agent("ou_agent".into()),
+                EventKind::AgentEntered {
+                    agent_id: "ou_agent".into(),
+                },
+            ),
+            event(
+                t0 + 2_000,
+                Actor::System,
+                EventKind::Tagged { tags: tags.clone() },
+            ),
+            guest_says(t0 + 3_000, "ou_guest", "om_first"),
+        ])
+    })
+    .await
+    .unwrap();
     assert_eq!(ticket.status, 2);
     assert_eq!(ticket.agents, vec![user("ou_agent", "Alice")]);
     assert_eq!(ticket.agent_owner, Some(user("ou_agent", "Alice")));
@@ -404,13 +415,13 @@ async fn story(backend: Backend, url: String) {
     // The lifecycle refuses, nothing is written.
     let before = a.ticket_events(&helpdesk, t1).await.unwrap();
     assert!(matches!(
-        a.append_ticket_events(
-            &helpdesk,
-            t1,
-            &[event(t0 + 4_000, Actor::System, EventKind::Reopened)]
-        )
+        tickets::change(&*a, &helpdesk, t1, |_, _| Ok(vec![event(
+            t0 + 4_000,
+            Actor::System,
+            EventKind::Reopened
+        )]))
         .await,
-        Err(StoreError::Rejected(_))
+        Err(Error::Lifecycle(LifecycleError::NotClosed))
     ));
     assert_eq!(a.ticket_events(&helpdesk, t1).await.unwrap(), before);
     // Other helpdesks' tickets do not exist.
@@ -419,9 +430,11 @@ async fn story(backend: Backend, url: String) {
         Err(StoreError::NotFound)
     ));
     assert!(matches!(
-        a.append_ticket_events(&other_desk, t1, &[guest_says(t0, "ou_guest", "om_x")])
-            .await,
-        Err(StoreError::NotFound)
+        tickets::change(&*a, &other_desk, t1, |_, _| Ok(vec![guest_says(
+            t0, "ou_guest", "om_x"
+        )]))
+        .await,
+        Err(Error::NotFound)
     ));
     assert!(matches!(
         a.ticket_events(&other_desk, t1).await,
@@ -442,14 +455,11 @@ async fn story(backend: Backend, url: String) {
             start.wait().await;
             for round in 0..ROUNDS {
                 let message_id = format!("om_c{i:02}_{round}");
-                store
-                    .append_ticket_events(
-                        &helpdesk,
-                        t1,
-                        &[guest_says(t0 + 10_000 - i, "ou_guest", &message_id)],
-                    )
-                    .await
-                    .unwrap_or_else(|e| panic!("append {message_id}: {e}"));
+                tickets::change(&*store, &helpdesk, t1, |_, _| {
+                    Ok(vec![guest_says(t0 + 10_000 - i, "ou_guest", &message_id)])
+                })
+                .await
+                .unwrap_or_else(|e| panic!("append {message_id}: {e}"));
             }
         })
     });
@@ -490,11 +500,19 @@ async fn story(backend: Backend, url: String) {
         .unwrap();
     assert_eq!((total, page.len()), (65, 5));
 
-    let (public_id, stored) = b
+    let stored = b
         .message_by_event_id(&helpdesk, &ids::message_event_id("om_first"))
         .await
         .unwrap();
-    assert_eq!((public_id, stored.position, stored.sender_type), (t1, 1, 2));
+    assert_eq!(
+        (
+            stored.ticket_id,
+            stored.message.position,
+            stored.message.sender_type
+        ),
+        (t1, 1, 2)
+    );
+    assert_eq!(stored.message.message_id, "om_first");
     assert!(matches!(
         b.message_by_event_id(&other_desk, &ids::message_event_id("om_first"))
             .await,
@@ -502,12 +520,13 @@ async fn story(backend: Backend, url: String) {
     ));
 
     // --- A bot-stage ticket, and an import.
-    let t2 = t1 + 1;
-    b.create_ticket(
+    let t2 = TicketId::new(t1.get() + 1);
+    tickets::create(
+        &*b,
         &helpdesk,
         t2,
         "oc_two",
-        &[event(
+        vec![event(
             t0 + 5,
             Actor::Guest("ou_guest2".into()),
             EventKind::Created {
@@ -516,11 +535,12 @@ async fn story(backend: Backend, url: String) {
                 human_service: false,
             },
         )],
+        &[],
     )
     .await
     .unwrap();
 
-    let t3 = t1 + 2;
+    let t3 = TicketId::new(t1.get() + 2);
     let mut snapshot = lifecycle::empty_ticket(&t3.to_string(), "");
     snapshot.guest = user("ou_imported_guest", "Nina");
     snapshot.ticket_type = 2;
@@ -534,7 +554,7 @@ async fn story(backend: Backend, url: String) {
     snapshot.collaborators = vec![user("ou_helper", "Hal")];
     snapshot.closed_by = Some(user("ou_agent", "Mallory"));
     snapshot.agent_service_duration = 1.25;
-    a.insert_ticket(&helpdesk, &snapshot).await.unwrap();
+    tickets::import(&*a, &helpdesk, &snapshot).await.unwrap();
     let imported = b.ticket(&helpdesk, t3).await.unwrap();
     assert_eq!(
         imported.guest,
@@ -626,21 +646,19 @@ async fn story(backend: Backend, url: String) {
     let mut again = snapshot.clone();
     again.guest = user("ou_never", "Never");
     assert!(matches!(
-        b.insert_ticket(&helpdesk, &again).await,
-        Err(StoreError::Conflict(_))
+        tickets::import(&*b, &helpdesk, &again).await,
+        Err(Error::Conflict(_))
     ));
-    if backend == Backend::Postgres {
-        // One transaction: a refused import adds nobody.
-        assert!(matches!(
-            a.user(tenant.id, "ou_never").await,
-            Err(StoreError::NotFound)
-        ));
-    }
+    // One transaction: a refused import adds nobody.
+    assert!(matches!(
+        a.user(tenant.id, "ou_never").await,
+        Err(StoreError::NotFound)
+    ));
     let mut bad = snapshot.clone();
     bad.ticket_id = "12x".into();
     assert!(matches!(
-        a.insert_ticket(&helpdesk, &bad).await,
-        Err(StoreError::BadInput(_))
+        tickets::import(&*a, &helpdesk, &bad).await,
+        Err(Error::Invalid(_))
     ));
 
     // --- Lists: newest first, filters, the page window.
@@ -834,7 +852,7 @@ async fn story(backend: Backend, url: String) {
 
     // --- Rebuild: nothing to change, then repair damaged projections.
     assert_eq!(
-        a.rebuild_projections().await.unwrap(),
+        service_a.rebuild().await.unwrap(),
         RebuildReport {
             tickets: 3,
             changed: 0
@@ -844,12 +862,20 @@ async fn story(backend: Backend, url: String) {
     raw.exec(&format!("UPDATE tickets SET status = 4 WHERE ticket_id = {t1}"))
         .await;
     raw.exec(&format!(
-        "DELETE FROM ticket_messages WHERE message_id = 'om_c03_1' AND ticket_id = (SELECT id FROM tickets WHERE ticket_id = {t1})"
+        "DELETE FROM ticket_messages WHERE message_id = 'om_c03_1' AND ticket_id = {t1}"
     ))
     .await;
     assert_eq!(a.ticket(&helpdesk, t1).await.unwrap().status, 4);
     assert_eq!(
-        b.rebuild_projections().await.unwrap(),
+        a.list_messages(&helpdesk, t1, (None, None), 0, 100)
+            .await
+            .unwrap()
+            .0,
+        64,
+        "the damage took"
+    );
+    assert_eq!(
+        service_b.rebuild().await.unwrap(),
         RebuildReport {
             tickets: 3,
             changed: 1
@@ -864,7 +890,7 @@ async fn story(backend: Backend, url: String) {
         65
     );
     assert_eq!(
-        a.rebuild_projections().await.unwrap(),
+        service_a.rebuild().await.unwrap(),
         RebuildReport {
             tickets: 3,
             changed: 0
@@ -875,7 +901,7 @@ async fn story(backend: Backend, url: String) {
     // unique) come out as t1's projection, messages and log; a duplicate id writes nothing.
     let log = a.ticket_events(&helpdesk, t1).await.unwrap();
     let copy_of = |n: i64| NewTicket {
-        ticket_id: t1 + 100 + n,
+        id: TicketId::new(t1.get() + 100 + n),
         chat_id: format!("oc_bulk{n}"),
         events: log
             .iter()
@@ -888,7 +914,8 @@ async fn story(backend: Backend, url: String) {
             })
             .collect(),
     };
-    b.create_tickets(&helpdesk, &[copy_of(0), copy_of(1), copy_of(2)])
+    service_b
+        .create_many(&helpdesk, &[copy_of(0), copy_of(1), copy_of(2)])
         .await
         .unwrap();
     b.finish_bulk_load().await.unwrap();
@@ -905,7 +932,7 @@ async fn story(backend: Backend, url: String) {
         assert_eq!(unanalyzed, Vec::<String>::new());
     }
     for n in 0..3 {
-        let id = t1 + 100 + n;
+        let id = TicketId::new(t1.get() + 100 + n);
         let mut copy = a.ticket(&helpdesk, id).await.unwrap();
         assert_eq!(copy.ticket_id, id.to_string());
         copy.ticket_id = good.ticket_id.clone();
@@ -926,15 +953,15 @@ async fn story(backend: Backend, url: String) {
         }
     }
     assert!(matches!(
-        b.create_tickets(&helpdesk, &[copy_of(3), copy_of(1)]).await,
-        Err(StoreError::Conflict(_))
+        service_b.create_many(&helpdesk, &[copy_of(3), copy_of(1)]).await,
+        Err(Error::Conflict(_))
     ));
     assert!(matches!(
-        a.ticket(&helpdesk, t1 + 103).await,
+        a.ticket(&helpdesk, TicketId::new(t1.get() + 103)).await,
         Err(StoreError::NotFound)
     ));
     assert_eq!(
-        a.rebuild_projections().await.unwrap(),
+        service_a.rebuild().await.unwrap(),
         RebuildReport {
             tickets: 6,
             changed: 0

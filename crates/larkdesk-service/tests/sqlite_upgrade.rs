@@ -5,6 +5,8 @@
 use std::path::Path;
 
 use larkdesk_domain::events::{Actor, EventKind, Sender, TicketEvent};
+use larkdesk_domain::ids::TicketId;
+use larkdesk_service::tickets::{self, Tickets};
 use larkdesk_store::TicketFilter;
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
@@ -12,8 +14,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
 const HELPDESK: &str = "7000000000000000100";
 // Row ids 1 and 2 in the old schema, in the opposite order of their public ids, so that a
 // migration confusing the two keys cannot pass.
-const FIRST: i64 = 7_000_000_000_000_000_002;
-const SECOND: i64 = 7_000_000_000_000_000_001;
+const FIRST: TicketId = TicketId::new(7_000_000_000_000_000_002);
+const SECOND: TicketId = TicketId::new(7_000_000_000_000_000_001);
 
 fn created(at_ms: i64, guest: &str) -> TicketEvent {
     TicketEvent {
@@ -43,7 +45,7 @@ fn guest_says(at_ms: i64, guest: &str, message_id: &str) -> TicketEvent {
 
 /// The migrations before 0006, as a directory sqlx can run.
 fn migrations_before_0006(dir: &Path) {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../larkdesk-store/migrations/sqlite");
     std::fs::create_dir_all(dir).unwrap();
     for entry in std::fs::read_dir(source).unwrap() {
         let path = entry.unwrap().path();
@@ -64,7 +66,7 @@ async fn exec(pool: &SqlitePool, sql: &str) {
 
 /// Two tickets with their logs and messages, written the way larkdesk wrote them before 0006:
 /// children point at tickets.id, an internal row id.
-async fn old_installation(pool: &SqlitePool) -> Vec<(i64, Vec<TicketEvent>)> {
+async fn old_installation(pool: &SqlitePool) -> Vec<(TicketId, Vec<TicketEvent>)> {
     exec(
         pool,
         "INSERT INTO tenants (id, tenant_key, name, created_at) VALUES (1, 'tk', 'T', 0)",
@@ -186,11 +188,14 @@ async fn upgrading_to_tickets_keyed_by_ticket_id_keeps_every_ticket_log_and_mess
         };
         assert_eq!((total, messages.len()), (1, 1));
         assert_eq!(&messages[0].message_id, message_id);
-        let (found, stored) = store
+        let stored = store
             .message_by_event_id(&helpdesk, &format!("ev_{message_id}"))
             .await
             .unwrap();
-        assert_eq!((found, &stored.message_id), (*ticket_id, message_id));
+        assert_eq!(
+            (stored.ticket_id, &stored.message.message_id),
+            (*ticket_id, message_id)
+        );
     }
     assert_eq!(
         store.ticket(&helpdesk, FIRST).await.unwrap().guest.name,
@@ -206,13 +211,15 @@ async fn upgrading_to_tickets_keyed_by_ticket_id_keeps_every_ticket_log_and_mess
     assert_eq!(listed, [SECOND.to_string(), FIRST.to_string()], "newest first");
 
     // The projections agree with the logs the upgrade carried over once rebuilt, and then stay.
-    let rebuilt = store.rebuild_projections().await.unwrap();
+    let service = Tickets::new(store.clone(), larkdesk_service::Clock::system());
+    let rebuilt = service.rebuild().await.unwrap();
     assert_eq!(rebuilt.tickets, 2);
-    assert_eq!(store.rebuild_projections().await.unwrap().changed, 0);
-    let after = store
-        .append_ticket_events(&helpdesk, SECOND, &[guest_says(3_000, "ou_bob", "om_b2")])
-        .await
-        .unwrap();
+    assert_eq!(service.rebuild().await.unwrap().changed, 0);
+    let after = tickets::change(&*store, &helpdesk, SECOND, |_, _| {
+        Ok(vec![guest_says(3_000, "ou_bob", "om_b2")])
+    })
+    .await
+    .unwrap();
     assert_eq!(after.ticket_id, SECOND.to_string());
     assert_eq!(store.ticket_events(&helpdesk, SECOND).await.unwrap().len(), 3);
     assert_eq!(store.ticket_events(&helpdesk, FIRST).await.unwrap().len(), 2);

@@ -3,12 +3,18 @@
 //! both behave identically. Secrets are returned once, at creation or rotation, and stored hashed.
 
 use larkdesk_domain::credentials::{self, SecretHash};
-use larkdesk_domain::{ids, scopes};
-use larkdesk_store::{AppType, NewApp, NewHelpdesk, Store, StoreError, StoreResult, Tenant};
+use larkdesk_domain::status::{TicketStage, TicketStatus};
+use larkdesk_domain::{ids, lifecycle, scopes};
+use larkdesk_store::prelude::*;
+use larkdesk_store::{AppType, NewApp, NewHelpdesk, Tenant};
 use larkdesk_wire::ticket::{Comments, CustomizedFieldDisplayItem, Ticket, TicketTag, TicketUser};
 use serde::Serialize;
 
-use crate::state::ADMIN_TOKEN_HASH;
+use crate::tickets::CHANNEL_OPEN_API;
+use crate::{Error, Result};
+
+/// Name of the admin token digest in `server_secrets`.
+const ADMIN_TOKEN_HASH: &str = "admin_token_sha256";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct CreatedTenant {
@@ -34,14 +40,10 @@ pub struct CreatedHelpdesk {
     pub name: String,
 }
 
-pub async fn create_tenant(
-    store: &dyn Store,
-    name: &str,
-    tenant_key: Option<&str>,
-) -> StoreResult<CreatedTenant> {
+pub async fn create_tenant(store: &dyn Store, name: &str, tenant_key: Option<&str>) -> Result<CreatedTenant> {
     let key = tenant_key.map_or_else(ids::new_tenant_key, str::to_owned);
     if key.is_empty() || key.len() > 64 || !key.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(StoreError::BadInput(
+        return Err(Error::Invalid(
             "tenant_key must be 1-64 ASCII letters or digits".into(),
         ));
     }
@@ -58,7 +60,7 @@ pub async fn create_app(
     name: &str,
     app_type: AppType,
     app_scopes: Option<Vec<String>>,
-) -> StoreResult<CreatedApp> {
+) -> Result<CreatedApp> {
     let tenant = store.tenant_by_key(tenant_key).await?;
     let app_secret = credentials::new_app_secret();
     let scopes = app_scopes.unwrap_or_else(|| {
@@ -88,7 +90,7 @@ pub async fn create_app(
 }
 
 /// Give an app a new secret. Tokens already issued stay valid until they expire, as on Feishu.
-pub async fn rotate_app_secret(store: &dyn Store, app_id: &str) -> StoreResult<String> {
+pub async fn rotate_app_secret(store: &dyn Store, app_id: &str) -> Result<String> {
     let secret = credentials::new_app_secret();
     store.set_app_secret(app_id, &SecretHash::of(&secret)).await?;
     Ok(secret)
@@ -100,11 +102,9 @@ pub async fn create_helpdesk(
     tenant_key: &str,
     name: &str,
     helpdesk_id: Option<&str>,
-) -> StoreResult<CreatedHelpdesk> {
+) -> Result<CreatedHelpdesk> {
     if helpdesk_id.is_some_and(|id| !ids::is_valid_numeric_id(id)) {
-        return Err(StoreError::BadInput(
-            "helpdesk_id must be a numeric string".into(),
-        ));
+        return Err(Error::Invalid("helpdesk_id must be a numeric string".into()));
     }
     let tenant = store.tenant_by_key(tenant_key).await?;
     let helpdesk_token = credentials::new_helpdesk_token();
@@ -124,7 +124,7 @@ pub async fn create_helpdesk(
     })
 }
 
-pub async fn rotate_helpdesk_token(store: &dyn Store, helpdesk_id: &str) -> StoreResult<String> {
+pub async fn rotate_helpdesk_token(store: &dyn Store, helpdesk_id: &str) -> Result<String> {
     let token = credentials::new_helpdesk_token();
     store
         .set_helpdesk_token(helpdesk_id, &SecretHash::of(&token))
@@ -138,7 +138,7 @@ pub async fn upsert_user(
     tenant_key: &str,
     mut user: TicketUser,
     is_agent: bool,
-) -> StoreResult<TicketUser> {
+) -> Result<TicketUser> {
     let tenant = store.tenant_by_key(tenant_key).await?;
     if user.id.is_empty() {
         user.id = ids::new_open_id();
@@ -149,35 +149,33 @@ pub async fn upsert_user(
 
 /// Store a ticket given in the `ticket_v2` wire shape. A missing `ticket_id` is generated; the
 /// `helpdesk_id` in the body is ignored in favour of the target helpdesk.
-pub async fn import_ticket(store: &dyn Store, helpdesk_id: &str, mut ticket: Ticket) -> StoreResult<Ticket> {
+pub async fn import_ticket(store: &dyn Store, helpdesk_id: &str, mut ticket: Ticket) -> Result<Ticket> {
     let helpdesk = store.helpdesk_by_public_id(helpdesk_id).await?;
     if ticket.ticket_id.is_empty() {
         ticket.ticket_id = ids::new_numeric_id();
     } else if !ids::is_valid_numeric_id(&ticket.ticket_id) {
-        return Err(StoreError::BadInput("ticket_id must be a numeric string".into()));
+        return Err(Error::Invalid("ticket_id must be a numeric string".into()));
     }
     // The canonical form ("007" is ticket 7), so the projection rebuilt from the snapshot
     // matches the stored row.
-    ticket.ticket_id = ticket
-        .ticket_id
-        .parse::<i64>()
-        .map_err(|_| StoreError::BadInput("ticket_id".into()))?
+    ticket.ticket_id = larkdesk_domain::ids::TicketId::parse(&ticket.ticket_id)
+        .ok_or_else(|| Error::invalid("ticket_id must be a numeric string"))?
         .to_string();
     if ticket.updated_at < -1 {
-        return Err(StoreError::BadInput(
+        return Err(Error::Invalid(
             "updated_at must be -1 (unset) or a time in ms".into(),
         ));
     }
     if ticket.guest.id.is_empty() {
-        return Err(StoreError::BadInput("guest.id is required".into()));
+        return Err(Error::Invalid("guest.id is required".into()));
     }
     ticket.helpdesk_id = helpdesk.helpdesk_id.clone();
-    store.insert_ticket(&helpdesk, &ticket).await?;
+    crate::tickets::import(store, &helpdesk, &ticket).await?;
     Ok(ticket)
 }
 
 /// Set a new admin token and return it.
-pub async fn rotate_admin_token(store: &dyn Store) -> StoreResult<String> {
+pub async fn rotate_admin_token(store: &dyn Store) -> Result<String> {
     let token = credentials::new_admin_token();
     store
         .set_secret(ADMIN_TOKEN_HASH, SecretHash::of(&token).0.to_vec())
@@ -186,10 +184,24 @@ pub async fn rotate_admin_token(store: &dyn Store) -> StoreResult<String> {
 }
 
 /// Make `token` the admin token (used when it comes from configuration).
-pub async fn set_admin_token(store: &dyn Store, token: &str) -> StoreResult<()> {
-    store
+pub async fn set_admin_token(store: &dyn Store, token: &str) -> Result<()> {
+    Ok(store
         .set_secret(ADMIN_TOKEN_HASH, SecretHash::of(token).0.to_vec())
-        .await
+        .await?)
+}
+
+/// Whether an admin token has been set (at first start one is generated).
+pub async fn has_admin_token(store: &dyn Store) -> Result<bool> {
+    Ok(store.secret(ADMIN_TOKEN_HASH).await?.is_some())
+}
+
+/// Whether `presented` is the admin token (compared as digests, in constant time).
+pub async fn is_admin_token(store: &dyn Store, presented: &str) -> Result<bool> {
+    let stored = store
+        .secret(ADMIN_TOKEN_HASH)
+        .await?
+        .and_then(|b| SecretHash::from_slice(&b));
+    Ok(stored.is_some_and(|hash| hash.matches(presented)))
 }
 
 /// Credentials of the demo installation, printed at first start.
@@ -216,7 +228,7 @@ fn person(id: String, name: &str, email: &str) -> TicketUser {
 }
 
 /// Create the demo tenant, app, helpdesk, users and tickets. `now_ms` anchors ticket times.
-pub async fn seed_demo(store: &dyn Store, now_ms: i64) -> StoreResult<DemoCredentials> {
+pub async fn seed_demo(store: &dyn Store, now_ms: i64) -> Result<DemoCredentials> {
     let tenant: Tenant = {
         let created = create_tenant(store, "Demo Tenant", None).await?;
         store.tenant_by_key(&created.tenant_key).await?
@@ -249,33 +261,14 @@ pub async fn seed_demo(store: &dyn Store, now_ms: i64) -> StoreResult<DemoCreden
     let created = now_ms - 90 * minute;
     // An open ticket still with the bot.
     let bot_ticket = Ticket {
-        ticket_id: String::new(),
-        helpdesk_id: String::new(),
         guest: guest.clone(),
-        comments: None,
-        ticket_type: 1,
-        status: 2,
-        score: 0,
+        ticket_type: TicketStage::Bot as i64,
+        status: TicketStatus::InProgress.code(),
         created_at: now_ms - 5 * minute,
         updated_at: now_ms - 5 * minute,
-        closed_at: 0,
-        dissatisfaction_reason: None,
-        agents: vec![],
-        channel: 9,
+        channel: CHANNEL_OPEN_API,
         solve: 1,
-        closed_by: None,
-        collaborators: vec![],
-        customized_fields: vec![],
-        agent_service_duration: 0.0,
-        agent_first_response_duration: 0,
-        bot_service_duration: 0,
-        agent_resolution_time: 0,
-        actual_processing_time: 0,
-        agent_entry_time: 0,
-        agent_first_response_time: 0,
-        agent_last_response_time: 0,
-        agent_owner: None,
-        tags: vec![],
+        ..lifecycle::empty_ticket("", "")
     };
     // A ticket an agent handled and closed: 2 min with the bot, first reply after 1 min, last
     // reply after 20 min, closed after 30 min, of which 10 min pending.
@@ -290,8 +283,8 @@ pub async fn seed_demo(store: &dyn Store, now_ms: i64) -> StoreResult<DemoCreden
             user_name: agent.name.clone(),
             user_id: 7_262_656_095_919_128_578,
         }),
-        ticket_type: 2,
-        status: 51,
+        ticket_type: TicketStage::Human as i64,
+        status: TicketStatus::ClosedByAgent.code(),
         score: 3,
         created_at: created,
         updated_at: entry + 30 * minute,

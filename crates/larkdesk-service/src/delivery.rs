@@ -1,6 +1,6 @@
 //! Event delivery: Feishu-format webhooks from the outbox, at least once.
 //!
-//! Each change writes its events into `event_outbox` in its own transaction (see the store). A
+//! Each change writes its events into `event_outbox` in its own transaction (see `tickets`). A
 //! worker on every instance claims due rows with a lease, POSTs them to the app's request URL,
 //! and records the outcome: delivered on HTTP 200, otherwise retried on a schedule (Feishu's
 //! 15 s, 5 min, 1 h, 6 h by default) and then given up. A worker that dies mid-delivery leaves
@@ -21,7 +21,11 @@ use larkdesk_store::{Delivery, DeliveryOutcome, EventSettings};
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
-use crate::state::SharedState;
+use std::sync::Arc;
+
+use larkdesk_store::prelude::*;
+
+use crate::Clock;
 
 type Aes256CbcEnc = cbc::Encryptor<aes::Aes256>;
 
@@ -163,12 +167,13 @@ pub fn http_client(config: &DeliveryConfig) -> reqwest::Client {
 }
 
 async fn deliver_one(
-    state: &SharedState,
+    store: &dyn Store,
+    clock: &Clock,
     client: &reqwest::Client,
     config: &DeliveryConfig,
     delivery: Delivery,
 ) {
-    let result = match state.store.event_settings(delivery.app_row_id).await {
+    let result = match store.event_settings(delivery.app).await {
         Ok(Some(settings)) => push(client, &settings, &delivery.body).await.map(drop),
         Ok(None) => Err("the app has no event request URL".to_owned()),
         Err(e) => {
@@ -177,7 +182,7 @@ async fn deliver_one(
             return;
         }
     };
-    let now = state.clock.now_ms();
+    let now = clock.now_ms();
     let outcome = match result {
         Ok(()) => DeliveryOutcome::Delivered { at_ms: now },
         Err(error) => match config.retry_schedule.get(delivery.attempts as usize) {
@@ -189,26 +194,27 @@ async fn deliver_one(
         },
     };
     tracing::debug!(event_id = %delivery.event_id, event_type = %delivery.event_type, ?outcome, "event delivery");
-    if let Err(e) = state.store.finish_delivery(delivery.id, &outcome).await {
+    if let Err(e) = store.finish_delivery(delivery.id, &outcome).await {
         tracing::warn!(error = %e, "event delivery: outcome not recorded; it will be delivered again");
     }
 }
 
 /// Run the delivery worker until the process ends.
-pub async fn run(state: SharedState, config: DeliveryConfig) {
+pub async fn run(store: Arc<dyn Store>, clock: Clock, config: DeliveryConfig) {
     let client = http_client(&config);
     loop {
-        let claimed = state
-            .store
-            .claim_deliveries(state.clock.now_ms(), config.lease.as_millis() as i64, 32)
+        let claimed = store
+            .claim_deliveries(clock.now_ms(), config.lease.as_millis() as i64, 32)
             .await;
         match claimed {
             Ok(batch) if !batch.is_empty() => {
                 // Receivers are slow independently: deliver the batch concurrently.
                 let mut sends = tokio::task::JoinSet::new();
                 for delivery in batch {
-                    let (state, client, config) = (state.clone(), client.clone(), config.clone());
-                    sends.spawn(async move { deliver_one(&state, &client, &config, delivery).await });
+                    let (store, clock) = (store.clone(), clock.clone());
+                    let (client, config) = (client.clone(), config.clone());
+                    sends
+                        .spawn(async move { deliver_one(&*store, &clock, &client, &config, delivery).await });
                 }
                 while sends.join_next().await.is_some() {}
                 continue;

@@ -1,0 +1,75 @@
+//! The use cases of larkdesk, between the HTTP API and storage: a request becomes domain events
+//! (or a console change), the rules of `larkdesk-domain` decide what follows, and the store
+//! persists it. Nothing here knows HTTP; nothing in the store decides.
+//!
+//! - [`tickets`]: the ticket family (create, change, import, rebuild) and what each change
+//!   pushes to subscribed apps, written to the outbox in the change's transaction.
+//! - [`console`]: what Feishu's developer console does (tenants, apps, helpdesks, users, secrets).
+//! - [`tokens`]: access tokens.
+//! - [`fields`], [`subscriptions`]: customized fields and event subscriptions.
+//! - [`delivery`]: the worker that pushes the outbox to apps.
+
+pub mod clock;
+pub mod console;
+pub mod delivery;
+mod error;
+pub mod fields;
+mod outbox;
+pub mod subscriptions;
+pub mod tickets;
+pub mod tokens;
+
+use std::sync::Arc;
+
+use larkdesk_domain::events::Actor;
+use larkdesk_store::{App, Helpdesk, Store, UserRecord};
+
+pub use clock::Clock;
+pub use error::{Error, Result};
+
+/// Who makes a call to a helpdesk endpoint, once authenticated: the app, the helpdesk of its
+/// helpdesk credential, and the user a user access token acts for (`None` for tenant tokens).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub app: Arc<App>,
+    pub helpdesk: Arc<Helpdesk>,
+    pub user: Option<UserRecord>,
+}
+
+impl Caller {
+    /// The caller as the actor of ticket events: the user of a user token, else the system.
+    pub fn actor(&self) -> Actor {
+        match &self.user {
+            Some(u) if u.is_agent => Actor::Agent(u.user.id.clone()),
+            Some(u) => Actor::Guest(u.user.id.clone()),
+            None => Actor::System,
+        }
+    }
+
+    /// The open_id of the user a user token acts for; empty for tenant tokens.
+    pub fn user_id(&self) -> String {
+        self.user.as_ref().map(|u| u.user.id.clone()).unwrap_or_default()
+    }
+}
+
+/// Every use case, sharing one store and one clock.
+#[derive(Clone)]
+pub struct Services {
+    pub store: Arc<dyn Store>,
+    pub clock: Clock,
+    pub tickets: tickets::Tickets,
+    pub fields: fields::Fields,
+    pub subscriptions: subscriptions::Subscriptions,
+}
+
+impl Services {
+    pub fn new(store: Arc<dyn Store>, clock: Clock) -> Self {
+        Self {
+            tickets: tickets::Tickets::new(store.clone(), clock.clone()),
+            fields: fields::Fields::new(store.clone(), clock.clone()),
+            subscriptions: subscriptions::Subscriptions::new(store.clone()),
+            store,
+            clock,
+        }
+    }
+}

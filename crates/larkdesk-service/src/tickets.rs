@@ -1,0 +1,731 @@
+//! The ticket use cases.
+//!
+//! Every change runs in one store transaction ([`larkdesk_store::TicketWrite`]): lock the ticket
+//! (or insert it), decide the new events against its current log, project it before and after
+//! ([`larkdesk_domain::log`]), write the log, the projection and the new messages, and queue
+//! what the change pushes to subscribed apps ([`larkdesk_domain::notify`]). A change the
+//! lifecycle refuses writes nothing. Decisions that depend on the ticket's state (reopen before
+//! a status change, the next comment's number) are made on the locked log, so concurrent
+//! requests cannot both act on the same stale state.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use larkdesk_domain::events::{Actor, EventKind, FieldValue, ImportedTicket, Reason, Sender, TicketEvent};
+use larkdesk_domain::ids::{self, TicketId};
+use larkdesk_domain::log::{self, Appended};
+use larkdesk_domain::status::{TicketStage, TicketStatus};
+use larkdesk_store::prelude::*;
+use larkdesk_store::{
+    BotMessage, Helpdesk, NewTicketRows, TicketFilter, TicketWrite, fill_people, people_named,
+};
+use larkdesk_wire::ticket::{Ticket, TicketMessage, TicketUser};
+
+use crate::{Caller, Clock, Error, Result, outbox};
+
+/// `channel` of tickets opened through the API (`start_service`).
+pub const CHANNEL_OPEN_API: i64 = 9;
+
+/// The ticket use cases over one store and clock.
+#[derive(Clone)]
+pub struct Tickets {
+    store: Arc<dyn Store>,
+    clock: Clock,
+}
+
+/// `POST /start_service`, validated for shape.
+#[derive(Debug, Clone, Default)]
+pub struct StartService {
+    pub open_id: String,
+    pub human_service: bool,
+    pub appointed_agents: Vec<String>,
+}
+
+/// `PUT /tickets/:id`: each field given becomes one event; all are appended together or none.
+#[derive(Debug, Clone, Default)]
+pub struct TicketUpdate {
+    pub status: Option<i64>,
+    pub tag_names: Option<Vec<String>>,
+    pub comment: Option<String>,
+    /// `(field id, value)` pairs.
+    pub customized_fields: Option<Vec<(String, String)>>,
+    pub ticket_type: Option<i64>,
+    pub solved: Option<i64>,
+    pub channel: Option<i64>,
+}
+
+/// `POST /message`: the helpdesk bot messages a user outside tickets.
+#[derive(Debug, Clone)]
+pub struct OutsideMessage {
+    pub receiver_id: String,
+    pub receive_type: String,
+    pub msg_type: String,
+    pub content: String,
+}
+
+/// Who closes a ticket, in the emulator's `close` action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Closer {
+    Bot,
+    User,
+    Agent(String),
+}
+
+/// What guests and agents do in the Feishu app (which has no API), as the admin API's emulator
+/// offers it.
+#[derive(Debug, Clone)]
+pub enum Action {
+    GuestText(String),
+    /// Image bytes, one message.
+    GuestImages(Vec<Vec<u8>>),
+    BotText(String),
+    AgentText {
+        agent_id: String,
+        content: String,
+    },
+    RequestHuman,
+    AgentEnter(String),
+    AgentLeave(String),
+    AddCollaborator(String),
+    /// A status change, by an agent when one is named.
+    Status {
+        status: i64,
+        agent_id: Option<String>,
+    },
+    Close(Closer),
+    Reopen,
+    Rate {
+        score: i64,
+        reason: Option<Reason>,
+    },
+}
+
+/// What an emulator action did.
+#[derive(Debug, Clone)]
+pub struct Acted {
+    pub ticket: Ticket,
+    /// The message it posted, if any.
+    pub message_id: Option<String>,
+}
+
+/// Outcome of rebuilding ticket projections from the event log.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RebuildReport {
+    pub tickets: u64,
+    /// Tickets whose stored projection differed from the one rebuilt from the log.
+    pub changed: u64,
+}
+
+/// A ticket to create from its first events, without pushing events (bulk loads).
+#[derive(Debug, Clone)]
+pub struct NewTicket {
+    pub id: TicketId,
+    pub chat_id: String,
+    pub events: Vec<TicketEvent>,
+}
+
+fn text_content(content: &str) -> String {
+    serde_json::json!({"msg_type": "text", "content": content}).to_string()
+}
+
+fn image_content_type(bytes: &[u8]) -> &'static str {
+    match bytes {
+        [0x89, b'P', b'N', b'G', ..] => "image/png",
+        [0xff, 0xd8, ..] => "image/jpeg",
+        [b'G', b'I', b'F', ..] => "image/gif",
+        _ => "application/octet-stream",
+    }
+}
+
+fn message(sender: Sender, sender_id: String, msg_type: &str, content: String) -> EventKind {
+    EventKind::Message {
+        sender,
+        sender_id,
+        message_id: ids::new_message_id(),
+        msg_type: msg_type.to_owned(),
+        content,
+    }
+}
+
+impl Tickets {
+    pub fn new(store: Arc<dyn Store>, clock: Clock) -> Self {
+        Self { store, clock }
+    }
+
+    fn at(&self, actor: Actor, kind: EventKind) -> TicketEvent {
+        TicketEvent {
+            at_ms: self.clock.now_ms(),
+            actor,
+            kind,
+        }
+    }
+
+    pub async fn get(&self, helpdesk: &Helpdesk, id: TicketId) -> Result<Ticket> {
+        Ok(self.store.ticket(helpdesk, id).await?)
+    }
+
+    /// See [`TicketStore::list_tickets`].
+    pub async fn list(
+        &self,
+        helpdesk: &Helpdesk,
+        filter: &TicketFilter,
+        known_total: Option<i64>,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(i64, Vec<Ticket>)> {
+        if offset + limit > larkdesk_store::LIST_CAP {
+            return Err(Error::invalid(
+                "at most 10000 tickets can be paged through; narrow the filters",
+            ));
+        }
+        Ok(self
+            .store
+            .list_tickets(helpdesk, filter, known_total, offset, limit)
+            .await?)
+    }
+
+    pub async fn messages(
+        &self,
+        helpdesk: &Helpdesk,
+        id: TicketId,
+        range_ms: (Option<i64>, Option<i64>),
+        offset: i64,
+        limit: i64,
+    ) -> Result<(i64, Vec<TicketMessage>)> {
+        Ok(self
+            .store
+            .list_messages(helpdesk, id, range_ms, offset, limit)
+            .await?)
+    }
+
+    pub async fn events(&self, helpdesk: &Helpdesk, id: TicketId) -> Result<Vec<TicketEvent>> {
+        Ok(self.store.ticket_events(helpdesk, id).await?)
+    }
+
+    /// `(content_type, bytes)` of an image of a message of a ticket.
+    pub async fn image(
+        &self,
+        helpdesk: &Helpdesk,
+        id: TicketId,
+        message_id: &str,
+        index: i64,
+    ) -> Result<(String, Vec<u8>)> {
+        if index < 0 {
+            return Err(Error::invalid("index must not be negative"));
+        }
+        Ok(self.store.image(helpdesk, id, message_id, index).await?)
+    }
+
+    /// An agent of the tenant, by open_id.
+    async fn agent(&self, helpdesk: &Helpdesk, id: &str) -> Result<String> {
+        match self.store.user(helpdesk.tenant_id, id).await {
+            Ok(u) if u.is_agent => Ok(id.to_owned()),
+            Ok(_) | Err(larkdesk_store::StoreError::NotFound) => {
+                Err(Error::invalid(format!("{id} is not an agent")))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Open a conversation for a user of the tenant: a ticket (channel 9, Open API) and its
+    /// chat. Appointed agents enter at once. Returns the chat id and the ticket.
+    pub async fn start_service(&self, caller: &Caller, req: StartService) -> Result<(String, Ticket)> {
+        if !req.appointed_agents.is_empty() && !req.human_service {
+            return Err(Error::invalid("appointed_agents needs human_service=true"));
+        }
+        let guest = match self.store.user(caller.app.tenant_id, &req.open_id).await {
+            Ok(u) => u.user.id,
+            Err(larkdesk_store::StoreError::NotFound) => {
+                return Err(Error::invalid("open_id is not a user of this tenant"));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        for agent in &req.appointed_agents {
+            self.agent(&caller.helpdesk, agent).await?;
+        }
+        let mut events = vec![self.at(
+            Actor::Guest(guest.clone()),
+            EventKind::Created {
+                guest_id: guest,
+                channel: CHANNEL_OPEN_API,
+                human_service: req.human_service,
+            },
+        )];
+        for agent in req.appointed_agents {
+            events.push(self.at(Actor::System, EventKind::AgentEntered { agent_id: agent }));
+        }
+        let chat_id = ids::new_chat_id();
+        let ticket = create(
+            &*self.store,
+            &caller.helpdesk,
+            TicketId::generate(),
+            &chat_id,
+            events,
+            &[],
+        )
+        .await?;
+        Ok((chat_id, ticket))
+    }
+
+    /// Change ticket data (`PUT /tickets/:id`).
+    pub async fn update(&self, caller: &Caller, id: TicketId, req: TicketUpdate) -> Result<Ticket> {
+        let status = req
+            .status
+            .map(|code| {
+                TicketStatus::from_code(code)
+                    .ok_or_else(|| Error::invalid("status must be 1-5, 50, 51 or 52"))
+            })
+            .transpose()?;
+        // Lookups that do not depend on the ticket's state happen before its lock is taken.
+        let mut tagged = None;
+        if let Some(names) = req.tag_names.filter(|n| !n.is_empty()) {
+            if names
+                .iter()
+                .any(|n| n.trim().is_empty() || n.chars().count() > 100)
+            {
+                return Err(Error::invalid("tag names must be 1-100 characters"));
+            }
+            tagged = Some(self.store.tags_for_names(&caller.helpdesk, &names).await?);
+        }
+        let mut fields = Vec::new();
+        for (field_id, value) in req.customized_fields.unwrap_or_default() {
+            let def = match self.store.field(&caller.helpdesk, &field_id).await {
+                Ok(def) => def,
+                Err(larkdesk_store::StoreError::NotFound) => {
+                    return Err(Error::invalid(format!("unknown customized field {field_id}")));
+                }
+                Err(e) => return Err(e.into()),
+            };
+            fields.push(FieldValue {
+                id: def.ticket_customized_field_id,
+                value,
+                key_name: def.key_name,
+                display_name: def.display_name,
+                position: def.position.parse().unwrap_or_default(),
+                required: def.required,
+                editable: def.editable,
+            });
+        }
+        let actor = caller.actor();
+        let at = |kind| self.at(actor.clone(), kind);
+        change(&*self.store, &caller.helpdesk, id, |log, current| {
+            let mut events = Vec::new();
+            if let Some(status) = status {
+                if status.is_closed() {
+                    let by_id = caller.user.as_ref().map(|u| u.user.id.clone());
+                    events.push(at(EventKind::Closed {
+                        status: status.code(),
+                        by_id,
+                    }));
+                } else {
+                    // Opening a closed ticket reopens it first; the status follows.
+                    if TicketStatus::from_code(current.status).is_some_and(TicketStatus::is_closed) {
+                        events.push(at(EventKind::Reopened));
+                    }
+                    events.push(at(EventKind::StatusChanged {
+                        status: status.code(),
+                    }));
+                }
+            }
+            if let Some(tags) = tagged {
+                events.push(at(EventKind::Tagged { tags }));
+            }
+            if let Some(content) = req.comment {
+                let earlier = log
+                    .iter()
+                    .filter(|e| matches!(e.kind, EventKind::Commented { .. }))
+                    .count() as i64;
+                let (user_id, user_name, user_avatar_url) = match &caller.user {
+                    Some(u) => (
+                        ids::stable_numeric_id(&u.user.id),
+                        u.user.name.clone(),
+                        u.user.avatar_url.clone(),
+                    ),
+                    None => (0, String::new(), String::new()),
+                };
+                events.push(at(EventKind::Commented {
+                    comment_id: earlier + 1,
+                    content,
+                    user_id,
+                    user_name,
+                    user_avatar_url,
+                }));
+            }
+            if !fields.is_empty() {
+                events.push(at(EventKind::CustomizedFieldsSet { fields }));
+            }
+            if let Some(ticket_type) = req.ticket_type {
+                events.push(at(EventKind::StageChanged { ticket_type }));
+            }
+            if let Some(solve) = req.solved {
+                events.push(at(EventKind::SolvedSet { solve }));
+            }
+            if let Some(channel) = req.channel {
+                events.push(at(EventKind::ChannelSet { channel }));
+            }
+            if events.is_empty() {
+                return Err(Error::invalid("the body must change at least one field"));
+            }
+            Ok(events)
+        })
+        .await
+    }
+
+    /// A ticket message (`POST /tickets/:id/messages`): with a tenant token the helpdesk's bot
+    /// speaks; with an agent's user token, the agent (who must be one of the ticket's agents).
+    pub async fn post_message(
+        &self,
+        caller: &Caller,
+        id: TicketId,
+        msg_type: &str,
+        content: String,
+    ) -> Result<String> {
+        let (sender, sender_id, actor) = match &caller.user {
+            Some(u) if u.is_agent => (Sender::Agent, u.user.id.clone(), Actor::Agent(u.user.id.clone())),
+            Some(_) => return Err(Error::Forbidden("only agents can post ticket messages".into())),
+            None => (Sender::Bot, caller.app.app_id.clone(), Actor::Bot),
+        };
+        let kind = message(sender, sender_id, msg_type, content);
+        let message_id = message_id_of(&kind);
+        let event = self.at(actor, kind);
+        change(&*self.store, &caller.helpdesk, id, |_, _| Ok(vec![event])).await?;
+        Ok(message_id)
+    }
+
+    /// The bot answers a guest message with FAQs while the ticket is still with the bot
+    /// (`POST /tickets/:id/answer_user_query`).
+    pub async fn answer_user_query(
+        &self,
+        caller: &Caller,
+        id: TicketId,
+        event_id: &str,
+        faqs: &[(String, f64)],
+    ) -> Result<()> {
+        let asked = self.store.message_by_event_id(&caller.helpdesk, event_id).await?;
+        if asked.ticket_id != id {
+            return Err(Error::Missing("event_id belongs to another ticket".into()));
+        }
+        let content = serde_json::json!({
+            "msg_type": "faq",
+            "content": faqs.iter().map(|(id, score)| serde_json::json!({"id": id, "score": score})).collect::<Vec<_>>(),
+        })
+        .to_string();
+        let answer = self.at(
+            Actor::Bot,
+            message(Sender::Bot, caller.app.app_id.clone(), "text", content),
+        );
+        change(&*self.store, &caller.helpdesk, id, |_, current| {
+            let closed = TicketStatus::from_code(current.status).is_some_and(TicketStatus::is_closed);
+            if current.ticket_type != TicketStage::Bot as i64 || closed {
+                return Err(Error::invalid("the ticket is no longer with the bot"));
+            }
+            Ok(vec![answer])
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// The helpdesk bot messages a user of the tenant (`POST /message`). Returns the message id.
+    pub async fn bot_message(&self, caller: &Caller, m: OutsideMessage) -> Result<String> {
+        match self.store.user(caller.app.tenant_id, &m.receiver_id).await {
+            Ok(_) => {}
+            Err(larkdesk_store::StoreError::NotFound) => {
+                return Err(Error::Missing("receiver_id is not a user of this tenant".into()));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let message_id = ids::new_message_id();
+        let record = BotMessage {
+            message_id: message_id.clone(),
+            receiver_id: m.receiver_id,
+            receive_type: m.receive_type,
+            msg_type: m.msg_type,
+            content: m.content,
+            at_ms: self.clock.now_ms(),
+        };
+        self.store.record_bot_message(&caller.helpdesk, &record).await?;
+        Ok(message_id)
+    }
+
+    /// One lifecycle step as the guest, an agent or the bot (the admin API's emulator).
+    pub async fn act(&self, helpdesk: &Helpdesk, id: TicketId, action: Action) -> Result<Acted> {
+        let current = self.store.ticket(helpdesk, id).await?;
+        let guest_id = current.guest.id.clone();
+        let guest = Actor::Guest(guest_id.clone());
+        let mut images = Vec::new();
+        let (actor, kind) = match action {
+            Action::GuestText(content) => (
+                guest,
+                message(Sender::Guest, guest_id, "text", text_content(&content)),
+            ),
+            Action::GuestImages(bytes) => {
+                if bytes.is_empty() {
+                    return Err(Error::invalid("images is required"));
+                }
+                let message_id = ids::new_message_id();
+                let keys: Vec<String> = (0..bytes.len())
+                    .map(|i| format!("img_{message_id}_{i}"))
+                    .collect();
+                let content =
+                    serde_json::json!({"msg_type": "image", "image_keys": keys, "image_key": keys[0]});
+                images = bytes;
+                let kind = EventKind::Message {
+                    sender: Sender::Guest,
+                    sender_id: guest_id,
+                    message_id,
+                    msg_type: "image".into(),
+                    content: content.to_string(),
+                };
+                (guest, kind)
+            }
+            Action::BotText(content) => (
+                Actor::Bot,
+                message(Sender::Bot, String::new(), "text", text_content(&content)),
+            ),
+            Action::AgentText { agent_id, content } => {
+                let agent = self.agent(helpdesk, &agent_id).await?;
+                (
+                    Actor::Agent(agent.clone()),
+                    message(Sender::Agent, agent, "text", text_content(&content)),
+                )
+            }
+            Action::RequestHuman => (guest, EventKind::HumanRequested),
+            Action::AgentEnter(agent) => {
+                let agent_id = self.agent(helpdesk, &agent).await?;
+                (Actor::System, EventKind::AgentEntered { agent_id })
+            }
+            Action::AgentLeave(agent) => {
+                let agent_id = self.agent(helpdesk, &agent).await?;
+                (Actor::System, EventKind::AgentLeft { agent_id })
+            }
+            Action::AddCollaborator(user_id) => (Actor::System, EventKind::CollaboratorAdded { user_id }),
+            Action::Status { status, agent_id } => {
+                // A status change names its agent when there is one; otherwise the system acts.
+                let agent = match agent_id {
+                    Some(id) => self.agent(helpdesk, &id).await.ok(),
+                    None => None,
+                };
+                (
+                    agent.map_or(Actor::System, Actor::Agent),
+                    EventKind::StatusChanged { status },
+                )
+            }
+            Action::Close(Closer::Bot) => (
+                Actor::Bot,
+                EventKind::Closed {
+                    status: TicketStatus::ClosedByBot.code(),
+                    by_id: None,
+                },
+            ),
+            Action::Close(Closer::User) => (
+                guest,
+                EventKind::Closed {
+                    status: TicketStatus::ClosedByUser.code(),
+                    by_id: Some(guest_id),
+                },
+            ),
+            Action::Close(Closer::Agent(agent)) => {
+                let agent = self.agent(helpdesk, &agent).await?;
+                (
+                    Actor::Agent(agent.clone()),
+                    EventKind::Closed {
+                        status: TicketStatus::ClosedByAgent.code(),
+                        by_id: Some(agent),
+                    },
+                )
+            }
+            Action::Reopen => (guest, EventKind::Reopened),
+            Action::Rate { score, reason } => (
+                guest,
+                EventKind::Rated {
+                    score,
+                    dissatisfaction_reason: reason,
+                },
+            ),
+        };
+        let message_id = matches!(kind, EventKind::Message { .. }).then(|| message_id_of(&kind));
+        let event = self.at(actor, kind);
+        let ticket = change(&*self.store, helpdesk, id, |_, _| Ok(vec![event])).await?;
+        if let Some(message_id) = &message_id {
+            for (index, bytes) in images.iter().enumerate() {
+                self.store
+                    .put_image(message_id, index as i64, image_content_type(bytes), bytes)
+                    .await?;
+            }
+        }
+        Ok(Acted { ticket, message_id })
+    }
+
+    /// Decode base64 images for [`Action::GuestImages`].
+    pub fn decode_images(images: &[String]) -> Result<Vec<Vec<u8>>> {
+        images
+            .iter()
+            .map(|b64| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .map_err(|_| Error::invalid("images must be base64"))
+            })
+            .collect()
+    }
+
+    /// Recompute every ticket's projection (row and messages) from its log; report how many
+    /// differed. Each ticket is rebuilt in its own transaction holding its lock, so no change
+    /// slips in between reading the log and writing the projection.
+    pub async fn rebuild(&self) -> Result<RebuildReport> {
+        let mut report = RebuildReport::default();
+        for (id, helpdesk_id) in self.store.all_tickets().await? {
+            let helpdesk = self.store.helpdesk_by_public_id(&helpdesk_id).await?;
+            let mut tx = self.store.begin_write().await?;
+            let locked = tx.lock(&helpdesk, id).await?;
+            let projected = log::project(id, &helpdesk.helpdesk_id, &locked.log)?;
+            let messages = log::messages(&locked.log);
+            let (stored, stored_messages) = tx.stored(&helpdesk, id).await?;
+            let same_messages = stored_messages.len() == messages.len()
+                && stored_messages
+                    .iter()
+                    .zip(&messages)
+                    .all(|((message_id, position), m)| {
+                        *message_id == m.message_id && *position == m.position
+                    });
+            if stored != projected || !same_messages {
+                report.changed += 1;
+                tx.replace(id, &projected, &messages).await?;
+            }
+            tx.commit().await?;
+            report.tickets += 1;
+        }
+        Ok(report)
+    }
+
+    /// Create many tickets in one transaction, without pushing events (a bulk load, like an
+    /// import).
+    pub async fn create_many(&self, helpdesk: &Helpdesk, batch: &[NewTicket]) -> Result<()> {
+        let projected = batch
+            .iter()
+            .map(|t| {
+                let ticket = log::project(t.id, &helpdesk.helpdesk_id, &t.events)?;
+                Ok((ticket, log::messages(&t.events)))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let rows: Vec<NewTicketRows<'_>> = batch
+            .iter()
+            .zip(&projected)
+            .map(|(t, (projection, messages))| NewTicketRows {
+                id: t.id,
+                chat_id: &t.chat_id,
+                projection,
+                log: &t.events,
+                messages,
+            })
+            .collect();
+        let mut tx = self.store.begin_write().await?;
+        tx.insert(helpdesk, &rows).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn message_id_of(kind: &EventKind) -> String {
+    match kind {
+        EventKind::Message { message_id, .. } => message_id.clone(),
+        _ => String::new(),
+    }
+}
+
+/// Create a ticket from its first events (a `Created` or `Imported` event first), adding the
+/// people it names that the directory does not know yet (`new_people`: profile, is agent).
+pub async fn create(
+    store: &dyn Store,
+    helpdesk: &Helpdesk,
+    id: TicketId,
+    chat_id: &str,
+    events: Vec<TicketEvent>,
+    new_people: &[(&TicketUser, bool)],
+) -> Result<Ticket> {
+    let change = log::append(id, &helpdesk.helpdesk_id, Vec::new(), events)?;
+    let messages = &change.new_messages;
+    let mut tx = store.begin_write().await?;
+    // People an import names join the directory in the same transaction: all or nothing.
+    tx.add_people(helpdesk.tenant_id, new_people).await?;
+    let row = NewTicketRows {
+        id,
+        chat_id,
+        projection: &change.after,
+        log: &change.log,
+        messages,
+    };
+    tx.insert(helpdesk, &[row]).await?;
+    let ticket = finish(&mut *tx, helpdesk, chat_id, &change).await?;
+    tx.commit().await?;
+    Ok(ticket)
+}
+
+/// Append to a ticket's log the events `decide` makes of its locked log and current state.
+pub async fn change(
+    store: &dyn Store,
+    helpdesk: &Helpdesk,
+    id: TicketId,
+    decide: impl FnOnce(&[TicketEvent], &Ticket) -> Result<Vec<TicketEvent>> + Send,
+) -> Result<Ticket> {
+    let mut tx = store.begin_write().await?;
+    let locked = tx.lock(helpdesk, id).await?;
+    let current = log::project(id, &helpdesk.helpdesk_id, &locked.log)?;
+    let new = decide(&locked.log, &current)?;
+    let change = log::append(id, &helpdesk.helpdesk_id, locked.log, new)?;
+    tx.append(id, &change).await?;
+    let ticket = finish(&mut *tx, helpdesk, &locked.chat_id, &change).await?;
+    tx.commit().await?;
+    Ok(ticket)
+}
+
+/// Store a ticket given as a ready-made snapshot (imports, demo data): its log starts with an
+/// `Imported` event, and it pushes nothing. People it names that the tenant's directory does
+/// not know yet are added with the profile given (agents and the owner as agents); known
+/// people keep their directory profile.
+pub async fn import(store: &dyn Store, helpdesk: &Helpdesk, ticket: &Ticket) -> Result<()> {
+    let id = TicketId::parse(&ticket.ticket_id).ok_or_else(|| Error::invalid("ticket_id must be digits"))?;
+    let event = TicketEvent {
+        at_ms: ticket.updated_at.max(ticket.created_at),
+        actor: Actor::System,
+        kind: EventKind::Imported {
+            snapshot: Box::new(ImportedTicket::from(ticket)),
+        },
+    };
+    let agents = ticket.agents.iter().chain(&ticket.agent_owner).map(|u| (u, true));
+    let others = std::iter::once(&ticket.guest)
+        .chain(&ticket.collaborators)
+        .chain(&ticket.closed_by)
+        .map(|u| (u, false));
+    let people: Vec<_> = agents.chain(others).collect();
+    create(store, helpdesk, id, "", vec![event], &people)
+        .await
+        .map(drop)
+}
+
+/// Queue what a change pushes to subscribed apps, in its transaction, and return the ticket
+/// after it with its people's profiles.
+async fn finish(
+    tx: &mut dyn TicketWrite,
+    helpdesk: &Helpdesk,
+    chat_id: &str,
+    change: &Appended,
+) -> Result<Ticket> {
+    let subscribers = tx.subscribers(helpdesk.id).await?;
+    let mut tickets: Vec<Ticket> = change
+        .before
+        .iter()
+        .cloned()
+        .chain([change.after.clone()])
+        .collect();
+    let people = tx.profiles(helpdesk.tenant_id, &people_named(&tickets)).await?;
+    fill_people(&people, &mut tickets);
+    let after = tickets.pop().expect("the ticket after the change");
+    if !subscribers.is_empty() {
+        let appended = change.log.len() - change.first_new;
+        let notes =
+            larkdesk_domain::notify::notifications(tickets.first(), &after, &change.log, appended, chat_id);
+        let at_ms = change.log.last().map_or(0, |e| e.at_ms);
+        tx.enqueue(&outbox::entries(&subscribers, &notes, at_ms)).await?;
+    }
+    Ok(after)
+}

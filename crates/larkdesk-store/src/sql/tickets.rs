@@ -1,0 +1,639 @@
+//! Tickets: the event log, the ticket projection, messages, list queries, and the write
+//! transaction the service changes them through.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use larkdesk_domain::events::TicketEvent;
+use larkdesk_domain::ids::{HelpdeskRowId, TenantRowId, TicketId};
+use larkdesk_domain::log::{Appended, LogMessage};
+use larkdesk_wire::ticket::{Ticket, TicketMessage, TicketUser};
+use sqlx::Transaction;
+
+use super::{SqlStore, conflict_or, upsert_user};
+use crate::backend::{Backend, Builder, Columns, On, sql};
+use crate::rows::{self, PROJECTION_COLUMNS, USER_COLUMNS, json_column, to_json};
+use crate::{
+    BotMessage, Helpdesk, LIST_CAP, LockedTicket, NewTicketRows, OutboxEntry, StoreError, StoreResult,
+    StoredMessage, Subscriber, TicketFilter, TicketStore, TicketWrite,
+};
+
+/// Rows per multi-row `INSERT`: comfortably under SQLite's 32,766 and PostgreSQL's 65,535 bind
+/// parameters for the widest row (a ticket: 28 columns).
+const ROWS_PER_INSERT: usize = 1000;
+
+/// Statements whose text depends on the dialect, built once per store.
+pub(crate) struct Statements {
+    /// A ticket row (alias `t`) under the names `rows::projection` reads.
+    ticket_columns: String,
+    /// A ticket row with the directory profiles of the people it names: the ticket's columns
+    /// repeated once per profile found (2–4 rows as a rule), or one row with NULL profile
+    /// columns when none is. `$1` ticket_id, `$2` helpdesk row id, `$3` tenant row id.
+    ticket_with_people: String,
+}
+
+impl Statements {
+    pub(crate) fn new<DB: Backend>() -> Arc<Self> {
+        let json = DB::JSON_AS_TEXT;
+        let ticket_columns = format!(
+            "t.ticket_id, t.helpdesk_id, t.guest_id, t.comments, t.ticket_type, t.status, t.score,
+             t.created_at, t.updated_at, t.closed_at, t.dissatisfaction_reason,
+             t.agent_ids{json} AS agent_ids, t.channel, t.solve, t.closed_by_id,
+             t.collaborator_ids{json} AS collaborator_ids, t.customized_fields, t.agent_service_duration,
+             t.agent_first_response_duration, t.bot_service_duration, t.agent_resolution_time,
+             t.actual_processing_time, t.agent_entry_time, t.agent_first_response_time,
+             t.agent_last_response_time, t.agent_owner_id, t.tags{json} AS tags, t.chat_id"
+        );
+        let profile = USER_COLUMNS
+            .split(", ")
+            .map(|c| format!("p.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let ticket_with_people = format!(
+            "SELECT {ticket_columns}, {profile} FROM tickets t {}
+             WHERE t.ticket_id = $1 AND t.helpdesk_id = $2",
+            DB::PEOPLE_OF_TICKET
+        );
+        Arc::new(Self {
+            ticket_columns,
+            ticket_with_people,
+        })
+    }
+}
+
+/// The projection's values after the placeholders a builder is at, JSON list columns cast the
+/// way the dialect wants them.
+fn push_projection<'t, DB: Backend>(b: &mut Builder<'t>, t: &'t Ticket) {
+    for (i, (arg, json)) in rows::projection_values(t).into_iter().enumerate() {
+        if i > 0 {
+            b.push(", ");
+        }
+        b.arg(arg);
+        if json {
+            b.push(DB::TO_JSON);
+        }
+    }
+}
+
+/// Insert messages of tickets, as `(ticket, message)` rows.
+async fn insert_messages<DB: Backend>(
+    conn: &mut DB::Connection,
+    messages: &[(TicketId, &LogMessage)],
+) -> StoreResult<()> {
+    for chunk in messages.chunks(ROWS_PER_INSERT) {
+        let mut b = Builder::new::<DB>(
+            "INSERT INTO ticket_messages (ticket_id, message_id, event_id, msg_type, content, sender_type,
+               sender_id, created_at, position) VALUES ",
+        );
+        for (i, &(id, m)) in chunk.iter().enumerate() {
+            b.push(if i == 0 { "(" } else { ", (" });
+            b.args([
+                id.into(),
+                (&m.message_id).into(),
+                (&m.event_id).into(),
+                (&m.msg_type).into(),
+                (&m.content).into(),
+                m.sender_type.into(),
+                (&m.sender_id).into(),
+                m.created_at.into(),
+                m.position.into(),
+            ] as [crate::backend::Arg<'_>; 9])
+                .push(")");
+        }
+        b.build()
+            .execute(On::<DB>::Conn(&mut *conn))
+            .await
+            .map_err(conflict_or("message_id already exists"))?;
+    }
+    Ok(())
+}
+
+/// Append `events` to a ticket's log, the first one at `first_seq`.
+async fn insert_events<DB: Backend>(
+    conn: &mut DB::Connection,
+    logs: &[(TicketId, usize, &[TicketEvent])],
+) -> StoreResult<()> {
+    let rows: Vec<(TicketId, i64, i64, String)> = logs
+        .iter()
+        .flat_map(|&(id, first_seq, events)| {
+            events
+                .iter()
+                .enumerate()
+                .map(move |(i, e)| (id, (first_seq + i) as i64, e.at_ms, to_json(e)))
+        })
+        .collect();
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let mut b = Builder::new::<DB>("INSERT INTO ticket_events (ticket_id, seq, at_ms, event) VALUES ");
+        for (i, (id, seq, at_ms, event)) in chunk.iter().enumerate() {
+            b.push(if i == 0 { "(" } else { ", (" });
+            b.arg(*id)
+                .push(", ")
+                .arg(*seq)
+                .push(", ")
+                .arg(*at_ms)
+                .push(", ")
+                .arg(event)
+                .push(")");
+        }
+        b.build().execute(On::<DB>::Conn(&mut *conn)).await?;
+    }
+    Ok(())
+}
+
+async fn load_events<'a, DB: Backend>(
+    on: impl Into<On<'a, DB>>,
+    id: TicketId,
+) -> StoreResult<Vec<TicketEvent>> {
+    let rows = sql("SELECT event FROM ticket_events WHERE ticket_id = $1 ORDER BY seq")
+        .bind(id)
+        .fetch_all(on)
+        .await?;
+    rows.iter()
+        .map(|r| json_column(&r.text("event")?, "ticket_events.event"))
+        .collect()
+}
+
+/// Directory profiles of `open_ids` in a tenant.
+async fn profiles<'a, DB: Backend>(
+    on: impl Into<On<'a, DB>>,
+    tenant: TenantRowId,
+    open_ids: &[String],
+) -> StoreResult<HashMap<String, TicketUser>> {
+    let rows = sql(format!(
+        "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND open_id IN ({})",
+        DB::json_strings("$2")
+    ))
+    .bind(tenant)
+    .bind(to_json(&open_ids))
+    .fetch_all(on)
+    .await?;
+    rows::profiles(&rows)
+}
+
+/// The ticket's row: it exists in this helpdesk. `lock` also locks it for the transaction.
+fn ticket_row_sql<DB: Backend>(lock: bool) -> String {
+    format!(
+        "SELECT ticket_id, chat_id FROM tickets WHERE ticket_id = $1 AND helpdesk_id = $2{}",
+        if lock { DB::FOR_UPDATE } else { "" }
+    )
+}
+
+#[async_trait]
+impl<DB: Backend> TicketStore for SqlStore<DB> {
+    async fn begin_write(&self) -> StoreResult<Box<dyn TicketWrite>> {
+        Ok(Box::new(SqlWrite {
+            tx: DB::begin_write(&self.pool).await?,
+            statements: self.statements.clone(),
+        }))
+    }
+
+    /// One statement (on SQLite, one hand-off to the connection's thread; on PostgreSQL, one
+    /// round trip), however many people the ticket names.
+    async fn ticket(&self, helpdesk: &Helpdesk, id: TicketId) -> StoreResult<Ticket> {
+        let rows = sql(self.statements.ticket_with_people.as_str())
+            .bind(id)
+            .bind(helpdesk.id)
+            .bind(helpdesk.tenant_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows::ticket_with_people(&rows, &helpdesk.helpdesk_id)
+    }
+
+    async fn ticket_events(&self, helpdesk: &Helpdesk, id: TicketId) -> StoreResult<Vec<TicketEvent>> {
+        let mut conn = self.pool.acquire().await?;
+        sql(ticket_row_sql::<DB>(false))
+            .bind(id)
+            .bind(helpdesk.id)
+            .fetch_one(&mut conn)
+            .await?;
+        load_events(&mut conn, id).await
+    }
+
+    async fn list_tickets(
+        &self,
+        helpdesk: &Helpdesk,
+        filter: &TicketFilter,
+        known_total: Option<i64>,
+        offset: i64,
+        limit: i64,
+    ) -> StoreResult<(i64, Vec<Ticket>)> {
+        let total = match known_total {
+            Some(total) => total,
+            None => {
+                let mut count = Builder::new::<DB>("SELECT count(*) AS n FROM (SELECT 1");
+                where_clause::<DB>(&mut count, helpdesk, filter);
+                count.push(" LIMIT ").arg(LIST_CAP).push(") AS capped");
+                count.build().fetch_one(&self.pool).await?.int("n")?
+            }
+        };
+        // Newest first; ticket_id breaks ties so pages never overlap. The page's ids are found
+        // first and only those rows read: rows skipped by OFFSET then cost an index step, not a
+        // table row.
+        let mut page = Builder::new::<DB>(format!(
+            "SELECT {} FROM tickets t WHERE t.ticket_id IN (SELECT t.ticket_id",
+            self.statements.ticket_columns
+        ));
+        where_clause::<DB>(&mut page, helpdesk, filter);
+        page.push(" ORDER BY t.created_at DESC, t.ticket_id DESC LIMIT ")
+            .arg(limit)
+            .push(" OFFSET ")
+            .arg(offset)
+            .push(") ORDER BY t.created_at DESC, t.ticket_id DESC");
+        let rows = page.build().fetch_all(&self.pool).await?;
+        let mut tickets = rows
+            .iter()
+            .map(|r| rows::projection(r, &helpdesk.helpdesk_id))
+            .collect::<StoreResult<Vec<_>>>()?;
+        let people = profiles(&self.pool, helpdesk.tenant_id, &rows::people_named(&tickets)).await?;
+        rows::fill_people(&people, &mut tickets);
+        Ok((total, tickets))
+    }
+
+    async fn list_messages(
+        &self,
+        helpdesk: &Helpdesk,
+        id: TicketId,
+        range_ms: (Option<i64>, Option<i64>),
+        offset: i64,
+        limit: i64,
+    ) -> StoreResult<(i64, Vec<TicketMessage>)> {
+        sql(ticket_row_sql::<DB>(false))
+            .bind(id)
+            .bind(helpdesk.id)
+            .fetch_one(&self.pool)
+            .await?;
+        let (from, to) = (range_ms.0.unwrap_or(i64::MIN), range_ms.1.unwrap_or(i64::MAX));
+        let total = sql(
+            "SELECT count(*) AS n FROM ticket_messages WHERE ticket_id = $1 AND created_at BETWEEN $2 AND $3",
+        )
+        .bind(id)
+        .bind(from)
+        .bind(to)
+        .fetch_one(&self.pool)
+        .await?
+        .int("n")?;
+        let rows = sql(
+            "SELECT m.id, m.message_id, m.msg_type, m.created_at, m.content, m.sender_id,
+                    coalesce(u.name, '') AS user_name, coalesce(u.avatar_url, '') AS avatar_url
+             FROM ticket_messages m
+             LEFT JOIN users u ON u.tenant_id = $1 AND u.open_id = m.sender_id
+             WHERE m.ticket_id = $2 AND m.created_at BETWEEN $3 AND $4
+             ORDER BY m.created_at, m.id LIMIT $5 OFFSET $6",
+        )
+        .bind(helpdesk.tenant_id)
+        .bind(id)
+        .bind(from)
+        .bind(to)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        let messages = rows
+            .iter()
+            .map(rows::ticket_message)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok((total, messages))
+    }
+
+    async fn message_by_event_id(&self, helpdesk: &Helpdesk, event_id: &str) -> StoreResult<StoredMessage> {
+        let row = sql(
+            "SELECT m.ticket_id, m.message_id, m.event_id, m.msg_type, m.content, m.sender_type,
+                    m.sender_id, m.created_at, m.position
+             FROM ticket_messages m JOIN tickets t ON t.ticket_id = m.ticket_id
+             WHERE m.event_id = $1 AND t.helpdesk_id = $2",
+        )
+        .bind(event_id)
+        .bind(helpdesk.id)
+        .fetch_one(&self.pool)
+        .await?;
+        rows::stored_message(&row)
+    }
+
+    async fn all_tickets(&self) -> StoreResult<Vec<(TicketId, String)>> {
+        let rows = sql(
+            "SELECT t.ticket_id, h.helpdesk_id FROM tickets t JOIN helpdesks h ON h.id = t.helpdesk_id
+             ORDER BY t.ticket_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((TicketId::new(r.int("ticket_id")?), r.text("helpdesk_id")?)))
+            .collect()
+    }
+
+    async fn tags_for_names(
+        &self,
+        helpdesk: &Helpdesk,
+        names: &[String],
+    ) -> StoreResult<Vec<(String, String)>> {
+        let mut out = Vec::with_capacity(names.len());
+        for name in names {
+            sql("INSERT INTO tags (helpdesk_id, tag_id, name) VALUES ($1, $2, $3)
+                 ON CONFLICT (helpdesk_id, name) DO NOTHING")
+            .bind(helpdesk.id)
+            .bind(larkdesk_domain::ids::new_numeric_id())
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+            let row = sql("SELECT tag_id FROM tags WHERE helpdesk_id = $1 AND name = $2")
+                .bind(helpdesk.id)
+                .bind(name)
+                .fetch_one(&self.pool)
+                .await?;
+            out.push((row.text("tag_id")?, name.clone()));
+        }
+        Ok(out)
+    }
+
+    async fn put_image(
+        &self,
+        message_id: &str,
+        index: i64,
+        content_type: &str,
+        bytes: &[u8],
+    ) -> StoreResult<()> {
+        sql("INSERT INTO ticket_images (message_id, idx, content_type, bytes) VALUES ($1, $2, $3, $4)")
+            .bind(message_id)
+            .bind(index)
+            .bind(content_type)
+            .bind(bytes)
+            .execute(&self.pool)
+            .await
+            .map_err(conflict_or("image already stored"))?;
+        Ok(())
+    }
+
+    async fn image(
+        &self,
+        helpdesk: &Helpdesk,
+        id: TicketId,
+        message_id: &str,
+        index: i64,
+    ) -> StoreResult<(String, Vec<u8>)> {
+        let row = sql("SELECT i.content_type, i.bytes FROM ticket_images i
+             JOIN ticket_messages m ON m.message_id = i.message_id
+             JOIN tickets t ON t.ticket_id = m.ticket_id
+             WHERE t.ticket_id = $1 AND t.helpdesk_id = $2 AND i.message_id = $3 AND i.idx = $4")
+        .bind(id)
+        .bind(helpdesk.id)
+        .bind(message_id)
+        .bind(index)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((row.text("content_type")?, row.bytes("bytes")?))
+    }
+
+    async fn record_bot_message(&self, helpdesk: &Helpdesk, m: &BotMessage) -> StoreResult<()> {
+        sql("INSERT INTO bot_messages (helpdesk_id, message_id, receiver_id, receive_type, msg_type, content, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        .bind(helpdesk.id)
+        .bind(&m.message_id)
+        .bind(&m.receiver_id)
+        .bind(&m.receive_type)
+        .bind(&m.msg_type)
+        .bind(&m.content)
+        .bind(m.at_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn finish_bulk_load(&self) -> StoreResult<()> {
+        DB::finish_bulk_load(&self.pool).await
+    }
+
+    fn bulk_load_jobs(&self) -> usize {
+        DB::bulk_load_jobs(self.max_connections)
+    }
+}
+
+/// ` FROM tickets t WHERE …` for `GET /tickets` filters (all combined with AND).
+fn where_clause<'q, DB: Backend>(q: &mut Builder<'q>, helpdesk: &Helpdesk, filter: &'q TicketFilter) {
+    q.push(" FROM tickets t WHERE t.helpdesk_id = ").arg(helpdesk.id);
+    if let Some(id) = filter.ticket_id {
+        q.push(" AND t.ticket_id = ").arg(id);
+    }
+    if let Some(agent) = &filter.agent_id {
+        let p = q.placeholder(agent);
+        q.push(" AND ").push(&DB::json_list_has("t.agent_ids", &p));
+    }
+    if let Some(by) = &filter.closed_by_id {
+        q.push(" AND t.closed_by_id = ").arg(by);
+    }
+    let exact = [
+        ("t.ticket_type", filter.ticket_type),
+        ("t.channel", filter.channel),
+        ("t.solve", filter.solved),
+        ("t.score", filter.score),
+    ];
+    for (column, value) in exact {
+        if let Some(v) = value {
+            q.push(" AND ").push(column).push(" = ").arg(v);
+        }
+    }
+    if !filter.status_list.is_empty() {
+        q.push(" AND t.status IN (")
+            .args(filter.status_list.iter().copied())
+            .push(")");
+    }
+    if let Some(name) = &filter.guest_name {
+        q.push(" AND t.guest_id IN (SELECT open_id FROM users WHERE tenant_id = ")
+            .arg(helpdesk.tenant_id)
+            .push(" AND name = ")
+            .arg(name)
+            .push(")");
+    }
+    if let Some(guest) = &filter.guest_id {
+        q.push(" AND t.guest_id = ").arg(guest);
+    }
+    if !filter.tags.is_empty() {
+        let names: Vec<String> = filter.tags.iter().map(|t| q.placeholder(t)).collect();
+        q.push(" AND ").push(&DB::tags_named_any("t.tags", &names));
+    }
+    for (column, range) in [("t.created_at", filter.created), ("t.updated_at", filter.updated)] {
+        if let Some((from, to)) = range {
+            q.push(" AND ")
+                .push(column)
+                .push(" BETWEEN ")
+                .arg(from)
+                .push(" AND ")
+                .arg(to);
+        }
+    }
+}
+
+/// A [`TicketWrite`] on a SQL transaction.
+struct SqlWrite<DB: Backend> {
+    tx: Transaction<'static, DB>,
+    statements: Arc<Statements>,
+}
+
+#[async_trait]
+impl<DB: Backend> TicketWrite for SqlWrite<DB> {
+    async fn lock(&mut self, helpdesk: &Helpdesk, id: TicketId) -> StoreResult<LockedTicket> {
+        let row = sql(ticket_row_sql::<DB>(true))
+            .bind(id)
+            .bind(helpdesk.id)
+            .fetch_one(&mut self.tx)
+            .await?;
+        Ok(LockedTicket {
+            chat_id: row.text("chat_id")?,
+            log: load_events(&mut self.tx, id).await?,
+        })
+    }
+
+    async fn insert(&mut self, helpdesk: &Helpdesk, tickets: &[NewTicketRows<'_>]) -> StoreResult<()> {
+        for chunk in tickets.chunks(ROWS_PER_INSERT) {
+            let mut b = Builder::new::<DB>(format!(
+                "INSERT INTO tickets (ticket_id, helpdesk_id, chat_id, {PROJECTION_COLUMNS}) VALUES "
+            ));
+            for (i, t) in chunk.iter().enumerate() {
+                b.push(if i == 0 { "(" } else { ", (" });
+                b.arg(t.id)
+                    .push(", ")
+                    .arg(helpdesk.id)
+                    .push(", ")
+                    .arg(t.chat_id)
+                    .push(", ");
+                push_projection::<DB>(&mut b, t.projection);
+                b.push(")");
+            }
+            b.build()
+                .execute(&mut self.tx)
+                .await
+                .map_err(conflict_or("ticket_id already exists"))?;
+        }
+        let logs: Vec<_> = tickets.iter().map(|t| (t.id, 1, t.log)).collect();
+        insert_events::<DB>(&mut *self.tx, &logs).await?;
+        let messages: Vec<_> = tickets
+            .iter()
+            .flat_map(|t| t.messages.iter().map(|m| (t.id, m)))
+            .collect();
+        insert_messages::<DB>(&mut *self.tx, &messages).await
+    }
+
+    async fn append(&mut self, id: TicketId, change: &Appended) -> StoreResult<()> {
+        insert_events::<DB>(&mut *self.tx, &[(id, change.first_new + 1, change.new_events())]).await?;
+        write_projection::<DB>(&mut *self.tx, id, &change.after).await?;
+        let messages: Vec<_> = change.new_messages.iter().map(|m| (id, m)).collect();
+        insert_messages::<DB>(&mut *self.tx, &messages).await
+    }
+
+    async fn stored(
+        &mut self,
+        helpdesk: &Helpdesk,
+        id: TicketId,
+    ) -> StoreResult<(Ticket, Vec<(String, i64)>)> {
+        let row = sql(format!(
+            "SELECT {} FROM tickets t WHERE t.ticket_id = $1",
+            self.statements.ticket_columns
+        ))
+        .bind(id)
+        .fetch_one(&mut self.tx)
+        .await?;
+        let projection = rows::projection(&row, &helpdesk.helpdesk_id)?;
+        let messages =
+            sql("SELECT message_id, position FROM ticket_messages WHERE ticket_id = $1 ORDER BY position")
+                .bind(id)
+                .fetch_all(&mut self.tx)
+                .await?
+                .iter()
+                .map(|r| Ok((r.text("message_id")?, r.int("position")?)))
+                .collect::<StoreResult<_>>()?;
+        Ok((projection, messages))
+    }
+
+    async fn replace(
+        &mut self,
+        id: TicketId,
+        projection: &Ticket,
+        messages: &[LogMessage],
+    ) -> StoreResult<()> {
+        write_projection::<DB>(&mut *self.tx, id, projection).await?;
+        sql("DELETE FROM ticket_messages WHERE ticket_id = $1")
+            .bind(id)
+            .execute(&mut self.tx)
+            .await?;
+        let messages: Vec<_> = messages.iter().map(|m| (id, m)).collect();
+        insert_messages::<DB>(&mut *self.tx, &messages).await
+    }
+
+    async fn add_people(&mut self, tenant: TenantRowId, people: &[(&TicketUser, bool)]) -> StoreResult<()> {
+        if let (Some(lock), false) = (DB::LOCK_DIRECTORY, people.is_empty()) {
+            sql(lock).execute(&mut self.tx).await?;
+        }
+        for (user, is_agent) in people {
+            upsert_user(&mut self.tx, tenant, user, *is_agent, false).await?;
+        }
+        Ok(())
+    }
+
+    async fn profiles(
+        &mut self,
+        tenant: TenantRowId,
+        open_ids: &[String],
+    ) -> StoreResult<HashMap<String, TicketUser>> {
+        profiles(&mut self.tx, tenant, open_ids).await
+    }
+
+    async fn subscribers(&mut self, helpdesk: HelpdeskRowId) -> StoreResult<Vec<Subscriber>> {
+        let rows = sql(
+            "SELECT a.id, a.app_id, s.verification_token, t.tenant_key, e.event_type
+             FROM event_subscriptions e
+             JOIN apps a ON a.id = e.app_id
+             JOIN app_event_settings s ON s.app_id = a.id
+             JOIN tenants t ON t.id = a.tenant_id
+             WHERE e.helpdesk_id = $1",
+        )
+        .bind(helpdesk)
+        .fetch_all(&mut self.tx)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Subscriber {
+                    app: larkdesk_domain::ids::AppRowId(r.int("id")?),
+                    app_id: r.text("app_id")?,
+                    verification_token: r.text("verification_token")?,
+                    tenant_key: r.text("tenant_key")?,
+                    event_type: r.text("event_type")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn enqueue(&mut self, entries: &[OutboxEntry]) -> StoreResult<()> {
+        for e in entries {
+            sql(
+                "INSERT INTO event_outbox (event_id, app_id, event_type, body, created_at, next_attempt_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(&e.event_id)
+            .bind(e.app)
+            .bind(&e.event_type)
+            .bind(&e.body)
+            .bind(e.at_ms)
+            .bind(e.at_ms)
+            .execute(&mut self.tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn commit(self: Box<Self>) -> StoreResult<()> {
+        Ok(self.tx.commit().await?)
+    }
+}
+
+/// Write every projected column of a ticket row.
+async fn write_projection<DB: Backend>(
+    conn: &mut DB::Connection,
+    id: TicketId,
+    t: &Ticket,
+) -> StoreResult<()> {
+    let mut b = Builder::new::<DB>(format!("UPDATE tickets SET ({PROJECTION_COLUMNS}) = ("));
+    push_projection::<DB>(&mut b, t);
+    b.push(") WHERE ticket_id = ").arg(id);
+    let changed = b.build().execute(On::<DB>::Conn(conn)).await?;
+    super::found(changed).map_err(|_| StoreError::NotFound)
+}
