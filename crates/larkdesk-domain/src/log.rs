@@ -110,21 +110,57 @@ impl Appended {
     }
 }
 
-/// Append `new` to `log` (empty for a new ticket): clamp, project, and find the new messages.
-pub fn append(
+/// The first events of a new ticket: clamp, project, and find its messages.
+pub fn create(id: TicketId, helpdesk_id: &str, events: Vec<TicketEvent>) -> Result<Appended, LifecycleError> {
+    append(id, helpdesk_id, Vec::new(), None, events)
+}
+
+/// A ticket's log with the ticket it describes, projected once.
+#[derive(Debug, Clone)]
+pub struct Projected {
+    id: TicketId,
+    helpdesk_id: String,
+    log: Vec<TicketEvent>,
+    ticket: Ticket,
+}
+
+impl Projected {
+    pub fn new(id: TicketId, helpdesk_id: &str, log: Vec<TicketEvent>) -> Result<Self, LifecycleError> {
+        let ticket = project(id, helpdesk_id, &log)?;
+        Ok(Self {
+            id,
+            helpdesk_id: helpdesk_id.to_owned(),
+            log,
+            ticket,
+        })
+    }
+
+    pub fn log(&self) -> &[TicketEvent] {
+        &self.log
+    }
+
+    pub fn ticket(&self) -> &Ticket {
+        &self.ticket
+    }
+
+    /// Append `new` events: clamp, project, and find the new messages.
+    pub fn append(self, new: Vec<TicketEvent>) -> Result<Appended, LifecycleError> {
+        append(self.id, &self.helpdesk_id, self.log, Some(self.ticket), new)
+    }
+}
+
+/// Append `new` to `log`, whose projection is `before` (`None` for a new ticket).
+fn append(
     id: TicketId,
     helpdesk_id: &str,
     mut log: Vec<TicketEvent>,
+    before: Option<Ticket>,
     new: Vec<TicketEvent>,
 ) -> Result<Appended, LifecycleError> {
     let first_new = log.len();
     log.extend(new);
     clamp_new_event_times(&mut log, first_new);
     let after = project(id, helpdesk_id, &log)?;
-    let before = match first_new {
-        0 => None,
-        _ => Some(project(id, helpdesk_id, &log[..first_new])?),
-    };
     let earlier = message_count(&log[..first_new]) as i64;
     let new_messages = messages_from(&log[first_new..], earlier + 1);
     Ok(Appended {
@@ -208,7 +244,9 @@ mod tests {
     fn an_append_knows_before_after_and_its_new_messages() {
         let id = TicketId::new(7);
         let log = vec![created(1_000), said(2_000, "om_a")];
-        let done = append(id, "9", log.clone(), vec![said(1_500, "om_b")]).unwrap();
+        let current = Projected::new(id, "9", log.clone()).unwrap();
+        assert_eq!(current.ticket().updated_at, 2_000);
+        let done = current.append(vec![said(1_500, "om_b")]).unwrap();
         assert_eq!(done.first_new, 2);
         assert_eq!(done.new_events()[0].at_ms, 2_000, "clamped");
         assert_eq!(done.before.as_ref().map(|t| t.updated_at), Some(2_000));
@@ -216,11 +254,13 @@ mod tests {
         assert_eq!(done.new_messages.len(), 1);
         assert_eq!(done.new_messages[0].position, 2);
 
-        let new = append(id, "9", Vec::new(), vec![created(1_000)]).unwrap();
+        let new = create(id, "9", vec![created(1_000)]).unwrap();
         assert!(new.before.is_none() && new.new_messages.is_empty());
         assert_eq!(new.after.status, 1);
 
-        let refused = append(id, "9", log, vec![ev(3_000, EventKind::Reopened)]);
+        let refused = Projected::new(id, "9", log)
+            .unwrap()
+            .append(vec![ev(3_000, EventKind::Reopened)]);
         assert_eq!(refused.unwrap_err(), LifecycleError::NotClosed);
     }
 }

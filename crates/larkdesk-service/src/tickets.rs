@@ -642,7 +642,7 @@ pub async fn create(
     events: Vec<TicketEvent>,
     new_people: &[(&TicketUser, bool)],
 ) -> Result<Ticket> {
-    let change = log::append(id, &helpdesk.helpdesk_id, Vec::new(), events)?;
+    let change = log::create(id, &helpdesk.helpdesk_id, events)?;
     let messages = &change.new_messages;
     let mut tx = store.begin_write().await?;
     // People an import names join the directory in the same transaction: all or nothing.
@@ -669,9 +669,9 @@ pub async fn change(
 ) -> Result<Ticket> {
     let mut tx = store.begin_write().await?;
     let locked = tx.lock(helpdesk, id).await?;
-    let current = log::project(id, &helpdesk.helpdesk_id, &locked.log)?;
-    let new = decide(&locked.log, &current)?;
-    let change = log::append(id, &helpdesk.helpdesk_id, locked.log, new)?;
+    let current = log::Projected::new(id, &helpdesk.helpdesk_id, locked.log)?;
+    let new = decide(current.log(), current.ticket())?;
+    let change = current.append(new)?;
     tx.append(id, &change).await?;
     let ticket = finish(&mut *tx, helpdesk, &locked.chat_id, &change).await?;
     tx.commit().await?;

@@ -11,7 +11,7 @@ use larkdesk_domain::ids::{AppRowId, TenantRowId, UserRowId};
 use larkdesk_wire::ticket::TicketUser;
 use sqlx::Pool;
 
-use crate::backend::{Backend, On, sql};
+use crate::backend::{Backend, Columns, On, sql};
 use crate::rows::{self, USER_COLUMNS, to_json};
 use crate::{
     AccountStore, App, Helpdesk, NewApp, NewHelpdesk, StoreError, StoreResult, Tenant, UserRecord, Workload,
@@ -119,15 +119,14 @@ impl<DB: Backend> AccountStore for SqlStore<DB> {
             .bind(name)
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|r| crate::backend::Columns::bytes(&r, "value"))
-            .transpose()
+        row.map(|r| r.bytes("value")).transpose()
     }
 
     async fn is_empty(&self) -> StoreResult<bool> {
         let row = sql("SELECT count(*) AS n FROM tenants")
             .fetch_one(&self.pool)
             .await?;
-        Ok(crate::backend::Columns::int(&row, "n")? == 0)
+        Ok(row.int("n")? == 0)
     }
 
     async fn create_tenant(&self, tenant_key: &str, name: &str) -> StoreResult<Tenant> {
@@ -139,7 +138,7 @@ impl<DB: Backend> AccountStore for SqlStore<DB> {
             .await
             .map_err(conflict_or("tenant_key already exists"))?;
         Ok(Tenant {
-            id: TenantRowId(crate::backend::Columns::int(&row, "id")?),
+            id: TenantRowId(row.int("id")?),
             tenant_key: tenant_key.to_owned(),
             name: name.to_owned(),
         })
@@ -177,7 +176,7 @@ impl<DB: Backend> AccountStore for SqlStore<DB> {
         .await
         .map_err(conflict_or("app_id already exists"))?;
         Ok(App {
-            id: AppRowId(crate::backend::Columns::int(&row, "id")?),
+            id: AppRowId(row.int("id")?),
             app_id: new.app_id,
             tenant_id: new.tenant_id,
             name: new.name,
@@ -222,7 +221,6 @@ impl<DB: Backend> AccountStore for SqlStore<DB> {
     }
 
     async fn current_token(&self, app: AppRowId, kind: &str) -> StoreResult<Option<(i64, i64)>> {
-        use crate::backend::Columns;
         let row =
             sql("SELECT issued_at_secs, expires_at_secs FROM issued_tokens WHERE app_id = $1 AND kind = $2")
                 .bind(app)
@@ -261,7 +259,7 @@ impl<DB: Backend> AccountStore for SqlStore<DB> {
         .await
         .map_err(conflict_or("helpdesk_id already exists"))?;
         Ok(Helpdesk {
-            id: larkdesk_domain::ids::HelpdeskRowId(crate::backend::Columns::int(&row, "id")?),
+            id: larkdesk_domain::ids::HelpdeskRowId(row.int("id")?),
             helpdesk_id: new.helpdesk_id,
             tenant_id: new.tenant_id,
             name: new.name,

@@ -15,8 +15,8 @@ use super::{SqlStore, conflict_or, upsert_user};
 use crate::backend::{Backend, Builder, Columns, On, sql};
 use crate::rows::{self, PROJECTION_COLUMNS, USER_COLUMNS, json_column, to_json};
 use crate::{
-    BotMessage, Helpdesk, LIST_CAP, LockedTicket, NewTicketRows, OutboxEntry, StoreError, StoreResult,
-    StoredMessage, Subscriber, TicketFilter, TicketStore, TicketWrite,
+    BotMessage, Helpdesk, LIST_CAP, LockedTicket, NewTicketRows, OutboxEntry, StoreResult, StoredMessage,
+    Subscriber, TicketFilter, TicketStore, TicketWrite,
 };
 
 /// Rows per multi-row `INSERT`: comfortably under SQLite's 32,766 and PostgreSQL's 65,535 bind
@@ -31,6 +31,10 @@ pub(crate) struct Statements {
     /// repeated once per profile found (2–4 rows as a rule), or one row with NULL profile
     /// columns when none is. `$1` ticket_id, `$2` helpdesk row id, `$3` tenant row id.
     ticket_with_people: String,
+    /// The ticket's row, `$1` ticket_id, `$2` helpdesk row id: it exists in this helpdesk.
+    ticket_row: String,
+    /// [`Statements::ticket_row`], locking the row for the transaction.
+    ticket_row_for_update: String,
 }
 
 impl Statements {
@@ -55,9 +59,12 @@ impl Statements {
              WHERE t.ticket_id = $1 AND t.helpdesk_id = $2",
             DB::PEOPLE_OF_TICKET
         );
+        let ticket_row = "SELECT ticket_id, chat_id FROM tickets WHERE ticket_id = $1 AND helpdesk_id = $2";
         Arc::new(Self {
             ticket_columns,
             ticket_with_people,
+            ticket_row: ticket_row.to_owned(),
+            ticket_row_for_update: format!("{ticket_row}{}", DB::FOR_UPDATE),
         })
     }
 }
@@ -171,14 +178,6 @@ async fn profiles<'a, DB: Backend>(
     rows::profiles(&rows)
 }
 
-/// The ticket's row: it exists in this helpdesk. `lock` also locks it for the transaction.
-fn ticket_row_sql<DB: Backend>(lock: bool) -> String {
-    format!(
-        "SELECT ticket_id, chat_id FROM tickets WHERE ticket_id = $1 AND helpdesk_id = $2{}",
-        if lock { DB::FOR_UPDATE } else { "" }
-    )
-}
-
 #[async_trait]
 impl<DB: Backend> TicketStore for SqlStore<DB> {
     async fn begin_write(&self) -> StoreResult<Box<dyn TicketWrite>> {
@@ -202,7 +201,7 @@ impl<DB: Backend> TicketStore for SqlStore<DB> {
 
     async fn ticket_events(&self, helpdesk: &Helpdesk, id: TicketId) -> StoreResult<Vec<TicketEvent>> {
         let mut conn = self.pool.acquire().await?;
-        sql(ticket_row_sql::<DB>(false))
+        sql(self.statements.ticket_row.as_str())
             .bind(id)
             .bind(helpdesk.id)
             .fetch_one(&mut conn)
@@ -258,7 +257,7 @@ impl<DB: Backend> TicketStore for SqlStore<DB> {
         offset: i64,
         limit: i64,
     ) -> StoreResult<(i64, Vec<TicketMessage>)> {
-        sql(ticket_row_sql::<DB>(false))
+        sql(self.statements.ticket_row.as_str())
             .bind(id)
             .bind(helpdesk.id)
             .fetch_one(&self.pool)
@@ -472,7 +471,7 @@ struct SqlWrite<DB: Backend> {
 #[async_trait]
 impl<DB: Backend> TicketWrite for SqlWrite<DB> {
     async fn lock(&mut self, helpdesk: &Helpdesk, id: TicketId) -> StoreResult<LockedTicket> {
-        let row = sql(ticket_row_sql::<DB>(true))
+        let row = sql(self.statements.ticket_row_for_update.as_str())
             .bind(id)
             .bind(helpdesk.id)
             .fetch_one(&mut self.tx)
@@ -635,5 +634,5 @@ async fn write_projection<DB: Backend>(
     push_projection::<DB>(&mut b, t);
     b.push(") WHERE ticket_id = ").arg(id);
     let changed = b.build().execute(On::<DB>::Conn(conn)).await?;
-    super::found(changed).map_err(|_| StoreError::NotFound)
+    super::found(changed)
 }
