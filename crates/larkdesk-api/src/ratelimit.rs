@@ -48,8 +48,20 @@ enum Backend {
 pub type Overrides = HashMap<&'static str, u32>;
 
 pub struct RateLimits {
-    per_second: HashMap<&'static str, u32>,
+    /// Per endpoint (by its index in the table): its bucket and per-second limit, if limited.
+    limited: Vec<Option<(&'static str, u32)>>,
     backend: Backend,
+}
+
+/// Each endpoint's bucket and limit, by the endpoint's index in the table.
+fn by_endpoint(quotas: &HashMap<&'static str, u32>) -> Vec<Option<(&'static str, u32)>> {
+    endpoints::ENDPOINTS
+        .iter()
+        .map(|s| {
+            let bucket = s.limit?.bucket;
+            Some((bucket, *quotas.get(bucket)?))
+        })
+        .collect()
 }
 
 fn quotas(enabled: bool, overrides: &Overrides) -> HashMap<&'static str, u32> {
@@ -74,7 +86,7 @@ impl RateLimits {
             })
             .collect();
         Self {
-            per_second,
+            limited: by_endpoint(&per_second),
             backend: Backend::Local(buckets),
         }
     }
@@ -94,7 +106,7 @@ impl RateLimits {
             .map_err(|_| anyhow::anyhow!("cannot connect to Redis at {url}: timed out"))?
             .map_err(|e| anyhow::anyhow!("cannot connect to Redis at {url}: {e}"))?;
         Ok(Self {
-            per_second: quotas(enabled, overrides),
+            limited: by_endpoint(&quotas(enabled, overrides)),
             backend: Backend::Redis {
                 connection,
                 script: redis::Script::new(REDIS_GCRA),
@@ -106,10 +118,7 @@ impl RateLimits {
     /// reached the request is admitted (and a warning logged): an outage of the limiter must
     /// not become an outage of the API.
     pub async fn check(&self, endpoint: Endpoint, app_id: &str, tenant_id: i64) -> Result<(), ApiError> {
-        let Some(bucket) = endpoint.spec().limit.map(|l| l.bucket) else {
-            return Ok(());
-        };
-        let Some(&limit) = self.per_second.get(bucket) else {
+        let Some((bucket, limit)) = self.limited[endpoint as usize] else {
             return Ok(());
         };
         let wait = match &self.backend {

@@ -54,7 +54,8 @@ impl TicketId {
 
     /// An id as accepted on the wire ([`is_valid_numeric_id`]); `None` otherwise.
     pub fn parse(text: &str) -> Option<Self> {
-        is_valid_numeric_id(text).then(|| text.parse().ok().map(Self))?
+        let digits = !text.is_empty() && text.len() <= 19 && text.bytes().all(|b| b.is_ascii_digit());
+        digits.then(|| text.parse().ok().map(Self))?
     }
 
     /// A fresh snowflake id (see [`new_numeric_id`]).
@@ -125,7 +126,7 @@ pub fn new_chat_id() -> String {
 
 /// A ticket id as accepted on the wire: 1 to 19 ASCII digits, no sign, no spaces.
 pub fn is_valid_numeric_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 19 && id.bytes().all(|b| b.is_ascii_digit()) && id.parse::<i64>().is_ok()
+    TicketId::parse(id).is_some()
 }
 
 /// An event id: 32 hex, as in event headers.
