@@ -57,6 +57,8 @@
 
 use larkdesk_wire::ticket::{Comments, CustomizedFieldDisplayItem, I18n, Ticket, TicketTag, TicketUser};
 
+use serde::{Deserialize, Serialize};
+
 use crate::events::{EventKind, FieldValue, ImportedTicket, Reason, Sender, TicketEvent};
 use crate::status::{TicketStage, TicketStatus};
 
@@ -189,35 +191,57 @@ pub fn metrics(events: &[TicketEvent]) -> Option<Metrics> {
 /// The ticket a log describes: every event applied in order, then the metrics written in.
 /// Fails with the error of the first invalid event.
 pub fn project(ticket_id: &str, helpdesk_id: &str, events: &[TicketEvent]) -> Result<Ticket> {
+    Ok(replay(ticket_id, helpdesk_id, events)?.finish().0)
+}
+
+/// [`project`], keeping the replay to resume it.
+pub fn replay(ticket_id: &str, helpdesk_id: &str, events: &[TicketEvent]) -> Result<Replay> {
     let mut replay = Replay::new(ticket_id, helpdesk_id);
     for event in events {
         replay.step(event)?;
     }
-    let metrics = replay.metrics();
-    let mut ticket = replay.ticket;
-    if let Some(m) = metrics {
-        write_metrics(&mut ticket, &m);
-    }
-    Ok(ticket)
+    Ok(replay)
 }
 
 /// Folds a log onto a ticket while a [`Clock`] watches the accepted events, so that `project`
 /// and `metrics` share one pass and one interpretation.
-struct Replay {
+///
+/// A replay can stop and resume: what it needs besides the ticket is its [`ReplayState`]
+/// (persisted beside the projection), so a change applies only its new events to the stored
+/// ticket ([`Replay::resume`]) instead of folding the whole log again. Resuming is the same as
+/// never having stopped (a property test below checks it).
+#[derive(Debug, Clone)]
+pub struct Replay {
     ticket: Ticket,
     /// Present once a `Created` event has been accepted.
     clock: Option<Clock>,
 }
 
+/// What a replay knows besides the ticket: the time facts the derived durations need. `None`
+/// for imported tickets (their durations are taken as given) and before creation.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ReplayState {
+    clock: Option<Clock>,
+}
+
 impl Replay {
-    fn new(ticket_id: &str, helpdesk_id: &str) -> Self {
+    pub fn new(ticket_id: &str, helpdesk_id: &str) -> Self {
         Self {
             ticket: empty_ticket(ticket_id, helpdesk_id),
             clock: None,
         }
     }
 
-    fn step(&mut self, event: &TicketEvent) -> Result<()> {
+    /// Continue a replay from a ticket it produced (durations included) and its state.
+    pub fn resume(ticket: Ticket, state: ReplayState) -> Self {
+        Self {
+            ticket,
+            clock: state.clock,
+        }
+    }
+
+    /// Apply one event; on error nothing changes.
+    pub fn step(&mut self, event: &TicketEvent) -> Result<()> {
         apply(&mut self.ticket, event)?;
         match (&event.kind, &mut self.clock) {
             (EventKind::Created { .. }, _) => self.clock = Some(Clock::new(&self.ticket)),
@@ -230,10 +254,21 @@ impl Replay {
     fn metrics(&self) -> Option<Metrics> {
         self.clock.as_ref().map(|clock| clock.metrics(&self.ticket))
     }
+
+    /// The ticket so far, with its derived durations, and the state to resume from.
+    pub fn finish(self) -> (Ticket, ReplayState) {
+        let metrics = self.metrics();
+        let mut ticket = self.ticket;
+        if let Some(m) = metrics {
+            write_metrics(&mut ticket, &m);
+        }
+        (ticket, ReplayState { clock: self.clock })
+    }
 }
 
 /// Whether the resolution clock is running; only changes between these matter for pauses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 enum Phase {
     Running,
     Pending,
@@ -248,8 +283,9 @@ fn phase(status: i64) -> Phase {
     }
 }
 
-/// The time facts the metrics need, collected from accepted events.
-#[derive(Debug)]
+/// The time facts the metrics need, collected from accepted events. Persisted (as JSON, inside
+/// [`ReplayState`]): a field added later needs a default that old states can take.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Clock {
     created_at: i64,
     entry: Option<i64>,
@@ -2153,6 +2189,40 @@ mod tests {
             prop_assert_eq!(without_metrics(&folded), without_metrics(&projected));
             write_metrics(&mut folded, &metrics(&log).unwrap());
             prop_assert_eq!(folded, projected);
+        }
+
+        /// A replay stopped anywhere (its state stored as JSON, as the store keeps it) and
+        /// resumed with the rest, in as many pieces as it likes, ends where one pass ends:
+        /// created and imported tickets, reopens, pending spans, reassignments.
+        #[test]
+        fn incremental_equals_replay(
+            (human_service, steps) in raw_log(),
+            imported in any::<bool>(),
+            cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..4),
+        ) {
+            let mut log = valid_log(human_service, &steps);
+            if imported {
+                let snapshot = project("1", "h", &log[..1]).unwrap();
+                log[0] = system(T0, EventKind::Imported { snapshot: Box::new(ImportedTicket::from(&snapshot)) });
+            }
+            let (whole, whole_state) = replay("1", "h", &log).unwrap().finish();
+            let mut cuts: Vec<usize> = cuts.iter().map(|c| c.index(log.len() + 1)).collect();
+            cuts.sort_unstable();
+            cuts.push(log.len());
+            let (mut ticket, mut state) = Replay::new("1", "h").finish();
+            let mut from = 0;
+            for cut in cuts {
+                let stored: ReplayState = serde_json::from_str(&serde_json::to_string(&state).unwrap()).unwrap();
+                let mut resumed = Replay::resume(ticket, stored);
+                for event in &log[from..cut] {
+                    resumed.step(event).unwrap();
+                }
+                (ticket, state) = resumed.finish();
+                from = cut;
+            }
+            prop_assert_eq!(&ticket, &whole);
+            prop_assert_eq!(&state, &whole_state);
+            prop_assert_eq!(state.clock.is_none(), imported);
         }
 
         #[test]

@@ -12,7 +12,8 @@ use larkdesk_wire::ticket::Ticket;
 
 use crate::events::{EventKind, TicketEvent};
 use crate::ids::{self, TicketId};
-use crate::lifecycle::{self, LifecycleError};
+use crate::lifecycle::{self, LifecycleError, Replay, ReplayState};
+use serde::{Deserialize, Serialize};
 
 /// A chat message of a ticket as its log implies it: a row of the messages projection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,21 +66,19 @@ pub fn messages(log: &[TicketEvent]) -> Vec<LogMessage> {
     messages_from(log, 1)
 }
 
-fn message_count(events: &[TicketEvent]) -> usize {
-    events
-        .iter()
-        .filter(|e| matches!(e.kind, EventKind::Message { .. }))
-        .count()
-}
-
 /// Move every event from `already` on up to the latest time before it.
 pub fn clamp_new_event_times(events: &mut [TicketEvent], already: usize) {
-    let mut latest = events[..already]
+    let latest = events[..already]
         .iter()
         .map(|e| e.at_ms)
         .max()
         .unwrap_or(i64::MIN);
-    for event in &mut events[already..] {
+    clamp_after(&mut events[already..], latest);
+}
+
+/// Move `events` up to `latest` and each to the latest time before it.
+fn clamp_after(events: &mut [TicketEvent], mut latest: i64) {
+    for event in events {
         event.at_ms = event.at_ms.max(latest);
         latest = event.at_ms;
     }
@@ -90,86 +89,133 @@ pub fn project(id: TicketId, helpdesk_id: &str, log: &[TicketEvent]) -> Result<T
     lifecycle::project(&id.to_string(), helpdesk_id, log)
 }
 
-/// A change appended to a log.
-#[derive(Debug, Clone)]
-pub struct Appended {
-    /// The ticket before the change; `None` for a new ticket.
-    pub before: Option<Ticket>,
-    pub after: Ticket,
-    /// The whole log after the change; `log[first_new..]` is what the change added.
-    pub log: Vec<TicketEvent>,
-    pub first_new: usize,
-    /// The messages the change added, numbered after the ticket's earlier ones.
-    pub new_messages: Vec<LogMessage>,
+/// What is kept beside a ticket's projection so that a change applies only its new events: the
+/// replay's state, and the counts a change numbers its events, messages and comments from.
+/// Stored as JSON; a field added later needs a default that stored states can take.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LogState {
+    /// Events in the log; the next one's `seq` is this + 1.
+    pub events: usize,
+    /// Messages; the next one's position is this + 1.
+    pub messages: usize,
+    /// Comments (`Commented` events); the next comment's id is this + 1.
+    pub comments: usize,
+    pub replay: ReplayState,
 }
 
-impl Appended {
-    /// The events the change added, with their clamped times.
-    pub fn new_events(&self) -> &[TicketEvent] {
-        &self.log[self.first_new..]
+impl LogState {
+    fn count(&mut self, events: &[TicketEvent]) {
+        self.events += events.len();
+        for e in events {
+            match e.kind {
+                EventKind::Message { .. } => self.messages += 1,
+                EventKind::Commented { .. } => self.comments += 1,
+                _ => {}
+            }
+        }
     }
 }
 
-/// The first events of a new ticket: clamp, project, and find its messages.
-pub fn create(id: TicketId, helpdesk_id: &str, events: Vec<TicketEvent>) -> Result<Appended, LifecycleError> {
-    append(id, helpdesk_id, Vec::new(), None, events)
-}
-
-/// A ticket's log with the ticket it describes, projected once.
+/// A ticket as its log leaves it: the projection and the state to continue from.
 #[derive(Debug, Clone)]
 pub struct Projected {
-    id: TicketId,
-    helpdesk_id: String,
-    log: Vec<TicketEvent>,
     ticket: Ticket,
+    state: LogState,
 }
 
 impl Projected {
-    pub fn new(id: TicketId, helpdesk_id: &str, log: Vec<TicketEvent>) -> Result<Self, LifecycleError> {
-        let ticket = project(id, helpdesk_id, &log)?;
-        Ok(Self {
-            id,
-            helpdesk_id: helpdesk_id.to_owned(),
-            log,
+    /// A new ticket, before its first event.
+    pub fn empty(id: TicketId, helpdesk_id: &str) -> Self {
+        let (ticket, replay) = Replay::new(&id.to_string(), helpdesk_id).finish();
+        Self {
             ticket,
-        })
+            state: LogState {
+                replay,
+                ..LogState::default()
+            },
+        }
     }
 
-    pub fn log(&self) -> &[TicketEvent] {
-        &self.log
+    /// A ticket from its whole log (the reference; a store without a kept state uses it).
+    pub fn replay(id: TicketId, helpdesk_id: &str, log: &[TicketEvent]) -> Result<Self, LifecycleError> {
+        let (ticket, replay) = lifecycle::replay(&id.to_string(), helpdesk_id, log)?.finish();
+        let mut state = LogState {
+            replay,
+            ..LogState::default()
+        };
+        state.count(log);
+        Ok(Self { ticket, state })
+    }
+
+    /// A ticket from its stored projection (people by id only) and state.
+    pub fn resume(ticket: Ticket, state: LogState) -> Self {
+        Self { ticket, state }
     }
 
     pub fn ticket(&self) -> &Ticket {
         &self.ticket
     }
 
-    /// Append `new` events: clamp, project, and find the new messages.
-    pub fn append(self, new: Vec<TicketEvent>) -> Result<Appended, LifecycleError> {
-        append(self.id, &self.helpdesk_id, self.log, Some(self.ticket), new)
+    pub fn state(&self) -> &LogState {
+        &self.state
+    }
+
+    /// Append `new` events: clamp them after the log's latest, apply only them, and number the
+    /// new messages after the earlier ones. A refused event refuses the whole change.
+    pub fn append(self, mut new: Vec<TicketEvent>) -> Result<Appended, LifecycleError> {
+        let created = self.state.events > 0;
+        // The log's latest event is the ticket's last change (or its creation or import).
+        let latest = if created {
+            self.ticket.created_at.max(self.ticket.updated_at)
+        } else {
+            i64::MIN
+        };
+        clamp_after(&mut new, latest);
+        let before = created.then(|| self.ticket.clone());
+        let mut replay = Replay::resume(self.ticket, self.state.replay.clone());
+        for event in &new {
+            replay.step(event)?;
+        }
+        let (after, replay) = replay.finish();
+        let mut state = LogState {
+            replay,
+            ..self.state.clone()
+        };
+        state.count(&new);
+        let new_messages = messages_from(&new, self.state.messages as i64 + 1);
+        Ok(Appended {
+            before,
+            after,
+            events: new,
+            first_seq: self.state.events + 1,
+            earlier_messages: self.state.messages,
+            new_messages,
+            state,
+        })
     }
 }
 
-/// Append `new` to `log`, whose projection is `before` (`None` for a new ticket).
-fn append(
-    id: TicketId,
-    helpdesk_id: &str,
-    mut log: Vec<TicketEvent>,
-    before: Option<Ticket>,
-    new: Vec<TicketEvent>,
-) -> Result<Appended, LifecycleError> {
-    let first_new = log.len();
-    log.extend(new);
-    clamp_new_event_times(&mut log, first_new);
-    let after = project(id, helpdesk_id, &log)?;
-    let earlier = message_count(&log[..first_new]) as i64;
-    let new_messages = messages_from(&log[first_new..], earlier + 1);
-    Ok(Appended {
-        before,
-        after,
-        log,
-        first_new,
-        new_messages,
-    })
+/// A change appended to a log.
+#[derive(Debug, Clone)]
+pub struct Appended {
+    /// The ticket before the change; `None` for a new ticket.
+    pub before: Option<Ticket>,
+    pub after: Ticket,
+    /// The events the change added, with their clamped times.
+    pub events: Vec<TicketEvent>,
+    /// `seq` of the first of them (from 1).
+    pub first_seq: usize,
+    /// How many messages the ticket had before.
+    pub earlier_messages: usize,
+    /// The messages the change added, numbered after the earlier ones.
+    pub new_messages: Vec<LogMessage>,
+    /// The state to keep beside `after`.
+    pub state: LogState,
+}
+
+/// The first events of a new ticket: clamp, project, and find its messages.
+pub fn create(id: TicketId, helpdesk_id: &str, events: Vec<TicketEvent>) -> Result<Appended, LifecycleError> {
+    Projected::empty(id, helpdesk_id).append(events)
 }
 
 #[cfg(test)]
@@ -244,23 +290,52 @@ mod tests {
     fn an_append_knows_before_after_and_its_new_messages() {
         let id = TicketId::new(7);
         let log = vec![created(1_000), said(2_000, "om_a")];
-        let current = Projected::new(id, "9", log.clone()).unwrap();
+        let current = Projected::replay(id, "9", &log).unwrap();
         assert_eq!(current.ticket().updated_at, 2_000);
+        assert_eq!((current.state().events, current.state().messages), (2, 1));
         let done = current.append(vec![said(1_500, "om_b")]).unwrap();
-        assert_eq!(done.first_new, 2);
-        assert_eq!(done.new_events()[0].at_ms, 2_000, "clamped");
+        assert_eq!(done.first_seq, 3);
+        assert_eq!(done.events[0].at_ms, 2_000, "clamped");
         assert_eq!(done.before.as_ref().map(|t| t.updated_at), Some(2_000));
         assert_eq!(done.after.ticket_id, "7");
         assert_eq!(done.new_messages.len(), 1);
-        assert_eq!(done.new_messages[0].position, 2);
+        assert_eq!((done.earlier_messages, done.new_messages[0].position), (1, 2));
+        assert_eq!((done.state.events, done.state.messages), (3, 2));
 
         let new = create(id, "9", vec![created(1_000)]).unwrap();
         assert!(new.before.is_none() && new.new_messages.is_empty());
-        assert_eq!(new.after.status, 1);
+        assert_eq!((new.after.status, new.first_seq, new.state.events), (1, 1, 1));
 
-        let refused = Projected::new(id, "9", log)
+        let refused = Projected::replay(id, "9", &log)
             .unwrap()
             .append(vec![ev(3_000, EventKind::Reopened)]);
         assert_eq!(refused.unwrap_err(), LifecycleError::NotClosed);
+    }
+
+    #[test]
+    fn appending_to_a_resumed_ticket_equals_replaying_the_whole_log() {
+        let id = TicketId::new(7);
+        let comment = |at| {
+            ev(
+                at,
+                EventKind::Commented {
+                    comment_id: 1,
+                    content: "n".into(),
+                    user_id: 0,
+                    user_name: String::new(),
+                    user_avatar_url: String::new(),
+                },
+            )
+        };
+        let first = vec![created(1_000), said(2_000, "om_a"), comment(2_500)];
+        let rest = vec![said(3_000, "om_b"), comment(3_500), said(4_000, "om_c")];
+        let stored = Projected::replay(id, "9", &first).unwrap();
+        let state: LogState = serde_json::from_str(&serde_json::to_string(stored.state()).unwrap()).unwrap();
+        let resumed = Projected::resume(stored.ticket().clone(), state);
+        let done = resumed.append(rest.clone()).unwrap();
+        let whole = Projected::replay(id, "9", &[first, rest].concat()).unwrap();
+        assert_eq!(&done.after, whole.ticket());
+        assert_eq!(&done.state, whole.state());
+        assert_eq!((done.state.messages, done.state.comments), (3, 2));
     }
 }

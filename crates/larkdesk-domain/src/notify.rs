@@ -60,16 +60,15 @@ fn message_content(msg_type: &str, content: &str) -> MessageContent {
     }
 }
 
-/// Notifications for one change. `log` is the whole log after the change, of which the last
-/// `appended` events are new; `before` is the ticket before (None for a new ticket).
+/// Notifications for one change: `new_events` were appended to a ticket that was `before`
+/// (None for a new ticket) and had `earlier_messages` messages, and made it `after`.
 pub fn notifications(
     before: Option<&Ticket>,
     after: &Ticket,
-    log: &[TicketEvent],
-    appended: usize,
+    new_events: &[TicketEvent],
+    earlier_messages: usize,
     chat_id: &str,
 ) -> Vec<Notification> {
-    let new_events = &log[log.len() - appended.min(log.len())..];
     let mut out = Vec::new();
     match before {
         None => {
@@ -105,10 +104,6 @@ pub fn notifications(
             }
         }
     }
-    let messages_before = log[..log.len() - new_events.len()]
-        .iter()
-        .filter(|e| matches!(e.kind, EventKind::Message { .. }))
-        .count();
     let new_messages = new_events.iter().filter_map(|e| match &e.kind {
         EventKind::Message {
             sender,
@@ -124,7 +119,7 @@ pub fn notifications(
             ticket_message_id: ids::stable_numeric_id(message_id).to_string(),
             message_id: message_id.clone(),
             msg_type: msg_type.clone(),
-            position: (messages_before + i + 1).to_string(),
+            position: (earlier_messages + i + 1).to_string(),
             sender_id: UserId::open(sender_id),
             sender_type: sender.code(),
             text: message_text(content),
@@ -183,7 +178,7 @@ mod tests {
     fn a_new_ticket_pushes_created_only() {
         let log = vec![created()];
         let t = project("1", "2", &log).unwrap();
-        let n = notifications(None, &t, &log, 1, "oc_1");
+        let n = notifications(None, &t, &log, 0, "oc_1");
         assert_eq!(n.len(), 1);
         assert_eq!(n[0].event_type, TICKET_CREATED);
         assert_eq!(n[0].body["chat_id"], "oc_1");
@@ -202,7 +197,7 @@ mod tests {
                 snapshot: Box::new(ImportedTicket::from(&t)),
             },
         )];
-        assert!(notifications(None, &t, &import, 1, "").is_empty());
+        assert!(notifications(None, &t, &import, 0, "").is_empty());
     }
 
     #[test]
@@ -211,7 +206,7 @@ mod tests {
         let before = project("1", "2", &log).unwrap();
         log.push(message(2_000, "om_a"));
         let after = project("1", "2", &log).unwrap();
-        let n = notifications(Some(&before), &after, &log, 1, "oc_1");
+        let n = notifications(Some(&before), &after, &log[1..], 0, "oc_1");
         let types: Vec<_> = n.iter().map(|n| n.event_type).collect();
         assert_eq!(
             types,
@@ -248,7 +243,7 @@ mod tests {
         let before = project("1", "2", &log).unwrap();
         log.push(message(3_000, "om_b"));
         let after = project("1", "2", &log).unwrap();
-        let n = notifications(Some(&before), &after, &log, 1, "");
+        let n = notifications(Some(&before), &after, &log[2..], 1, "");
         assert_eq!(n.len(), 1);
         assert_eq!(n[0].body["position"], "2");
     }
@@ -264,7 +259,7 @@ mod tests {
             },
         ));
         let after = project("1", "2", &log).unwrap();
-        let n = notifications(Some(&before), &after, &log, 1, "");
+        let n = notifications(Some(&before), &after, &log[2..], 1, "");
         assert_eq!(n.len(), 1);
         assert_eq!(n[0].body["old_object"], serde_json::json!({"updated_at": 2_000}));
     }

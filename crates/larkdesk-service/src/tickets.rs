@@ -1,19 +1,20 @@
 //! The ticket use cases.
 //!
 //! Every change runs in one store transaction ([`larkdesk_store::TicketWrite`]): lock the ticket
-//! (or insert it), decide the new events against its current log, project it before and after
-//! ([`larkdesk_domain::log`]), write the log, the projection and the new messages, and queue
-//! what the change pushes to subscribed apps ([`larkdesk_domain::notify`]). A change the
-//! lifecycle refuses writes nothing. Decisions that depend on the ticket's state (reopen before
-//! a status change, the next comment's number) are made on the locked log, so concurrent
-//! requests cannot both act on the same stale state.
+//! (or insert it), decide the new events against its current state, apply only them to its
+//! stored projection and kept state ([`larkdesk_domain::log`]; the write costs the same however
+//! long the log), write the new events, the projection and the new messages, and queue what the
+//! change pushes to subscribed apps ([`larkdesk_domain::notify`]). A change the lifecycle refuses
+//! writes nothing. Decisions that depend on the ticket's state (reopen before a status change,
+//! the next comment's number) are made on the locked ticket, so concurrent requests cannot both
+//! act on the same stale state.
 
 use std::sync::Arc;
 
 use base64::Engine;
 use larkdesk_domain::events::{Actor, EventKind, FieldValue, ImportedTicket, Reason, Sender, TicketEvent};
 use larkdesk_domain::ids::{self, TicketId};
-use larkdesk_domain::log::{self, Appended};
+use larkdesk_domain::log::{self, Appended, LogState};
 use larkdesk_domain::status::{TicketStage, TicketStatus};
 use larkdesk_store::prelude::*;
 use larkdesk_store::{
@@ -308,7 +309,7 @@ impl Tickets {
         }
         let actor = caller.actor();
         let at = |kind| self.at(actor.clone(), kind);
-        change(&*self.store, &caller.helpdesk, id, |log, current| {
+        change(&*self.store, &caller.helpdesk, id, |current, state| {
             let mut events = Vec::new();
             if let Some(status) = status {
                 if status.is_closed() {
@@ -331,10 +332,7 @@ impl Tickets {
                 events.push(at(EventKind::Tagged { tags }));
             }
             if let Some(content) = req.comment {
-                let earlier = log
-                    .iter()
-                    .filter(|e| matches!(e.kind, EventKind::Commented { .. }))
-                    .count() as i64;
+                let earlier = state.comments as i64;
                 let (user_id, user_name, user_avatar_url) = match &caller.user {
                     Some(u) => (
                         ids::stable_numeric_id(&u.user.id),
@@ -414,7 +412,7 @@ impl Tickets {
             Actor::Bot,
             message(Sender::Bot, caller.app.app_id.clone(), "text", content),
         );
-        change(&*self.store, &caller.helpdesk, id, |_, current| {
+        change(&*self.store, &caller.helpdesk, id, |current, _| {
             let closed = TicketStatus::from_code(current.status).is_some_and(TicketStatus::is_closed);
             if current.ticket_type != TicketStage::Bot as i64 || closed {
                 return Err(Error::invalid("the ticket is no longer with the bot"));
@@ -568,18 +566,19 @@ impl Tickets {
             .collect()
     }
 
-    /// Recompute every ticket's projection (row and messages) from its log; report how many
-    /// differed. Each ticket is rebuilt in its own transaction holding its lock, so no change
-    /// slips in between reading the log and writing the projection.
+    /// Recompute every ticket's projection (row, kept state and messages) from its whole log;
+    /// report how many differed. Each ticket is rebuilt in its own transaction holding its lock,
+    /// so no change slips in between reading the log and writing the projection.
     pub async fn rebuild(&self) -> Result<RebuildReport> {
         let mut report = RebuildReport::default();
         for (id, helpdesk_id) in self.store.all_tickets().await? {
             let helpdesk = self.store.helpdesk_by_public_id(&helpdesk_id).await?;
             let mut tx = self.store.begin_write().await?;
             let locked = tx.lock(&helpdesk, id).await?;
-            let projected = log::project(id, &helpdesk.helpdesk_id, &locked.log)?;
-            let messages = log::messages(&locked.log);
-            let (stored, stored_messages) = tx.stored(&helpdesk, id).await?;
+            let log = tx.log(id).await?;
+            let replayed = log::Projected::replay(id, &helpdesk.helpdesk_id, &log)?;
+            let messages = log::messages(&log);
+            let stored_messages = tx.message_positions(id).await?;
             let same_messages = stored_messages.len() == messages.len()
                 && stored_messages
                     .iter()
@@ -587,9 +586,11 @@ impl Tickets {
                     .all(|((message_id, position), m)| {
                         *message_id == m.message_id && *position == m.position
                     });
-            if stored != projected || !same_messages {
+            let same_state = locked.state.as_ref() == Some(replayed.state());
+            if locked.projection != *replayed.ticket() || !same_state || !same_messages {
                 report.changed += 1;
-                tx.replace(id, &projected, &messages).await?;
+                tx.replace(id, replayed.ticket(), replayed.state(), &messages)
+                    .await?;
             }
             tx.commit().await?;
             report.tickets += 1;
@@ -600,22 +601,20 @@ impl Tickets {
     /// Create many tickets in one transaction, without pushing events (a bulk load, like an
     /// import).
     pub async fn create_many(&self, helpdesk: &Helpdesk, batch: &[NewTicket]) -> Result<()> {
-        let projected = batch
+        let created = batch
             .iter()
-            .map(|t| {
-                let ticket = log::project(t.id, &helpdesk.helpdesk_id, &t.events)?;
-                Ok((ticket, log::messages(&t.events)))
-            })
+            .map(|t| Ok(log::create(t.id, &helpdesk.helpdesk_id, t.events.clone())?))
             .collect::<Result<Vec<_>>>()?;
         let rows: Vec<NewTicketRows<'_>> = batch
             .iter()
-            .zip(&projected)
-            .map(|(t, (projection, messages))| NewTicketRows {
+            .zip(&created)
+            .map(|(t, c)| NewTicketRows {
                 id: t.id,
                 chat_id: &t.chat_id,
-                projection,
-                log: &t.events,
-                messages,
+                projection: &c.after,
+                log: &c.events,
+                messages: &c.new_messages,
+                state: &c.state,
             })
             .collect();
         let mut tx = self.store.begin_write().await?;
@@ -651,8 +650,9 @@ pub async fn create(
         id,
         chat_id,
         projection: &change.after,
-        log: &change.log,
+        log: &change.events,
         messages,
+        state: &change.state,
     };
     tx.insert(helpdesk, &[row]).await?;
     let ticket = finish(&mut *tx, helpdesk, chat_id, &change).await?;
@@ -660,17 +660,22 @@ pub async fn create(
     Ok(ticket)
 }
 
-/// Append to a ticket's log the events `decide` makes of its locked log and current state.
+/// Append to a ticket's log the events `decide` makes of the locked ticket and its kept state.
+/// Only the new events are applied, to the stored projection; a ticket stored before its state
+/// was kept (migration 0007) is replayed from its whole log once.
 pub async fn change(
     store: &dyn Store,
     helpdesk: &Helpdesk,
     id: TicketId,
-    decide: impl FnOnce(&[TicketEvent], &Ticket) -> Result<Vec<TicketEvent>> + Send,
+    decide: impl FnOnce(&Ticket, &LogState) -> Result<Vec<TicketEvent>> + Send,
 ) -> Result<Ticket> {
     let mut tx = store.begin_write().await?;
     let locked = tx.lock(helpdesk, id).await?;
-    let current = log::Projected::new(id, &helpdesk.helpdesk_id, locked.log)?;
-    let new = decide(current.log(), current.ticket())?;
+    let current = match locked.state {
+        Some(state) => log::Projected::resume(locked.projection, state),
+        None => log::Projected::replay(id, &helpdesk.helpdesk_id, &tx.log(id).await?)?,
+    };
+    let new = decide(current.ticket(), current.state())?;
     let change = current.append(new)?;
     tx.append(id, &change).await?;
     let ticket = finish(&mut *tx, helpdesk, &locked.chat_id, &change).await?;
@@ -721,10 +726,14 @@ async fn finish(
     fill_people(&people, &mut tickets);
     let after = tickets.pop().expect("the ticket after the change");
     if !subscribers.is_empty() {
-        let appended = change.log.len() - change.first_new;
-        let notes =
-            larkdesk_domain::notify::notifications(tickets.first(), &after, &change.log, appended, chat_id);
-        let at_ms = change.log.last().map_or(0, |e| e.at_ms);
+        let notes = larkdesk_domain::notify::notifications(
+            tickets.first(),
+            &after,
+            &change.events,
+            change.earlier_messages,
+            chat_id,
+        );
+        let at_ms = change.events.last().map_or(0, |e| e.at_ms);
         tx.enqueue(&outbox::entries(&subscribers, &notes, at_ms)).await?;
     }
     Ok(after)

@@ -968,6 +968,59 @@ async fn story(backend: Backend, url: String) {
         }
     );
 
+    // --- A change applies only its new events to the stored projection and the state kept
+    // beside it. A ticket stored before that state was kept (migration 0007) is replayed from its
+    // log once, on its next change; from then on its state is the one a replay makes, and a
+    // damaged state is what rebuild repairs.
+    raw.exec(&format!(
+        "UPDATE tickets SET log_state = NULL WHERE ticket_id = {t1}"
+    ))
+    .await;
+    tickets::change(&*b, &helpdesk, t1, |_, _| {
+        Ok(vec![guest_says(t0 + 20_000, "ou_guest", "om_late")])
+    })
+    .await
+    .unwrap();
+    let late = a
+        .message_by_event_id(&helpdesk, &ids::message_event_id("om_late"))
+        .await
+        .unwrap();
+    assert_eq!(late.message.position, 66, "numbered after the log's 65");
+    assert_eq!(
+        service_a.rebuild().await.unwrap(),
+        RebuildReport {
+            tickets: 6,
+            changed: 0
+        },
+        "the change kept the state a replay makes"
+    );
+    raw.exec(&format!(
+        r#"UPDATE tickets SET log_state = '{{"events":1,"messages":0,"comments":0,"replay":{{"clock":null}}}}'
+           WHERE ticket_id = {t1}"#
+    ))
+    .await;
+    assert_eq!(
+        service_b.rebuild().await.unwrap(),
+        RebuildReport {
+            tickets: 6,
+            changed: 1
+        }
+    );
+    tickets::change(&*a, &helpdesk, t1, |_, _| {
+        Ok(vec![guest_says(t0 + 21_000, "ou_guest", "om_later")])
+    })
+    .await
+    .unwrap();
+    let later = b
+        .message_by_event_id(&helpdesk, &ids::message_event_id("om_later"))
+        .await
+        .unwrap();
+    assert_eq!(later.message.position, 67, "the repaired state numbers on");
+    assert_eq!(
+        a.ticket_events(&helpdesk, t1).await.unwrap().len(),
+        before.len() + 64 + 2
+    );
+
     // --- Text PostgreSQL cannot hold is the caller's bad input there, not a database outage.
     let nul = a.tenant_by_key("a\0b").await;
     match backend {

@@ -19,7 +19,7 @@ use async_trait::async_trait;
 use larkdesk_domain::credentials::SecretHash;
 use larkdesk_domain::events::TicketEvent;
 use larkdesk_domain::ids::{AppRowId, HelpdeskRowId, TenantRowId, TicketId, UserRowId};
-use larkdesk_domain::log::{Appended, LogMessage};
+use larkdesk_domain::log::{Appended, LogMessage, LogState};
 use larkdesk_wire::fields::TicketCustomizedField;
 use larkdesk_wire::ticket::{Ticket, TicketMessage, TicketUser};
 
@@ -185,24 +185,22 @@ pub trait TicketStore: Send + Sync {
 /// and dropping it uncommitted writes nothing.
 #[async_trait]
 pub trait TicketWrite: Send {
-    /// Lock a ticket of this helpdesk for the rest of the transaction and read its log.
+    /// Lock a ticket of this helpdesk for the rest of the transaction and read its projection.
     async fn lock(&mut self, helpdesk: &Helpdesk, id: TicketId) -> StoreResult<LockedTicket>;
+    /// The whole log of a locked ticket.
+    async fn log(&mut self, id: TicketId) -> StoreResult<Vec<TicketEvent>>;
     /// Insert new tickets with their logs and messages (`Conflict` if an id is taken).
     async fn insert(&mut self, helpdesk: &Helpdesk, tickets: &[NewTicketRows<'_>]) -> StoreResult<()>;
     /// Write a change to a locked ticket: its new events, its projection, its new messages.
     async fn append(&mut self, id: TicketId, change: &Appended) -> StoreResult<()>;
-    /// A locked ticket's stored projection (people by id only) and `(message_id, position)` of
-    /// its stored messages, in order.
-    async fn stored(
-        &mut self,
-        helpdesk: &Helpdesk,
-        id: TicketId,
-    ) -> StoreResult<(Ticket, Vec<(String, i64)>)>;
-    /// Replace a locked ticket's projection and all its messages.
+    /// `(message_id, position)` of a locked ticket's stored messages, in order.
+    async fn message_positions(&mut self, id: TicketId) -> StoreResult<Vec<(String, i64)>>;
+    /// Replace a locked ticket's projection, kept state and all its messages.
     async fn replace(
         &mut self,
         id: TicketId,
         projection: &Ticket,
+        state: &LogState,
         messages: &[LogMessage],
     ) -> StoreResult<()>;
     /// Add people to the directory; people it knows keep their profile (and agents stay agents).

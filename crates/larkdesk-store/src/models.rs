@@ -3,7 +3,7 @@
 use larkdesk_domain::credentials::SecretHash;
 use larkdesk_domain::events::TicketEvent;
 use larkdesk_domain::ids::{AppRowId, HelpdeskRowId, TenantRowId, TicketId, UserRowId};
-use larkdesk_domain::log::LogMessage;
+use larkdesk_domain::log::{LogMessage, LogState};
 use larkdesk_wire::ticket::Ticket;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -200,11 +200,13 @@ pub struct DeliveryRecord {
     pub last_error: String,
 }
 
-/// A ticket locked by a write transaction: its chat and its whole log.
+/// A ticket locked by a write transaction: its chat, its stored projection (people by id only)
+/// and the state kept beside it (`None` for tickets stored before migration 0007).
 #[derive(Debug, Clone)]
 pub struct LockedTicket {
     pub chat_id: String,
-    pub log: Vec<TicketEvent>,
+    pub projection: Ticket,
+    pub state: Option<LogState>,
 }
 
 /// A new ticket's rows: the ticket, its log and the messages the log holds.
@@ -216,6 +218,7 @@ pub struct NewTicketRows<'a> {
     pub projection: &'a Ticket,
     pub log: &'a [TicketEvent],
     pub messages: &'a [LogMessage],
+    pub state: &'a LogState,
 }
 
 /// An app that receives a helpdesk's events of one type.

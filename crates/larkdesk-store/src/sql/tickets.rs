@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use larkdesk_domain::events::TicketEvent;
 use larkdesk_domain::ids::{HelpdeskRowId, TenantRowId, TicketId};
-use larkdesk_domain::log::{Appended, LogMessage};
+use larkdesk_domain::log::{Appended, LogMessage, LogState};
 use larkdesk_wire::ticket::{Ticket, TicketMessage, TicketUser};
 use sqlx::Transaction;
 
@@ -33,8 +33,9 @@ pub(crate) struct Statements {
     ticket_with_people: String,
     /// The ticket's row, `$1` ticket_id, `$2` helpdesk row id: it exists in this helpdesk.
     ticket_row: String,
-    /// [`Statements::ticket_row`], locking the row for the transaction.
-    ticket_row_for_update: String,
+    /// The ticket's projection and kept state, `$1` ticket_id, `$2` helpdesk row id, locking the
+    /// row for the transaction.
+    ticket_for_update: String,
 }
 
 impl Statements {
@@ -60,11 +61,16 @@ impl Statements {
             DB::PEOPLE_OF_TICKET
         );
         let ticket_row = "SELECT ticket_id, chat_id FROM tickets WHERE ticket_id = $1 AND helpdesk_id = $2";
+        let ticket_for_update = format!(
+            "SELECT {ticket_columns}, t.log_state FROM tickets t
+             WHERE t.ticket_id = $1 AND t.helpdesk_id = $2{}",
+            DB::FOR_UPDATE
+        );
         Arc::new(Self {
             ticket_columns,
             ticket_with_people,
             ticket_row: ticket_row.to_owned(),
-            ticket_row_for_update: format!("{ticket_row}{}", DB::FOR_UPDATE),
+            ticket_for_update,
         })
     }
 }
@@ -471,21 +477,29 @@ struct SqlWrite<DB: Backend> {
 #[async_trait]
 impl<DB: Backend> TicketWrite for SqlWrite<DB> {
     async fn lock(&mut self, helpdesk: &Helpdesk, id: TicketId) -> StoreResult<LockedTicket> {
-        let row = sql(self.statements.ticket_row_for_update.as_str())
+        let row = sql(self.statements.ticket_for_update.as_str())
             .bind(id)
             .bind(helpdesk.id)
             .fetch_one(&mut self.tx)
             .await?;
         Ok(LockedTicket {
             chat_id: row.text("chat_id")?,
-            log: load_events(&mut self.tx, id).await?,
+            projection: rows::projection(&row, &helpdesk.helpdesk_id)?,
+            state: row
+                .opt_text("log_state")?
+                .map(|s| json_column(&s, "log_state"))
+                .transpose()?,
         })
+    }
+
+    async fn log(&mut self, id: TicketId) -> StoreResult<Vec<TicketEvent>> {
+        load_events(&mut self.tx, id).await
     }
 
     async fn insert(&mut self, helpdesk: &Helpdesk, tickets: &[NewTicketRows<'_>]) -> StoreResult<()> {
         for chunk in tickets.chunks(ROWS_PER_INSERT) {
             let mut b = Builder::new::<DB>(format!(
-                "INSERT INTO tickets (ticket_id, helpdesk_id, chat_id, {PROJECTION_COLUMNS}) VALUES "
+                "INSERT INTO tickets (ticket_id, helpdesk_id, chat_id, log_state, {PROJECTION_COLUMNS}) VALUES "
             ));
             for (i, t) in chunk.iter().enumerate() {
                 b.push(if i == 0 { "(" } else { ", (" });
@@ -494,6 +508,8 @@ impl<DB: Backend> TicketWrite for SqlWrite<DB> {
                     .arg(helpdesk.id)
                     .push(", ")
                     .arg(t.chat_id)
+                    .push(", ")
+                    .arg(to_json(t.state))
                     .push(", ");
                 push_projection::<DB>(&mut b, t.projection);
                 b.push(")");
@@ -513,43 +529,30 @@ impl<DB: Backend> TicketWrite for SqlWrite<DB> {
     }
 
     async fn append(&mut self, id: TicketId, change: &Appended) -> StoreResult<()> {
-        insert_events::<DB>(&mut *self.tx, &[(id, change.first_new + 1, change.new_events())]).await?;
-        write_projection::<DB>(&mut *self.tx, id, &change.after).await?;
+        insert_events::<DB>(&mut *self.tx, &[(id, change.first_seq, &change.events)]).await?;
+        write_projection::<DB>(&mut *self.tx, id, &change.after, &change.state).await?;
         let messages: Vec<_> = change.new_messages.iter().map(|m| (id, m)).collect();
         insert_messages::<DB>(&mut *self.tx, &messages).await
     }
 
-    async fn stored(
-        &mut self,
-        helpdesk: &Helpdesk,
-        id: TicketId,
-    ) -> StoreResult<(Ticket, Vec<(String, i64)>)> {
-        let row = sql(format!(
-            "SELECT {} FROM tickets t WHERE t.ticket_id = $1",
-            self.statements.ticket_columns
-        ))
-        .bind(id)
-        .fetch_one(&mut self.tx)
-        .await?;
-        let projection = rows::projection(&row, &helpdesk.helpdesk_id)?;
-        let messages =
-            sql("SELECT message_id, position FROM ticket_messages WHERE ticket_id = $1 ORDER BY position")
-                .bind(id)
-                .fetch_all(&mut self.tx)
-                .await?
-                .iter()
-                .map(|r| Ok((r.text("message_id")?, r.int("position")?)))
-                .collect::<StoreResult<_>>()?;
-        Ok((projection, messages))
+    async fn message_positions(&mut self, id: TicketId) -> StoreResult<Vec<(String, i64)>> {
+        sql("SELECT message_id, position FROM ticket_messages WHERE ticket_id = $1 ORDER BY position")
+            .bind(id)
+            .fetch_all(&mut self.tx)
+            .await?
+            .iter()
+            .map(|r| Ok((r.text("message_id")?, r.int("position")?)))
+            .collect()
     }
 
     async fn replace(
         &mut self,
         id: TicketId,
         projection: &Ticket,
+        state: &LogState,
         messages: &[LogMessage],
     ) -> StoreResult<()> {
-        write_projection::<DB>(&mut *self.tx, id, projection).await?;
+        write_projection::<DB>(&mut *self.tx, id, projection, state).await?;
         sql("DELETE FROM ticket_messages WHERE ticket_id = $1")
             .bind(id)
             .execute(&mut self.tx)
@@ -629,8 +632,12 @@ async fn write_projection<DB: Backend>(
     conn: &mut DB::Connection,
     id: TicketId,
     t: &Ticket,
+    state: &LogState,
 ) -> StoreResult<()> {
-    let mut b = Builder::new::<DB>(format!("UPDATE tickets SET ({PROJECTION_COLUMNS}) = ("));
+    let mut b = Builder::new::<DB>(format!(
+        "UPDATE tickets SET (log_state, {PROJECTION_COLUMNS}) = ("
+    ));
+    b.arg(to_json(state)).push(", ");
     push_projection::<DB>(&mut b, t);
     b.push(") WHERE ticket_id = ").arg(id);
     let changed = b.build().execute(On::<DB>::Conn(conn)).await?;
