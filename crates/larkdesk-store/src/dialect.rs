@@ -13,12 +13,16 @@ use sqlx::{ConnectOptions, Database, Pool, Postgres, Sqlite, Transaction};
 use crate::{StoreResult, Workload};
 
 pub trait Dialect: Database {
-    /// Open a pool of at most `max_connections` for `workload` and bring the schema up to date.
+    /// Open the pools for `workload`, readers (at most `max_connections`) and writers, and bring
+    /// the schema up to date. SQLite has one writer at a time whatever larkdesk does, so its
+    /// writes go through a pool of one connection: they queue in arrival order (sqlx's pool is
+    /// fair) instead of retrying the file lock in SQLite's busy handler, which gives up after its
+    /// timeout ("database is locked") and favours no one. PostgreSQL's writers share the pool.
     fn open(
         url: &str,
         max_connections: u32,
         workload: Workload,
-    ) -> impl Future<Output = anyhow::Result<Pool<Self>>> + Send;
+    ) -> impl Future<Output = anyhow::Result<Pools<Self>>> + Send;
 
     /// Begin a transaction that changes tickets. Concurrent changes to one ticket serialize:
     /// SQLite takes the database's write lock here (`BEGIN IMMEDIATE`), PostgreSQL locks the
@@ -66,6 +70,16 @@ pub trait Dialect: Database {
 const BULK_SLOW_STATEMENT: Duration = Duration::from_secs(1);
 const BULK_SLOW_STATEMENT_LEVEL: log::LevelFilter = log::LevelFilter::Debug;
 
+/// The pools a store runs queries on.
+pub struct Pools<DB: Database> {
+    pub readers: Pool<DB>,
+    pub writer: Pool<DB>,
+}
+
+/// How long a SQLite write waits in the queue for the writer connection before failing: long
+/// enough that a burst queues rather than fails, short enough that a request does not hang.
+const WRITE_QUEUE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// How long a request waits for a pooled PostgreSQL connection before failing: a database that
 /// is down fails requests fast instead of hanging them.
 const PG_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -74,7 +88,7 @@ const PG_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 const PG_DIRECTORY_LOCK: &str = "SELECT pg_advisory_xact_lock(7809649034408588139)"; // 0x6c61726b6465736b, "larkdesk"
 
 impl Dialect for Sqlite {
-    async fn open(url: &str, max_connections: u32, workload: Workload) -> anyhow::Result<Pool<Self>> {
+    async fn open(url: &str, max_connections: u32, workload: Workload) -> anyhow::Result<Pools<Self>> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -90,17 +104,23 @@ impl Dialect for Sqlite {
                 .pragma("cache_size", "-524288")
                 .pragma("temp_store", "memory"),
         };
-        let pool = SqlitePoolOptions::new()
+        // A file connection cannot go stale the way a socket can, and sqlx's ping is a round
+        // trip to the connection's thread on every acquire.
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(WRITE_QUEUE_TIMEOUT)
+            .test_before_acquire(false)
+            .connect_with(options.clone())
+            .await?;
+        let migrator = sqlx::migrate!("./migrations/sqlite");
+        let applied = sqlx::query_scalar(APPLIED_MIGRATIONS).fetch_all(&writer);
+        run_migrations(&migrator, applied, migrator.run(&writer)).await?;
+        let readers = SqlitePoolOptions::new()
             .max_connections(max_connections.max(1))
-            // A file connection cannot go stale the way a socket can, and sqlx's ping is a
-            // round trip to the connection's thread on every acquire.
             .test_before_acquire(false)
             .connect_with(options)
             .await?;
-        let migrator = sqlx::migrate!("./migrations/sqlite");
-        let applied = sqlx::query_scalar(APPLIED_MIGRATIONS).fetch_all(&pool);
-        run_migrations(&migrator, applied, migrator.run(&pool)).await?;
-        Ok(pool)
+        Ok(Pools { readers, writer })
     }
 
     async fn begin_write(pool: &Pool<Self>) -> StoreResult<Transaction<'static, Self>> {
@@ -160,7 +180,7 @@ impl Dialect for Sqlite {
 
 impl Dialect for Postgres {
     /// Several instances may start at once: sqlx serializes migrations with an advisory lock.
-    async fn open(url: &str, max_connections: u32, workload: Workload) -> anyhow::Result<Pool<Self>> {
+    async fn open(url: &str, max_connections: u32, workload: Workload) -> anyhow::Result<Pools<Self>> {
         // READ COMMITTED whatever the server's default: a statement that waited for a row lock
         // then sees what the holder committed (appends read the log after locking the ticket),
         // and ON CONFLICT clauses settle races quietly, where REPEATABLE READ or SERIALIZABLE
@@ -182,7 +202,10 @@ impl Dialect for Postgres {
         let migrator = sqlx::migrate!("./migrations/postgres");
         let applied = sqlx::query_scalar(APPLIED_MIGRATIONS).fetch_all(&pool);
         run_migrations(&migrator, applied, migrator.run(&pool)).await?;
-        Ok(pool)
+        Ok(Pools {
+            readers: pool.clone(),
+            writer: pool,
+        })
     }
 
     async fn begin_write(pool: &Pool<Self>) -> StoreResult<Transaction<'static, Self>> {

@@ -25,7 +25,7 @@ impl<DB: Backend> EventStore for SqlStore<DB> {
             .bind(&s.verification_token)
             .bind(&s.encrypt_key),
         }
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -53,7 +53,7 @@ impl<DB: Backend> EventStore for SqlStore<DB> {
         helpdesk: &Helpdesk,
         event_types: &[&str],
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         for event_type in event_types {
             sql(
                 "INSERT INTO event_subscriptions (app_id, helpdesk_id, event_type) VALUES ($1, $2, $3)
@@ -82,7 +82,7 @@ impl<DB: Backend> EventStore for SqlStore<DB> {
             .push(" AND event_type IN (")
             .args(event_types.iter().copied())
             .push(")");
-        q.build().execute(&self.pool).await?;
+        q.build().execute(&self.writer).await?;
         Ok(())
     }
 
@@ -99,7 +99,7 @@ impl<DB: Backend> EventStore for SqlStore<DB> {
         .bind(now_ms + lease_ms)
         .bind(now_ms)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.writer)
         .await?;
         let mut out = rows.iter().map(rows::delivery).collect::<StoreResult<Vec<_>>>()?;
         out.sort_by_key(|d| d.id);
@@ -128,7 +128,7 @@ impl<DB: Backend> EventStore for SqlStore<DB> {
             .bind(id)
             .bind(error),
         };
-        query.execute(&self.pool).await?;
+        query.execute(&self.writer).await?;
         Ok(())
     }
 

@@ -39,7 +39,7 @@ impl<DB: Backend> FieldStore for SqlStore<DB> {
         .bind(def.dropdown_options.as_ref().map(to_json))
         .bind(at_ms)
         .bind(by)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(conflict_or("key_name already exists in this helpdesk"))?;
         Ok(())
@@ -103,7 +103,7 @@ impl<DB: Backend> FieldStore for SqlStore<DB> {
         .bind(by)
         .bind(helpdesk.id)
         .bind(field_id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         found(changed)
     }
@@ -112,7 +112,7 @@ impl<DB: Backend> FieldStore for SqlStore<DB> {
         let changed = sql("DELETE FROM ticket_customized_fields WHERE helpdesk_id = $1 AND field_id = $2")
             .bind(helpdesk.id)
             .bind(field_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         found(changed)
     }

@@ -19,7 +19,10 @@ use crate::{
 
 /// The store on a SQL database `DB` (`sqlx::Sqlite` or `sqlx::Postgres`).
 pub struct SqlStore<DB: Backend> {
+    /// Reads.
     pool: Pool<DB>,
+    /// Writes (see [`Dialect::open`](crate::dialect::Dialect::open)).
+    writer: Pool<DB>,
     max_connections: u32,
     /// Statements whose text is built from the dialect, built once.
     statements: std::sync::Arc<tickets::Statements>,
@@ -28,8 +31,10 @@ pub struct SqlStore<DB: Backend> {
 impl<DB: Backend> SqlStore<DB> {
     /// Open (and migrate) the database at `url`.
     pub(crate) async fn open(url: &str, max_connections: u32, workload: Workload) -> anyhow::Result<Self> {
+        let pools = DB::open(url, max_connections, workload).await?;
         Ok(Self {
-            pool: DB::open(url, max_connections, workload).await?,
+            pool: pools.readers,
+            writer: pools.writer,
             max_connections,
             statements: tickets::Statements::new::<DB>(),
         })
@@ -99,7 +104,7 @@ impl<DB: Backend> AccountStore for SqlStore<DB> {
         sql("INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
             .bind(name)
             .bind(init.as_slice())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         self.secret(name).await?.ok_or(StoreError::NotFound)
     }
@@ -109,7 +114,7 @@ impl<DB: Backend> AccountStore for SqlStore<DB> {
              ON CONFLICT (name) DO UPDATE SET value = excluded.value")
         .bind(name)
         .bind(value.as_slice())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -134,7 +139,7 @@ impl<DB: Backend> AccountStore for SqlStore<DB> {
             .bind(tenant_key)
             .bind(name)
             .bind(now_ms())
-            .fetch_one(&self.pool)
+            .fetch_one(&self.writer)
             .await
             .map_err(conflict_or("tenant_key already exists"))?;
         Ok(Tenant {
@@ -172,7 +177,7 @@ impl<DB: Backend> AccountStore for SqlStore<DB> {
         .bind(to_json(&new.scopes))
         .bind(&new.secret_hash.0[..])
         .bind(now_ms())
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await
         .map_err(conflict_or("app_id already exists"))?;
         Ok(App {
@@ -206,7 +211,7 @@ impl<DB: Backend> AccountStore for SqlStore<DB> {
         let changed = sql("UPDATE apps SET secret_hash = $1 WHERE app_id = $2")
             .bind(&secret_hash.0[..])
             .bind(app_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         found(changed)
     }
@@ -215,7 +220,7 @@ impl<DB: Backend> AccountStore for SqlStore<DB> {
         let changed = sql("UPDATE apps SET scopes = $1 WHERE app_id = $2")
             .bind(to_json(&scopes))
             .bind(app_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         found(changed)
     }
@@ -240,7 +245,7 @@ impl<DB: Backend> AccountStore for SqlStore<DB> {
         .bind(kind)
         .bind(issued)
         .bind(expires)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -255,7 +260,7 @@ impl<DB: Backend> AccountStore for SqlStore<DB> {
         .bind(&new.name)
         .bind(&new.token_hash.0[..])
         .bind(now_ms())
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await
         .map_err(conflict_or("helpdesk_id already exists"))?;
         Ok(Helpdesk {
@@ -280,13 +285,13 @@ impl<DB: Backend> AccountStore for SqlStore<DB> {
         let changed = sql("UPDATE helpdesks SET token_hash = $1 WHERE helpdesk_id = $2")
             .bind(&token_hash.0[..])
             .bind(helpdesk_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         found(changed)
     }
 
     async fn upsert_user(&self, tenant: TenantRowId, user: &TicketUser, is_agent: bool) -> StoreResult<()> {
-        upsert_user(&self.pool, tenant, user, is_agent, true).await
+        upsert_user(&self.writer, tenant, user, is_agent, true).await
     }
 
     async fn users(&self, tenant: TenantRowId) -> StoreResult<Vec<(TicketUser, bool)>> {

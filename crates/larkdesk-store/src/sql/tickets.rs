@@ -188,7 +188,7 @@ async fn profiles<'a, DB: Backend>(
 impl<DB: Backend> TicketStore for SqlStore<DB> {
     async fn begin_write(&self) -> StoreResult<Box<dyn TicketWrite>> {
         Ok(Box::new(SqlWrite {
-            tx: DB::begin_write(&self.pool).await?,
+            tx: DB::begin_write(&self.writer).await?,
             statements: self.statements.clone(),
         }))
     }
@@ -339,12 +339,12 @@ impl<DB: Backend> TicketStore for SqlStore<DB> {
             .bind(helpdesk.id)
             .bind(larkdesk_domain::ids::new_numeric_id())
             .bind(name)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
             let row = sql("SELECT tag_id FROM tags WHERE helpdesk_id = $1 AND name = $2")
                 .bind(helpdesk.id)
                 .bind(name)
-                .fetch_one(&self.pool)
+                .fetch_one(&self.writer)
                 .await?;
             out.push((row.text("tag_id")?, name.clone()));
         }
@@ -363,7 +363,7 @@ impl<DB: Backend> TicketStore for SqlStore<DB> {
             .bind(index)
             .bind(content_type)
             .bind(bytes)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(conflict_or("image already stored"))?;
         Ok(())
@@ -399,13 +399,13 @@ impl<DB: Backend> TicketStore for SqlStore<DB> {
         .bind(&m.msg_type)
         .bind(&m.content)
         .bind(m.at_ms)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
 
     async fn finish_bulk_load(&self) -> StoreResult<()> {
-        DB::finish_bulk_load(&self.pool).await
+        DB::finish_bulk_load(&self.writer).await
     }
 
     fn bulk_load_jobs(&self) -> usize {

@@ -792,3 +792,51 @@ async fn start_service_validation() {
         (json!(2), json!(2), json!(9))
     );
 }
+
+/// One app posting large messages to one ticket as fast as it can must not make other writes
+/// fail: on SQLite every write waits its turn for the one writer connection instead of giving up
+/// in SQLite's busy handler ("database is locked" after 5 s), and a change costs the same however
+/// long its ticket's log has grown.
+#[tokio::test]
+async fn a_heavy_ticket_does_not_fail_other_writes() {
+    let desk = std::sync::Arc::new(Desk::with_args(&["--no-rate-limit"]).await);
+    let heavy = desk.start(true).await;
+    let other = desk.start(true).await;
+    let content = json!({ "text": "x".repeat(600_000) });
+    let mut tasks = Vec::new();
+    for i in 0..80 {
+        let (desk, content) = (desk.clone(), content.clone());
+        let (heavy, other) = (heavy.clone(), other.clone());
+        tasks.push(tokio::spawn(async move {
+            let r = if i % 4 == 3 {
+                let body = json!({"tag_names": [format!("tag{i}")]});
+                feishu(&desk, Method::PUT, &format!("/tickets/{other}"), Some(body)).await
+            } else {
+                let body = json!({"msg_type": "text", "content": content});
+                feishu(
+                    &desk,
+                    Method::POST,
+                    &format!("/tickets/{heavy}/messages"),
+                    Some(body),
+                )
+                .await
+            };
+            assert_eq!((r.status, r.code()), (200, 0), "write {i}: {}", r.text);
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let tags = desk.ticket(&other).await["tags"].as_array().unwrap().len();
+    assert_eq!(tags, 20, "every write to the other ticket is kept");
+    let messages = ok(
+        &desk,
+        Method::GET,
+        &format!("/tickets/{heavy}/messages?page_size=1"),
+        None,
+    )
+    .await;
+    assert_eq!(messages["total"], json!(60));
+    let report = desk.server.admin("/rebuild_projections", json!({})).await;
+    assert_eq!(report["changed"], json!(0));
+}
