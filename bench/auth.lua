@@ -6,6 +6,9 @@
 --   BENCH_IDS_FILE         a file with one ticket id a line: each request then asks for a
 --                          random one, as BENCH_ID_PATH_PREFIX .. id                (optional)
 --   BENCH_ID_PATH_PREFIX   default "/open-apis/helpdesk/v1/tickets/"
+--   BENCH_ID_PATH_SUFFIX   appended after the id, e.g. "/messages"                 (optional)
+--   BENCH_METHOD           "GET" (default) or "POST" / "PUT" with BENCH_BODY as a JSON body
+--   BENCH_BODY             the request body of POST / PUT requests                 (optional)
 --
 -- At the end it prints one machine-readable line that the bench scripts parse:
 --   BENCH_RESULT requests=N seconds=S rps=R p50_ms=.. p90_ms=.. p99_ms=.. max_ms=.. non2xx=N socket_errors=N
@@ -22,18 +25,24 @@ end
 local ids_file = os.getenv("BENCH_IDS_FILE")
 if ids_file and ids_file ~= "" then
   local prefix = os.getenv("BENCH_ID_PATH_PREFIX") or "/open-apis/helpdesk/v1/tickets/"
+  local suffix = os.getenv("BENCH_ID_PATH_SUFFIX") or ""
   local paths = {}
   for line in io.lines(ids_file) do
     if line ~= "" then
-      paths[#paths + 1] = prefix .. line
+      paths[#paths + 1] = prefix .. line .. suffix
     end
   end
   assert(#paths > 0, "BENCH_IDS_FILE has no ids: " .. ids_file)
   math.randomseed(os.time())
   -- Pre-format every request once: wrk then spends no time building strings per request.
+  local method = os.getenv("BENCH_METHOD") or "GET"
+  local body = os.getenv("BENCH_BODY")
+  if method ~= "GET" then
+    wrk.headers["Content-Type"] = "application/json; charset=utf-8"
+  end
   local requests = {}
   for i, path in ipairs(paths) do
-    requests[i] = wrk.format("GET", path)
+    requests[i] = wrk.format(method, path, nil, method ~= "GET" and body or nil)
   end
   local n = #requests
   request = function()
