@@ -9,6 +9,7 @@
 //! the next comment's number) are made on the locked ticket, so concurrent requests cannot both
 //! act on the same stale state.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use base64::Engine;
@@ -571,8 +572,15 @@ impl Tickets {
     /// so no change slips in between reading the log and writing the projection.
     pub async fn rebuild(&self) -> Result<RebuildReport> {
         let mut report = RebuildReport::default();
+        let mut helpdesks: HashMap<String, Helpdesk> = HashMap::new();
         for (id, helpdesk_id) in self.store.all_tickets().await? {
-            let helpdesk = self.store.helpdesk_by_public_id(&helpdesk_id).await?;
+            let helpdesk = match helpdesks.get(&helpdesk_id) {
+                Some(known) => known.clone(),
+                None => {
+                    let read = self.store.helpdesk_by_public_id(&helpdesk_id).await?;
+                    helpdesks.entry(helpdesk_id).or_insert(read).clone()
+                }
+            };
             let mut tx = self.store.begin_write().await?;
             let locked = tx.lock(&helpdesk, id).await?;
             let log = tx.log(id).await?;
