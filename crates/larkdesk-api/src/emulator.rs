@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::error::{ApiError, ApiResult};
-use crate::json::{parse_body, success};
+use crate::json::{parse_body, required, success};
 use crate::routes::tickets::{Body, parse_ticket_id};
 use crate::state::SharedState;
 
@@ -34,10 +34,6 @@ struct ActionBody {
     score: Option<i64>,
     dissatisfaction_reason: Option<I18n>,
     user_id: Option<String>,
-}
-
-fn required<T>(v: Option<T>, what: &str) -> ApiResult<T> {
-    v.ok_or_else(|| ApiError::bad_request().with_message(format!("{what} is required")))
 }
 
 fn agent_id(v: Option<String>) -> ApiResult<String> {

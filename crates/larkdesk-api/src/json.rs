@@ -58,3 +58,8 @@ pub fn parse_body<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> A
     serde_json::from_slice(bytes)
         .map_err(|e| ApiError::bad_request().with_message(format!("invalid JSON body: {e}")))
 }
+
+/// A field a request body must have: 154000 "NAME is required" without it.
+pub fn required<T>(v: Option<T>, name: &str) -> ApiResult<T> {
+    v.ok_or_else(|| ApiError::bad_request().with_message(format!("{name} is required")))
+}

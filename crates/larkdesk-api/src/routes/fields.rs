@@ -14,7 +14,7 @@ use super::tickets::Body;
 use crate::auth::CallerHeaders;
 use crate::endpoints::Endpoint;
 use crate::error::{ApiError, ApiResult};
-use crate::json::{parse_body, success};
+use crate::json::{parse_body, required, success};
 use crate::query::QueryParams;
 use crate::state::SharedState;
 
@@ -76,10 +76,6 @@ fn position_text(v: Option<serde_json::Value>) -> ApiResult<Option<String>> {
         Some(serde_json::Value::Number(n)) if n.is_i64() => Ok(Some(n.to_string())),
         Some(_) => Err(ApiError::bad_request().with_message("position must be an integer string")),
     }
-}
-
-fn required<T>(v: Option<T>, name: &str) -> ApiResult<T> {
-    v.ok_or_else(|| ApiError::bad_request().with_message(format!("{name} is required")))
 }
 
 /// `POST /ticket_customized_fields`
