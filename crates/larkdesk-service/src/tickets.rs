@@ -385,7 +385,7 @@ impl Tickets {
             None => (Sender::Bot, caller.app.app_id.clone(), Actor::Bot),
         };
         let kind = message(sender, sender_id, msg_type, content);
-        let message_id = message_id_of(&kind);
+        let message_id = message_id_of(&kind).expect("made a message above");
         let event = self.at(actor, kind);
         change(&*self.store, &caller.helpdesk, id, |_, _| Ok(vec![event])).await?;
         Ok(message_id)
@@ -542,7 +542,7 @@ impl Tickets {
                 },
             ),
         };
-        let message_id = matches!(kind, EventKind::Message { .. }).then(|| message_id_of(&kind));
+        let message_id = message_id_of(&kind);
         let event = self.at(actor, kind);
         let ticket = change(&*self.store, helpdesk, id, |_, _| Ok(vec![event])).await?;
         if let Some(message_id) = &message_id {
@@ -632,10 +632,11 @@ impl Tickets {
     }
 }
 
-fn message_id_of(kind: &EventKind) -> String {
+/// The id of the message an event posts, if it posts one.
+fn message_id_of(kind: &EventKind) -> Option<String> {
     match kind {
-        EventKind::Message { message_id, .. } => message_id.clone(),
-        _ => String::new(),
+        EventKind::Message { message_id, .. } => Some(message_id.clone()),
+        _ => None,
     }
 }
 
@@ -724,18 +725,16 @@ async fn finish(
     change: &Appended,
 ) -> Result<Ticket> {
     let subscribers = tx.subscribers(helpdesk.id).await?;
-    let mut tickets: Vec<Ticket> = change
-        .before
-        .iter()
-        .cloned()
-        .chain([change.after.clone()])
-        .collect();
-    let people = tx.profiles(helpdesk.tenant_id, &people_named(&tickets)).await?;
-    fill_people(&people, &mut tickets);
-    let after = tickets.pop().expect("the ticket after the change");
+    let mut after = change.after.clone();
+    let people = tx
+        .profiles(helpdesk.tenant_id, &people_named(std::slice::from_ref(&after)))
+        .await?;
+    fill_people(&people, std::slice::from_mut(&mut after));
     if !subscribers.is_empty() {
+        // Only the stage, status and update time of the ticket before are notified, never its
+        // people, so it needs no profiles.
         let notes = larkdesk_domain::notify::notifications(
-            tickets.first(),
+            change.before.as_ref(),
             &after,
             &change.events,
             change.earlier_messages,
