@@ -9,11 +9,13 @@
 
 use std::borrow::Cow;
 use std::future::Future;
+use std::sync::Arc;
 
 use sqlx::pool::PoolConnection;
 use sqlx::{Database, Pool, Transaction};
 
 use crate::dialect::Dialect;
+use crate::direct::{Direct, DirectTx, OwnedRow};
 use crate::{StoreError, StoreResult};
 
 /// A value bound to a placeholder.
@@ -83,9 +85,19 @@ macro_rules! arg_from_row_id {
 
 arg_from_row_id!(TenantRowId, AppRowId, HelpdeskRowId, UserRowId);
 
-/// Where a query runs: the pool (any connection) or a connection the caller holds (a
-/// transaction's).
+/// Where a query runs: a pool (any connection), a connection the caller holds (a
+/// transaction's), or the store's [`Writer`].
 pub enum On<'a, DB: Database> {
+    Pool(&'a Pool<DB>),
+    Conn(&'a mut DB::Connection),
+    /// The store's writer: on a SQLite file, its one connection, waited for in turn.
+    Writer(&'a Writer<DB>),
+    /// A SQLite write transaction's connection ([`crate::direct`]).
+    Direct(&'a Direct, &'a mut rusqlite::Connection),
+}
+
+/// Where sqlx runs a query.
+pub enum Exec<'a, DB: Database> {
     Pool(&'a Pool<DB>),
     Conn(&'a mut DB::Connection),
 }
@@ -108,6 +120,85 @@ impl<'a, DB: Database> From<&'a mut PoolConnection<DB>> for On<'a, DB> {
     }
 }
 
+impl<'a, DB: Database> From<&'a Writer<DB>> for On<'a, DB> {
+    fn from(writer: &'a Writer<DB>) -> Self {
+        On::Writer(writer)
+    }
+}
+
+impl<'a, DB: Database> From<&'a mut WriteTx<DB>> for On<'a, DB> {
+    fn from(tx: &'a mut WriteTx<DB>) -> Self {
+        match tx {
+            WriteTx::Sqlx(tx) => On::Conn(&mut **tx),
+            WriteTx::Direct(tx) => {
+                let (db, conn) = tx.parts();
+                On::Direct(db, conn)
+            }
+        }
+    }
+}
+
+/// What a store writes through: sqlx's writer pool, or on a SQLite file the one direct writer
+/// connection ([`crate::direct`]).
+pub struct Writer<DB: Database> {
+    pub(crate) pool: Pool<DB>,
+    pub(crate) direct: Option<Arc<Direct>>,
+}
+
+impl<DB: Backend> Writer<DB> {
+    /// Begin a transaction that changes tickets ([`Dialect::begin_write`]).
+    pub async fn begin(&self) -> StoreResult<WriteTx<DB>> {
+        Ok(match &self.direct {
+            Some(direct) => WriteTx::Direct(direct.begin().await?),
+            None => WriteTx::Sqlx(DB::begin_write(&self.pool).await?),
+        })
+    }
+}
+
+/// A write transaction; rolled back when dropped uncommitted.
+pub enum WriteTx<DB: Database> {
+    Sqlx(Transaction<'static, DB>),
+    Direct(DirectTx),
+}
+
+impl<DB: Database> WriteTx<DB> {
+    pub async fn commit(self) -> StoreResult<()> {
+        match self {
+            WriteTx::Sqlx(tx) => Ok(tx.commit().await?),
+            WriteTx::Direct(tx) => tx.commit().await,
+        }
+    }
+}
+
+/// A result row, from sqlx or from a direct SQLite connection.
+pub enum Row<DB: Database> {
+    Sqlx(DB::Row),
+    Direct(OwnedRow),
+}
+
+macro_rules! delegate_columns {
+    ($($name:ident -> $t:ty),* $(,)?) => {
+        impl<DB: Database<Row: Columns>> Columns for Row<DB> {
+            $(fn $name(&self, col: &str) -> StoreResult<$t> {
+                match self {
+                    Row::Sqlx(row) => row.$name(col),
+                    Row::Direct(row) => row.$name(col),
+                }
+            })*
+        }
+    };
+}
+
+delegate_columns!(
+    text -> String,
+    opt_text -> Option<String>,
+    int -> i64,
+    opt_int -> Option<i64>,
+    float -> f64,
+    flag -> bool,
+    bytes -> Vec<u8>,
+);
+
 /// Typed access to a result row's columns by name. Flags are booleans whatever the backend
 /// stores (SQLite INTEGER 0/1, PostgreSQL BOOLEAN); JSON columns are selected as text.
 pub trait Columns {
@@ -125,20 +216,20 @@ pub trait Backend: Dialect + Database<Row: Columns> {
     fn fetch_all<'a>(
         sql: &'a str,
         args: Vec<Arg<'a>>,
-        on: On<'a, Self>,
+        on: Exec<'a, Self>,
     ) -> impl Future<Output = Result<Vec<Self::Row>, sqlx::Error>> + Send + 'a;
 
     fn fetch_optional<'a>(
         sql: &'a str,
         args: Vec<Arg<'a>>,
-        on: On<'a, Self>,
+        on: Exec<'a, Self>,
     ) -> impl Future<Output = Result<Option<Self::Row>, sqlx::Error>> + Send + 'a;
 
     /// Rows affected.
     fn execute<'a>(
         sql: &'a str,
         args: Vec<Arg<'a>>,
-        on: On<'a, Self>,
+        on: Exec<'a, Self>,
     ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send + 'a;
 }
 
@@ -148,13 +239,13 @@ macro_rules! backend {
             fn fetch_all<'a>(
                 sql: &'a str,
                 args: Vec<Arg<'a>>,
-                on: On<'a, Self>,
+                on: Exec<'a, Self>,
             ) -> impl Future<Output = Result<Vec<Self::Row>, sqlx::Error>> + Send + 'a {
                 let query = bind(sqlx::query(sql), args);
                 async move {
                     match on {
-                        On::Pool(pool) => query.fetch_all(pool).await,
-                        On::Conn(conn) => query.fetch_all(conn).await,
+                        Exec::Pool(pool) => query.fetch_all(pool).await,
+                        Exec::Conn(conn) => query.fetch_all(conn).await,
                     }
                 }
             }
@@ -162,13 +253,13 @@ macro_rules! backend {
             fn fetch_optional<'a>(
                 sql: &'a str,
                 args: Vec<Arg<'a>>,
-                on: On<'a, Self>,
+                on: Exec<'a, Self>,
             ) -> impl Future<Output = Result<Option<Self::Row>, sqlx::Error>> + Send + 'a {
                 let query = bind(sqlx::query(sql), args);
                 async move {
                     match on {
-                        On::Pool(pool) => query.fetch_optional(pool).await,
-                        On::Conn(conn) => query.fetch_optional(conn).await,
+                        Exec::Pool(pool) => query.fetch_optional(pool).await,
+                        Exec::Conn(conn) => query.fetch_optional(conn).await,
                     }
                 }
             }
@@ -176,13 +267,13 @@ macro_rules! backend {
             fn execute<'a>(
                 sql: &'a str,
                 args: Vec<Arg<'a>>,
-                on: On<'a, Self>,
+                on: Exec<'a, Self>,
             ) -> impl Future<Output = Result<u64, sqlx::Error>> + Send + 'a {
                 let query = bind(sqlx::query(sql), args);
                 async move {
                     let done = match on {
-                        On::Pool(pool) => query.execute(pool).await?,
-                        On::Conn(conn) => query.execute(conn).await?,
+                        Exec::Pool(pool) => query.execute(pool).await?,
+                        Exec::Conn(conn) => query.execute(conn).await?,
                     };
                     Ok(done.rows_affected())
                 }
@@ -272,25 +363,64 @@ impl<'q> Sql<'q> {
         self
     }
 
-    pub async fn fetch_all<'a, DB: Backend>(self, on: impl Into<On<'a, DB>>) -> StoreResult<Vec<DB::Row>> {
-        Ok(DB::fetch_all(&self.text, self.args, on.into()).await?)
+    pub async fn fetch_all<'a, DB: Backend>(self, on: impl Into<On<'a, DB>>) -> StoreResult<Vec<Row<DB>>> {
+        let direct = |db: &Direct, conn: &rusqlite::Connection, args: &[Arg<'_>]| {
+            Ok(db
+                .run(conn, &self.text, args)?
+                .into_iter()
+                .map(Row::Direct)
+                .collect())
+        };
+        let exec = match on.into() {
+            On::Direct(db, conn) => return direct(db, conn, &self.args),
+            On::Writer(Writer { direct: Some(db), .. }) => {
+                return direct(db, db.writer().await?.conn(), &self.args);
+            }
+            On::Writer(w) => Exec::Pool(&w.pool),
+            On::Pool(pool) => Exec::Pool(pool),
+            On::Conn(conn) => Exec::Conn(conn),
+        };
+        let rows = DB::fetch_all(&self.text, self.args, exec).await?;
+        Ok(rows.into_iter().map(Row::Sqlx).collect())
     }
 
     pub async fn fetch_optional<'a, DB: Backend>(
         self,
         on: impl Into<On<'a, DB>>,
-    ) -> StoreResult<Option<DB::Row>> {
-        Ok(DB::fetch_optional(&self.text, self.args, on.into()).await?)
+    ) -> StoreResult<Option<Row<DB>>> {
+        let exec = match on.into() {
+            on @ (On::Direct(..) | On::Writer(Writer { direct: Some(_), .. })) => {
+                return Ok(self.fetch_all(on).await?.into_iter().next());
+            }
+            On::Writer(w) => Exec::Pool(&w.pool),
+            On::Pool(pool) => Exec::Pool(pool),
+            On::Conn(conn) => Exec::Conn(conn),
+        };
+        Ok(DB::fetch_optional(&self.text, self.args, exec)
+            .await?
+            .map(Row::Sqlx))
     }
 
     /// The one row a lookup finds; `NotFound` when there is none.
-    pub async fn fetch_one<'a, DB: Backend>(self, on: impl Into<On<'a, DB>>) -> StoreResult<DB::Row> {
+    pub async fn fetch_one<'a, DB: Backend>(self, on: impl Into<On<'a, DB>>) -> StoreResult<Row<DB>> {
         self.fetch_optional(on).await?.ok_or(StoreError::NotFound)
     }
 
     /// Rows affected.
     pub async fn execute<'a, DB: Backend>(self, on: impl Into<On<'a, DB>>) -> StoreResult<u64> {
-        Ok(DB::execute(&self.text, self.args, on.into()).await?)
+        let direct = |db: &Direct, conn: &rusqlite::Connection, args: &[Arg<'_>]| {
+            Ok(db.run_counting(conn, &self.text, args)?.1)
+        };
+        let exec = match on.into() {
+            On::Direct(db, conn) => return direct(db, conn, &self.args),
+            On::Writer(Writer { direct: Some(db), .. }) => {
+                return direct(db, db.writer().await?.conn(), &self.args);
+            }
+            On::Writer(w) => Exec::Pool(&w.pool),
+            On::Pool(pool) => Exec::Pool(pool),
+            On::Conn(conn) => Exec::Conn(conn),
+        };
+        Ok(DB::execute(&self.text, self.args, exec).await?)
     }
 }
 

@@ -3,13 +3,16 @@
 //! lists, row locks). Every query lives in `sql/`, written once.
 
 use std::future::Future;
+use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{ConnectOptions, Database, Pool, Postgres, Sqlite, Transaction};
 
+use crate::direct::Direct;
 use crate::{StoreResult, Workload};
 
 pub trait Dialect: Database {
@@ -74,6 +77,8 @@ const BULK_SLOW_STATEMENT_LEVEL: log::LevelFilter = log::LevelFilter::Debug;
 pub struct Pools<DB: Database> {
     pub readers: Pool<DB>,
     pub writer: Pool<DB>,
+    /// A SQLite file's point reads and its one writer, on the caller's thread ([`crate::direct`]).
+    pub direct: Option<Arc<Direct>>,
 }
 
 /// How long a SQLite write waits in the queue for the writer connection before failing: long
@@ -118,9 +123,21 @@ impl Dialect for Sqlite {
         let readers = SqlitePoolOptions::new()
             .max_connections(max_connections.max(1))
             .test_before_acquire(false)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
-        Ok(Pools { readers, writer })
+        // An in-memory database exists only inside its sqlx connections.
+        let file = options.get_filename();
+        let in_memory =
+            file.as_os_str().is_empty() || file == Path::new(":memory:") || url.contains("mode=memory");
+        let direct = match workload {
+            Workload::Serving if !in_memory => Some(Direct::open(file)?),
+            _ => None,
+        };
+        Ok(Pools {
+            readers,
+            writer,
+            direct,
+        })
     }
 
     async fn begin_write(pool: &Pool<Self>) -> StoreResult<Transaction<'static, Self>> {
@@ -205,6 +222,7 @@ impl Dialect for Postgres {
         Ok(Pools {
             readers: pool.clone(),
             writer: pool,
+            direct: None,
         })
     }
 

@@ -9,6 +9,7 @@
 
 mod backend;
 mod dialect;
+mod direct;
 mod models;
 mod rows;
 mod sql;

@@ -11,7 +11,10 @@ use larkdesk_domain::ids::{AppRowId, TenantRowId, UserRowId};
 use larkdesk_wire::ticket::TicketUser;
 use sqlx::Pool;
 
-use crate::backend::{Backend, Columns, On, sql};
+use std::sync::Arc;
+
+use crate::backend::{Backend, Columns, On, Writer, sql};
+use crate::direct::Direct;
 use crate::rows::{self, USER_COLUMNS, to_json};
 use crate::{
     AccountStore, App, Helpdesk, NewApp, NewHelpdesk, StoreError, StoreResult, Tenant, UserRecord, Workload,
@@ -21,9 +24,11 @@ use crate::{
 pub struct SqlStore<DB: Backend> {
     /// Reads.
     pool: Pool<DB>,
-    /// Writes (see [`Dialect::open`](crate::dialect::Dialect::open)).
-    writer: Pool<DB>,
+    /// Writes (see [`Dialect::open`](crate::dialect::Dialect::open) and [`crate::direct`]).
+    writer: Writer<DB>,
     max_connections: u32,
+    /// SQLite point reads without sqlx's thread hand-offs ([`crate::direct`]).
+    direct: Option<Arc<Direct>>,
     /// Statements whose text is built from the dialect, built once.
     statements: std::sync::Arc<tickets::Statements>,
 }
@@ -34,8 +39,12 @@ impl<DB: Backend> SqlStore<DB> {
         let pools = DB::open(url, max_connections, workload).await?;
         Ok(Self {
             pool: pools.readers,
-            writer: pools.writer,
+            writer: Writer {
+                pool: pools.writer,
+                direct: pools.direct.clone(),
+            },
             max_connections,
+            direct: pools.direct,
             statements: tickets::Statements::new::<DB>(),
         })
     }

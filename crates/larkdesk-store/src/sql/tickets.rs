@@ -9,10 +9,9 @@ use larkdesk_domain::events::TicketEvent;
 use larkdesk_domain::ids::{HelpdeskRowId, TenantRowId, TicketId};
 use larkdesk_domain::log::{Appended, LogMessage, LogState};
 use larkdesk_wire::ticket::{Ticket, TicketMessage, TicketUser};
-use sqlx::Transaction;
 
 use super::{SqlStore, conflict_or, upsert_user};
-use crate::backend::{Backend, Builder, Columns, On, sql};
+use crate::backend::{Backend, Builder, Columns, On, WriteTx, sql};
 use crate::rows::{self, PROJECTION_COLUMNS, USER_COLUMNS, json_column, to_json};
 use crate::{
     BotMessage, Helpdesk, LIST_CAP, LockedTicket, NewTicketRows, OutboxEntry, StoreResult, StoredMessage,
@@ -91,7 +90,7 @@ fn push_projection<'t, DB: Backend>(b: &mut Builder<'t>, t: &'t Ticket) {
 
 /// Insert messages of tickets, as `(ticket, message)` rows.
 async fn insert_messages<DB: Backend>(
-    conn: &mut DB::Connection,
+    tx: &mut WriteTx<DB>,
     messages: &[(TicketId, &LogMessage)],
 ) -> StoreResult<()> {
     for chunk in messages.chunks(ROWS_PER_INSERT) {
@@ -115,7 +114,7 @@ async fn insert_messages<DB: Backend>(
                 .push(")");
         }
         b.build()
-            .execute(On::<DB>::Conn(&mut *conn))
+            .execute(&mut *tx)
             .await
             .map_err(conflict_or("message_id already exists"))?;
     }
@@ -124,7 +123,7 @@ async fn insert_messages<DB: Backend>(
 
 /// Append `events` to a ticket's log, the first one at `first_seq`.
 async fn insert_events<DB: Backend>(
-    conn: &mut DB::Connection,
+    tx: &mut WriteTx<DB>,
     logs: &[(TicketId, usize, &[TicketEvent])],
 ) -> StoreResult<()> {
     let rows: Vec<(TicketId, i64, i64, String)> = logs
@@ -149,7 +148,7 @@ async fn insert_events<DB: Backend>(
                 .arg(event)
                 .push(")");
         }
-        b.build().execute(On::<DB>::Conn(&mut *conn)).await?;
+        b.build().execute(&mut *tx).await?;
     }
     Ok(())
 }
@@ -188,15 +187,21 @@ async fn profiles<'a, DB: Backend>(
 impl<DB: Backend> TicketStore for SqlStore<DB> {
     async fn begin_write(&self) -> StoreResult<Box<dyn TicketWrite>> {
         Ok(Box::new(SqlWrite {
-            tx: DB::begin_write(&self.writer).await?,
+            tx: self.writer.begin().await?,
             statements: self.statements.clone(),
         }))
     }
 
-    /// One statement (on SQLite, one hand-off to the connection's thread; on PostgreSQL, one
-    /// round trip), however many people the ticket names.
+    /// One statement (on a SQLite file, read on this thread; on PostgreSQL, one round trip),
+    /// however many people the ticket names.
     async fn ticket(&self, helpdesk: &Helpdesk, id: TicketId) -> StoreResult<Ticket> {
-        let rows = sql(self.statements.ticket_with_people.as_str())
+        let query = self.statements.ticket_with_people.as_str();
+        if let Some(direct) = &self.direct {
+            let args = [id.into(), helpdesk.id.into(), helpdesk.tenant_id.into()];
+            let rows = direct.read(query, &args)?;
+            return rows::ticket_with_people(&rows, &helpdesk.helpdesk_id);
+        }
+        let rows = sql(query)
             .bind(id)
             .bind(helpdesk.id)
             .bind(helpdesk.tenant_id)
@@ -405,7 +410,7 @@ impl<DB: Backend> TicketStore for SqlStore<DB> {
     }
 
     async fn finish_bulk_load(&self) -> StoreResult<()> {
-        DB::finish_bulk_load(&self.writer).await
+        DB::finish_bulk_load(&self.writer.pool).await
     }
 
     fn bulk_load_jobs(&self) -> usize {
@@ -470,7 +475,7 @@ fn where_clause<'q, DB: Backend>(q: &mut Builder<'q>, helpdesk: &Helpdesk, filte
 
 /// A [`TicketWrite`] on a SQL transaction.
 struct SqlWrite<DB: Backend> {
-    tx: Transaction<'static, DB>,
+    tx: WriteTx<DB>,
     statements: Arc<Statements>,
 }
 
@@ -520,19 +525,19 @@ impl<DB: Backend> TicketWrite for SqlWrite<DB> {
                 .map_err(conflict_or("ticket_id already exists"))?;
         }
         let logs: Vec<_> = tickets.iter().map(|t| (t.id, 1, t.log)).collect();
-        insert_events::<DB>(&mut *self.tx, &logs).await?;
+        insert_events::<DB>(&mut self.tx, &logs).await?;
         let messages: Vec<_> = tickets
             .iter()
             .flat_map(|t| t.messages.iter().map(|m| (t.id, m)))
             .collect();
-        insert_messages::<DB>(&mut *self.tx, &messages).await
+        insert_messages::<DB>(&mut self.tx, &messages).await
     }
 
     async fn append(&mut self, id: TicketId, change: &Appended) -> StoreResult<()> {
-        insert_events::<DB>(&mut *self.tx, &[(id, change.first_seq, &change.events)]).await?;
-        write_projection::<DB>(&mut *self.tx, id, &change.after, &change.state).await?;
+        insert_events::<DB>(&mut self.tx, &[(id, change.first_seq, &change.events)]).await?;
+        write_projection::<DB>(&mut self.tx, id, &change.after, &change.state).await?;
         let messages: Vec<_> = change.new_messages.iter().map(|m| (id, m)).collect();
-        insert_messages::<DB>(&mut *self.tx, &messages).await
+        insert_messages::<DB>(&mut self.tx, &messages).await
     }
 
     async fn message_positions(&mut self, id: TicketId) -> StoreResult<Vec<(String, i64)>> {
@@ -552,13 +557,13 @@ impl<DB: Backend> TicketWrite for SqlWrite<DB> {
         state: &LogState,
         messages: &[LogMessage],
     ) -> StoreResult<()> {
-        write_projection::<DB>(&mut *self.tx, id, projection, state).await?;
+        write_projection::<DB>(&mut self.tx, id, projection, state).await?;
         sql("DELETE FROM ticket_messages WHERE ticket_id = $1")
             .bind(id)
             .execute(&mut self.tx)
             .await?;
         let messages: Vec<_> = messages.iter().map(|m| (id, m)).collect();
-        insert_messages::<DB>(&mut *self.tx, &messages).await
+        insert_messages::<DB>(&mut self.tx, &messages).await
     }
 
     async fn add_people(&mut self, tenant: TenantRowId, people: &[(&TicketUser, bool)]) -> StoreResult<()> {
@@ -629,7 +634,7 @@ impl<DB: Backend> TicketWrite for SqlWrite<DB> {
 
 /// Write every projected column of a ticket row.
 async fn write_projection<DB: Backend>(
-    conn: &mut DB::Connection,
+    tx: &mut WriteTx<DB>,
     id: TicketId,
     t: &Ticket,
     state: &LogState,
@@ -640,6 +645,6 @@ async fn write_projection<DB: Backend>(
     b.arg(to_json(state)).push(", ");
     push_projection::<DB>(&mut b, t);
     b.push(") WHERE ticket_id = ").arg(id);
-    let changed = b.build().execute(On::<DB>::Conn(conn)).await?;
+    let changed = b.build().execute(tx).await?;
     super::found(changed)
 }

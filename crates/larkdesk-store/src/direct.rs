@@ -1,0 +1,770 @@
+//! SQLite on the caller's thread: point reads and the one writer.
+//!
+//! sqlx runs each SQLite connection on a thread of its own and hands the statement, then every
+//! row, across channels. An uncached `GET /tickets/:id` (one statement, 2–4 rows) paid four
+//! thread hand-offs, and a message write (about ten statements) about thirty context switches
+//! and 450 µs of CPU, most of it in the kernel: the hand-offs cost more than SQLite's own work.
+//! A statement on a local file takes microseconds, less than one hand-off, so on a SQLite file:
+//!
+//! - **Point reads** whose cost is bounded (one ticket by id, not lists or scans) run on a
+//!   rusqlite connection taken from a small idle list, on the calling thread, which blocks for
+//!   that long. Everything else reads through sqlx.
+//! - **Every write** runs on the one writer connection here. Writers wait for it in a fair
+//!   (FIFO) queue, an async mutex, so a burst queues in arrival order and none meets SQLite's
+//!   "database is locked"; a change's statements run on the holder's thread without yielding.
+//! - **Group commit.** Most of a commit's cost is writing the pages it changed to the log, and
+//!   changes to different tickets share many of them (index and table tails, interior pages).
+//!   So a transaction does not commit alone: it ends its
+//!   change (a SAVEPOINT, released) and leaves the database transaction open for the writers
+//!   behind it, then queues again; the first of the group to get its turn again
+//!   commits it for everyone in it. A writer is answered only after its group committed (an
+//!   acknowledged write is a committed write), a change that fails rolls back to its savepoint
+//!   alone, and a group is at most [`MAX_GROUP`] changes. A writer yields once before it
+//!   commits: with one runtime thread no writer ever *waits* for the connection (a change
+//!   never yields while it holds it), so the group is the writers ready to run by then; alone,
+//!   it commits after that one yield.
+//! - **Checkpoints** (copying the write-ahead log back into the database file, the one step of
+//!   a SQLite commit that can take milliseconds) run on a thread of their own every
+//!   [`CHECKPOINT_EVERY`], never inside a commit (`wal_autocheckpoint = 0` on the writer).
+//!
+//! The statement text is the very one sqlx runs: `$n` placeholders are SQLite's named
+//! parameters, bound here by name as sqlx binds them (generated statements use plain `?`,
+//! bound by position); rows come back as [`OwnedRow`], which implements [`Columns`], so
+//! `rows.rs` decodes them with the same code.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::Duration;
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::OwnedMutexGuard;
+
+use crate::backend::{Arg, Columns};
+use crate::{StoreError, StoreResult};
+
+/// Idle readers kept; a burst beyond this opens more and closes them after.
+const MAX_IDLE: usize = 8;
+/// As sqlx's connections: how long a statement waits for a lock held by another process (in
+/// this one, writers queue for the writer connection, and WAL readers never wait for writers).
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// The most of the file a connection maps: pages are read through the map rather than by a
+/// read() and a copy each.
+const MMAP_SIZE: i64 = 1 << 30;
+/// How often the checkpointer copies the log into the database file.
+pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+/// The most changes one commit takes.
+pub const MAX_GROUP: usize = 32;
+/// Failed group commits remembered for the writers of those groups that have yet to ask.
+const FAILED_GROUPS_KEPT: usize = 64;
+/// Statements whose column positions are remembered (generated statements vary; the cache is
+/// emptied when it reaches this).
+const MAX_KNOWN_STATEMENTS: usize = 256;
+
+/// One SQLite database file: its readers, its writer and its checkpointer.
+pub struct Direct {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+    writer: Arc<tokio::sync::Mutex<WriterState>>,
+    /// Writers waiting for their first turn (not those waiting to learn how their group ended).
+    waiting: AtomicUsize,
+    /// Column positions by name, per statement text.
+    columns: Mutex<HashMap<String, Arc<ColumnNames>, foldhash::fast::RandomState>>,
+    /// Dropped with this: the checkpointer then stops.
+    _stop_checkpoints: mpsc::Sender<()>,
+}
+
+impl Direct {
+    /// The database file at `path`, which must exist (sqlx created and migrated it).
+    ///
+    /// The writer keeps a 32 MiB page cache (readers keep SQLite's 2 MiB): the pages every
+    /// change touches (index tails, interior pages) then stay in memory between commits instead
+    /// of being read back from the log; and its savepoints' journal is kept in memory.
+    pub fn open(path: &Path) -> StoreResult<Arc<Self>> {
+        let writer = connect(path)?;
+        writer
+            .execute_batch(
+                "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;
+                 PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768;",
+            )
+            .map_err(driver)?;
+        let checkpointer = connect(path)?;
+        let (stop, stopped) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".to_owned())
+            .spawn(move || checkpoints(&checkpointer, &stopped))
+            .map_err(|e| StoreError::Backend(sqlx::Error::Io(e)))?;
+        let direct = Arc::new(Self {
+            path: path.to_owned(),
+            idle: Mutex::new(Vec::new()),
+            writer: Arc::new(tokio::sync::Mutex::new(WriterState {
+                conn: writer,
+                group: None,
+                last_group: 0,
+                failed: VecDeque::new(),
+                committed: 0,
+            })),
+            waiting: AtomicUsize::new(0),
+            columns: Mutex::default(),
+            _stop_checkpoints: stop,
+        });
+        // Fail at start, not on the first request, if the file cannot be read.
+        let reader = direct.take()?;
+        direct.put(reader);
+        Ok(direct)
+    }
+
+    fn take(&self) -> StoreResult<Connection> {
+        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        match idle {
+            Some(conn) => Ok(conn),
+            None => {
+                let conn = connect(&self.path)?;
+                // A reader: it can never write, whatever statement it is given.
+                conn.pragma_update(None, "query_only", true).map_err(driver)?;
+                Ok(conn)
+            }
+        }
+    }
+
+    fn put(&self, conn: Connection) {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() < MAX_IDLE {
+            idle.push(conn);
+        }
+    }
+
+    /// Every row of `sql` with `args` bound, read on a reader connection.
+    pub(crate) fn read(&self, sql: &str, args: &[Arg<'_>]) -> StoreResult<Vec<OwnedRow>> {
+        let conn = self.take()?;
+        let rows = self.run(&conn, sql, args);
+        // A connection whose statement failed is still a good connection (the failure was the
+        // statement's); a read leaves no transaction open.
+        self.put(conn);
+        rows
+    }
+
+    /// The writer, once the writers before in the queue are done with it.
+    async fn turn(&self) -> OwnedMutexGuard<WriterState> {
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let state = self.writer.clone().lock_owned().await;
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        state
+    }
+
+    /// The writer connection for one statement of its own: the open group, if any, committed
+    /// first, so the statement is durable when it returns.
+    pub(crate) async fn writer(&self) -> StoreResult<OwnedMutexGuard<WriterState>> {
+        let mut state = self.turn().await;
+        if state.group.is_some() {
+            state.commit_group()?;
+        }
+        Ok(state)
+    }
+
+    /// A write transaction: a savepoint in the open group, or `BEGIN IMMEDIATE` of a new one.
+    pub(crate) async fn begin(self: &Arc<Self>) -> StoreResult<DirectTx> {
+        let mut state = self.turn().await;
+        if state.group.as_ref().is_some_and(|g| g.members >= MAX_GROUP) {
+            state.commit_group()?;
+        }
+        if state.group.is_none() {
+            state.execute("BEGIN IMMEDIATE")?;
+            state.last_group += 1;
+            state.group = Some(Group {
+                id: state.last_group,
+                members: 0,
+            });
+        }
+        if let Err(err) = state.execute("SAVEPOINT change") {
+            state.abandon_if_empty();
+            return Err(err);
+        }
+        Ok(DirectTx {
+            state: Some(state),
+            db: self.clone(),
+        })
+    }
+
+    /// Every row of `sql` with `args` bound, run on `conn`; `Ok(rows)` also for statements that
+    /// return none, with the rows they changed.
+    pub(crate) fn run(&self, conn: &Connection, sql: &str, args: &[Arg<'_>]) -> StoreResult<Vec<OwnedRow>> {
+        Ok(self.run_counting(conn, sql, args)?.0)
+    }
+
+    /// [`Direct::run`], with the number of rows the statement changed.
+    pub(crate) fn run_counting(
+        &self,
+        conn: &Connection,
+        sql: &str,
+        args: &[Arg<'_>],
+    ) -> StoreResult<(Vec<OwnedRow>, u64)> {
+        let mut stmt = conn.prepare_cached(sql).map_err(driver)?;
+        for (i, arg) in args.iter().enumerate() {
+            let index = stmt
+                .parameter_index(&format!("${}", i + 1))
+                .map_err(driver)?
+                .unwrap_or(i + 1);
+            stmt.raw_bind_parameter(index, to_value(arg)).map_err(driver)?;
+        }
+        let names = self.column_names(sql, &stmt);
+        let width = names.positions.len();
+        let mut out = Vec::new();
+        {
+            let mut rows = stmt.raw_query();
+            while let Some(row) = rows.next().map_err(driver)? {
+                let mut values = Vec::with_capacity(width);
+                for i in 0..width {
+                    values.push(Value::from(row.get_ref(i).map_err(driver)?));
+                }
+                out.push(OwnedRow {
+                    names: names.clone(),
+                    values,
+                });
+            }
+        }
+        // Rows changed by this statement when it changed any (a SELECT leaves the count of the
+        // connection's last change, which its caller does not ask for).
+        let changed = if stmt.readonly() { 0 } else { conn.changes() };
+        Ok((out, changed))
+    }
+
+    fn column_names(&self, sql: &str, stmt: &rusqlite::Statement<'_>) -> Arc<ColumnNames> {
+        let mut known = self.columns.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(names) = known.get(sql) {
+            return names.clone();
+        }
+        let mut positions = HashMap::with_capacity_and_hasher(stmt.column_count(), Default::default());
+        for (i, name) in stmt.column_names().into_iter().enumerate() {
+            positions.entry(name.to_owned()).or_insert(i);
+        }
+        let names = Arc::new(ColumnNames { positions });
+        if known.len() >= MAX_KNOWN_STATEMENTS {
+            known.clear();
+        }
+        known.insert(sql.to_owned(), names.clone());
+        names
+    }
+}
+
+/// The writer connection and the group commit it is in.
+pub struct WriterState {
+    conn: Connection,
+    /// The database transaction open for a group of changes, if any.
+    group: Option<Group>,
+    /// Id of the newest group begun.
+    last_group: u64,
+    /// Groups whose commit failed, and why.
+    failed: VecDeque<(u64, String)>,
+    /// Groups committed.
+    committed: u64,
+}
+
+struct Group {
+    id: u64,
+    /// Changes done in it and waiting for its commit.
+    members: usize,
+}
+
+impl WriterState {
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    fn execute(&self, sql: &str) -> StoreResult<()> {
+        self.conn
+            .prepare_cached(sql)
+            .and_then(|mut s| s.execute([]))
+            .map(drop)
+            .map_err(driver)
+    }
+
+    /// Commit the open group. A failure is remembered for its members, and the transaction is
+    /// rolled back whatever state SQLite left it in.
+    fn commit_group(&mut self) -> StoreResult<()> {
+        let Some(group) = self.group.take() else {
+            return Ok(());
+        };
+        let result = self.execute("COMMIT");
+        if result.is_ok() {
+            self.committed += 1;
+        }
+        if let Err(err) = &result {
+            if !self.conn.is_autocommit() {
+                let _ = self.conn.execute_batch("ROLLBACK");
+            }
+            self.remember_failure(group.id, err.to_string());
+        }
+        result
+    }
+
+    /// Commit group `id` if it is the open one; else how it ended.
+    fn finish_group(&mut self, id: u64) -> StoreResult<()> {
+        if self.group.as_ref().is_some_and(|g| g.id == id) {
+            return self.commit_group();
+        }
+        self.outcome(id)
+    }
+
+    fn remember_failure(&mut self, id: u64, why: String) {
+        if self.failed.len() == FAILED_GROUPS_KEPT {
+            self.failed.pop_front();
+        }
+        self.failed.push_back((id, why));
+    }
+
+    /// How group `id` ended, once it has (it is not the open one).
+    fn outcome(&self, id: u64) -> StoreResult<()> {
+        match self.failed.iter().find(|(failed, _)| *failed == id) {
+            Some((_, why)) => Err(StoreError::Backend(sqlx::Error::AnyDriverError(
+                format!("the group commit failed: {why}").into(),
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Roll back the open group if no change in it waits for its commit.
+    fn abandon_if_empty(&mut self) {
+        if self.group.as_ref().is_some_and(|g| g.members == 0) {
+            self.group = None;
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+/// One change in a group commit, on the writer connection; rolled back (to its savepoint) when
+/// dropped uncommitted: an error, a panic, a cancelled request.
+pub struct DirectTx {
+    /// `None` once committed.
+    state: Option<OwnedMutexGuard<WriterState>>,
+    db: Arc<Direct>,
+}
+
+impl DirectTx {
+    pub(crate) fn parts(&mut self) -> (&Direct, &mut Connection) {
+        let state = self.state.as_mut().expect("a change in progress");
+        (&self.db, &mut state.conn)
+    }
+
+    /// Done: the change joins its group, which commits now if no writer waits, or else when
+    /// the last of the writers behind it is done; returns once it has.
+    pub(crate) async fn commit(mut self) -> StoreResult<()> {
+        let mut state = self.state.take().expect("a change in progress");
+        if let Err(err) = state.execute("RELEASE change") {
+            self.state = Some(state); // dropped: rolled back
+            return Err(err);
+        }
+        let group = state.group.as_mut().expect("a change is in a group");
+        group.members += 1;
+        let id = group.id;
+        drop(state);
+        // Writers waiting for the connection, and requests ready to run on this thread (the
+        // yield lets them), add their changes; then the first of the group back here commits
+        // it, and the others learn how it went. Should this request be cancelled meanwhile, the
+        // group still gets committed.
+        let mut pending = FinishGroup {
+            db: Some(self.db.clone()),
+            id,
+        };
+        tokio::task::yield_now().await;
+        let mut state = self.db.writer.clone().lock_owned().await;
+        pending.db = None;
+        state.finish_group(id)
+    }
+}
+
+/// Commits group `id` if it is still open when dropped armed (its writer's request was
+/// cancelled while waiting for its turn), so no group is left open with no one to end it.
+struct FinishGroup {
+    db: Option<Arc<Direct>>,
+    id: u64,
+}
+
+impl Drop for FinishGroup {
+    fn drop(&mut self) {
+        if let Some(db) = self.db.take() {
+            let id = self.id;
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move {
+                    let _ = db.writer.clone().lock_owned().await.finish_group(id);
+                });
+            }
+        }
+    }
+}
+
+impl Drop for DirectTx {
+    fn drop(&mut self) {
+        let Some(state) = self.state.as_mut() else {
+            return;
+        };
+        // Undo this change only; the group's other changes stay for its commit.
+        if state
+            .execute("ROLLBACK TO change")
+            .and_then(|()| state.execute("RELEASE change"))
+            .is_err()
+        {
+            // The transaction is in a state SQLite could not undo: end the group as failed.
+            if let Some(group) = state.group.take() {
+                let _ = state.conn.execute_batch("ROLLBACK");
+                state.remember_failure(group.id, "a change in the group could not be undone".to_owned());
+            }
+            return;
+        }
+        state.abandon_if_empty();
+    }
+}
+
+fn connect(path: &Path) -> StoreResult<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(driver)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(driver)?;
+    conn.pragma_update(None, "mmap_size", MMAP_SIZE).map_err(driver)?;
+    Ok(conn)
+}
+
+/// Copy the log into the database file every [`CHECKPOINT_EVERY`] until told to stop. PASSIVE:
+/// it copies what no reader still needs and waits for no one, so it never holds up a write.
+fn checkpoints(conn: &Connection, stop: &mpsc::Receiver<()>) {
+    while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
+        if let Err(err) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(error = %err, "SQLite checkpoint failed; the next one retries");
+        }
+    }
+}
+
+/// A statement's column positions by name (the first of repeated names, as sqlx has it).
+#[derive(Debug)]
+pub struct ColumnNames {
+    positions: HashMap<String, usize>,
+}
+
+/// One result row, its values copied out of SQLite.
+#[derive(Debug)]
+pub struct OwnedRow {
+    names: Arc<ColumnNames>,
+    values: Vec<Value>,
+}
+
+impl OwnedRow {
+    fn value(&self, col: &str) -> StoreResult<&Value> {
+        self.names
+            .positions
+            .get(col)
+            .map(|&i| &self.values[i])
+            .ok_or_else(|| StoreError::Corrupt(format!("no column {col} in the row")))
+    }
+}
+
+fn mismatch(col: &str, want: &str, got: &Value) -> StoreError {
+    StoreError::Corrupt(format!(
+        "column {col}: expected {want}, found {:?}",
+        got.data_type()
+    ))
+}
+
+impl Columns for OwnedRow {
+    fn text(&self, col: &str) -> StoreResult<String> {
+        self.opt_text(col)?
+            .ok_or_else(|| mismatch(col, "text", &Value::Null))
+    }
+    fn opt_text(&self, col: &str) -> StoreResult<Option<String>> {
+        match self.value(col)? {
+            Value::Null => Ok(None),
+            Value::Text(s) => Ok(Some(s.clone())),
+            other => Err(mismatch(col, "text", other)),
+        }
+    }
+    fn int(&self, col: &str) -> StoreResult<i64> {
+        self.opt_int(col)?
+            .ok_or_else(|| mismatch(col, "integer", &Value::Null))
+    }
+    fn opt_int(&self, col: &str) -> StoreResult<Option<i64>> {
+        match self.value(col)? {
+            Value::Null => Ok(None),
+            Value::Integer(i) => Ok(Some(*i)),
+            other => Err(mismatch(col, "integer", other)),
+        }
+    }
+    fn float(&self, col: &str) -> StoreResult<f64> {
+        match self.value(col)? {
+            Value::Real(f) => Ok(*f),
+            // SQLite stores a REAL with no fraction as an integer when that is smaller.
+            Value::Integer(i) => Ok(*i as f64),
+            other => Err(mismatch(col, "real", other)),
+        }
+    }
+    fn flag(&self, col: &str) -> StoreResult<bool> {
+        Ok(self.int(col)? != 0)
+    }
+    fn bytes(&self, col: &str) -> StoreResult<Vec<u8>> {
+        match self.value(col)? {
+            Value::Blob(b) => Ok(b.clone()),
+            Value::Text(s) => Ok(s.clone().into_bytes()),
+            other => Err(mismatch(col, "blob", other)),
+        }
+    }
+}
+
+fn to_value(arg: &Arg<'_>) -> Value {
+    let text = |s: Option<&str>| s.map_or(Value::Null, |s| Value::Text(s.to_owned()));
+    match arg {
+        Arg::Int(v) => Value::Integer(*v),
+        Arg::OptInt(v) => v.map_or(Value::Null, Value::Integer),
+        Arg::Float(v) => Value::Real(*v),
+        Arg::Bool(v) => Value::Integer(i64::from(*v)),
+        Arg::Text(s) => text(Some(s)),
+        Arg::OptText(s) => text(*s),
+        Arg::Owned(s) => text(Some(s)),
+        Arg::OptOwned(s) => text(s.as_deref()),
+        Arg::Bytes(b) => Value::Blob(b.to_vec()),
+    }
+}
+
+/// A rusqlite error as the `StoreError` sqlx's SQLite driver gives for it: SQLite's own errors
+/// (constraints above all, which callers turn into conflicts) as database errors.
+fn driver(err: rusqlite::Error) -> StoreError {
+    match err {
+        rusqlite::Error::QueryReturnedNoRows => StoreError::NotFound,
+        rusqlite::Error::SqliteFailure(code, message) => {
+            StoreError::Backend(sqlx::Error::Database(Box::new(SqliteError {
+                code,
+                message: message.unwrap_or_else(|| code.to_string()),
+            })))
+        }
+        other => StoreError::Backend(sqlx::Error::AnyDriverError(Box::new(other))),
+    }
+}
+
+#[derive(Debug)]
+struct SqliteError {
+    code: rusqlite::ffi::Error,
+    message: String,
+}
+
+impl std::fmt::Display for SqliteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (SQLite code {})", self.message, self.code.extended_code)
+    }
+}
+
+impl std::error::Error for SqliteError {}
+
+impl sqlx::error::DatabaseError for SqliteError {
+    fn message(&self) -> &str {
+        &self.message
+    }
+
+    fn code(&self) -> Option<std::borrow::Cow<'_, str>> {
+        Some(self.code.extended_code.to_string().into())
+    }
+
+    fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+        self
+    }
+
+    fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+        self
+    }
+
+    fn kind(&self) -> sqlx::error::ErrorKind {
+        use rusqlite::ffi;
+        use sqlx::error::ErrorKind;
+        match self.code.extended_code {
+            ffi::SQLITE_CONSTRAINT_UNIQUE | ffi::SQLITE_CONSTRAINT_PRIMARYKEY => ErrorKind::UniqueViolation,
+            ffi::SQLITE_CONSTRAINT_FOREIGNKEY => ErrorKind::ForeignKeyViolation,
+            ffi::SQLITE_CONSTRAINT_NOTNULL => ErrorKind::NotNullViolation,
+            ffi::SQLITE_CONSTRAINT_CHECK => ErrorKind::CheckViolation,
+            _ => ErrorKind::Other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn database() -> (tempfile::TempDir, Arc<Direct>) {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("t.db");
+        let conn = Connection::open(&path).expect("create");
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, score REAL, flag INTEGER, note TEXT);
+             INSERT INTO t VALUES (1, 'one', 1.5, 1, NULL), (2, 'two', 2, 0, 'n');",
+        )
+        .expect("schema");
+        let reader = Direct::open(&path).expect("open");
+        (dir, reader)
+    }
+
+    #[test]
+    fn binds_numbered_placeholders_by_name_in_any_order() {
+        let (_dir, reader) = database();
+        // `$2` comes first in the text: bound by name, not by position.
+        let rows = reader
+            .read(
+                "SELECT id, name, score, flag, note FROM t WHERE name = $2 AND id = $1",
+                &[Arg::Int(2), Arg::Text("two")],
+            )
+            .expect("rows");
+        assert_eq!(rows.len(), 1);
+        let row = &rows[0];
+        assert_eq!(row.int("id").unwrap(), 2);
+        assert_eq!(row.text("name").unwrap(), "two");
+        assert_eq!(row.float("score").unwrap(), 2.0);
+        assert!(!row.flag("flag").unwrap());
+        assert_eq!(row.opt_text("note").unwrap().as_deref(), Some("n"));
+    }
+
+    #[test]
+    fn nulls_missing_columns_and_wrong_types_are_errors_not_panics() {
+        let (_dir, reader) = database();
+        let rows = reader
+            .read("SELECT id, name, note FROM t WHERE id = $1", &[Arg::Int(1)])
+            .expect("rows");
+        let row = &rows[0];
+        assert_eq!(row.opt_text("note").unwrap(), None);
+        assert!(matches!(row.text("note"), Err(StoreError::Corrupt(_))));
+        assert!(matches!(row.int("name"), Err(StoreError::Corrupt(_))));
+        assert!(matches!(row.int("absent"), Err(StoreError::Corrupt(_))));
+        let none = reader
+            .read("SELECT id FROM t WHERE id = $1", &[Arg::Int(9)])
+            .expect("no rows is not an error");
+        assert!(none.is_empty());
+    }
+
+    #[test]
+    fn a_unique_violation_is_one_as_sqlx_reports_it() {
+        let (_dir, db) = database();
+        let state = db.writer.try_lock().expect("the writer is free");
+        let err = db
+            .run(
+                state.conn(),
+                "INSERT INTO t (id, name) VALUES ($1, $2)",
+                &[Arg::Int(1), Arg::Text("dup")],
+            )
+            .expect_err("id 1 exists");
+        let StoreError::Backend(sqlx::Error::Database(db_err)) = err else {
+            panic!("not a database error: {err:?}");
+        };
+        assert!(db_err.is_unique_violation(), "{db_err}");
+    }
+
+    #[test]
+    fn a_reader_cannot_write() {
+        let (_dir, reader) = database();
+        let err = reader.read("DELETE FROM t WHERE id = $1", &[Arg::Int(1)]);
+        assert!(matches!(err, Err(StoreError::Backend(_))), "{err:?}");
+        let rows = reader.read("SELECT id FROM t", &[]).expect("rows");
+        assert_eq!(rows.len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_write_transaction_commits_or_rolls_back_and_writers_take_turns() {
+        let (_dir, db) = database();
+        let mut tx = db.begin().await.expect("begin");
+        let (d, conn) = tx.parts();
+        let (_, changed) = d
+            .run_counting(
+                conn,
+                "UPDATE t SET name = $1 WHERE id = $2",
+                &[Arg::Text("uno"), Arg::Int(1)],
+            )
+            .expect("update");
+        assert_eq!(changed, 1);
+        // The next writer waits for this one.
+        let next = db.clone();
+        let waiting = tokio::spawn(async move { next.begin().await.map(drop) });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished());
+        tx.commit().await.expect("commit");
+        waiting.await.expect("joined").expect("the next writer's turn");
+
+        let mut tx = db.begin().await.expect("begin");
+        let (d, conn) = tx.parts();
+        d.run(conn, "DELETE FROM t", &[]).expect("delete");
+        drop(tx); // uncommitted: rolled back
+        let rows = db.read("SELECT name FROM t ORDER BY id", &[]).expect("rows");
+        let names: Vec<_> = rows.iter().map(|r| r.text("name").unwrap()).collect();
+        assert_eq!(names, ["uno", "two"]);
+    }
+
+    /// A change in a group: insert row `id`, then commit it or (`fail`) drop it.
+    async fn change(db: Arc<Direct>, id: i64, fail: bool) -> StoreResult<()> {
+        let mut tx = db.begin().await?;
+        let (d, conn) = tx.parts();
+        d.run(conn, "INSERT INTO t (id, name) VALUES ($1, 'g')", &[Arg::Int(id)])?;
+        if fail {
+            return Err(StoreError::Conflict("dropped".to_owned()));
+        }
+        tx.commit().await
+    }
+
+    #[tokio::test]
+    async fn writers_behind_a_change_share_its_commit_and_a_failed_change_is_undone_alone() {
+        let (_dir, db) = database();
+        let mut first = db.begin().await.expect("begin");
+        let (d, conn) = first.parts();
+        d.run(conn, "INSERT INTO t (id, name) VALUES (10, 'g')", &[])
+            .expect("insert");
+        // Three writers queue behind the first; the middle one fails.
+        let behind: Vec<_> = [(11, false), (12, true), (13, false)]
+            .into_iter()
+            .map(|(id, fail)| tokio::spawn(change(db.clone(), id, fail)))
+            .collect();
+        while db.waiting.load(Ordering::SeqCst) < 3 {
+            tokio::task::yield_now().await;
+        }
+        first.commit().await.expect("the group committed");
+        let results: Vec<_> = futures_join(behind).await;
+        assert!(
+            results[0].is_ok() && results[1].is_err() && results[2].is_ok(),
+            "{results:?}"
+        );
+        let state = db.writer.try_lock().expect("the writer is free");
+        assert!(state.group.is_none(), "no group left open");
+        assert_eq!(state.committed, 1, "four changes, one commit");
+        drop(state);
+        let rows = db
+            .read("SELECT id FROM t WHERE name = 'g' ORDER BY id", &[])
+            .expect("rows");
+        let ids: Vec<_> = rows.iter().map(|r| r.int("id").unwrap()).collect();
+        assert_eq!(ids, [10, 11, 13]);
+    }
+
+    #[tokio::test]
+    async fn a_lone_writer_commits_alone() {
+        let (_dir, db) = database();
+        change(db.clone(), 20, false).await.expect("committed");
+        change(db.clone(), 21, true).await.expect_err("dropped");
+        let state = db.writer.try_lock().expect("the writer is free");
+        assert_eq!(state.committed, 1);
+        assert!(
+            state.group.is_none(),
+            "the dropped change left no transaction open"
+        );
+        assert!(state.conn.is_autocommit());
+    }
+
+    async fn futures_join(handles: Vec<tokio::task::JoinHandle<StoreResult<()>>>) -> Vec<StoreResult<()>> {
+        let mut out = Vec::new();
+        for h in handles {
+            out.push(h.await.expect("joined"));
+        }
+        out
+    }
+
+    #[test]
+    fn a_failed_statement_gives_back_a_usable_connection() {
+        let (_dir, reader) = database();
+        assert!(reader.read("SELECT nope FROM t", &[]).is_err());
+        assert_eq!(reader.read("SELECT id FROM t", &[]).expect("rows").len(), 2);
+    }
+}
