@@ -193,6 +193,8 @@ pub async fn start_service(
         appointed_agents: req.appointed_agents,
     };
     let (chat_id, ticket) = state.services.tickets.start_service(&caller, start).await?;
+    // A ticket opened in the human stage without appointed agents waits for routing.
+    state.services.agents.queue(&caller.helpdesk, &ticket).await?;
     let human = ticket.ticket_type == TicketStage::Human as i64;
     Ok(success(StartServiceData {
         chat_id,
