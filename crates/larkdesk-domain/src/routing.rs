@@ -401,7 +401,10 @@ mod tests {
         MONDAY + day * 86_400_000 + hh * 3_600_000 + mm * 60_000
     }
 
-    fn sched(entries: &[(i64, &str, &str)]) -> Vec<Slot> {
+    /// A schedule entry as the wire gives it: weekday, start, end.
+    type Entry<'a> = (i64, &'a str, &'a str);
+
+    fn sched(entries: &[Entry<'_>]) -> Vec<Slot> {
         parse_schedule(entries.iter().copied()).unwrap()
     }
 
@@ -415,7 +418,7 @@ mod tests {
 
     #[test]
     fn schedule_entries_are_validated() {
-        let table: &[((i64, &str, &str), Option<RoutingError>)] = &[
+        let table: &[(Entry<'_>, Option<RoutingError>)] = &[
             ((1, "09:00", "18:00"), None),
             ((9, "00:00", "24:00"), None),
             ((11, "10:00", "10:01"), None),
@@ -441,7 +444,7 @@ mod tests {
 
     #[test]
     fn overlapping_entries_are_refused_touching_ones_are_not() {
-        let table: &[(&[(i64, &str, &str)], bool)] = &[
+        let table: &[(&[Entry<'_>], bool)] = &[
             (&[(1, "09:00", "12:00"), (1, "12:00", "18:00")], true),
             (&[(1, "09:00", "12:00"), (1, "11:59", "18:00")], false),
             (&[(10, "09:00", "18:00"), (3, "17:00", "20:00")], false),
