@@ -502,6 +502,14 @@ impl Agents {
                 last_routed_at: s.last_routed_at,
             })
             .collect();
+        let now = self.clock.now_ms();
+        // Nobody can take any ticket now: leave the queue unread (it may be long).
+        if !roster
+            .iter()
+            .any(|c| !c.removed && c.status == routing::ONLINE && routing::on_duty(&c.slots, now))
+        {
+            return Ok(Vec::new());
+        }
         let mut queue = Vec::with_capacity(queued_ids.len());
         let mut ids = Vec::with_capacity(queued_ids.len());
         for id in queued_ids {
@@ -522,7 +530,6 @@ impl Agents {
                 Err(e) => return Err(e),
             }
         }
-        let now = self.clock.now_ms();
         let plan = routing::drain(&queue, &mut roster, now);
         let mut assigned = Vec::new();
         for ((id, q), choice) in ids.into_iter().zip(&queue).zip(plan) {
@@ -562,5 +569,18 @@ impl Agents {
             self.store.dequeue_ticket(helpdesk, id).await?;
         }
         Ok(assigned)
+    }
+}
+
+/// Route every helpdesk's queue every `every`, so tickets waiting for an agent whose schedule
+/// opens as the wall clock moves (nothing else changing) are assigned within that time.
+pub async fn run_routing(agents: Agents, every: std::time::Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if let Err(e) = agents.route_all().await {
+            tracing::warn!(error = %e, "routing the queues failed; retrying at the next tick");
+        }
     }
 }

@@ -106,7 +106,9 @@ pub async fn update_ticket(
         solved: req.solved,
         channel: req.channel,
     };
-    state.services.tickets.update(&caller, id, update).await?;
+    let ticket = state.services.tickets.update(&caller, id, update).await?;
+    // A status change back to 3 (queued) with no agent puts the ticket in the routing queue.
+    state.services.agents.queue(&caller.helpdesk, &ticket).await?;
     Ok(success(json!({})))
 }
 

@@ -55,3 +55,8 @@ CREATE TABLE faq_categories (
     updated_at  INTEGER NOT NULL
 );
 CREATE INDEX faq_categories_by_helpdesk ON faq_categories (helpdesk_id, parent_id);
+
+-- Tickets already waiting for an agent join the queue, oldest first.
+INSERT INTO routing_queue (helpdesk_id, ticket_id, queued_at)
+SELECT helpdesk_id, ticket_id, created_at
+FROM tickets WHERE status = 3 AND agent_ids = '[]';
