@@ -881,3 +881,81 @@ async fn routing_follows_status_schedules_skills_and_queue_order() {
     let last = ask(&desk, "Oslo").await;
     assert_eq!(owner(&desk, &last).await, (None, 3, 2));
 }
+
+/// The ticket's event log (admin API).
+async fn events(desk: &Desk, id: &str) -> Vec<Value> {
+    let r = desk
+        .server
+        .send(
+            desk.server
+                .http
+                .get(desk.server.url(&format!(
+                    "/larkdesk/admin/v1/helpdesks/{}/tickets/{id}/events",
+                    desk.helpdesk_id
+                )))
+                .bearer_auth(&desk.server.admin_token),
+        )
+        .await;
+    r.json()["data"]["events"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn a_routed_assignment_is_a_manual_agent_enter() {
+    let mut desk = Desk::new().await;
+    let a = desk.agent_a.clone();
+    advance_to(&mut desk, 3, 10, 0).await;
+    let all_day = json!([{"weekday": 9, "start_time": "00:00", "end_time": "24:00"}]);
+    ok(
+        &desk,
+        Method::PATCH,
+        &format!("/agents/{a}/schedules"),
+        Some(json!({"agent_schedule": {"schedule": all_day}})),
+    )
+    .await;
+
+    // Routed: a bot-stage ticket asks for a human after 90 s and goes to A at once.
+    let routed = desk.start(false).await;
+    minutes(&mut desk, 1).await;
+    desk.advance(30).await;
+    desk.act(&routed, "request_human", json!({})).await;
+
+    // Manual: the same timing with A offline, then agent_enter.
+    ok(
+        &desk,
+        Method::PATCH,
+        &format!("/agents/{a}"),
+        Some(json!({"status": 2})),
+    )
+    .await;
+    let manual = desk.start(false).await;
+    minutes(&mut desk, 1).await;
+    desk.advance(30).await;
+    desk.act(&manual, "request_human", json!({})).await;
+    assert_eq!(owner(&desk, &manual).await, (None, 3, 2));
+    desk.act(&manual, "agent_enter", json!({"agent_id": a})).await;
+
+    let (r, m) = (desk.ticket(&routed).await, desk.ticket(&manual).await);
+    for field in [
+        "status",
+        "ticket_type",
+        "agent_owner",
+        "agents",
+        "bot_service_duration",
+    ] {
+        assert_eq!(r[field], m[field], "{field}");
+    }
+    assert_eq!(r["bot_service_duration"], json!(90));
+    let entry = |t: &Value| t["agent_entry_time"].as_i64().unwrap() - t["created_at"].as_i64().unwrap();
+    assert_eq!(entry(&r), entry(&m));
+    let strip = |mut e: Value| {
+        e.as_object_mut().unwrap().remove("at_ms");
+        e
+    };
+    let (re, me) = (events(&desk, &routed).await, events(&desk, &manual).await);
+    assert_eq!(re.len(), me.len());
+    assert_eq!(
+        strip(re.last().unwrap().clone()),
+        strip(me.last().unwrap().clone()),
+        "the same AgentEntered event"
+    );
+}
