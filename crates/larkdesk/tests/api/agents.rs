@@ -415,6 +415,32 @@ async fn agent_endpoints_refuse_bad_input_with_feishu_codes() {
         )
         .await;
     assert_feishu_error(&r, 401, 154001);
+
+    // Writes need helpdesk:all: a read-only app may list but not create.
+    let reader = desk
+        .server
+        .new_tenant(json!({"scopes": ["helpdesk:all:readonly"]}))
+        .await;
+    let token = desk.server.tenant_token(&reader.app_id, &reader.app_secret).await;
+    let as_reader = |method: Method, path: &str| {
+        desk.server
+            .http
+            .request(method, desk.server.url(&format!("/open-apis/helpdesk/v1{path}")))
+            .bearer_auth(&token)
+            .header("X-Lark-Helpdesk-Authorization", reader.helpdesk_header())
+            .body(json!({"name": "x", "parent_id": "0"}).to_string())
+    };
+    let r = desk.server.send(as_reader(Method::GET, "/categories")).await;
+    assert_eq!((r.status, r.code()), (200, 0), "{}", r.text);
+    for (method, path) in [
+        (Method::POST, "/categories"),
+        (Method::POST, "/agent_skills"),
+        (Method::PATCH, "/agents/ou_x"),
+        (Method::DELETE, "/agents/ou_x/schedules"),
+    ] {
+        let r = desk.server.send(as_reader(method, path)).await;
+        assert_feishu_error(&r, 400, 99991672);
+    }
 }
 
 #[tokio::test]
