@@ -474,41 +474,36 @@ impl Agents {
         if queued_ids.is_empty() {
             return Ok(Vec::new());
         }
-        let agents: HashSet<String> = self
-            .store
-            .users(helpdesk.tenant_id)
-            .await?
+        // The roster holds only people checked to be agents when they joined it (and an
+        // agent stays one), so the directory is not read here.
+        let states = self.store.agent_states(helpdesk).await?;
+        let now = self.clock.now_ms();
+        let mut roster: Vec<Candidate> = states
             .into_iter()
-            .filter(|(_, a)| *a)
-            .map(|(u, _)| u.id)
-            .collect();
-        let skills = self.store.skills(helpdesk).await?;
-        let mut roster: Vec<Candidate> = self
-            .store
-            .agent_states(helpdesk)
-            .await?
-            .into_iter()
-            .filter(|s| agents.contains(&s.agent_id))
             .map(|s| Candidate {
                 slots: parse_slots(s.schedule.as_deref().unwrap_or_default()).unwrap_or_default(),
-                skills: skills
-                    .iter()
-                    .filter(|k| k.agent_ids.contains(&s.agent_id))
-                    .map(|k| domain_rules(&k.rules))
-                    .collect(),
+                skills: Vec::new(),
                 agent_id: s.agent_id,
                 removed: s.removed,
                 status: s.status,
                 last_routed_at: s.last_routed_at,
             })
             .collect();
-        let now = self.clock.now_ms();
-        // Nobody can take any ticket now: leave the queue unread (it may be long).
+        // Nobody can take any ticket now: leave the skills and the queue unread (it may be
+        // long).
         if !roster
             .iter()
             .any(|c| !c.removed && c.status == routing::ONLINE && routing::on_duty(&c.slots, now))
         {
             return Ok(Vec::new());
+        }
+        let skills = self.store.skills(helpdesk).await?;
+        for c in &mut roster {
+            c.skills = skills
+                .iter()
+                .filter(|k| k.agent_ids.contains(&c.agent_id))
+                .map(|k| domain_rules(&k.rules))
+                .collect();
         }
         let mut queue = Vec::with_capacity(queued_ids.len());
         let mut ids = Vec::with_capacity(queued_ids.len());
