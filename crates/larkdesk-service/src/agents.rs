@@ -5,9 +5,8 @@
 //!
 //! Routing runs when a ticket starts waiting (a guest asks for a human, its last agent leaves,
 //! it is reopened without agents, or it is opened in the human stage) and whenever who could
-//! take a ticket may have changed: an agent's status, schedules, skills, and the admin clock.
-//! Wall-clock time passing into a schedule does not start a drain by itself: the next
-//! trigger does (see README).
+//! take a ticket may have changed: an agent's status, schedules, skills, and the admin clock;
+//! and every 30 s ([`run_routing`], started by `serve`), for schedules that open as time passes.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -328,7 +327,7 @@ impl Agents {
         }
     }
 
-    async fn skill_view(
+    fn skill_view(
         &self,
         caller: &Caller,
         s: SkillRecord,
@@ -384,17 +383,19 @@ impl Agents {
 
     pub async fn skills(&self, caller: &Caller) -> Result<Vec<AgentSkill>> {
         let directory = self.directory_agents(caller).await?;
-        let mut out = Vec::new();
-        for s in self.store.skills(&caller.helpdesk).await? {
-            out.push(self.skill_view(caller, s, &directory).await);
-        }
-        Ok(out)
+        Ok(self
+            .store
+            .skills(&caller.helpdesk)
+            .await?
+            .into_iter()
+            .map(|s| self.skill_view(caller, s, &directory))
+            .collect())
     }
 
     pub async fn skill(&self, caller: &Caller, skill_id: &str) -> Result<AgentSkill> {
         let s = self.store.skill(&caller.helpdesk, skill_id).await?;
         let directory = self.directory_agents(caller).await?;
-        Ok(self.skill_view(caller, s, &directory).await)
+        Ok(self.skill_view(caller, s, &directory))
     }
 
     pub async fn update_skill(&self, caller: &Caller, skill_id: &str, patch: SkillPatch) -> Result<()> {
