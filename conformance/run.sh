@@ -8,7 +8,9 @@
 #   - Node:   @larksuiteoapi/node-sdk (node.mjs)
 # GET ticket on the seed; then each script creates its own guest and agent (admin API)
 # and takes a new ticket through start_service, update, list, ticket messages, a bot
-# message and ticket customized fields (see README.md).
+# message and ticket customized fields (see README.md). agents_python.py and agents_node.mjs
+# then call every agent, schedule, skill, skill rule and category endpoint, with their error
+# codes and the routing of a ticket to an agent.
 # Then the event scripts (events_python.py, events_node.mjs) put each SDK's own event
 # dispatcher behind a local HTTP receiver, point a new app's request URL at it and check the
 # webhooks larkdesk pushes for a ticket's life, without and with an encrypt key.
@@ -17,6 +19,8 @@
 # Usage: conformance/run.sh            (from anywhere)
 # Env:   LARKDESK_BIN   larkdesk binary (default: <repo>/target/debug/larkdesk;
 #                       built with `cargo build -p larkdesk` if missing)
+#        LARKDESK_CONFORMANCE_DATABASE_URL  the server's database (default: a fresh SQLite
+#                       file); an empty PostgreSQL database runs the same checks there
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -76,7 +80,7 @@ trap cleanup EXIT
 
 log "starting $LARKDESK_BIN"
 "$LARKDESK_BIN" serve --bind 127.0.0.1:0 \
-  --database-url "sqlite://$TMP/ld.db" \
+  --database-url "${LARKDESK_CONFORMANCE_DATABASE_URL:-sqlite://$TMP/ld.db}" \
   --credentials-file "$TMP/creds.json" >"$TMP/server.log" 2>&1 &
 SERVER_PID=$!
 
@@ -121,13 +125,18 @@ log "Python SDK: lark-oapi $LARK_OAPI_VERSION"
 "$VENV/bin/python" "$HERE/python.py" | tee "$TMP/python.out" || status=1
 log "Node SDK: @larksuiteoapi/node-sdk $NODE_SDK_VERSION"
 node "$HERE/node.mjs" | tee "$TMP/node.out" || status=1
+log "Python SDK agents, schedules, skills, categories: lark-oapi $LARK_OAPI_VERSION"
+(cd "$HERE" && "$VENV/bin/python" "$HERE/agents_python.py") | tee "$TMP/agents_python.out" || status=1
+log "Node SDK agents, schedules, skills, categories: @larksuiteoapi/node-sdk $NODE_SDK_VERSION"
+node "$HERE/agents_node.mjs" | tee "$TMP/agents_node.out" || status=1
 log "Python SDK events: lark-oapi $LARK_OAPI_VERSION EventDispatcherHandler"
 "$VENV/bin/python" "$HERE/events_python.py" | tee "$TMP/events_python.out" || status=1
 log "Node SDK events: @larksuiteoapi/node-sdk $NODE_SDK_VERSION EventDispatcher"
 node "$HERE/events_node.mjs" | tee "$TMP/events_node.out" || status=1
 
 # One closing line over all scripts (XFAIL = known issue, counted as skipped).
-OUTS=("$TMP/python.out" "$TMP/node.out" "$TMP/events_python.out" "$TMP/events_node.out")
+OUTS=("$TMP/python.out" "$TMP/node.out" "$TMP/agents_python.out" "$TMP/agents_node.out"
+      "$TMP/events_python.out" "$TMP/events_node.out")
 count() { cat "${OUTS[@]}" | grep -c "^$1 " || true; }
 passed=$(count PASS); failed=$(count FAIL); skipped=$(count XFAIL)
 if [[ $status -ne 0 ]]; then

@@ -318,5 +318,7 @@ async fn advance_clock(State(state): State<SharedState>, body: Body) -> ApiResul
         return Err(ApiError::forbidden()
             .with_message("clock control is off (start with --clock-control) or seconds is negative"));
     }
+    // Schedules may have opened: tickets waiting for an agent are routed at the new time.
+    state.services.agents.route_all().await?;
     Ok(success(json!({ "now_ms": state.services.clock.now_ms() })))
 }

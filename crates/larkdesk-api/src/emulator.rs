@@ -85,7 +85,7 @@ pub async fn act(
     let helpdesk = state.services.store.helpdesk_by_public_id(&helpdesk_id).await?;
     let id = parse_ticket_id(&ticket_id)?;
     let action = action(&name, parse_body(body)?)?;
-    let acted = state.services.tickets.act(&helpdesk, id, action).await?;
+    let acted = state.services.agents.act(&helpdesk, id, action).await?;
     Ok(success(json!({
         "ticket": acted.ticket,
         "message_id": acted.message_id,

@@ -34,6 +34,24 @@ pub enum Endpoint {
     DeleteTicketCustomizedField,
     SubscribeEvents,
     UnsubscribeEvents,
+    PatchAgent,
+    AgentEmails,
+    GetAgentSchedules,
+    PatchAgentSchedules,
+    DeleteAgentSchedules,
+    CreateAgentSchedules,
+    ListAgentSchedules,
+    CreateAgentSkill,
+    ListAgentSkills,
+    GetAgentSkill,
+    PatchAgentSkill,
+    DeleteAgentSkill,
+    ListAgentSkillRules,
+    CreateCategory,
+    ListCategories,
+    GetCategory,
+    PatchCategory,
+    DeleteCategory,
 }
 
 /// A per-second limit per app × tenant, as Feishu counts them. Endpoints may share a bucket.
@@ -84,6 +102,10 @@ const fn spec(
 
 const FIELDS: Option<Limit> = limit("ticket_customized_fields", 100, false);
 const SUBSCRIPTIONS: Option<Limit> = limit("event_subscriptions", 100, false);
+const AGENTS: Option<Limit> = limit("agents", 100, false);
+const SCHEDULES: Option<Limit> = limit("agent_schedules", 100, false);
+const SKILLS: Option<Limit> = limit("agent_skills", 100, false);
+const CATEGORIES: Option<Limit> = limit("categories", 100, false);
 
 use Endpoint as E;
 
@@ -110,6 +132,24 @@ pub static ENDPOINTS: &[Spec] = &[
     spec(E::DeleteTicketCustomizedField, Method::DELETE, "/open-apis/helpdesk/v1/ticket_customized_fields/{id}", WRITE, FIELDS),
     spec(E::SubscribeEvents, Method::POST, "/open-apis/helpdesk/v1/events/subscribe", READ, SUBSCRIPTIONS),
     spec(E::UnsubscribeEvents, Method::POST, "/open-apis/helpdesk/v1/events/unsubscribe", READ, SUBSCRIPTIONS),
+    spec(E::PatchAgent, Method::PATCH, "/open-apis/helpdesk/v1/agents/{agent_id}", WRITE, AGENTS),
+    spec(E::AgentEmails, Method::GET, "/open-apis/helpdesk/v1/agent_emails", READ, AGENTS),
+    spec(E::GetAgentSchedules, Method::GET, "/open-apis/helpdesk/v1/agents/{agent_id}/schedules", READ, SCHEDULES),
+    spec(E::PatchAgentSchedules, Method::PATCH, "/open-apis/helpdesk/v1/agents/{agent_id}/schedules", WRITE, SCHEDULES),
+    spec(E::DeleteAgentSchedules, Method::DELETE, "/open-apis/helpdesk/v1/agents/{agent_id}/schedules", WRITE, SCHEDULES),
+    spec(E::CreateAgentSchedules, Method::POST, "/open-apis/helpdesk/v1/agent_schedules", WRITE, SCHEDULES),
+    spec(E::ListAgentSchedules, Method::GET, "/open-apis/helpdesk/v1/agent_schedules", READ, SCHEDULES),
+    spec(E::CreateAgentSkill, Method::POST, "/open-apis/helpdesk/v1/agent_skills", WRITE, SKILLS),
+    spec(E::ListAgentSkills, Method::GET, "/open-apis/helpdesk/v1/agent_skills", READ, SKILLS),
+    spec(E::GetAgentSkill, Method::GET, "/open-apis/helpdesk/v1/agent_skills/{agent_skill_id}", READ, SKILLS),
+    spec(E::PatchAgentSkill, Method::PATCH, "/open-apis/helpdesk/v1/agent_skills/{agent_skill_id}", WRITE, SKILLS),
+    spec(E::DeleteAgentSkill, Method::DELETE, "/open-apis/helpdesk/v1/agent_skills/{agent_skill_id}", WRITE, SKILLS),
+    spec(E::ListAgentSkillRules, Method::GET, "/open-apis/helpdesk/v1/agent_skill_rules", READ, SKILLS),
+    spec(E::CreateCategory, Method::POST, "/open-apis/helpdesk/v1/categories", WRITE, CATEGORIES),
+    spec(E::ListCategories, Method::GET, "/open-apis/helpdesk/v1/categories", READ, CATEGORIES),
+    spec(E::GetCategory, Method::GET, "/open-apis/helpdesk/v1/categories/{id}", READ, CATEGORIES),
+    spec(E::PatchCategory, Method::PATCH, "/open-apis/helpdesk/v1/categories/{id}", WRITE, CATEGORIES),
+    spec(E::DeleteCategory, Method::DELETE, "/open-apis/helpdesk/v1/categories/{id}", WRITE, CATEGORIES),
 ];
 
 impl Endpoint {

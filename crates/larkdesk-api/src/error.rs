@@ -11,6 +11,8 @@ use crate::logid;
 
 /// Feishu codes used by larkdesk.
 pub mod code {
+    /// Feishu's older "param is invalis" code, documented for `PATCH /agents/:agent_id`.
+    pub const INVALID_PARAM: i64 = 150001;
     pub const BAD_REQUEST: i64 = 154000;
     pub const UNAUTHORIZED: i64 = 154001;
     pub const FORBIDDEN: i64 = 154003;
@@ -146,6 +148,9 @@ impl From<larkdesk_service::Error> for ApiError {
             Error::NotFound => Self::not_found(),
             Error::Missing(what) => Self::not_found().with_message(what),
             Error::Invalid(why) | Error::Conflict(why) => Self::bad_request().with_message(why),
+            Error::InvalidParam(why) => {
+                Self::new(StatusCode::BAD_REQUEST, code::INVALID_PARAM, "param is invalis").with_message(why)
+            }
             Error::Lifecycle(refused) => Self::bad_request().with_message(refused.to_string()),
             Error::Forbidden(why) => Self::forbidden().with_message(why),
             Error::Storage(StoreError::Corrupt(what)) => {

@@ -110,7 +110,7 @@ async fn frame_request(
 
 /// The handler of each endpoint.
 fn handler(endpoint: Endpoint, method: MethodFilter) -> MethodRouter<SharedState> {
-    use routes::{auth, events, fields, messages, tickets};
+    use routes::{agents, auth, categories, events, fields, messages, tickets};
     match endpoint {
         Endpoint::TenantAccessToken => on(method, auth::tenant_access_token),
         Endpoint::AppAccessToken => on(method, auth::app_access_token),
@@ -131,6 +131,24 @@ fn handler(endpoint: Endpoint, method: MethodFilter) -> MethodRouter<SharedState
         Endpoint::DeleteTicketCustomizedField => on(method, fields::delete_field),
         Endpoint::SubscribeEvents => on(method, events::subscribe),
         Endpoint::UnsubscribeEvents => on(method, events::unsubscribe),
+        Endpoint::PatchAgent => on(method, agents::patch_agent),
+        Endpoint::AgentEmails => on(method, agents::agent_emails),
+        Endpoint::GetAgentSchedules => on(method, agents::get_schedules),
+        Endpoint::PatchAgentSchedules => on(method, agents::patch_schedules),
+        Endpoint::DeleteAgentSchedules => on(method, agents::delete_schedules),
+        Endpoint::CreateAgentSchedules => on(method, agents::create_schedules),
+        Endpoint::ListAgentSchedules => on(method, agents::list_schedules),
+        Endpoint::CreateAgentSkill => on(method, agents::create_skill),
+        Endpoint::ListAgentSkills => on(method, agents::list_skills),
+        Endpoint::GetAgentSkill => on(method, agents::get_skill),
+        Endpoint::PatchAgentSkill => on(method, agents::patch_skill),
+        Endpoint::DeleteAgentSkill => on(method, agents::delete_skill),
+        Endpoint::ListAgentSkillRules => on(method, agents::list_skill_rules),
+        Endpoint::CreateCategory => on(method, categories::create_category),
+        Endpoint::ListCategories => on(method, categories::list_categories),
+        Endpoint::GetCategory => on(method, categories::get_category),
+        Endpoint::PatchCategory => on(method, categories::patch_category),
+        Endpoint::DeleteCategory => on(method, categories::delete_category),
     }
 }
 

@@ -1,12 +1,14 @@
 //! Domain rules of larkdesk, as pure functions: credentials and access tokens, ticket states.
 //! Nothing here performs I/O; storage and HTTP live in their own crates.
 
+pub mod categories;
 pub mod credentials;
 pub mod events;
 pub mod ids;
 pub mod lifecycle;
 pub mod log;
 pub mod notify;
+pub mod routing;
 pub mod scopes;
 pub mod status;
 pub mod token;

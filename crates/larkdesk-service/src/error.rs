@@ -15,6 +15,10 @@ pub enum Error {
     /// The request is not acceptable as given; the message says why.
     #[error("{0}")]
     Invalid(String),
+    /// A parameter Feishu answers with its older code 150001 ("param is invalis"): an agent
+    /// status other than 1 or 2.
+    #[error("{0}")]
+    InvalidParam(String),
     /// The ticket's lifecycle refuses the change (nothing is written).
     #[error(transparent)]
     Lifecycle(#[from] LifecycleError),

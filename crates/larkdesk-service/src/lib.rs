@@ -6,9 +6,13 @@
 //!   pushes to subscribed apps, written to the outbox in the change's transaction.
 //! - [`console`]: what Feishu's developer console does (tenants, apps, helpdesks, users, secrets).
 //! - [`tokens`]: access tokens.
+//! - [`agents`]: agents' status, schedules and skills, and the routing of waiting tickets.
+//! - [`categories`]: FAQ categories.
 //! - [`fields`], [`subscriptions`]: customized fields and event subscriptions.
 //! - [`delivery`]: the worker that pushes the outbox to apps.
 
+pub mod agents;
+pub mod categories;
 pub mod clock;
 pub mod console;
 pub mod delivery;
@@ -58,6 +62,8 @@ pub struct Services {
     pub store: Arc<dyn Store>,
     pub clock: Clock,
     pub tickets: tickets::Tickets,
+    pub agents: agents::Agents,
+    pub categories: categories::Categories,
     pub fields: fields::Fields,
     pub subscriptions: subscriptions::Subscriptions,
 }
@@ -66,6 +72,12 @@ impl Services {
     pub fn new(store: Arc<dyn Store>, clock: Clock) -> Self {
         Self {
             tickets: tickets::Tickets::new(store.clone(), clock.clone()),
+            agents: agents::Agents::new(
+                store.clone(),
+                clock.clone(),
+                tickets::Tickets::new(store.clone(), clock.clone()),
+            ),
+            categories: categories::Categories::new(store.clone(), clock.clone()),
             fields: fields::Fields::new(store.clone(), clock.clone()),
             subscriptions: subscriptions::Subscriptions::new(store.clone()),
             store,

@@ -346,7 +346,11 @@ mod migration_tests {
         let sqlite = sqlx::migrate!("./migrations/sqlite");
         assert_eq!(
             pending_migrations(&sqlite, &[1, 2, 3, 4, 5]),
-            ["0006 tickets keyed by ticket id", "0007 ticket log state"]
+            [
+                "0006 tickets keyed by ticket id",
+                "0007 ticket log state",
+                "0008 agents skills categories"
+            ]
         );
         let all: Vec<i64> = sqlite.iter().map(|m| m.version).collect();
         assert!(pending_migrations(&sqlite, &all).is_empty());

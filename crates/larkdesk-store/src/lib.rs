@@ -68,13 +68,29 @@ pub const LIST_CAP: i64 = 10_000;
 /// Everything larkdesk persists. Implementations must be safe to share between instances
 /// pointing at the same database. Calling a method on a `dyn Store` needs its resource trait in
 /// scope: `use larkdesk_store::prelude::*`.
-pub trait Store: AccountStore + TicketStore + FieldStore + EventStore + Send + Sync + 'static {}
+pub trait Store:
+    AccountStore + TicketStore + FieldStore + EventStore + AgentStore + CategoryStore + Send + Sync + 'static
+{
+}
 
-impl<T> Store for T where T: AccountStore + TicketStore + FieldStore + EventStore + Send + Sync + 'static {}
+impl<T> Store for T where
+    T: AccountStore
+        + TicketStore
+        + FieldStore
+        + EventStore
+        + AgentStore
+        + CategoryStore
+        + Send
+        + Sync
+        + 'static
+{
+}
 
 /// The store traits, for `use larkdesk_store::prelude::*`.
 pub mod prelude {
-    pub use crate::{AccountStore, EventStore, FieldStore, Store, TicketStore, TicketWrite};
+    pub use crate::{
+        AccountStore, AgentStore, CategoryStore, EventStore, FieldStore, Store, TicketStore, TicketWrite,
+    };
 }
 
 /// Installation secrets and the console's entities: tenants, apps, helpdesks, the directory.
@@ -248,6 +264,69 @@ pub trait FieldStore: Send + Sync {
         at_ms: i64,
     ) -> StoreResult<()>;
     async fn delete_field(&self, helpdesk: &Helpdesk, field_id: &str) -> StoreResult<()>;
+}
+
+/// Agents of a helpdesk as routing sees them (status, schedule, skills) and the routing queue.
+#[async_trait]
+pub trait AgentStore: Send + Sync {
+    /// Every agent of the helpdesk routing knows, in roster order.
+    async fn agent_states(&self, helpdesk: &Helpdesk) -> StoreResult<Vec<AgentState>>;
+    async fn agent_state(&self, helpdesk: &Helpdesk, agent_id: &str) -> StoreResult<Option<AgentState>>;
+    /// Set the status an agent chose (the agent joins the roster if new).
+    async fn set_agent_status(&self, helpdesk: &Helpdesk, agent_id: &str, status: i64) -> StoreResult<()>;
+    /// Set agents' schedules and, where given, their skills (replacing the skills they had),
+    /// all in one transaction. A removed agent is back on the roster.
+    async fn put_schedules(&self, helpdesk: &Helpdesk, schedules: &[ScheduleWrite<'_>]) -> StoreResult<()>;
+    /// Delete an agent's schedule and skills: the agent is removed. `NotFound` if the agent has
+    /// no schedule.
+    async fn remove_schedule(&self, helpdesk: &Helpdesk, agent_id: &str) -> StoreResult<()>;
+    async fn mark_routed(&self, helpdesk: &Helpdesk, agent_id: &str, at_ms: i64) -> StoreResult<()>;
+
+    /// Create a skill with its agents (`Conflict` if the name is taken).
+    async fn create_skill(&self, helpdesk: &Helpdesk, skill: &SkillRecord, at_ms: i64) -> StoreResult<()>;
+    /// Every skill of the helpdesk in creation order.
+    async fn skills(&self, helpdesk: &Helpdesk) -> StoreResult<Vec<SkillRecord>>;
+    async fn skill(&self, helpdesk: &Helpdesk, skill_id: &str) -> StoreResult<SkillRecord>;
+    /// Replace a skill's name, rules and agents.
+    async fn update_skill(&self, helpdesk: &Helpdesk, skill: &SkillRecord) -> StoreResult<()>;
+    async fn delete_skill(&self, helpdesk: &Helpdesk, skill_id: &str) -> StoreResult<()>;
+
+    /// Put a ticket in the routing queue (once; a ticket already queued keeps its place).
+    async fn enqueue_ticket(&self, helpdesk: &Helpdesk, id: TicketId, at_ms: i64) -> StoreResult<()>;
+    /// The queue, oldest first.
+    async fn queued_tickets(&self, helpdesk: &Helpdesk) -> StoreResult<Vec<TicketId>>;
+    async fn dequeue_ticket(&self, helpdesk: &Helpdesk, id: TicketId) -> StoreResult<()>;
+    /// Public ids of the helpdesks with queued tickets.
+    async fn helpdesks_with_queue(&self) -> StoreResult<Vec<String>>;
+}
+
+/// One agent's schedule to write.
+#[derive(Debug, Clone)]
+pub struct ScheduleWrite<'a> {
+    pub agent_id: &'a str,
+    pub schedule: &'a [larkdesk_wire::agents::WeekdaySchedule],
+    /// `None` keeps the agent's skills.
+    pub skill_ids: Option<&'a [String]>,
+}
+
+/// FAQ categories.
+#[async_trait]
+pub trait CategoryStore: Send + Sync {
+    async fn create_category(&self, helpdesk: &Helpdesk, category: &CategoryRecord) -> StoreResult<()>;
+    async fn category(&self, helpdesk: &Helpdesk, category_id: &str) -> StoreResult<CategoryRecord>;
+    /// The helpdesk's categories in creation order.
+    async fn categories(&self, helpdesk: &Helpdesk) -> StoreResult<Vec<CategoryRecord>>;
+    async fn update_category(
+        &self,
+        helpdesk: &Helpdesk,
+        category_id: &str,
+        name: &str,
+        parent_id: &str,
+        at_ms: i64,
+    ) -> StoreResult<()>;
+    async fn delete_category(&self, helpdesk: &Helpdesk, category_id: &str) -> StoreResult<()>;
+    /// Whether FAQs are filed under the category (deleting it is then refused).
+    async fn category_has_faqs(&self, helpdesk: &Helpdesk, category_id: &str) -> StoreResult<bool>;
 }
 
 /// Event settings, subscriptions and the delivery outbox.

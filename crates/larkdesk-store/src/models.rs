@@ -241,3 +241,44 @@ pub struct OutboxEntry {
     pub body: String,
     pub at_ms: i64,
 }
+
+/// An agent of a helpdesk as routing keeps it (`helpdesk_agents`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentState {
+    /// The agent's open_id.
+    pub agent_id: String,
+    /// As the agent set it: 1 online, 2 offline.
+    pub status: i64,
+    /// `None` until a schedule is set.
+    pub schedule: Option<Vec<larkdesk_wire::agents::WeekdaySchedule>>,
+    /// The schedule was deleted.
+    pub removed: bool,
+    pub last_routed_at: i64,
+}
+
+/// A stored rule of a skill: the catalogue fields are added when it is shown.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StoredRule {
+    pub id: String,
+    pub selected_operator: i64,
+    /// JSON text (or plain text) as given.
+    pub operand: String,
+}
+
+/// An agent skill with the open_ids of its agents (in the order they were added).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkillRecord {
+    pub skill_id: String,
+    pub name: String,
+    pub rules: Vec<StoredRule>,
+    pub is_default: bool,
+    pub agent_ids: Vec<String>,
+}
+
+/// A FAQ category with its times (ms).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CategoryRecord {
+    pub category: larkdesk_wire::agents::Category,
+    pub created_at: i64,
+    pub updated_at: i64,
+}

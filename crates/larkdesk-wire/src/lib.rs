@@ -4,6 +4,7 @@
 //! times are integer milliseconds, durations use the unit of their field (see
 //! `../shared/reference/feishu-helpdesk-api.md` §2.1 and §6). Nothing here knows about storage.
 
+pub mod agents;
 pub mod auth;
 pub mod envelope;
 pub mod events;

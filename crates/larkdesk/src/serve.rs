@@ -128,6 +128,12 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs) -> anyhow::Result<()> {
         created.insert("base_url".into(), json!(base));
         write_private(path, &serde_json::to_vec_pretty(&created)?)?;
     }
+    // Tickets waiting for an agent whose schedule opens as time passes: checked every 30 s
+    // (every change that could free an agent routes at once).
+    tokio::spawn(larkdesk_service::agents::run_routing(
+        state.services.agents.clone(),
+        std::time::Duration::from_secs(30),
+    ));
     if !args.no_event_delivery {
         let config = delivery::DeliveryConfig {
             retry_schedule: args

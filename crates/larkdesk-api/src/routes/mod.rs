@@ -1,6 +1,8 @@
 //! Feishu-compatible endpoints, one module per resource.
 
+pub mod agents;
 pub mod auth;
+pub mod categories;
 pub mod events;
 pub mod fields;
 pub mod messages;

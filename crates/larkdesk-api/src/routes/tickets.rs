@@ -106,7 +106,9 @@ pub async fn update_ticket(
         solved: req.solved,
         channel: req.channel,
     };
-    state.services.tickets.update(&caller, id, update).await?;
+    let ticket = state.services.tickets.update(&caller, id, update).await?;
+    // A status change back to 3 (queued) with no agent puts the ticket in the routing queue.
+    state.services.agents.queue(&caller.helpdesk, &ticket).await?;
     Ok(success(json!({})))
 }
 
@@ -193,6 +195,8 @@ pub async fn start_service(
         appointed_agents: req.appointed_agents,
     };
     let (chat_id, ticket) = state.services.tickets.start_service(&caller, start).await?;
+    // A ticket opened in the human stage without appointed agents waits for routing.
+    state.services.agents.queue(&caller.helpdesk, &ticket).await?;
     let human = ticket.ticket_type == TicketStage::Human as i64;
     Ok(success(StartServiceData {
         chat_id,

@@ -1,6 +1,8 @@
 //! [`SqlStore`]: every query, written once for SQLite and PostgreSQL (see `backend.rs` for how,
 //! `dialect.rs` for what differs). One file per resource; this one holds the console's entities.
 
+mod agents;
+mod categories;
 mod events;
 mod fields;
 mod tickets;

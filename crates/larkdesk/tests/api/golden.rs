@@ -154,3 +154,141 @@ async fn every_endpoint_keeps_its_wire_shape() {
     let error = desk.server.send(desk.feishu(Method::GET, "/tickets/1")).await;
     check("error", &error.json());
 }
+
+#[tokio::test]
+async fn agent_and_category_endpoints_keep_their_wire_shape() {
+    let desk = Desk::new().await;
+    let a = desk.agent_a.clone();
+    desk.server
+        .admin(
+            "/users",
+            json!({"tenant_key": desk.tenant_key, "id": a, "name": "Agent A", "email": "a@example.com", "is_agent": true}),
+        )
+        .await;
+    let skill = call(
+        &desk,
+        Method::POST,
+        "/agent_skills",
+        Some(json!({"name": "s", "agent_ids": [a], "rules": [{"id": "3", "selected_operator": 5, "operand": "[\"Beijing\"]"}]})),
+    )
+    .await;
+    check("create_agent_skill", &skill);
+    let skill_id = skill["data"]["agent_skill_id"].as_str().unwrap().to_owned();
+    let schedules = json!({"agent_schedules": [{"agent_id": a, "schedule": [{"weekday": 9, "start_time": "00:00", "end_time": "24:00"}], "agent_skill_ids": [skill_id]}]});
+    check(
+        "create_agent_schedules",
+        &call(&desk, Method::POST, "/agent_schedules", Some(schedules)).await,
+    );
+    check(
+        "patch_agent",
+        &call(
+            &desk,
+            Method::PATCH,
+            &format!("/agents/{a}"),
+            Some(json!({"status": 1})),
+        )
+        .await,
+    );
+    check(
+        "agent_emails",
+        &call(&desk, Method::GET, "/agent_emails", None).await,
+    );
+    check(
+        "get_agent_schedules",
+        &call(&desk, Method::GET, &format!("/agents/{a}/schedules"), None).await,
+    );
+    check(
+        "list_agent_schedules",
+        &call(&desk, Method::GET, "/agent_schedules?status=1&status=3", None).await,
+    );
+    check(
+        "get_agent_skill",
+        &call(&desk, Method::GET, &format!("/agent_skills/{skill_id}"), None).await,
+    );
+    check(
+        "list_agent_skills",
+        &call(&desk, Method::GET, "/agent_skills", None).await,
+    );
+    check(
+        "list_agent_skill_rules",
+        &call(&desk, Method::GET, "/agent_skill_rules", None).await,
+    );
+    let top = call(
+        &desk,
+        Method::POST,
+        "/categories",
+        Some(json!({"name": "top", "parent_id": "0", "language": "zh_cn"})),
+    )
+    .await;
+    check("create_category", &top);
+    let top_id = top["data"]["category"]["category_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    call(
+        &desk,
+        Method::POST,
+        "/categories",
+        Some(json!({"name": "child", "parent_id": top_id})),
+    )
+    .await;
+    check(
+        "list_categories",
+        &call(&desk, Method::GET, "/categories", None).await,
+    );
+    check(
+        "get_category",
+        &call(&desk, Method::GET, &format!("/categories/{top_id}"), None).await,
+    );
+    check(
+        "patch_category",
+        &call(
+            &desk,
+            Method::PATCH,
+            &format!("/categories/{top_id}"),
+            Some(json!({"name": "t"})),
+        )
+        .await,
+    );
+    check(
+        "patch_agent_skill",
+        &call(
+            &desk,
+            Method::PATCH,
+            &format!("/agent_skills/{skill_id}"),
+            Some(json!({"agent_skill": {"name": "t"}})),
+        )
+        .await,
+    );
+    check(
+        "patch_agent_schedules",
+        &call(
+            &desk,
+            Method::PATCH,
+            &format!("/agents/{a}/schedules"),
+            Some(json!({"agent_schedule": {"schedule": []}})),
+        )
+        .await,
+    );
+    check(
+        "delete_agent_schedules",
+        &call(&desk, Method::DELETE, &format!("/agents/{a}/schedules"), None).await,
+    );
+    check(
+        "delete_agent_skill",
+        &call(&desk, Method::DELETE, &format!("/agent_skills/{skill_id}"), None).await,
+    );
+    let child_refused = desk
+        .server
+        .send(desk.feishu(Method::DELETE, &format!("/categories/{top_id}")))
+        .await;
+    check("delete_category_refused", &child_refused.json());
+    let invalid_status = desk
+        .server
+        .send(
+            desk.feishu(Method::PATCH, &format!("/agents/{a}"))
+                .body(json!({"status": 9}).to_string()),
+        )
+        .await;
+    check("patch_agent_invalid_status", &invalid_status.json());
+}

@@ -2,6 +2,7 @@
 //! SQLite database and talks HTTP to it.
 
 mod admin;
+mod agents;
 mod auth;
 mod common;
 mod errors;
