@@ -137,7 +137,7 @@ impl<DB: Backend> AgentStore for SqlStore<DB> {
     }
 
     async fn put_schedules(&self, helpdesk: &Helpdesk, schedules: &[ScheduleWrite<'_>]) -> StoreResult<()> {
-        let mut tx = DB::begin_write(&self.writer).await?;
+        let mut tx = self.writer.begin().await?;
         for s in schedules {
             sql("INSERT INTO helpdesk_agents (helpdesk_id, agent_id, schedule, removed) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (helpdesk_id, agent_id) DO UPDATE SET schedule = excluded.schedule,
@@ -164,7 +164,7 @@ impl<DB: Backend> AgentStore for SqlStore<DB> {
     }
 
     async fn remove_schedule(&self, helpdesk: &Helpdesk, agent_id: &str) -> StoreResult<()> {
-        let mut tx = DB::begin_write(&self.writer).await?;
+        let mut tx = self.writer.begin().await?;
         let changed = sql("UPDATE helpdesk_agents SET schedule = NULL, removed = $1
              WHERE helpdesk_id = $2 AND agent_id = $3 AND schedule IS NOT NULL")
         .bind(true)
@@ -193,7 +193,7 @@ impl<DB: Backend> AgentStore for SqlStore<DB> {
     }
 
     async fn create_skill(&self, helpdesk: &Helpdesk, skill: &SkillRecord, at_ms: i64) -> StoreResult<()> {
-        let mut tx = DB::begin_write(&self.writer).await?;
+        let mut tx = self.writer.begin().await?;
         sql(
             "INSERT INTO agent_skills (skill_id, helpdesk_id, name, rules, is_default, created_at)
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -227,7 +227,7 @@ impl<DB: Backend> AgentStore for SqlStore<DB> {
     }
 
     async fn update_skill(&self, helpdesk: &Helpdesk, skill: &SkillRecord) -> StoreResult<()> {
-        let mut tx = DB::begin_write(&self.writer).await?;
+        let mut tx = self.writer.begin().await?;
         let changed =
             sql("UPDATE agent_skills SET name = $1, rules = $2 WHERE helpdesk_id = $3 AND skill_id = $4")
                 .bind(&skill.name)
@@ -251,7 +251,7 @@ impl<DB: Backend> AgentStore for SqlStore<DB> {
     }
 
     async fn delete_skill(&self, helpdesk: &Helpdesk, skill_id: &str) -> StoreResult<()> {
-        let mut tx = DB::begin_write(&self.writer).await?;
+        let mut tx = self.writer.begin().await?;
         let changed = sql("DELETE FROM agent_skills WHERE helpdesk_id = $1 AND skill_id = $2")
             .bind(helpdesk.id)
             .bind(skill_id)
