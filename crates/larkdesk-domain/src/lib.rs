@@ -3,10 +3,12 @@
 
 pub mod credentials;
 pub mod events;
+pub mod faq;
 pub mod ids;
 pub mod lifecycle;
 pub mod log;
 pub mod notify;
+pub mod push;
 pub mod scopes;
 pub mod status;
 pub mod token;

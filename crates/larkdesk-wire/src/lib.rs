@@ -7,7 +7,9 @@
 pub mod auth;
 pub mod envelope;
 pub mod events;
+pub mod faqs;
 pub mod fields;
+pub mod notifications;
 pub mod ticket;
 
 pub use envelope::{ErrorBody, ErrorDetail, PermissionViolation, Success};
