@@ -2,7 +2,9 @@
 //! `dialect.rs` for what differs). One file per resource; this one holds the console's entities.
 
 mod events;
+mod faqs;
 mod fields;
+mod notifications;
 mod tickets;
 
 use async_trait::async_trait;
