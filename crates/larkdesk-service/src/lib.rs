@@ -7,13 +7,16 @@
 //! - [`console`]: what Feishu's developer console does (tenants, apps, helpdesks, users, secrets).
 //! - [`tokens`]: access tokens.
 //! - [`fields`], [`subscriptions`]: customized fields and event subscriptions.
+//! - [`faqs`], [`notifications`]: the knowledge base and its search; push jobs.
 //! - [`delivery`]: the worker that pushes the outbox to apps.
 
 pub mod clock;
 pub mod console;
 pub mod delivery;
 mod error;
+pub mod faqs;
 pub mod fields;
+pub mod notifications;
 mod outbox;
 pub mod subscriptions;
 pub mod tickets;
@@ -59,6 +62,8 @@ pub struct Services {
     pub clock: Clock,
     pub tickets: tickets::Tickets,
     pub fields: fields::Fields,
+    pub faqs: faqs::Faqs,
+    pub notifications: notifications::Notifications,
     pub subscriptions: subscriptions::Subscriptions,
 }
 
@@ -67,6 +72,8 @@ impl Services {
         Self {
             tickets: tickets::Tickets::new(store.clone(), clock.clone()),
             fields: fields::Fields::new(store.clone(), clock.clone()),
+            faqs: faqs::Faqs::new(store.clone(), clock.clone()),
+            notifications: notifications::Notifications::new(store.clone(), clock.clone()),
             subscriptions: subscriptions::Subscriptions::new(store.clone()),
             store,
             clock,

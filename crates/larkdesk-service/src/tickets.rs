@@ -130,7 +130,7 @@ fn text_content(content: &str) -> String {
     serde_json::json!({"msg_type": "text", "content": content}).to_string()
 }
 
-fn image_content_type(bytes: &[u8]) -> &'static str {
+pub(crate) fn image_content_type(bytes: &[u8]) -> &'static str {
     match bytes {
         [0x89, b'P', b'N', b'G', ..] => "image/png",
         [0xff, 0xd8, ..] => "image/jpeg",

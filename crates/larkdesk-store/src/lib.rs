@@ -18,7 +18,9 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use larkdesk_domain::credentials::SecretHash;
 use larkdesk_domain::events::TicketEvent;
-use larkdesk_domain::ids::{AppRowId, FaqId, HelpdeskRowId, NotificationId, TenantRowId, TicketId, UserRowId};
+use larkdesk_domain::ids::{
+    AppRowId, FaqId, HelpdeskRowId, NotificationId, TenantRowId, TicketId, UserRowId,
+};
 use larkdesk_domain::log::{Appended, LogMessage, LogState};
 use larkdesk_wire::fields::TicketCustomizedField;
 use larkdesk_wire::ticket::{Ticket, TicketMessage, TicketUser};
@@ -73,15 +75,23 @@ pub trait Store:
 }
 
 impl<T> Store for T where
-    T: AccountStore + TicketStore + FieldStore + EventStore + FaqStore + NotificationStore + Send + Sync + 'static
+    T: AccountStore
+        + TicketStore
+        + FieldStore
+        + EventStore
+        + FaqStore
+        + NotificationStore
+        + Send
+        + Sync
+        + 'static
 {
 }
 
 /// The store traits, for `use larkdesk_store::prelude::*`.
 pub mod prelude {
     pub use crate::{
-        AccountStore, EventStore, FaqStore, FieldStore, NotificationStore, NotificationWrite, Store, TicketStore,
-        TicketWrite,
+        AccountStore, EventStore, FaqStore, FieldStore, NotificationStore, NotificationWrite, Store,
+        TicketStore, TicketWrite,
     };
 }
 
@@ -265,7 +275,13 @@ pub trait FaqStore: Send + Sync {
     /// A FAQ of this helpdesk, whatever its status.
     async fn faq(&self, helpdesk: &Helpdesk, id: FaqId) -> StoreResult<StoredFaq>;
     /// Replace a FAQ's content (`NotFound` unless it has `status`).
-    async fn update_faq(&self, helpdesk: &Helpdesk, id: FaqId, status: i64, faq: &FaqWrite<'_>) -> StoreResult<()>;
+    async fn update_faq(
+        &self,
+        helpdesk: &Helpdesk,
+        id: FaqId,
+        status: i64,
+        faq: &FaqWrite<'_>,
+    ) -> StoreResult<()>;
     /// Move a FAQ from status `from` to `to` (`NotFound` unless it has `from`).
     async fn set_faq_status(
         &self,
@@ -304,7 +320,12 @@ pub trait FaqStore: Send + Sync {
         bytes: &[u8],
     ) -> StoreResult<()>;
     /// `(content_type, bytes)` of an image of a FAQ.
-    async fn faq_image(&self, helpdesk: &Helpdesk, id: FaqId, image_key: &str) -> StoreResult<(String, Vec<u8>)>;
+    async fn faq_image(
+        &self,
+        helpdesk: &Helpdesk,
+        id: FaqId,
+        image_key: &str,
+    ) -> StoreResult<(String, Vec<u8>)>;
 }
 
 /// Push jobs.
@@ -337,13 +358,27 @@ pub trait NotificationStore: Send + Sync {
 pub trait NotificationWrite: Send {
     async fn lock(&mut self, helpdesk: &Helpdesk, id: NotificationId) -> StoreResult<LockedJob>;
     /// Write a locked job's status, due time and content.
-    async fn save(&mut self, id: NotificationId, status: i64, send_at: Option<i64>, job: &StoredJob) -> StoreResult<()>;
+    async fn save(
+        &mut self,
+        id: NotificationId,
+        status: i64,
+        send_at: Option<i64>,
+        job: &StoredJob,
+    ) -> StoreResult<()>;
     /// Apps with event settings subscribed to this helpdesk's events.
     async fn subscribers(&mut self, helpdesk: HelpdeskRowId) -> StoreResult<Vec<Subscriber>>;
     async fn enqueue(&mut self, entries: &[OutboxEntry]) -> StoreResult<()>;
-    async fn record_bot_messages(&mut self, helpdesk: HelpdeskRowId, messages: &[BotMessage]) -> StoreResult<()>;
+    async fn record_bot_messages(
+        &mut self,
+        helpdesk: HelpdeskRowId,
+        messages: &[BotMessage],
+    ) -> StoreResult<()>;
     /// Take back bot messages (a recalled push).
-    async fn delete_bot_messages(&mut self, helpdesk: HelpdeskRowId, message_ids: &[String]) -> StoreResult<()>;
+    async fn delete_bot_messages(
+        &mut self,
+        helpdesk: HelpdeskRowId,
+        message_ids: &[String],
+    ) -> StoreResult<()>;
     async fn commit(self: Box<Self>) -> StoreResult<()>;
 }
 

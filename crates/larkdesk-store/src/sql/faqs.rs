@@ -53,9 +53,11 @@ fn list_where<'q, DB: Backend>(q: &mut Builder<'q>, helpdesk: &Helpdesk, filter:
 #[async_trait]
 impl<DB: Backend> FaqStore for SqlStore<DB> {
     async fn create_faq(&self, helpdesk: &Helpdesk, id: FaqId, w: &FaqWrite<'_>) -> StoreResult<()> {
-        sql("INSERT INTO faqs (faq_id, helpdesk_id, category_id, question, answer, answer_richtext, tags,
+        sql(
+            "INSERT INTO faqs (faq_id, helpdesk_id, category_id, question, answer, answer_richtext, tags,
                status, create_time, update_time, created_by, updated_by, search_text)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8, $9, $9, $10)")
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, $8, $9, $9, $10)",
+        )
         .bind(id)
         .bind(helpdesk.id)
         .bind(w.category_id)
@@ -82,7 +84,13 @@ impl<DB: Backend> FaqStore for SqlStore<DB> {
         faq(&row)
     }
 
-    async fn update_faq(&self, helpdesk: &Helpdesk, id: FaqId, status: i64, w: &FaqWrite<'_>) -> StoreResult<()> {
+    async fn update_faq(
+        &self,
+        helpdesk: &Helpdesk,
+        id: FaqId,
+        status: i64,
+        w: &FaqWrite<'_>,
+    ) -> StoreResult<()> {
         let changed = sql(
             "UPDATE faqs SET category_id = $1, question = $2, answer = $3, answer_richtext = $4, tags = $5,
                update_time = $6, updated_by = $7, search_text = $8
@@ -113,10 +121,8 @@ impl<DB: Backend> FaqStore for SqlStore<DB> {
         by: &str,
         at_secs: i64,
     ) -> StoreResult<()> {
-        let changed = sql(
-            "UPDATE faqs SET status = $1, update_time = $2, updated_by = $3
-             WHERE helpdesk_id = $4 AND faq_id = $5 AND status = $6",
-        )
+        let changed = sql("UPDATE faqs SET status = $1, update_time = $2, updated_by = $3
+             WHERE helpdesk_id = $4 AND faq_id = $5 AND status = $6")
         .bind(to)
         .bind(at_secs)
         .bind(by)
@@ -137,7 +143,10 @@ impl<DB: Backend> FaqStore for SqlStore<DB> {
     ) -> StoreResult<Vec<StoredFaq>> {
         let mut q = Builder::new::<DB>(format!("SELECT {FAQ_COLUMNS}"));
         list_where::<DB>(&mut q, helpdesk, filter);
-        q.push(" AND f.id > ").arg(after_row).push(" ORDER BY f.id LIMIT ").arg(limit);
+        q.push(" AND f.id > ")
+            .arg(after_row)
+            .push(" ORDER BY f.id LIMIT ")
+            .arg(limit);
         let rows = q.build().fetch_all(&self.pool).await?;
         rows.iter().map(faq).collect()
     }
@@ -159,7 +168,10 @@ impl<DB: Backend> FaqStore for SqlStore<DB> {
             return Ok(Vec::new());
         }
         let mut q = Builder::new::<DB>(format!("SELECT {FAQ_COLUMNS} FROM faqs f WHERE f.helpdesk_id = "));
-        q.arg(helpdesk.id).push(" AND f.status = ").arg(status).push(" AND (");
+        q.arg(helpdesk.id)
+            .push(" AND f.status = ")
+            .arg(status)
+            .push(" AND (");
         for (i, term) in terms.iter().enumerate() {
             if i > 0 {
                 q.push(" OR ");
@@ -167,7 +179,8 @@ impl<DB: Backend> FaqStore for SqlStore<DB> {
             let p = q.placeholder(pattern(term));
             q.push(&DB::faq_text_like(&p));
         }
-        q.push(") ORDER BY f.update_time DESC, f.faq_id DESC LIMIT ").arg(limit);
+        q.push(") ORDER BY f.update_time DESC, f.faq_id DESC LIMIT ")
+            .arg(limit);
         let rows = q.build().fetch_all(&self.pool).await?;
         rows.iter().map(faq).collect()
     }
@@ -195,7 +208,12 @@ impl<DB: Backend> FaqStore for SqlStore<DB> {
         found(changed)
     }
 
-    async fn faq_image(&self, helpdesk: &Helpdesk, id: FaqId, image_key: &str) -> StoreResult<(String, Vec<u8>)> {
+    async fn faq_image(
+        &self,
+        helpdesk: &Helpdesk,
+        id: FaqId,
+        image_key: &str,
+    ) -> StoreResult<(String, Vec<u8>)> {
         let row = sql(
             "SELECT i.content_type, i.bytes FROM faq_images i JOIN faqs f ON f.id = i.faq_row
              WHERE f.helpdesk_id = $1 AND f.faq_id = $2 AND i.image_key = $3",

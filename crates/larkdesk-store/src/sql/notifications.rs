@@ -9,8 +9,8 @@ use super::{SqlStore, found};
 use crate::backend::{Backend, Columns, sql};
 use crate::rows::{json_column, to_json};
 use crate::{
-    BotMessage, Helpdesk, LockedJob, NotificationStore, NotificationWrite, OutboxEntry, StoreResult, StoredJob,
-    Subscriber,
+    BotMessage, Helpdesk, LockedJob, NotificationStore, NotificationWrite, OutboxEntry, StoreResult,
+    StoredJob, Subscriber,
 };
 
 #[async_trait]
@@ -33,11 +33,12 @@ impl<DB: Backend> NotificationStore for SqlStore<DB> {
     }
 
     async fn notification(&self, helpdesk: &Helpdesk, id: NotificationId) -> StoreResult<(i64, StoredJob)> {
-        let row = sql("SELECT status, job FROM notifications WHERE helpdesk_id = $1 AND notification_id = $2")
-            .bind(helpdesk.id)
-            .bind(id)
-            .fetch_one(&self.pool)
-            .await?;
+        let row =
+            sql("SELECT status, job FROM notifications WHERE helpdesk_id = $1 AND notification_id = $2")
+                .bind(helpdesk.id)
+                .bind(id)
+                .fetch_one(&self.pool)
+                .await?;
         Ok((row.int("status")?, json_column(&row.text("job")?, "job")?))
     }
 
@@ -63,7 +64,12 @@ impl<DB: Backend> NotificationStore for SqlStore<DB> {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| Ok((r.text("helpdesk_id")?, NotificationId::new(r.int("notification_id")?))))
+            .map(|r| {
+                Ok((
+                    r.text("helpdesk_id")?,
+                    NotificationId::new(r.int("notification_id")?),
+                ))
+            })
             .collect()
     }
 }
@@ -90,14 +96,21 @@ impl<DB: Backend> NotificationWrite for SqlJobWrite<DB> {
         })
     }
 
-    async fn save(&mut self, id: NotificationId, status: i64, send_at: Option<i64>, job: &StoredJob) -> StoreResult<()> {
-        let changed = sql("UPDATE notifications SET status = $1, send_at = $2, job = $3 WHERE notification_id = $4")
-            .bind(status)
-            .bind(send_at)
-            .bind(to_json(job))
-            .bind(id)
-            .execute(&mut self.tx)
-            .await?;
+    async fn save(
+        &mut self,
+        id: NotificationId,
+        status: i64,
+        send_at: Option<i64>,
+        job: &StoredJob,
+    ) -> StoreResult<()> {
+        let changed =
+            sql("UPDATE notifications SET status = $1, send_at = $2, job = $3 WHERE notification_id = $4")
+                .bind(status)
+                .bind(send_at)
+                .bind(to_json(job))
+                .bind(id)
+                .execute(&mut self.tx)
+                .await?;
         found(changed)
     }
 
@@ -109,14 +122,22 @@ impl<DB: Backend> NotificationWrite for SqlJobWrite<DB> {
         enqueue(&mut self.tx, entries).await
     }
 
-    async fn record_bot_messages(&mut self, helpdesk: HelpdeskRowId, messages: &[BotMessage]) -> StoreResult<()> {
+    async fn record_bot_messages(
+        &mut self,
+        helpdesk: HelpdeskRowId,
+        messages: &[BotMessage],
+    ) -> StoreResult<()> {
         for m in messages {
             record_bot_message(&mut self.tx, helpdesk, m).await?;
         }
         Ok(())
     }
 
-    async fn delete_bot_messages(&mut self, helpdesk: HelpdeskRowId, message_ids: &[String]) -> StoreResult<()> {
+    async fn delete_bot_messages(
+        &mut self,
+        helpdesk: HelpdeskRowId,
+        message_ids: &[String],
+    ) -> StoreResult<()> {
         for id in message_ids {
             sql("DELETE FROM bot_messages WHERE helpdesk_id = $1 AND message_id = $2")
                 .bind(helpdesk)

@@ -648,7 +648,10 @@ pub(crate) async fn subscribers<'a, DB: Backend>(
 }
 
 /// Write events to deliver into the outbox.
-pub(crate) async fn enqueue<DB: Backend>(conn: &mut sqlx::Transaction<'static, DB>, entries: &[OutboxEntry]) -> StoreResult<()> {
+pub(crate) async fn enqueue<DB: Backend>(
+    conn: &mut sqlx::Transaction<'static, DB>,
+    entries: &[OutboxEntry],
+) -> StoreResult<()> {
     for e in entries {
         sql(
             "INSERT INTO event_outbox (event_id, app_id, event_type, body, created_at, next_attempt_at)
