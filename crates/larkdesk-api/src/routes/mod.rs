@@ -2,6 +2,8 @@
 
 pub mod auth;
 pub mod events;
+pub mod faqs;
 pub mod fields;
 pub mod messages;
+pub mod notifications;
 pub mod tickets;
