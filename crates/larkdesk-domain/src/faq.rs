@@ -299,7 +299,8 @@ mod tests {
 
     #[test]
     fn richtext_as_text_or_array() {
-        let cases: Vec<(Value, Result<Option<Vec<Richtext>>, FaqError>)> = vec![
+        type Parsed = Result<Option<Vec<Richtext>>, FaqError>;
+        let cases: Vec<(Value, Parsed)> = vec![
             (Value::Null, Ok(None)),
             (json!(""), Ok(None)),
             (json!("  "), Ok(None)),
