@@ -162,8 +162,17 @@ async fn faqs_and_notifications_keep_their_wire_shape() {
     let created = call(&desk, Method::POST, "/faqs", Some(faq)).await;
     check("create_faq", &created);
     let id = created["data"]["faq"]["faq_id"].as_str().unwrap().to_owned();
-    call(&desk, Method::POST, "/faqs", Some(json!({"faq": {"question": "Second", "answer": "x"}}))).await;
-    check("get_faq", &call(&desk, Method::GET, &format!("/faqs/{id}"), None).await);
+    call(
+        &desk,
+        Method::POST,
+        "/faqs",
+        Some(json!({"faq": {"question": "Second", "answer": "x"}})),
+    )
+    .await;
+    check(
+        "get_faq",
+        &call(&desk, Method::GET, &format!("/faqs/{id}"), None).await,
+    );
     check(
         "update_faq",
         &call(
@@ -174,7 +183,10 @@ async fn faqs_and_notifications_keep_their_wire_shape() {
         )
         .await,
     );
-    check("list_faqs", &call(&desk, Method::GET, "/faqs?page_size=1", None).await);
+    check(
+        "list_faqs",
+        &call(&desk, Method::GET, "/faqs?page_size=1", None).await,
+    );
     check(
         "search_faqs",
         &call(&desk, Method::GET, "/faqs/search?query=reset&page_size=1", None).await,
