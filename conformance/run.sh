@@ -121,13 +121,18 @@ log "Python SDK: lark-oapi $LARK_OAPI_VERSION"
 "$VENV/bin/python" "$HERE/python.py" | tee "$TMP/python.out" || status=1
 log "Node SDK: @larksuiteoapi/node-sdk $NODE_SDK_VERSION"
 node "$HERE/node.mjs" | tee "$TMP/node.out" || status=1
+log "Python SDK FAQs and notifications: lark-oapi $LARK_OAPI_VERSION"
+"$VENV/bin/python" "$HERE/faqs_python.py" | tee "$TMP/faqs_python.out" || status=1
+log "Node SDK FAQs and notifications: @larksuiteoapi/node-sdk $NODE_SDK_VERSION"
+node "$HERE/faqs_node.mjs" | tee "$TMP/faqs_node.out" || status=1
 log "Python SDK events: lark-oapi $LARK_OAPI_VERSION EventDispatcherHandler"
 "$VENV/bin/python" "$HERE/events_python.py" | tee "$TMP/events_python.out" || status=1
 log "Node SDK events: @larksuiteoapi/node-sdk $NODE_SDK_VERSION EventDispatcher"
 node "$HERE/events_node.mjs" | tee "$TMP/events_node.out" || status=1
 
 # One closing line over all scripts (XFAIL = known issue, counted as skipped).
-OUTS=("$TMP/python.out" "$TMP/node.out" "$TMP/events_python.out" "$TMP/events_node.out")
+OUTS=("$TMP/python.out" "$TMP/node.out" "$TMP/faqs_python.out" "$TMP/faqs_node.out"
+      "$TMP/events_python.out" "$TMP/events_node.out")
 count() { cat "${OUTS[@]}" | grep -c "^$1 " || true; }
 passed=$(count PASS); failed=$(count FAIL); skipped=$(count XFAIL)
 if [[ $status -ne 0 ]]; then
