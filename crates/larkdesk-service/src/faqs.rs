@@ -26,6 +26,8 @@ pub const ONLINE: i64 = 1;
 pub const DELETED: i64 = 0;
 /// Most candidates one search ranks.
 pub const SEARCH_CANDIDATES: i64 = 1000;
+/// Most FAQs the emulated bot answers a question with.
+pub const BOT_ANSWERS: i64 = 3;
 
 /// A FAQ's content as a request gives it; on update, what is not given is kept.
 #[derive(Debug, Clone, Default)]
@@ -274,10 +276,21 @@ impl Faqs {
     /// `GET /faqs/search`: online FAQs ranked for `query` (see `larkdesk_domain::faq`), the page
     /// at `offset`.
     pub async fn search(&self, caller: &Caller, query: &str, offset: i64, size: i64) -> Result<FaqPage> {
+        self.search_in(&caller.helpdesk, query, offset, size).await
+    }
+
+    /// [`Faqs::search`] in a helpdesk.
+    pub async fn search_in(
+        &self,
+        helpdesk: &Helpdesk,
+        query: &str,
+        offset: i64,
+        size: i64,
+    ) -> Result<FaqPage> {
         let terms = faq::terms(query);
         let found = self
             .store
-            .search_faqs(&caller.helpdesk, ONLINE, &terms, SEARCH_CANDIDATES)
+            .search_faqs(helpdesk, ONLINE, &terms, SEARCH_CANDIDATES)
             .await?;
         let candidates: Vec<faq::Candidate<'_>> = found
             .iter()
@@ -301,10 +314,38 @@ impl Faqs {
         let mut found: Vec<Option<StoredFaq>> = found.into_iter().map(Some).collect();
         let rows = page.into_iter().filter_map(|i| found[i].take()).collect();
         Ok(FaqPage {
-            items: self.render_all(&caller.helpdesk, rows).await?,
+            items: self.render_all(helpdesk, rows).await?,
             next_page_token,
             total,
         })
+    }
+
+    /// The emulated helpdesk bot: it answers the guest message of `event_id` with the FAQs the
+    /// search ranks best for it (at most [`BOT_ANSWERS`]), as `answer_user_query` would, and
+    /// returns their ids. Nothing is posted when no FAQ matches.
+    pub async fn bot_answer(
+        &self,
+        tickets: &crate::tickets::Tickets,
+        helpdesk: &Helpdesk,
+        id: larkdesk_domain::ids::TicketId,
+        event_id: &str,
+    ) -> Result<Vec<String>> {
+        let question = tickets.asked(helpdesk, id, event_id).await?;
+        let page = self.search_in(helpdesk, &question, 0, BOT_ANSWERS).await?;
+        let total = page.items.len();
+        // Scores for the answer: 1.0 for the best, falling by rank.
+        let faqs: Vec<(String, f64)> = page
+            .items
+            .iter()
+            .enumerate()
+            .map(|(rank, f)| (f.faq_id.clone(), 1.0 - rank as f64 / (total.max(1) as f64 * 2.0)))
+            .collect();
+        if !faqs.is_empty() {
+            tickets
+                .answer_with_faqs(helpdesk, String::new(), id, event_id, &faqs)
+                .await?;
+        }
+        Ok(faqs.into_iter().map(|(id, _)| id).collect())
     }
 
     /// `(content_type, bytes)` of an image of an online FAQ.

@@ -500,3 +500,45 @@ async fn faq_images_are_served_as_bytes() {
         154004,
     );
 }
+
+#[tokio::test]
+async fn the_emulated_bot_answers_a_guest_question_from_the_faq_search() {
+    let desk = Desk::new().await;
+    let reset = create(
+        &desk,
+        json!({"question": "如何重置登录密码", "answer": "在设置页面点击重置"}),
+    )
+    .await;
+    create(&desk, json!({"question": "Printer setup", "answer": "Ask IT"})).await;
+    let id = desk.start(false).await;
+    let sent = desk
+        .act(&id, "guest_message", json!({"content": "密码忘了，怎么重置？"}))
+        .await;
+    let event_id = sent["event_id"].as_str().unwrap();
+    let path = format!("/helpdesks/{}/tickets/{id}/bot_answer", desk.helpdesk_id);
+    let answered = desk.server.admin(&path, json!({"event_id": event_id})).await;
+    assert_eq!(answered["faq_ids"], json!([reset]));
+    let listed = ok(
+        &desk,
+        &desk.token,
+        Method::GET,
+        &format!("/tickets/{id}/messages"),
+        None,
+    )
+    .await;
+    assert_eq!(listed["total"], json!(2));
+    let answer = listed["messages"][1].clone();
+    assert!(answer["content"].as_str().unwrap().contains(&reset), "{answer}");
+
+    // A question no FAQ answers: nothing is posted.
+    let sent = desk.act(&id, "guest_message", json!({"content": "xyzzy"})).await;
+    let answered = desk
+        .server
+        .admin(&path, json!({"event_id": sent["event_id"]}))
+        .await;
+    assert_eq!(answered["faq_ids"], json!([]));
+    let r = desk.server.admin_raw(&path, json!({})).await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    let r = desk.server.admin_raw(&path, json!({"event_id": "nope"})).await;
+    assert_eq!(r.status, 404, "{}", r.text);
+}
