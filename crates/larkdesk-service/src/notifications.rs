@@ -83,6 +83,13 @@ impl JobInput {
     }
 }
 
+/// What a step does besides changing the job: bot messages to send, and sent ones to take back.
+#[derive(Debug, Default)]
+struct Effects {
+    send: Vec<BotMessage>,
+    recall: Vec<String>,
+}
+
 /// A link to a job's approval in the helpdesk mini-app (larkdesk has none: a stable made-up one).
 fn approval_link(helpdesk_id: &str, id: NotificationId) -> String {
     format!(
@@ -161,7 +168,7 @@ impl Notifications {
         id: NotificationId,
         action: JobAction,
         by: Option<&str>,
-        change: impl FnOnce(&mut StoredJob, &mut Option<i64>) -> Result<Vec<BotMessage>> + Send,
+        change: impl FnOnce(&mut StoredJob, &mut Option<i64>) -> Result<Effects> + Send,
     ) -> Result<JobStatus> {
         let mut tx = self.store.begin_notification_write().await?;
         let locked = tx.lock(helpdesk, id).await?;
@@ -170,7 +177,7 @@ impl Notifications {
         let to = push::transition(from, action).map_err(|e| Error::invalid(e.to_string()))?;
         let mut job = locked.job;
         let mut send_at = locked.send_at;
-        let messages = change(&mut job, &mut send_at)?;
+        let effects = change(&mut job, &mut send_at)?;
         let now = self.clock.now_ms();
         job.notification.status = to.code();
         if let Some(by) = by {
@@ -184,8 +191,11 @@ impl Notifications {
             send_at = None;
         }
         tx.save(id, to.code(), send_at, &job).await?;
-        if !messages.is_empty() {
-            tx.record_bot_messages(helpdesk.id, &messages).await?;
+        if !effects.send.is_empty() {
+            tx.record_bot_messages(helpdesk.id, &effects.send).await?;
+        }
+        if !effects.recall.is_empty() {
+            tx.delete_bot_messages(helpdesk.id, &effects.recall).await?;
         }
         if let Some(approve_status) = push::approve_status(action) {
             let body = NotificationApproved {
@@ -210,7 +220,7 @@ impl Notifications {
         let by = caller.user_id();
         self.act(&caller.helpdesk, id, JobAction::Edit, Some(&by), move |job, _| {
             input.apply(&mut job.notification);
-            Ok(Vec::new())
+            Ok(Effects::default())
         })
         .await?;
         Ok(())
@@ -224,16 +234,19 @@ impl Notifications {
         let now = self.clock.now_ms();
         self.act(&caller.helpdesk, id, JobAction::Preview, None, move |job, _| {
             if me.is_empty() {
-                return Ok(Vec::new());
+                return Ok(Effects::default());
             }
-            Ok(vec![BotMessage {
-                message_id: ids::new_message_id(),
-                receiver_id: me,
-                receive_type: "open_id".into(),
-                msg_type: "interactive".into(),
-                content: job.notification.push_content.clone(),
-                at_ms: now,
-            }])
+            Ok(Effects {
+                send: vec![BotMessage {
+                    message_id: ids::new_message_id(),
+                    receiver_id: me,
+                    receive_type: "open_id".into(),
+                    msg_type: "interactive".into(),
+                    content: job.notification.push_content.clone(),
+                    at_ms: now,
+                }],
+                recall: Vec::new(),
+            })
         })
         .await?;
         Ok(())
@@ -249,7 +262,7 @@ impl Notifications {
             Some(&by),
             move |job, _| {
                 job.reason = reason;
-                Ok(Vec::new())
+                Ok(Effects::default())
             },
         )
         .await?;
@@ -263,7 +276,7 @@ impl Notifications {
             id,
             JobAction::CancelApproval,
             Some(&by),
-            |_, _| Ok(Vec::new()),
+            |_, _| Ok(Effects::default()),
         )
         .await?;
         Ok(())
@@ -276,7 +289,8 @@ impl Notifications {
         } else {
             JobAction::Reject
         };
-        self.act(helpdesk, id, action, None, |_, _| Ok(Vec::new())).await
+        self.act(helpdesk, id, action, None, |_, _| Ok(Effects::default()))
+            .await
     }
 
     /// `execute_send`: schedule an approved job at `send_at_ms` (a time already past sends it at
@@ -291,7 +305,7 @@ impl Notifications {
             move |job, due| {
                 job.notification.send_at = send_at_ms.to_string();
                 *due = Some(send_at_ms);
-                Ok(Vec::new())
+                Ok(Effects::default())
             },
         )
         .await?;
@@ -303,28 +317,24 @@ impl Notifications {
     pub async fn cancel_send(&self, caller: &Caller, id: NotificationId, recall: bool) -> Result<()> {
         self.send_if_due(&caller.helpdesk, id).await?;
         let by = caller.user_id();
-        let mut recalled: Vec<String> = Vec::new();
-        let store = self.store.clone();
-        let helpdesk = caller.helpdesk.clone();
         self.act(
             &caller.helpdesk,
             id,
             JobAction::CancelSend { recall },
             Some(&by),
             |job, _| {
-                if recall {
-                    recalled = std::mem::take(&mut job.message_ids);
-                }
-                Ok(Vec::new())
+                let recall = if recall {
+                    std::mem::take(&mut job.message_ids)
+                } else {
+                    Vec::new()
+                };
+                Ok(Effects {
+                    send: Vec::new(),
+                    recall,
+                })
             },
         )
         .await?;
-        if !recalled.is_empty() {
-            // The job says recalled; its messages go in a transaction of their own.
-            let mut tx = store.begin_notification_write().await?;
-            tx.delete_bot_messages(helpdesk.id, &recalled).await?;
-            tx.commit().await?;
-        }
         Ok(())
     }
 
