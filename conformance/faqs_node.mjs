@@ -95,7 +95,7 @@ const client = new lark.Client({
 });
 const withHelpDesk = lark.withHelpDeskCredential();
 
-async function faqs(asAgent, suffix) {
+async function faqs(asAgent, asGuest, suffix) {
   const faq = client.helpdesk.faq;
   const create = (f) => faq.create({ data: { faq: f } }, asAgent);
 
@@ -187,12 +187,24 @@ async function faqs(asAgent, suffix) {
 
   await checkError('faq.get unknown', faq.get({ path: { id: '1' } }, withHelpDesk), 154004, 404);
   await checkError('faq.create without question', create({ answer: 'a' }), 154000, 400);
+  await checkError('faq.create by a guest (not an agent)', faq.create({ data: { faq: { question: 'q', answer: 'a' } } }, asGuest), 154003, 403);
+  const wrongHelpdesk = new lark.Client({
+    appId: demo.app_id,
+    appSecret: demo.app_secret,
+    domain: creds.base_url,
+    appType: lark.AppType.SelfBuild,
+    helpDeskId: demo.helpdesk_id,
+    helpDeskToken: 'ht-wrong',
+    logger: { error: noop, warn: noop, info: noop, debug: noop, trace: noop },
+    loggerLevel: lark.LoggerLevel.error,
+  });
+  await checkError('faq.get with a wrong helpdesk token', wrongHelpdesk.helpdesk.faq.get({ path: { id: faqId } }, withHelpDesk), 154001, 401);
   await checkError('faq.search without query', faq.search({ params: {} }, withHelpDesk), 154000, 400);
   await ok('faq.delete', faq.delete({ path: { id: faqId } }, asAgent));
   await checkError('faq.get after delete', faq.get({ path: { id: faqId } }, withHelpDesk), 154004, 404);
 }
 
-async function notifications(asAgent, guestId) {
+async function notifications(asAgent, asGuest, guestId) {
   const n = client.helpdesk.notification;
   const job = (name) => ({
     job_name: name,
@@ -231,6 +243,13 @@ async function notifications(asAgent, guestId) {
   await ok('notification.cancelSend (recall)', n.cancelSend({ path: { notification_id: nid }, data: { is_recall: true } }, asAgent));
   checkEq('notification.get: status 8 (recalled)', (await get())?.status, 8);
   await checkError('notification.get unknown', n.get({ path: { notification_id: '1' } }, asAgent), 154004, 404);
+  await checkError('notification.create by a guest (may not push)', n.create({ data: job('guest') }, asGuest), 154005, 405);
+  await checkError(
+    'notification.submitApprove without reason',
+    n.submitApprove({ path: { notification_id: nid }, data: {} }, asAgent),
+    154000,
+    400,
+  );
 }
 
 try {
@@ -239,9 +258,12 @@ try {
   const guest = await admin('/users', { tenant_key: demo.tenant_key, name: `faq node guest ${suffix}`, is_agent: false });
   const token = (await admin(`/tenants/${demo.tenant_key}/users/${agent.id}/user_access_token`, { app_id: demo.app_id }))
     .user_access_token;
+  const guestToken = (await admin(`/tenants/${demo.tenant_key}/users/${guest.id}/user_access_token`, { app_id: demo.app_id }))
+    .user_access_token;
   const asAgent = { lark: { ...lark.withHelpDeskCredential().lark, ...lark.withUserAccessToken(token).lark } };
-  await faqs(asAgent, suffix);
-  await notifications(asAgent, guest.id);
+  const asGuest = { lark: { ...lark.withHelpDeskCredential().lark, ...lark.withUserAccessToken(guestToken).lark } };
+  await faqs(asAgent, asGuest, suffix);
+  await notifications(asAgent, asGuest, guest.id);
 } catch (e) {
   console.log(e);
   failures += 1;

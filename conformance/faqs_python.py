@@ -67,7 +67,7 @@ def clients():
     return common().build(), common().enable_set_token(True).build()
 
 
-def faqs(client, user_client, as_agent):
+def faqs(client, user_client, as_agent, as_guest):
     suffix = secrets.token_hex(3)
 
     def create(info):
@@ -193,6 +193,12 @@ def faqs(client, user_client, as_agent):
     check_error("faq.get unknown", client.helpdesk.v1.faq.get(GetFaqRequest.builder().id("1").build(),
                                                                helpdesk_option()), 154004, 404)
     check_error("faq.create without question", create(FaqCreateInfo.builder().answer("a").build()), 154000, 400)
+    req = CreateFaqRequest.builder().request_body(CreateFaqRequestBody.builder().faq(
+        FaqCreateInfo.builder().question("q").answer("a").build()).build()).build()
+    check_error("faq.create by a guest (not an agent)", user_client.helpdesk.v1.faq.create(req, as_guest()), 154003, 403)
+    check_error("faq.get with a wrong helpdesk token",
+                client.helpdesk.v1.faq.get(GetFaqRequest.builder().id(faq_id).build(), helpdesk_option("ht-wrong")),
+                154001, 401)
     check_error("faq.search without query",
                 client.helpdesk.v1.faq.search(SearchFaqRequest.builder().build(), helpdesk_option()), 154000, 400)
     check_ok("faq.delete", user_client.helpdesk.v1.faq.delete(DeleteFaqRequest.builder().id(faq_id).build(), as_agent()))
@@ -200,7 +206,7 @@ def faqs(client, user_client, as_agent):
                                                                     helpdesk_option()), 154004, 404)
 
 
-def notifications(user_client, as_agent, guest_id):
+def notifications(user_client, as_agent, as_guest, guest_id):
     n = user_client.helpdesk.v1.notification
 
     def job(name):
@@ -255,6 +261,16 @@ def notifications(user_client, as_agent, guest_id):
     check_eq("notification.get: status 8 (recalled)", get().data.notification.status, 8, int)
     check_error("notification.get unknown",
                 n.get(GetNotificationRequest.builder().notification_id("1").build(), as_agent()), 154004, 404)
+    check_error("notification.create by a guest (may not push)",
+                n.create(CreateNotificationRequest.builder().request_body(job("guest")).build(), as_guest()),
+                154005, 405)
+    check_error("notification.create with a wrong helpdesk token",
+                n.create(CreateNotificationRequest.builder().request_body(job("x")).build(),
+                         helpdesk_option("ht-wrong", user_access_token=as_agent().user_access_token)),
+                154001, 401)
+    check_error("notification.submit_approve without reason",
+                n.submit_approve(SubmitApproveNotificationRequest.builder().notification_id(nid).request_body(
+                    SubmitApproveNotificationRequestBody.builder().build()).build(), as_agent()), 154000, 400)
 
 
 def main():
@@ -264,9 +280,12 @@ def main():
     guest = admin("/users", {"tenant_key": demo["tenant_key"], "name": f"faq guest {suffix}", "is_agent": False})
     token = admin(f"/tenants/{demo['tenant_key']}/users/{agent['id']}/user_access_token",
                   {"app_id": demo["app_id"]})["user_access_token"]
+    guest_token = admin(f"/tenants/{demo['tenant_key']}/users/{guest['id']}/user_access_token",
+                        {"app_id": demo["app_id"]})["user_access_token"]
     as_agent = lambda: helpdesk_option(user_access_token=token)
-    faqs(client, user_client, as_agent)
-    notifications(user_client, as_agent, guest["id"])
+    as_guest = lambda: helpdesk_option(user_access_token=guest_token)
+    faqs(client, user_client, as_agent, as_guest)
+    notifications(user_client, as_agent, as_guest, guest["id"])
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@
 //! with what the step causes (the `helpdesk.notification.approve_v1` event, bot messages) in one
 //! transaction.
 //!
+//! - With a user token, only agents create and manage jobs (405/154005); getting and previewing
+//!   are open to every caller.
 //! - There is no helpdesk owner in larkdesk, so a submitted job always waits for the approver:
 //!   the admin API's approve/reject ([`Notifications::decide`]) stands for the approver acting in
 //!   the Feishu app.
@@ -108,7 +110,19 @@ impl Notifications {
         Self { store, clock }
     }
 
+    /// With a user token, only agents manage pushes (405/154005 otherwise, Feishu's "caller may
+    /// not create pushes"); tenant tokens may.
+    fn may_push(caller: &Caller) -> Result<()> {
+        match &caller.user {
+            Some(u) if !u.is_agent => Err(Error::MethodForbidden(
+                "only agents of the helpdesk may create and manage pushes".into(),
+            )),
+            _ => Ok(()),
+        }
+    }
+
     pub async fn create(&self, caller: &Caller, input: JobInput) -> Result<(NotificationId, i64)> {
+        Self::may_push(caller)?;
         push::check_job(&input.shape()).map_err(Error::Invalid)?;
         let id = NotificationId::generate();
         let now = self.clock.now_ms().to_string();
@@ -216,6 +230,7 @@ impl Notifications {
 
     /// `PATCH`: replace a draft's (or rejected job's) content; it is a draft again.
     pub async fn update(&self, caller: &Caller, id: NotificationId, input: JobInput) -> Result<()> {
+        Self::may_push(caller)?;
         push::check_job(&input.shape()).map_err(Error::Invalid)?;
         let by = caller.user_id();
         self.act(&caller.helpdesk, id, JobAction::Edit, Some(&by), move |job, _| {
@@ -254,6 +269,7 @@ impl Notifications {
 
     /// `submit_approve`: the job waits for the approver. Returns `has_access` (always true).
     pub async fn submit(&self, caller: &Caller, id: NotificationId, reason: String) -> Result<bool> {
+        Self::may_push(caller)?;
         let by = caller.user_id();
         self.act(
             &caller.helpdesk,
@@ -270,6 +286,7 @@ impl Notifications {
     }
 
     pub async fn cancel_approval(&self, caller: &Caller, id: NotificationId) -> Result<()> {
+        Self::may_push(caller)?;
         let by = caller.user_id();
         self.act(
             &caller.helpdesk,
@@ -296,6 +313,7 @@ impl Notifications {
     /// `execute_send`: schedule an approved job at `send_at_ms` (a time already past sends it at
     /// once).
     pub async fn execute_send(&self, caller: &Caller, id: NotificationId, send_at_ms: i64) -> Result<()> {
+        Self::may_push(caller)?;
         let by = caller.user_id();
         self.act(
             &caller.helpdesk,
@@ -315,6 +333,7 @@ impl Notifications {
 
     /// `cancel_send`: stop a job; with `recall`, also take back what it sent.
     pub async fn cancel_send(&self, caller: &Caller, id: NotificationId, recall: bool) -> Result<()> {
+        Self::may_push(caller)?;
         self.send_if_due(&caller.helpdesk, id).await?;
         let by = caller.user_id();
         self.act(

@@ -390,6 +390,31 @@ async fn a_scheduled_job_can_be_cancelled_and_bad_requests_are_refused() {
     ] {
         assert_feishu_error(&call(&desk, &agent, method, path, None).await, 404, 154004);
     }
+    // A guest (a user token of a non-agent) may not create or manage pushes: 405/154005.
+    let guest = desk.user_token(&desk.guest).await;
+    let r = call(
+        &desk,
+        &guest,
+        Method::POST,
+        "/notifications",
+        Some(job(&[&desk.guest])),
+    )
+    .await;
+    assert_feishu_error(&r, 405, 154005);
+    let r = call(
+        &desk,
+        &guest,
+        Method::POST,
+        &format!("/notifications/{id}/cancel_send"),
+        Some(json!({"is_recall": true})),
+    )
+    .await;
+    assert_feishu_error(&r, 405, 154005);
+    assert_eq!(
+        status(&desk, &guest, &id).await,
+        7,
+        "reading is open to every caller"
+    );
     assert_eq!(decide(&desk, "123", "approve").await.status, 404);
     assert_eq!(decide(&desk, &id, "maybe").await.status, 404);
     // Another helpdesk's job is not found.
