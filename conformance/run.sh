@@ -17,6 +17,8 @@
 # Usage: conformance/run.sh            (from anywhere)
 # Env:   LARKDESK_BIN   larkdesk binary (default: <repo>/target/debug/larkdesk;
 #                       built with `cargo build -p larkdesk` if missing)
+#        CONFORMANCE_DATABASE_URL  the server's database (default: a new SQLite file); give an
+#                       empty PostgreSQL database to run against PostgreSQL
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -76,7 +78,7 @@ trap cleanup EXIT
 
 log "starting $LARKDESK_BIN"
 "$LARKDESK_BIN" serve --bind 127.0.0.1:0 \
-  --database-url "sqlite://$TMP/ld.db" \
+  --database-url "${CONFORMANCE_DATABASE_URL:-sqlite://$TMP/ld.db}" \
   --credentials-file "$TMP/creds.json" >"$TMP/server.log" 2>&1 &
 SERVER_PID=$!
 
