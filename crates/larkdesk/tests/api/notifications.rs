@@ -482,3 +482,79 @@ async fn a_job_scheduled_in_the_past_is_sent_at_once_to_the_whole_directory() {
     assert_eq!(n["status"], json!(6));
     assert!(n["sent_user_count"].as_i64().unwrap() >= 3, "{n}");
 }
+
+/// Bot messages in the server's database, read behind its back (no API call touches the job).
+async fn bot_messages(desk: &Desk) -> i64 {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&desk.server.db_url).await.unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bot_messages")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    n
+}
+
+#[tokio::test]
+async fn the_server_sends_a_due_job_by_itself() {
+    let desk = Desk::new().await;
+    let id = ok(
+        &desk,
+        &desk.token,
+        Method::POST,
+        "/notifications",
+        Some(job(&[&desk.guest])),
+    )
+    .await["notification_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ok(
+        &desk,
+        &desk.token,
+        Method::POST,
+        &format!("/notifications/{id}/submit_approve"),
+        Some(json!({"reason": "r"})),
+    )
+    .await;
+    assert_eq!(decide(&desk, &id, "approve").await.status, 200);
+    let now_ms: i64 = ok(
+        &desk,
+        &desk.token,
+        Method::GET,
+        &format!("/notifications/{id}"),
+        None,
+    )
+    .await["notification"]["created_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    ok(
+        &desk,
+        &desk.token,
+        Method::POST,
+        &format!("/notifications/{id}/execute_send"),
+        Some(json!({"send_at": (now_ms + 30_000).to_string()})),
+    )
+    .await;
+    let before = bot_messages(&desk).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(
+        bot_messages(&desk).await,
+        before,
+        "not due on the controlled clock"
+    );
+    desk.advance(31).await;
+    // The sender runs every second: the guest and the chat get their messages without any call.
+    let mut sent = before;
+    for _ in 0..50 {
+        sent = bot_messages(&desk).await;
+        if sent == before + 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(sent, before + 2);
+    assert_eq!(status(&desk, &desk.token, &id).await, 6);
+}
