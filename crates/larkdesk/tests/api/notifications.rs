@@ -558,3 +558,38 @@ async fn the_server_sends_a_due_job_by_itself() {
     assert_eq!(sent, before + 2);
     assert_eq!(status(&desk, &desk.token, &id).await, 6);
 }
+
+#[tokio::test]
+async fn the_admin_cli_decides_too() {
+    let desk = Desk::new().await;
+    let id = ok(
+        &desk,
+        &desk.token,
+        Method::POST,
+        "/notifications",
+        Some(job(&[&desk.guest])),
+    )
+    .await["notification_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ok(
+        &desk,
+        &desk.token,
+        Method::POST,
+        &format!("/notifications/{id}/submit_approve"),
+        Some(json!({"reason": "r"})),
+    )
+    .await;
+    let args = [
+        "decide-notification",
+        "--helpdesk-id",
+        &desk.helpdesk_id,
+        "--notification-id",
+        &id,
+        "--reject",
+    ];
+    let out = crate::admin::cli(&desk.server.db_url, &args);
+    assert_eq!(out["status"], json!(3), "{out}");
+    assert_eq!(status(&desk, &desk.token, &id).await, 3);
+}
