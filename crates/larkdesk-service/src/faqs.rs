@@ -9,6 +9,7 @@
 //! - Search reads at most [`SEARCH_CANDIDATES`] candidates (the most recently updated FAQs that
 //!   hold any term), ranks them, and pages through the ranking by offset.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use larkdesk_domain::faq::{self, FaqContent};
@@ -71,22 +72,43 @@ impl Faqs {
         }
     }
 
-    async fn profile(&self, tenant: TenantRowId, open_id: &str) -> Result<TicketUser> {
+    /// A person's directory profile (just the id when the directory does not know them),
+    /// remembered in `seen` for the rest of a page.
+    async fn profile(
+        &self,
+        tenant: TenantRowId,
+        open_id: &str,
+        seen: &mut HashMap<String, TicketUser>,
+    ) -> Result<TicketUser> {
         if open_id.is_empty() {
             return Ok(TicketUser::default());
         }
-        match self.store.user(tenant, open_id).await {
-            Ok(record) => Ok(record.user),
-            Err(StoreError::NotFound) => Ok(TicketUser {
+        if let Some(known) = seen.get(open_id) {
+            return Ok(known.clone());
+        }
+        let user = match self.store.user(tenant, open_id).await {
+            Ok(record) => record.user,
+            Err(StoreError::NotFound) => TicketUser {
                 id: open_id.to_owned(),
                 ..TicketUser::default()
-            }),
-            Err(e) => Err(e.into()),
-        }
+            },
+            Err(e) => return Err(e.into()),
+        };
+        seen.insert(open_id.to_owned(), user.clone());
+        Ok(user)
     }
 
     /// The wire FAQ, with its people's directory profiles.
     async fn render(&self, helpdesk: &Helpdesk, f: StoredFaq) -> Result<Faq> {
+        self.render_with(helpdesk, f, &mut HashMap::new()).await
+    }
+
+    async fn render_with(
+        &self,
+        helpdesk: &Helpdesk,
+        f: StoredFaq,
+        seen: &mut HashMap<String, TicketUser>,
+    ) -> Result<Faq> {
         let id = f.faq_id.to_string();
         // TODO(categories): fill name, parent_id and language from the categories table once
         // the agents branch (migration 0008) is merged; only the id is known here.
@@ -112,15 +134,17 @@ impl Faqs {
             expire_time: f.expire_time,
             categories,
             tags: f.tags,
-            update_user: self.profile(helpdesk.tenant_id, &f.updated_by).await?,
-            create_user: self.profile(helpdesk.tenant_id, &f.created_by).await?,
+            update_user: self.profile(helpdesk.tenant_id, &f.updated_by, seen).await?,
+            create_user: self.profile(helpdesk.tenant_id, &f.created_by, seen).await?,
         })
     }
 
+    /// FAQs of a page; each person is looked up once per page.
     async fn render_all(&self, helpdesk: &Helpdesk, faqs: Vec<StoredFaq>) -> Result<Vec<Faq>> {
+        let mut seen = HashMap::new();
         let mut out = Vec::with_capacity(faqs.len());
         for f in faqs {
-            out.push(self.render(helpdesk, f).await?);
+            out.push(self.render_with(helpdesk, f, &mut seen).await?);
         }
         Ok(out)
     }
