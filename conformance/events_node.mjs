@@ -36,6 +36,7 @@ const sdkVersion = createRequire(import.meta.url)('@larksuiteoapi/node-sdk/packa
 const CREATED = 'helpdesk.ticket.created_v1';
 const UPDATED = 'helpdesk.ticket.updated_v1';
 const MESSAGE = 'helpdesk.ticket_message.created_v1';
+const APPROVE = 'helpdesk.notification.approve_v1';
 
 // Checks that fail because of a known larkdesk discrepancy (reported, not yet fixed).
 // They print XFAIL instead of failing the run; CONFORMANCE_STRICT=1 makes them count.
@@ -203,10 +204,12 @@ async function run(mode, encryptKey) {
     [CREATED]: async (data) => void calls.push([CREATED, data]),
     [UPDATED]: async (data) => void calls.push([UPDATED, data]),
     [MESSAGE]: async (data) => void calls.push([MESSAGE, data]),
+    [APPROVE]: async (data) => void calls.push([APPROVE, data]),
   });
   const receiver = await startReceiver(`/webhook/node-${mode}`, dispatcher, encryptKey);
   try {
     await scenario({ p, encryptKey, vt, app, client, guest, agent, userToken, hd, receiver, calls, warnings });
+    await notificationApprove({ p, vt, app, client, guest, userToken, hd, receiver, calls });
   } finally {
     await adminCall('DELETE', `/apps/${app.app_id}/events`);
     receiver.server.closeAllConnections?.();
@@ -258,6 +261,7 @@ async function scenario({ p, encryptKey, vt, app, client, guest, agent, userToke
             { type: 'helpdesk.ticket', subtype: 'ticket.created_v1' },
             { type: 'helpdesk.ticket', subtype: 'ticket.updated_v1' },
             { type: 'helpdesk.ticket_message', subtype: 'ticket_message.created_v1' },
+            { type: 'helpdesk.notification', subtype: 'notification.approve_v1' },
           ],
         },
       },
@@ -411,6 +415,43 @@ async function scenario({ p, encryptKey, vt, app, client, guest, agent, userToke
       check(`${l}: ticket.comments is an array`, Array.isArray(cs) && cs.length === 1 && cs[0]?.content === 'from sdk', show(cs));
     }
   }
+}
+
+// A push job approved by the approver (admin API) pushes helpdesk.notification.approve_v1; the
+// SDK's dispatcher hands the handler one flat object (header fields + the event's).
+async function notificationApprove({ p, vt, app, client, guest, userToken, hd, receiver, calls }) {
+  const l = `${p}: ${APPROVE}`;
+  const asAgent = { lark: { ...lark.withHelpDeskCredential().lark, ...lark.withUserAccessToken(userToken).lark } };
+  let nid;
+  try {
+    const r = await client.helpdesk.notification.create(
+      { data: { job_name: 'events', push_content: '{}', push_type: 0, push_scope_type: 2, user_list: [{ user_id: guest.id }] } },
+      asAgent,
+    );
+    nid = r?.data?.notification_id;
+    await client.helpdesk.notification.submitApprove({ path: { notification_id: nid }, data: { reason: 'events' } }, asAgent);
+  } catch (e) {
+    check(`${l}: create and submit`, false, `${e} ${JSON.stringify(e?.response?.data)}`);
+    return;
+  }
+  check(`${l}: create and submit`, typeof nid === 'string' && /^\d+$/.test(nid), show(nid));
+  await admin(`/helpdesks/${hd}/notifications/${nid}/approve`, {});
+  const pushes = () => receiver.log.filter((e) => e.plain?.event?.notification_id === nid);
+  await waitFor(() => pushes().length >= 1);
+  const found = pushes();
+  check(`${l}: pushed once`, found.length === 1, `${found.length} pushes`);
+  if (!found.length) return;
+  const e = found[0];
+  checkEq(`${l}: dispatcher answered 200`, e.status, 200);
+  const d = calls.filter(([t, data]) => t === APPROVE && data?.notification_id === nid).map(([, data]) => data);
+  check(`${l}: handler called once`, d.length === 1, `${d.length} calls`);
+  if (!d.length) return;
+  checkEq(`${l}: event_type`, d[0].event_type, APPROVE);
+  checkEq(`${l}: token`, d[0].token, vt);
+  checkEq(`${l}: app_id`, d[0].app_id, app.app_id);
+  checkEq(`${l}: notification_id`, d[0].notification_id, nid);
+  checkEq(`${l}: helpdesk_id`, d[0].helpdesk_id, hd);
+  checkEq(`${l}: approve_status`, d[0].approve_status, 'APPROVED');
 }
 
 try {

@@ -40,6 +40,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import lark_oapi as lark
 from lark_oapi.api.helpdesk.v1 import (
+    CreateNotificationRequest,
+    Notification,
+    NotificationUser,
+    P2HelpdeskNotificationApproveV1,
+    P2HelpdeskNotificationApproveV1Data,
+    SubmitApproveNotificationRequest,
+    SubmitApproveNotificationRequestBody,
     Comments,
     Event,
     P2HelpdeskTicketCreatedV1,
@@ -70,6 +77,7 @@ BASE_URL = creds["base_url"]
 CREATED = "helpdesk.ticket.created_v1"
 UPDATED = "helpdesk.ticket.updated_v1"
 MESSAGE = "helpdesk.ticket_message.created_v1"
+APPROVE = "helpdesk.notification.approve_v1"
 
 # Checks that fail because of a known larkdesk discrepancy (reported, not yet fixed).
 # They print XFAIL instead of failing the run; CONFORMANCE_STRICT=1 makes them count.
@@ -291,6 +299,7 @@ def run(mode, encrypt_key):
                 .register_p2_helpdesk_ticket_created_v1(on(CREATED))
                 .register_p2_helpdesk_ticket_updated_v1(on(UPDATED))
                 .register_p2_helpdesk_ticket_message_created_v1(on(MESSAGE))
+                .register_p2_helpdesk_notification_approve_v1(on(APPROVE))
                 .build())
 
     dispatcher = dispatcher_for(encrypt_key, vt, record)
@@ -355,7 +364,8 @@ def run_with_receiver(p, mode, encrypt_key, vt, app_id, client, user_client, gue
     events = [Event.builder().type(t).subtype(s).build() for t, s in (
         ("helpdesk.ticket", "ticket.created_v1"),
         ("helpdesk.ticket", "ticket.updated_v1"),
-        ("helpdesk.ticket_message", "ticket_message.created_v1"))]
+        ("helpdesk.ticket_message", "ticket_message.created_v1"),
+        ("helpdesk.notification", "notification.approve_v1"))]
     req = (SubscribeEventRequest.builder()
            .request_body(SubscribeEventRequestBody.builder().events(events).build()).build())
     resp = client.helpdesk.v1.event.subscribe(req, helpdesk_option())
@@ -575,6 +585,57 @@ def run_with_receiver(p, mode, encrypt_key, vt, app_id, client, user_client, gue
             check(f"{lbl}: ticket.comments is a list of Comments",
                   isinstance(cs, list) and len(cs) == 1 and isinstance(cs[0], Comments)
                   and cs[0].content == "from sdk", repr(cs))
+
+
+    notification_approve(p, vt, app_id, user_client, user_token, guest_id, hd, receiver, calls)
+
+
+def notification_approve(p, vt, app_id, user_client, user_token, guest_id, hd, receiver, calls):
+    """A push job approved by the approver (admin API) pushes helpdesk.notification.approve_v1,
+    which the SDK's dispatcher decodes into P2HelpdeskNotificationApproveV1."""
+    lbl = f"{p}: {APPROVE}"
+    job = (Notification.builder().job_name("events").push_content("{}").push_type(0).push_scope_type(2)
+           .user_list([NotificationUser.builder().user_id(guest_id).build()]).build())
+    opt = lambda: helpdesk_option(user_access_token=user_token)
+    resp = user_client.helpdesk.v1.notification.create(CreateNotificationRequest.builder().request_body(job).build(), opt())
+    nid = getattr(resp.data, "notification_id", None)
+    check(f"{lbl}: notification.create", resp.success() and bool(nid), f"code={resp.code} msg={resp.msg!r}")
+    if not nid:
+        return
+    req = (SubmitApproveNotificationRequest.builder().notification_id(nid)
+           .request_body(SubmitApproveNotificationRequestBody.builder().reason("events").build()).build())
+    resp = user_client.helpdesk.v1.notification.submit_approve(req, opt())
+    check(f"{lbl}: notification.submit_approve", resp.success(), f"code={resp.code} msg={resp.msg!r}")
+    admin(f"/helpdesks/{hd}/notifications/{nid}/approve", {})
+
+    def pushes():
+        return [e for e in receiver.entries()
+                if (e["plain"].get("event") or {}).get("notification_id") == nid]
+
+    wait_for("approve push", lambda: len(pushes()) >= 1)
+    found = pushes()
+    check(f"{lbl}: pushed once", len(found) == 1, f"{len(found)} pushes")
+    if not found:
+        return
+    e = found[0]
+    check(f"{lbl}: dispatcher answered 200",
+          e["status"] == 200 and json.loads(e["answer"] or b"{}") == {"msg": "success"},
+          f"HTTP {e['status']} {e['answer'][:200]!r}")
+    bad = wire_mismatches(e["plain"].get("event"), P2HelpdeskNotificationApproveV1Data)
+    check(f"{lbl}: wire event matches the SDK model types", not bad, "; ".join(bad[:10]))
+    event_id = e["plain"]["header"]["event_id"]
+    objs = [d for t, d in calls if t == APPROVE and getattr(d.header, "event_id", None) == event_id]
+    check(f"{lbl}: handler called", len(objs) == 1, f"{len(objs)} calls")
+    if objs:
+        obj = objs[0]
+        check(f"{lbl}: is P2HelpdeskNotificationApproveV1", isinstance(obj, P2HelpdeskNotificationApproveV1),
+              type(obj).__name__)
+        check_eq(f"{lbl}: header.event_type", obj.header.event_type, APPROVE, str)
+        check_eq(f"{lbl}: header.token", obj.header.token, vt, str)
+        check_eq(f"{lbl}: header.app_id", obj.header.app_id, app_id, str)
+        check_eq(f"{lbl}: event.notification_id", obj.event.notification_id, nid, str)
+        check_eq(f"{lbl}: event.helpdesk_id", obj.event.helpdesk_id, hd, str)
+        check_eq(f"{lbl}: event.approve_status", obj.event.approve_status, "APPROVED", str)
 
 
 def main():

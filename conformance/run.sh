@@ -19,8 +19,8 @@
 # Usage: conformance/run.sh            (from anywhere)
 # Env:   LARKDESK_BIN   larkdesk binary (default: <repo>/target/debug/larkdesk;
 #                       built with `cargo build -p larkdesk` if missing)
-#        LARKDESK_CONFORMANCE_DATABASE_URL  the server's database (default: a fresh SQLite
-#                       file); an empty PostgreSQL database runs the same checks there
+#        CONFORMANCE_DATABASE_URL  the server's database (default: a new SQLite file); give an
+#                       empty PostgreSQL database to run against PostgreSQL
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -80,7 +80,7 @@ trap cleanup EXIT
 
 log "starting $LARKDESK_BIN"
 "$LARKDESK_BIN" serve --bind 127.0.0.1:0 \
-  --database-url "${LARKDESK_CONFORMANCE_DATABASE_URL:-sqlite://$TMP/ld.db}" \
+  --database-url "${CONFORMANCE_DATABASE_URL:-sqlite://$TMP/ld.db}" \
   --credentials-file "$TMP/creds.json" >"$TMP/server.log" 2>&1 &
 SERVER_PID=$!
 
@@ -129,6 +129,10 @@ log "Python SDK agents, schedules, skills, categories: lark-oapi $LARK_OAPI_VERS
 (cd "$HERE" && "$VENV/bin/python" "$HERE/agents_python.py") | tee "$TMP/agents_python.out" || status=1
 log "Node SDK agents, schedules, skills, categories: @larksuiteoapi/node-sdk $NODE_SDK_VERSION"
 node "$HERE/agents_node.mjs" | tee "$TMP/agents_node.out" || status=1
+log "Python SDK FAQs and notifications: lark-oapi $LARK_OAPI_VERSION"
+"$VENV/bin/python" "$HERE/faqs_python.py" | tee "$TMP/faqs_python.out" || status=1
+log "Node SDK FAQs and notifications: @larksuiteoapi/node-sdk $NODE_SDK_VERSION"
+node "$HERE/faqs_node.mjs" | tee "$TMP/faqs_node.out" || status=1
 log "Python SDK events: lark-oapi $LARK_OAPI_VERSION EventDispatcherHandler"
 "$VENV/bin/python" "$HERE/events_python.py" | tee "$TMP/events_python.out" || status=1
 log "Node SDK events: @larksuiteoapi/node-sdk $NODE_SDK_VERSION EventDispatcher"
@@ -136,6 +140,7 @@ node "$HERE/events_node.mjs" | tee "$TMP/events_node.out" || status=1
 
 # One closing line over all scripts (XFAIL = known issue, counted as skipped).
 OUTS=("$TMP/python.out" "$TMP/node.out" "$TMP/agents_python.out" "$TMP/agents_node.out"
+  "$TMP/faqs_python.out" "$TMP/faqs_node.out"
       "$TMP/events_python.out" "$TMP/events_node.out")
 count() { cat "${OUTS[@]}" | grep -c "^$1 " || true; }
 passed=$(count PASS); failed=$(count FAIL); skipped=$(count XFAIL)

@@ -44,6 +44,14 @@ pub fn router(state: SharedState) -> Router<SharedState> {
             "/helpdesks/{helpdesk_id}/tickets/{ticket_id}/{action}",
             post(emulator::act),
         )
+        .route(
+            "/helpdesks/{helpdesk_id}/faqs/{faq_id}/images",
+            post(put_faq_image),
+        )
+        .route(
+            "/helpdesks/{helpdesk_id}/notifications/{notification_id}/{decision}",
+            post(decide_notification),
+        )
         .route("/users", post(upsert_user))
         .route(
             "/tenants/{tenant_key}/users/{open_id}/user_access_token",
@@ -321,4 +329,57 @@ async fn advance_clock(State(state): State<SharedState>, body: Body) -> ApiResul
     // Schedules may have opened: tickets waiting for an agent are routed at the new time.
     state.services.agents.route_all().await?;
     Ok(success(json!({ "now_ms": state.services.clock.now_ms() })))
+}
+
+#[derive(Deserialize)]
+struct FaqImage {
+    /// base64 of the image's bytes.
+    image: String,
+    #[serde(default)]
+    image_key: Option<String>,
+}
+
+/// Store an image for a FAQ (Feishu's FAQ editor uploads them); returns its key, which the
+/// FAQ's `answer_richtext` can show as `{"type": "img", "content": key}`.
+async fn put_faq_image(
+    State(state): State<SharedState>,
+    Path((helpdesk_id, faq_id)): Path<(String, String)>,
+    body: Body,
+) -> ApiResult<Response> {
+    use base64::Engine;
+    let req: FaqImage = parse_body(body)?;
+    let id = larkdesk_domain::ids::FaqId::parse(&faq_id)
+        .ok_or_else(|| ApiError::bad_request().with_message("faq_id must be a numeric string"))?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(req.image.trim())
+        .map_err(|_| ApiError::bad_request().with_message("image must be base64"))?;
+    let helpdesk = state.services.store.helpdesk_by_public_id(&helpdesk_id).await?;
+    let key = state
+        .services
+        .faqs
+        .put_image(&helpdesk, id, req.image_key, &bytes)
+        .await?;
+    Ok(success(json!({ "image_key": key })))
+}
+
+/// The approver's decision on a submitted push job: `approve` or `reject` (Feishu's approver
+/// acts in the Feishu app). Pushes `helpdesk.notification.approve_v1`.
+async fn decide_notification(
+    State(state): State<SharedState>,
+    Path((helpdesk_id, notification_id, decision)): Path<(String, String, String)>,
+) -> ApiResult<Response> {
+    let approve = match decision.as_str() {
+        "approve" => true,
+        "reject" => false,
+        _ => return Err(ApiError::not_found().with_message("decision must be approve or reject")),
+    };
+    let id = larkdesk_domain::ids::NotificationId::parse(&notification_id)
+        .ok_or_else(|| ApiError::bad_request().with_message("notification_id must be a numeric string"))?;
+    let helpdesk = state.services.store.helpdesk_by_public_id(&helpdesk_id).await?;
+    let status = state
+        .services
+        .notifications
+        .decide(&helpdesk, id, approve)
+        .await?;
+    Ok(success(json!({ "status": status.code() })))
 }

@@ -36,6 +36,12 @@ struct ActionBody {
     user_id: Option<String>,
 }
 
+#[derive(Debug, Deserialize, Default)]
+struct BotAnswer {
+    /// The guest message's `ticket_message.created` event id.
+    event_id: Option<String>,
+}
+
 fn agent_id(v: Option<String>) -> ApiResult<String> {
     required(v.filter(|a| !a.is_empty()), "agent_id")
 }
@@ -84,6 +90,17 @@ pub async fn act(
 ) -> ApiResult<Response> {
     let helpdesk = state.services.store.helpdesk_by_public_id(&helpdesk_id).await?;
     let id = parse_ticket_id(&ticket_id)?;
+    if name == "bot_answer" {
+        // The helpdesk bot answers a guest message from the FAQ search.
+        let req: BotAnswer = parse_body(body)?;
+        let event_id = required(req.event_id.filter(|e| !e.is_empty()), "event_id")?;
+        let faqs = state
+            .services
+            .faqs
+            .bot_answer(&state.services.tickets, &helpdesk, id, &event_id)
+            .await?;
+        return Ok(success(json!({ "faq_ids": faqs })));
+    }
     let action = action(&name, parse_body(body)?)?;
     let acted = state.services.agents.act(&helpdesk, id, action).await?;
     Ok(success(json!({

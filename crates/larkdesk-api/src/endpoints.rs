@@ -52,6 +52,21 @@ pub enum Endpoint {
     GetCategory,
     PatchCategory,
     DeleteCategory,
+    CreateFaq,
+    ListFaqs,
+    GetFaq,
+    UpdateFaq,
+    DeleteFaq,
+    FaqImage,
+    SearchFaqs,
+    CreateNotification,
+    GetNotification,
+    UpdateNotification,
+    PreviewNotification,
+    SubmitApproveNotification,
+    CancelApproveNotification,
+    ExecuteSendNotification,
+    CancelSendNotification,
 }
 
 /// A per-second limit per app × tenant, as Feishu counts them. Endpoints may share a bucket.
@@ -106,6 +121,10 @@ const AGENTS: Option<Limit> = limit("agents", 100, false);
 const SCHEDULES: Option<Limit> = limit("agent_schedules", 100, false);
 const SKILLS: Option<Limit> = limit("agent_skills", 100, false);
 const CATEGORIES: Option<Limit> = limit("categories", 100, false);
+const FAQS: Option<Limit> = limit("faqs", 100, false);
+/// Feishu documents per-minute limits for most push-job endpoints (10 to 100 a minute); the
+/// limiter counts per second, so they share one "special" bucket (README: Decisions).
+const NOTIFICATIONS: Option<Limit> = limit("notifications", 100, false);
 
 use Endpoint as E;
 
@@ -150,6 +169,21 @@ pub static ENDPOINTS: &[Spec] = &[
     spec(E::GetCategory, Method::GET, "/open-apis/helpdesk/v1/categories/{id}", READ, CATEGORIES),
     spec(E::PatchCategory, Method::PATCH, "/open-apis/helpdesk/v1/categories/{id}", WRITE, CATEGORIES),
     spec(E::DeleteCategory, Method::DELETE, "/open-apis/helpdesk/v1/categories/{id}", WRITE, CATEGORIES),
+    spec(E::CreateFaq, Method::POST, "/open-apis/helpdesk/v1/faqs", WRITE, FAQS),
+    spec(E::ListFaqs, Method::GET, "/open-apis/helpdesk/v1/faqs", READ, FAQS),
+    spec(E::GetFaq, Method::GET, "/open-apis/helpdesk/v1/faqs/{id}", READ, FAQS),
+    spec(E::UpdateFaq, Method::PATCH, "/open-apis/helpdesk/v1/faqs/{id}", WRITE, FAQS),
+    spec(E::DeleteFaq, Method::DELETE, "/open-apis/helpdesk/v1/faqs/{id}", WRITE, FAQS),
+    spec(E::FaqImage, Method::GET, "/open-apis/helpdesk/v1/faqs/{id}/image/{image_key}", READ, limit("faq_image", 100, false)),
+    spec(E::SearchFaqs, Method::GET, "/open-apis/helpdesk/v1/faqs/search", READ, limit("search_faqs", 100, false)),
+    spec(E::CreateNotification, Method::POST, "/open-apis/helpdesk/v1/notifications", WRITE, NOTIFICATIONS),
+    spec(E::GetNotification, Method::GET, "/open-apis/helpdesk/v1/notifications/{notification_id}", READ, NOTIFICATIONS),
+    spec(E::UpdateNotification, Method::PATCH, "/open-apis/helpdesk/v1/notifications/{notification_id}", WRITE, NOTIFICATIONS),
+    spec(E::PreviewNotification, Method::POST, "/open-apis/helpdesk/v1/notifications/{notification_id}/preview", READ, NOTIFICATIONS),
+    spec(E::SubmitApproveNotification, Method::POST, "/open-apis/helpdesk/v1/notifications/{notification_id}/submit_approve", WRITE, NOTIFICATIONS),
+    spec(E::CancelApproveNotification, Method::POST, "/open-apis/helpdesk/v1/notifications/{notification_id}/cancel_approve", WRITE, NOTIFICATIONS),
+    spec(E::ExecuteSendNotification, Method::POST, "/open-apis/helpdesk/v1/notifications/{notification_id}/execute_send", WRITE, NOTIFICATIONS),
+    spec(E::CancelSendNotification, Method::POST, "/open-apis/helpdesk/v1/notifications/{notification_id}/cancel_send", WRITE, NOTIFICATIONS),
 ];
 
 impl Endpoint {

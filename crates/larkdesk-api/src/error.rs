@@ -17,6 +17,7 @@ pub mod code {
     pub const UNAUTHORIZED: i64 = 154001;
     pub const FORBIDDEN: i64 = 154003;
     pub const NOT_FOUND: i64 = 154004;
+    pub const METHOD_FORBIDDEN: i64 = 154005;
     pub const INTERNAL: i64 = 155000;
     pub const RATE_LIMITED: i64 = 99991400;
     pub const MISSING_TOKEN: i64 = 99991661;
@@ -153,6 +154,12 @@ impl From<larkdesk_service::Error> for ApiError {
             }
             Error::Lifecycle(refused) => Self::bad_request().with_message(refused.to_string()),
             Error::Forbidden(why) => Self::forbidden().with_message(why),
+            Error::MethodForbidden(why) => Self::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                code::METHOD_FORBIDDEN,
+                "Method Forbidden",
+            )
+            .with_message(why),
             Error::Storage(StoreError::Corrupt(what)) => {
                 tracing::error!(error = %what, "stored data failed to decode");
                 Self::internal()

@@ -110,7 +110,7 @@ async fn frame_request(
 
 /// The handler of each endpoint.
 fn handler(endpoint: Endpoint, method: MethodFilter) -> MethodRouter<SharedState> {
-    use routes::{agents, auth, categories, events, fields, messages, tickets};
+    use routes::{agents, auth, categories, events, faqs, fields, messages, notifications, tickets};
     match endpoint {
         Endpoint::TenantAccessToken => on(method, auth::tenant_access_token),
         Endpoint::AppAccessToken => on(method, auth::app_access_token),
@@ -149,6 +149,21 @@ fn handler(endpoint: Endpoint, method: MethodFilter) -> MethodRouter<SharedState
         Endpoint::GetCategory => on(method, categories::get_category),
         Endpoint::PatchCategory => on(method, categories::patch_category),
         Endpoint::DeleteCategory => on(method, categories::delete_category),
+        Endpoint::CreateFaq => on(method, faqs::create_faq),
+        Endpoint::ListFaqs => on(method, faqs::list_faqs),
+        Endpoint::GetFaq => on(method, faqs::get_faq),
+        Endpoint::UpdateFaq => on(method, faqs::update_faq),
+        Endpoint::DeleteFaq => on(method, faqs::delete_faq),
+        Endpoint::FaqImage => on(method, faqs::faq_image),
+        Endpoint::SearchFaqs => on(method, faqs::search_faqs),
+        Endpoint::CreateNotification => on(method, notifications::create),
+        Endpoint::GetNotification => on(method, notifications::get),
+        Endpoint::UpdateNotification => on(method, notifications::update),
+        Endpoint::PreviewNotification => on(method, notifications::preview),
+        Endpoint::SubmitApproveNotification => on(method, notifications::submit_approve),
+        Endpoint::CancelApproveNotification => on(method, notifications::cancel_approve),
+        Endpoint::ExecuteSendNotification => on(method, notifications::execute_send),
+        Endpoint::CancelSendNotification => on(method, notifications::cancel_send),
     }
 }
 

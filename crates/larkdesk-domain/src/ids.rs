@@ -74,6 +74,48 @@ impl std::fmt::Display for TicketId {
     }
 }
 
+/// Digit-string public ids of other resources, shaped and parsed like [`TicketId`].
+macro_rules! numeric_id {
+    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(i64);
+
+        impl $name {
+            pub const fn new(id: i64) -> Self {
+                Self(id)
+            }
+
+            pub const fn get(self) -> i64 {
+                self.0
+            }
+
+            /// An id as accepted on the wire ([`is_valid_numeric_id`]); `None` otherwise.
+            pub fn parse(text: &str) -> Option<Self> {
+                TicketId::parse(text).map(|t| Self(t.get()))
+            }
+
+            /// A fresh snowflake id (see [`new_numeric_id`]).
+            pub fn generate() -> Self {
+                Self(TicketId::generate().get())
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    )*};
+}
+
+numeric_id!(
+    /// A FAQ's public id (`faq_id`).
+    FaqId,
+    /// A push job's public id (`notification_id`).
+    NotificationId,
+);
+
 /// Storage ids of the console entities. They never leave larkdesk (the wire uses `tenant_key`,
 /// `app_id`, `helpdesk_id` and `open_id`); each has its own type so one cannot be passed where
 /// another is meant.

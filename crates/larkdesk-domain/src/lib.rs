@@ -4,10 +4,12 @@
 pub mod categories;
 pub mod credentials;
 pub mod events;
+pub mod faq;
 pub mod ids;
 pub mod lifecycle;
 pub mod log;
 pub mod notify;
+pub mod push;
 pub mod routing;
 pub mod scopes;
 pub mod status;

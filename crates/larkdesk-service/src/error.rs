@@ -28,6 +28,10 @@ pub enum Error {
     /// The caller may not do this; the message says why.
     #[error("{0}")]
     Forbidden(String),
+    /// The caller may not use this method at all (Feishu's "Method Forbidden": a user who may
+    /// not create pushes).
+    #[error("{0}")]
+    MethodForbidden(String),
     /// Storage failed (an outage, or data that does not decode): an internal error.
     #[error(transparent)]
     Storage(StoreError),

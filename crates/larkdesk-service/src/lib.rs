@@ -9,6 +9,7 @@
 //! - [`agents`]: agents' status, schedules and skills, and the routing of waiting tickets.
 //! - [`categories`]: FAQ categories.
 //! - [`fields`], [`subscriptions`]: customized fields and event subscriptions.
+//! - [`faqs`], [`notifications`]: the knowledge base and its search; push jobs.
 //! - [`delivery`]: the worker that pushes the outbox to apps.
 
 pub mod agents;
@@ -17,7 +18,9 @@ pub mod clock;
 pub mod console;
 pub mod delivery;
 mod error;
+pub mod faqs;
 pub mod fields;
+pub mod notifications;
 mod outbox;
 pub mod subscriptions;
 pub mod tickets;
@@ -65,6 +68,8 @@ pub struct Services {
     pub agents: agents::Agents,
     pub categories: categories::Categories,
     pub fields: fields::Fields,
+    pub faqs: faqs::Faqs,
+    pub notifications: notifications::Notifications,
     pub subscriptions: subscriptions::Subscriptions,
 }
 
@@ -79,6 +84,8 @@ impl Services {
             ),
             categories: categories::Categories::new(store.clone(), clock.clone()),
             fields: fields::Fields::new(store.clone(), clock.clone()),
+            faqs: faqs::Faqs::new(store.clone(), clock.clone()),
+            notifications: notifications::Notifications::new(store.clone(), clock.clone()),
             subscriptions: subscriptions::Subscriptions::new(store.clone()),
             store,
             clock,

@@ -130,13 +130,23 @@ fn text_content(content: &str) -> String {
     serde_json::json!({"msg_type": "text", "content": content}).to_string()
 }
 
-fn image_content_type(bytes: &[u8]) -> &'static str {
+pub(crate) fn image_content_type(bytes: &[u8]) -> &'static str {
     match bytes {
         [0x89, b'P', b'N', b'G', ..] => "image/png",
         [0xff, 0xd8, ..] => "image/jpeg",
         [b'G', b'I', b'F', ..] => "image/gif",
         _ => "application/octet-stream",
     }
+}
+
+/// The text of a message's content JSON (`{"content": …}` or `{"text": …}`), else the raw text.
+fn message_text_of(content: &str) -> String {
+    let parsed: Option<serde_json::Value> = serde_json::from_str(content).ok();
+    parsed
+        .as_ref()
+        .and_then(|v| v.get("content").or_else(|| v.get("text")))
+        .and_then(serde_json::Value::as_str)
+        .map_or_else(|| content.to_owned(), str::to_owned)
 }
 
 fn message(sender: Sender, sender_id: String, msg_type: &str, content: String) -> EventKind {
@@ -400,20 +410,52 @@ impl Tickets {
         event_id: &str,
         faqs: &[(String, f64)],
     ) -> Result<()> {
-        let asked = self.store.message_by_event_id(&caller.helpdesk, event_id).await?;
+        self.answer_with_faqs(&caller.helpdesk, caller.app.app_id.clone(), id, event_id, faqs)
+            .await
+    }
+
+    /// The text of the guest message whose `ticket_message.created` event is `event_id`.
+    pub async fn asked(&self, helpdesk: &Helpdesk, id: TicketId, event_id: &str) -> Result<String> {
+        let asked = self.store.message_by_event_id(helpdesk, event_id).await?;
         if asked.ticket_id != id {
             return Err(Error::Missing("event_id belongs to another ticket".into()));
+        }
+        Ok(message_text_of(&asked.message.content))
+    }
+
+    /// The bot (`bot_id` sends) answers the message of `event_id` with FAQs: `(faq id, score)`,
+    /// each an online FAQ of the helpdesk. Only while the ticket is open and with the bot.
+    pub async fn answer_with_faqs(
+        &self,
+        helpdesk: &Helpdesk,
+        bot_id: String,
+        id: TicketId,
+        event_id: &str,
+        faqs: &[(String, f64)],
+    ) -> Result<()> {
+        self.asked(helpdesk, id, event_id).await?;
+        for (faq_id, _) in faqs {
+            let known = match larkdesk_domain::ids::FaqId::parse(faq_id) {
+                Some(faq) => match self.store.faq(helpdesk, faq).await {
+                    Ok(f) => f.status == crate::faqs::ONLINE,
+                    Err(larkdesk_store::StoreError::NotFound) => false,
+                    Err(e) => return Err(e.into()),
+                },
+                None => false,
+            };
+            if !known {
+                return Err(Error::Missing(format!(
+                    "faq {faq_id:?} is not a FAQ of this helpdesk"
+                )));
+            }
         }
         let content = serde_json::json!({
             "msg_type": "faq",
             "content": faqs.iter().map(|(id, score)| serde_json::json!({"id": id, "score": score})).collect::<Vec<_>>(),
         })
         .to_string();
-        let answer = self.at(
-            Actor::Bot,
-            message(Sender::Bot, caller.app.app_id.clone(), "text", content),
-        );
-        change(&*self.store, &caller.helpdesk, id, |current, _| {
+        let answer = self.at(Actor::Bot, message(Sender::Bot, bot_id, "text", content));
+        change(&*self.store, helpdesk, id, |current, _| {
             let closed = TicketStatus::from_code(current.status).is_some_and(TicketStatus::is_closed);
             if current.ticket_type != TicketStage::Bot as i64 || closed {
                 return Err(Error::invalid("the ticket is no longer with the bot"));

@@ -73,6 +73,18 @@ impl From<larkdesk_domain::ids::TicketId> for Arg<'_> {
     }
 }
 
+impl From<larkdesk_domain::ids::FaqId> for Arg<'_> {
+    fn from(v: larkdesk_domain::ids::FaqId) -> Self {
+        Arg::Int(v.get())
+    }
+}
+
+impl From<larkdesk_domain::ids::NotificationId> for Arg<'_> {
+    fn from(v: larkdesk_domain::ids::NotificationId) -> Self {
+        Arg::Int(v.get())
+    }
+}
+
 macro_rules! arg_from_row_id {
     ($($t:ident),*) => {$(
         impl From<larkdesk_domain::ids::$t> for Arg<'_> {

@@ -60,6 +60,9 @@ pub trait Dialect: Database {
     /// A condition: the JSON list of `{id, name}` tags `column` has a tag named by any of
     /// `placeholders`.
     fn tags_named_any(column: &str, placeholders: &[String]) -> String;
+    /// A condition: the search text of FAQ row `f` is LIKE the pattern at `placeholder` (SQLite
+    /// asks its FTS5 trigram table, PostgreSQL the column, under its trigram index).
+    fn faq_text_like(placeholder: &str) -> String;
 
     /// After a bulk load: refresh the planner's statistics and write the load out.
     fn finish_bulk_load(pool: &Pool<Self>) -> impl Future<Output = StoreResult<()>> + Send;
@@ -175,6 +178,10 @@ impl Dialect for Sqlite {
         )
     }
 
+    fn faq_text_like(placeholder: &str) -> String {
+        format!("f.id IN (SELECT rowid FROM faq_fts WHERE search_text LIKE {placeholder})")
+    }
+
     async fn finish_bulk_load(pool: &Pool<Self>) -> StoreResult<()> {
         // A sampled ANALYZE: seconds even at millions of rows. Then the WAL goes into the
         // database file and both are synced (`synchronous = FULL` makes the checkpoint sync):
@@ -274,6 +281,10 @@ impl Dialect for Postgres {
         format!("({})", tests.join(" OR "))
     }
 
+    fn faq_text_like(placeholder: &str) -> String {
+        format!("f.search_text LIKE {placeholder}")
+    }
+
     async fn finish_bulk_load(pool: &Pool<Self>) -> StoreResult<()> {
         // VACUUM also sets the visibility map, which index-only scans (the list counts) need.
         // It cannot run in a transaction, hence the simple-query protocol. `users` too: a bulk
@@ -349,7 +360,8 @@ mod migration_tests {
             [
                 "0006 tickets keyed by ticket id",
                 "0007 ticket log state",
-                "0008 agents skills categories"
+                "0008 agents skills categories",
+                "0009 faqs and notifications"
             ]
         );
         let all: Vec<i64> = sqlite.iter().map(|m| m.version).collect();

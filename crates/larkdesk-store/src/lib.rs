@@ -19,7 +19,9 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use larkdesk_domain::credentials::SecretHash;
 use larkdesk_domain::events::TicketEvent;
-use larkdesk_domain::ids::{AppRowId, HelpdeskRowId, TenantRowId, TicketId, UserRowId};
+use larkdesk_domain::ids::{
+    AppRowId, FaqId, HelpdeskRowId, NotificationId, TenantRowId, TicketId, UserRowId,
+};
 use larkdesk_domain::log::{Appended, LogMessage, LogState};
 use larkdesk_wire::fields::TicketCustomizedField;
 use larkdesk_wire::ticket::{Ticket, TicketMessage, TicketUser};
@@ -69,7 +71,17 @@ pub const LIST_CAP: i64 = 10_000;
 /// pointing at the same database. Calling a method on a `dyn Store` needs its resource trait in
 /// scope: `use larkdesk_store::prelude::*`.
 pub trait Store:
-    AccountStore + TicketStore + FieldStore + EventStore + AgentStore + CategoryStore + Send + Sync + 'static
+    AccountStore
+    + TicketStore
+    + FieldStore
+    + EventStore
+    + AgentStore
+    + CategoryStore
+    + FaqStore
+    + NotificationStore
+    + Send
+    + Sync
+    + 'static
 {
 }
 
@@ -80,6 +92,8 @@ impl<T> Store for T where
         + EventStore
         + AgentStore
         + CategoryStore
+        + FaqStore
+        + NotificationStore
         + Send
         + Sync
         + 'static
@@ -89,7 +103,8 @@ impl<T> Store for T where
 /// The store traits, for `use larkdesk_store::prelude::*`.
 pub mod prelude {
     pub use crate::{
-        AccountStore, AgentStore, CategoryStore, EventStore, FieldStore, Store, TicketStore, TicketWrite,
+        AccountStore, AgentStore, CategoryStore, EventStore, FaqStore, FieldStore, NotificationStore,
+        NotificationWrite, Store, TicketStore, TicketWrite,
     };
 }
 
@@ -327,6 +342,120 @@ pub trait CategoryStore: Send + Sync {
     async fn delete_category(&self, helpdesk: &Helpdesk, category_id: &str) -> StoreResult<()>;
     /// Whether FAQs are filed under the category (deleting it is then refused).
     async fn category_has_faqs(&self, helpdesk: &Helpdesk, category_id: &str) -> StoreResult<bool>;
+}
+
+/// FAQs, their images and their search.
+#[async_trait]
+pub trait FaqStore: Send + Sync {
+    async fn create_faq(&self, helpdesk: &Helpdesk, id: FaqId, faq: &FaqWrite<'_>) -> StoreResult<()>;
+    /// A FAQ of this helpdesk, whatever its status.
+    async fn faq(&self, helpdesk: &Helpdesk, id: FaqId) -> StoreResult<StoredFaq>;
+    /// Replace a FAQ's content (`NotFound` unless it has `status`).
+    async fn update_faq(
+        &self,
+        helpdesk: &Helpdesk,
+        id: FaqId,
+        status: i64,
+        faq: &FaqWrite<'_>,
+    ) -> StoreResult<()>;
+    /// Move a FAQ from status `from` to `to` (`NotFound` unless it has `from`).
+    async fn set_faq_status(
+        &self,
+        helpdesk: &Helpdesk,
+        id: FaqId,
+        from: i64,
+        to: i64,
+        by: &str,
+        at_secs: i64,
+    ) -> StoreResult<()>;
+    /// FAQs matching `filter` in storage order after `after_row`, at most `limit`.
+    async fn list_faqs(
+        &self,
+        helpdesk: &Helpdesk,
+        filter: &FaqFilter,
+        after_row: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<StoredFaq>>;
+    async fn count_faqs(&self, helpdesk: &Helpdesk, filter: &FaqFilter) -> StoreResult<i64>;
+    /// FAQs with `status` whose search text holds any of `terms`, newest first, at most `limit`
+    /// (search ranks them afterwards).
+    async fn search_faqs(
+        &self,
+        helpdesk: &Helpdesk,
+        status: i64,
+        terms: &[String],
+        limit: i64,
+    ) -> StoreResult<Vec<StoredFaq>>;
+    /// Store (or replace) an image of a FAQ.
+    async fn put_faq_image(
+        &self,
+        helpdesk: &Helpdesk,
+        id: FaqId,
+        image_key: &str,
+        content_type: &str,
+        bytes: &[u8],
+    ) -> StoreResult<()>;
+    /// `(content_type, bytes)` of an image of a FAQ.
+    async fn faq_image(
+        &self,
+        helpdesk: &Helpdesk,
+        id: FaqId,
+        image_key: &str,
+    ) -> StoreResult<(String, Vec<u8>)>;
+}
+
+/// Push jobs.
+#[async_trait]
+pub trait NotificationStore: Send + Sync {
+    async fn create_notification(
+        &self,
+        helpdesk: &Helpdesk,
+        id: NotificationId,
+        status: i64,
+        job: &StoredJob,
+    ) -> StoreResult<()>;
+    /// A job of this helpdesk: `(status, job)`.
+    async fn notification(&self, helpdesk: &Helpdesk, id: NotificationId) -> StoreResult<(i64, StoredJob)>;
+    /// A transaction that changes push jobs (see [`NotificationWrite`]).
+    async fn begin_notification_write(&self) -> StoreResult<Box<dyn NotificationWrite>>;
+    /// Jobs with `status` whose `send_at` is at or before `now_ms`, oldest due first:
+    /// `(helpdesk public id, job id)`.
+    async fn due_notifications(
+        &self,
+        status: i64,
+        now_ms: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<(String, NotificationId)>>;
+}
+
+/// One transaction that changes a push job: lock it, decide, save it, with its events and bot
+/// messages; nothing is visible until [`NotificationWrite::commit`].
+#[async_trait]
+pub trait NotificationWrite: Send {
+    async fn lock(&mut self, helpdesk: &Helpdesk, id: NotificationId) -> StoreResult<LockedJob>;
+    /// Write a locked job's status, due time and content.
+    async fn save(
+        &mut self,
+        id: NotificationId,
+        status: i64,
+        send_at: Option<i64>,
+        job: &StoredJob,
+    ) -> StoreResult<()>;
+    /// Apps with event settings subscribed to this helpdesk's events.
+    async fn subscribers(&mut self, helpdesk: HelpdeskRowId) -> StoreResult<Vec<Subscriber>>;
+    async fn enqueue(&mut self, entries: &[OutboxEntry]) -> StoreResult<()>;
+    async fn record_bot_messages(
+        &mut self,
+        helpdesk: HelpdeskRowId,
+        messages: &[BotMessage],
+    ) -> StoreResult<()>;
+    /// Take back bot messages (a recalled push).
+    async fn delete_bot_messages(
+        &mut self,
+        helpdesk: HelpdeskRowId,
+        message_ids: &[String],
+    ) -> StoreResult<()>;
+    async fn commit(self: Box<Self>) -> StoreResult<()>;
 }
 
 /// Event settings, subscriptions and the delivery outbox.

@@ -282,3 +282,63 @@ pub struct CategoryRecord {
     pub created_at: i64,
     pub updated_at: i64,
 }
+
+/// A FAQ as stored. `created_by`/`updated_by` are open_ids (the directory holds profiles).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredFaq {
+    /// Storage order (list paging).
+    pub row: i64,
+    pub faq_id: larkdesk_domain::ids::FaqId,
+    pub category_id: Option<String>,
+    pub question: String,
+    pub answer: String,
+    pub answer_richtext: Vec<larkdesk_wire::faqs::Richtext>,
+    pub tags: Vec<String>,
+    /// 1 online, 0 deleted.
+    pub status: i64,
+    /// Seconds.
+    pub create_time: i64,
+    pub update_time: i64,
+    pub expire_time: i64,
+    pub created_by: String,
+    pub updated_by: String,
+}
+
+/// A FAQ's content to write, with who writes it and when (seconds).
+#[derive(Debug, Clone, Copy)]
+pub struct FaqWrite<'a> {
+    pub category_id: Option<&'a str>,
+    pub content: &'a larkdesk_domain::faq::FaqContent,
+    /// [`larkdesk_domain::faq::search_text`] of the content.
+    pub search_text: &'a str,
+    pub by: &'a str,
+    pub at_secs: i64,
+}
+
+/// Filters of `GET /faqs` (combined with AND).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FaqFilter {
+    pub category_id: Option<String>,
+    pub status: i64,
+    /// Every one of these must be in the FAQ's search text.
+    pub all_terms: Vec<String>,
+}
+
+/// A push job as stored (JSON in `notifications.job`): the wire object with people by
+/// `user_id` only, the reason it was submitted with, and the bot messages it sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StoredJob {
+    pub notification: larkdesk_wire::notifications::Notification,
+    #[serde(default)]
+    pub reason: String,
+    #[serde(default)]
+    pub message_ids: Vec<String>,
+}
+
+/// A push job read in a write transaction, locked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockedJob {
+    pub status: i64,
+    pub send_at: Option<i64>,
+    pub job: StoredJob,
+}

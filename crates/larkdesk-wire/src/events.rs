@@ -8,7 +8,13 @@ use crate::ticket::{Comments, CustomizedFieldDisplayItem, I18n, Ticket, TicketUs
 pub const TICKET_CREATED: &str = "helpdesk.ticket.created_v1";
 pub const TICKET_UPDATED: &str = "helpdesk.ticket.updated_v1";
 pub const TICKET_MESSAGE_CREATED: &str = "helpdesk.ticket_message.created_v1";
-pub const EVENT_TYPES: &[&str] = &[TICKET_CREATED, TICKET_UPDATED, TICKET_MESSAGE_CREATED];
+/// The event types an app subscribes to with `POST /events/subscribe`.
+pub const EVENT_TYPES: &[&str] = &[
+    TICKET_CREATED,
+    TICKET_UPDATED,
+    TICKET_MESSAGE_CREATED,
+    crate::notifications::NOTIFICATION_APPROVE,
+];
 
 #[derive(Debug, Clone, Serialize)]
 pub struct UserId {

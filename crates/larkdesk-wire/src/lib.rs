@@ -8,7 +8,9 @@ pub mod agents;
 pub mod auth;
 pub mod envelope;
 pub mod events;
+pub mod faqs;
 pub mod fields;
+pub mod notifications;
 pub mod ticket;
 
 pub use envelope::{ErrorBody, ErrorDetail, PermissionViolation, Success};

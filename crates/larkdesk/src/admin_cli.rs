@@ -125,6 +125,16 @@ pub enum AdminCommand {
     },
     /// Recompute every ticket projection from the event log; prints how many differed.
     RebuildProjections,
+    /// The approver's decision on a submitted push job (approve, or reject with --reject);
+    /// pushes helpdesk.notification.approve_v1.
+    DecideNotification {
+        #[arg(long)]
+        helpdesk_id: String,
+        #[arg(long)]
+        notification_id: String,
+        #[arg(long)]
+        reject: bool,
+    },
 }
 
 fn parse_app_type(s: &str) -> Result<AppType, String> {
@@ -235,6 +245,17 @@ pub async fn run(store: Arc<dyn Store>, command: AdminCommand) -> anyhow::Result
             .await?
         }
         AdminCommand::RebuildProjections => serde_json::to_value(services.tickets.rebuild().await?)?,
+        AdminCommand::DecideNotification {
+            helpdesk_id,
+            notification_id,
+            reject,
+        } => {
+            let id = larkdesk_domain::ids::NotificationId::parse(&notification_id)
+                .ok_or_else(|| anyhow::anyhow!("notification_id must be a numeric string"))?;
+            let helpdesk = store.helpdesk_by_public_id(&helpdesk_id).await?;
+            let status = services.notifications.decide(&helpdesk, id, !reject).await?;
+            json!({ "notification_id": notification_id, "status": status.code() })
+        }
     };
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())

@@ -147,6 +147,18 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs) -> anyhow::Result<()> {
         };
         tokio::spawn(delivery::run(store, clock, config));
     }
+    // The push-job sender: jobs whose send_at has come are sent within a second (and at once
+    // when touched through the API).
+    let notifications = state.services.notifications.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        loop {
+            tick.tick().await;
+            if let Err(e) = notifications.send_due().await {
+                tracing::warn!(error = %e, "push-job sender failed");
+            }
+        }
+    });
     tracing::info!(%addr, "larkdesk listening");
     larkdesk_api::serve(listener, state, shutdown_signal()).await?;
     Ok(())

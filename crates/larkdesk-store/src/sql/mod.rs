@@ -4,7 +4,9 @@
 mod agents;
 mod categories;
 mod events;
+mod faqs;
 mod fields;
+mod notifications;
 mod tickets;
 
 use async_trait::async_trait;

@@ -395,18 +395,7 @@ impl<DB: Backend> TicketStore for SqlStore<DB> {
     }
 
     async fn record_bot_message(&self, helpdesk: &Helpdesk, m: &BotMessage) -> StoreResult<()> {
-        sql("INSERT INTO bot_messages (helpdesk_id, message_id, receiver_id, receive_type, msg_type, content, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)")
-        .bind(helpdesk.id)
-        .bind(&m.message_id)
-        .bind(&m.receiver_id)
-        .bind(&m.receive_type)
-        .bind(&m.msg_type)
-        .bind(&m.content)
-        .bind(m.at_ms)
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+        record_bot_message(&self.writer, helpdesk.id, m).await
     }
 
     async fn finish_bulk_load(&self) -> StoreResult<()> {
@@ -585,50 +574,15 @@ impl<DB: Backend> TicketWrite for SqlWrite<DB> {
     }
 
     async fn subscribers(&mut self, helpdesk: HelpdeskRowId) -> StoreResult<Vec<Subscriber>> {
-        let rows = sql(
-            "SELECT a.id, a.app_id, s.verification_token, t.tenant_key, e.event_type
-             FROM event_subscriptions e
-             JOIN apps a ON a.id = e.app_id
-             JOIN app_event_settings s ON s.app_id = a.id
-             JOIN tenants t ON t.id = a.tenant_id
-             WHERE e.helpdesk_id = $1",
-        )
-        .bind(helpdesk)
-        .fetch_all(&mut self.tx)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Subscriber {
-                    app: larkdesk_domain::ids::AppRowId(r.int("id")?),
-                    app_id: r.text("app_id")?,
-                    verification_token: r.text("verification_token")?,
-                    tenant_key: r.text("tenant_key")?,
-                    event_type: r.text("event_type")?,
-                })
-            })
-            .collect()
+        subscribers(&mut self.tx, helpdesk).await
     }
 
     async fn enqueue(&mut self, entries: &[OutboxEntry]) -> StoreResult<()> {
-        for e in entries {
-            sql(
-                "INSERT INTO event_outbox (event_id, app_id, event_type, body, created_at, next_attempt_at)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(&e.event_id)
-            .bind(e.app)
-            .bind(&e.event_type)
-            .bind(&e.body)
-            .bind(e.at_ms)
-            .bind(e.at_ms)
-            .execute(&mut self.tx)
-            .await?;
-        }
-        Ok(())
+        enqueue(&mut self.tx, entries).await
     }
 
     async fn commit(self: Box<Self>) -> StoreResult<()> {
-        Ok(self.tx.commit().await?)
+        self.tx.commit().await
     }
 }
 
@@ -647,4 +601,72 @@ async fn write_projection<DB: Backend>(
     b.push(") WHERE ticket_id = ").arg(id);
     let changed = b.build().execute(tx).await?;
     super::found(changed)
+}
+
+/// A message the helpdesk bot sent outside tickets (`POST /message`, push jobs).
+pub(crate) async fn record_bot_message<'a, DB: Backend>(
+    on: impl Into<On<'a, DB>>,
+    helpdesk: HelpdeskRowId,
+    m: &BotMessage,
+) -> StoreResult<()> {
+    sql("INSERT INTO bot_messages (helpdesk_id, message_id, receiver_id, receive_type, msg_type, content, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)")
+    .bind(helpdesk)
+    .bind(&m.message_id)
+    .bind(&m.receiver_id)
+    .bind(&m.receive_type)
+    .bind(&m.msg_type)
+    .bind(&m.content)
+    .bind(m.at_ms)
+    .execute(on)
+    .await?;
+    Ok(())
+}
+
+/// Apps with event settings subscribed to this helpdesk's events, one row per event type.
+pub(crate) async fn subscribers<'a, DB: Backend>(
+    on: impl Into<On<'a, DB>>,
+    helpdesk: HelpdeskRowId,
+) -> StoreResult<Vec<Subscriber>> {
+    let rows = sql(
+        "SELECT a.id, a.app_id, s.verification_token, t.tenant_key, e.event_type
+         FROM event_subscriptions e
+         JOIN apps a ON a.id = e.app_id
+         JOIN app_event_settings s ON s.app_id = a.id
+         JOIN tenants t ON t.id = a.tenant_id
+         WHERE e.helpdesk_id = $1",
+    )
+    .bind(helpdesk)
+    .fetch_all(on)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Subscriber {
+                app: larkdesk_domain::ids::AppRowId(r.int("id")?),
+                app_id: r.text("app_id")?,
+                verification_token: r.text("verification_token")?,
+                tenant_key: r.text("tenant_key")?,
+                event_type: r.text("event_type")?,
+            })
+        })
+        .collect()
+}
+
+/// Write events to deliver into the outbox.
+pub(crate) async fn enqueue<DB: Backend>(conn: &mut WriteTx<DB>, entries: &[OutboxEntry]) -> StoreResult<()> {
+    for e in entries {
+        sql(
+            "INSERT INTO event_outbox (event_id, app_id, event_type, body, created_at, next_attempt_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&e.event_id)
+        .bind(e.app)
+        .bind(&e.event_type)
+        .bind(&e.body)
+        .bind(e.at_ms)
+        .bind(e.at_ms)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }

@@ -188,7 +188,7 @@ fn an_out_of_range_ticket_cache_ttl_is_refused_at_start() {
     assert!(stderr.contains("--ticket-cache-ms"), "{stderr}");
 }
 
-fn cli(db_url: &str, args: &[&str]) -> Value {
+pub(crate) fn cli(db_url: &str, args: &[&str]) -> Value {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_larkdesk"))
         .args(["--database-url", db_url, "admin"])
         .args(args)

@@ -30,7 +30,7 @@ struct Received {
 }
 
 #[derive(Clone)]
-struct Receiver {
+pub(crate) struct Receiver {
     url: String,
     got: Arc<Mutex<Vec<Received>>>,
     mode: Arc<Mutex<Mode>>,
@@ -48,7 +48,7 @@ fn decrypt(key: &str, sealed: &str) -> String {
 }
 
 impl Receiver {
-    async fn start(encrypt_key: Option<&str>) -> Self {
+    pub(crate) async fn start(encrypt_key: Option<&str>) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let receiver = Receiver {
             url: format!("http://{}/webhook", listener.local_addr().unwrap()),
@@ -112,7 +112,7 @@ impl Receiver {
     }
 
     /// Decrypted events received so far (challenges excluded).
-    fn events(&self) -> Vec<Value> {
+    pub(crate) fn events(&self) -> Vec<Value> {
         self.got
             .lock()
             .unwrap()
@@ -122,7 +122,7 @@ impl Receiver {
             .collect()
     }
 
-    async fn wait_for(&self, n: usize) -> Vec<Value> {
+    pub(crate) async fn wait_for(&self, n: usize) -> Vec<Value> {
         for _ in 0..200 {
             let events = self.events();
             if events.len() >= n {
@@ -134,7 +134,7 @@ impl Receiver {
     }
 }
 
-async fn configure(desk: &Desk, receiver: &Receiver) -> Value {
+pub(crate) async fn configure(desk: &Desk, receiver: &Receiver) -> Value {
     let mut body = json!({"request_url": receiver.url, "verification_token": "vtoken"});
     if let Some(key) = &receiver.encrypt_key {
         body["encrypt_key"] = json!(key);
@@ -147,7 +147,7 @@ async fn configure(desk: &Desk, receiver: &Receiver) -> Value {
     r.json()["data"].clone()
 }
 
-async fn subscribe(desk: &Desk, path: &str, pairs: &[(&str, &str)]) -> crate::common::Response {
+pub(crate) async fn subscribe(desk: &Desk, path: &str, pairs: &[(&str, &str)]) -> crate::common::Response {
     let events: Vec<Value> = pairs
         .iter()
         .map(|(t, s)| json!({"type": t, "subtype": s}))

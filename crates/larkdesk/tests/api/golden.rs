@@ -292,3 +292,62 @@ async fn agent_and_category_endpoints_keep_their_wire_shape() {
         .await;
     check("patch_agent_invalid_status", &invalid_status.json());
 }
+
+#[tokio::test]
+async fn faqs_and_notifications_keep_their_wire_shape() {
+    let desk = Desk::new().await;
+    let faq = json!({"faq": {"category_id": "1", "question": "How do I reset my password?", "answer": "Open settings", "tags": ["reset"]}});
+    let created = call(&desk, Method::POST, "/faqs", Some(faq)).await;
+    check("create_faq", &created);
+    let id = created["data"]["faq"]["faq_id"].as_str().unwrap().to_owned();
+    call(
+        &desk,
+        Method::POST,
+        "/faqs",
+        Some(json!({"faq": {"question": "Second", "answer": "x"}})),
+    )
+    .await;
+    check(
+        "get_faq",
+        &call(&desk, Method::GET, &format!("/faqs/{id}"), None).await,
+    );
+    check(
+        "update_faq",
+        &call(
+            &desk,
+            Method::PATCH,
+            &format!("/faqs/{id}"),
+            Some(json!({"faq": {"question": "Reset password"}})),
+        )
+        .await,
+    );
+    check(
+        "list_faqs",
+        &call(&desk, Method::GET, "/faqs?page_size=1", None).await,
+    );
+    check(
+        "search_faqs",
+        &call(&desk, Method::GET, "/faqs/search?query=reset&page_size=1", None).await,
+    );
+
+    let job = json!({"job_name": "j", "push_content": "{}", "push_type": 0, "push_scope_type": 2,
+        "user_list": [{"user_id": desk.guest}], "department_list": [{"department_id": "od_1", "name": "IT"}],
+        "chat_list": [{"chat_id": "oc_1", "name": "c"}], "new_staff_scope_department_list": [{"department_id": "od_2", "name": "HR"}]});
+    let created = call(&desk, Method::POST, "/notifications", Some(job)).await;
+    check("create_notification", &created);
+    let id = created["data"]["notification_id"].as_str().unwrap().to_owned();
+    check(
+        "submit_approve_notification",
+        &call(
+            &desk,
+            Method::POST,
+            &format!("/notifications/{id}/submit_approve"),
+            Some(json!({"reason": "r"})),
+        )
+        .await,
+    );
+    check(
+        "get_notification",
+        &call(&desk, Method::GET, &format!("/notifications/{id}"), None).await,
+    );
+}

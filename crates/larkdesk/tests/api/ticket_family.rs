@@ -501,11 +501,22 @@ async fn answer_user_query_answers_a_guest_message_in_bot_stage() {
         )
         .await;
     let event_id = sent["event_id"].as_str().unwrap();
-    let data = ok(
+    // Answers name FAQs of the helpdesk.
+    let faq_id =
+        crate::faqs::create(&desk, json!({"question": "Reset password", "answer": "Settings"})).await;
+    let r = feishu(
         &desk,
         Method::POST,
         &format!("/tickets/{id}/answer_user_query"),
         Some(json!({"event_id": event_id, "faqs": [{"id": "6936004780707807251", "score": 1.1}]})),
+    )
+    .await;
+    assert_feishu_error(&r, 404, 154004);
+    let data = ok(
+        &desk,
+        Method::POST,
+        &format!("/tickets/{id}/answer_user_query"),
+        Some(json!({"event_id": event_id, "faqs": [{"id": faq_id, "score": 1.1}]})),
     )
     .await;
     assert_eq!(data, json!({}));
@@ -515,7 +526,7 @@ async fn answer_user_query_answers_a_guest_message_in_bot_stage() {
         listed["messages"][1]["content"]
             .as_str()
             .unwrap()
-            .contains("6936004780707807251")
+            .contains(&faq_id)
     );
 
     let r = feishu(
