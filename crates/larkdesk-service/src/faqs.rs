@@ -110,18 +110,26 @@ impl Faqs {
         seen: &mut HashMap<String, TicketUser>,
     ) -> Result<Faq> {
         let id = f.faq_id.to_string();
-        // TODO(categories): fill name, parent_id and language from the categories table once
-        // the agents branch (migration 0008) is merged; only the id is known here.
-        let categories = f
-            .category_id
-            .iter()
-            .map(|c| FaqCategory {
+        // The category as it is now; a FAQ whose category was deleted shows its id only.
+        let mut categories = Vec::new();
+        if let Some(c) = &f.category_id {
+            let mut shown = FaqCategory {
                 category_id: c.clone(),
                 id: c.clone(),
                 helpdesk_id: helpdesk.helpdesk_id.clone(),
                 ..FaqCategory::default()
-            })
-            .collect();
+            };
+            match self.store.category(helpdesk, c).await {
+                Ok(record) => {
+                    shown.name = record.category.name;
+                    shown.parent_id = record.category.parent_id;
+                    shown.language = record.category.language;
+                }
+                Err(larkdesk_store::StoreError::NotFound) => {}
+                Err(err) => return Err(err.into()),
+            }
+            categories.push(shown);
+        }
         Ok(Faq {
             faq_id: id.clone(),
             id,

@@ -95,12 +95,15 @@ impl<DB: Backend> CategoryStore for SqlStore<DB> {
         found(changed)
     }
 
-    async fn category_has_faqs(&self, _helpdesk: &Helpdesk, _category_id: &str) -> StoreResult<bool> {
-        // TODO(faqs): FAQs do not exist yet. When migration 0009 adds the `faqs` table (with a
-        // `category_id` column), answer here with
-        //   SELECT 1 FROM faqs WHERE helpdesk_id = $1 AND category_id = $2 LIMIT 1
-        // (FAQs filed under several categories: whatever join table 0009 adds). The service
-        // already refuses to delete a category for which this returns true.
-        Ok(false)
+    /// Online FAQs only: a deleted FAQ (kept with status 0) does not hold its category.
+    async fn category_has_faqs(&self, helpdesk: &Helpdesk, category_id: &str) -> StoreResult<bool> {
+        let row = sql(
+            "SELECT 1 AS found FROM faqs WHERE helpdesk_id = $1 AND category_id = $2 AND status = 1 LIMIT 1",
+        )
+        .bind(helpdesk.id)
+        .bind(category_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
     }
 }

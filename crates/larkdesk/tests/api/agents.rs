@@ -985,3 +985,37 @@ async fn a_routed_assignment_is_a_manual_agent_enter() {
         "the same AgentEntered event"
     );
 }
+
+#[tokio::test]
+async fn a_category_with_online_faqs_is_not_deleted_and_faqs_show_its_name() {
+    let desk = Desk::new().await;
+    let body = json!({"name": "Accounts", "parent_id": "0", "language": "en_us"});
+    let category = ok(&desk, Method::POST, "/categories", Some(body)).await["category"].clone();
+    let category_id = category["category_id"].as_str().unwrap().to_owned();
+    let faq = json!({"faq": {"category_id": category_id, "question": "How do I reset my password?", "answer": "Open settings"}});
+    let created = ok(&desk, Method::POST, "/faqs", Some(faq)).await;
+    let faq_id = created["faq"]["faq_id"].as_str().unwrap().to_owned();
+    let shown = ok(&desk, Method::GET, &format!("/faqs/{faq_id}"), None).await;
+    assert_eq!(
+        shown["faq"]["categories"][0]["name"],
+        json!("Accounts"),
+        "{shown}"
+    );
+    assert_eq!(shown["faq"]["categories"][0]["language"], json!("en_us"));
+
+    let m = refused(
+        &desk,
+        Method::DELETE,
+        &format!("/categories/{category_id}"),
+        None,
+        400,
+        154000,
+    )
+    .await;
+    assert!(m.as_str().unwrap().to_lowercase().contains("faq"), "{m}");
+    ok(&desk, Method::GET, &format!("/categories/{category_id}"), None).await;
+
+    // A deleted FAQ no longer holds its category.
+    ok(&desk, Method::DELETE, &format!("/faqs/{faq_id}"), None).await;
+    ok(&desk, Method::DELETE, &format!("/categories/{category_id}"), None).await;
+}
