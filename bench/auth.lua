@@ -9,6 +9,10 @@
 --   BENCH_ID_PATH_SUFFIX   appended after the id, e.g. "/messages"                 (optional)
 --   BENCH_METHOD           "GET" (default) or "POST" / "PUT" with BENCH_BODY as a JSON body
 --   BENCH_BODY             the request body of POST / PUT requests                 (optional)
+--   BENCH_MIX              a mixed run instead: "GET%,LIST%,POST%" (e.g. "80,10,10"): GET of
+--                          a random ticket of BENCH_IDS_FILE, a GET /tickets list page (one of
+--                          the first 50 pages of 20), or BENCH_BODY POSTed to /messages of a
+--                          random ticket of BENCH_WRITE_IDS_FILE                    (optional)
 --
 -- At the end it prints one machine-readable line that the bench scripts parse:
 --   BENCH_RESULT requests=N seconds=S rps=R p50_ms=.. p90_ms=.. p99_ms=.. max_ms=.. non2xx=N socket_errors=N
@@ -22,8 +26,49 @@ if helpdesk_auth and helpdesk_auth ~= "" then
   wrk.headers["X-Lark-Helpdesk-Authorization"] = helpdesk_auth
 end
 
+local function read_ids(file)
+  local ids = {}
+  for line in io.lines(file) do
+    if line ~= "" then
+      ids[#ids + 1] = line
+    end
+  end
+  assert(#ids > 0, "no ids in " .. file)
+  return ids
+end
+
 local ids_file = os.getenv("BENCH_IDS_FILE")
-if ids_file and ids_file ~= "" then
+local mix = os.getenv("BENCH_MIX")
+if mix and mix ~= "" then
+  local get_pct, list_pct = mix:match("^(%d+),(%d+),(%d+)$")
+  assert(get_pct, "BENCH_MIX must be GET%,LIST%,POST%")
+  get_pct, list_pct = tonumber(get_pct), tonumber(list_pct)
+  local prefix = "/open-apis/helpdesk/v1/tickets"
+  local gets, lists, posts = {}, {}, {}
+  for i, id in ipairs(read_ids(ids_file)) do
+    gets[i] = wrk.format("GET", prefix .. "/" .. id)
+  end
+  for page = 1, 50 do
+    lists[page] = wrk.format("GET", prefix .. "?page_size=20&page=" .. page)
+  end
+  local post_headers = { ["Content-Type"] = "application/json; charset=utf-8" }
+  for k, v in pairs(wrk.headers) do
+    post_headers[k] = v
+  end
+  for i, id in ipairs(read_ids(os.getenv("BENCH_WRITE_IDS_FILE"))) do
+    posts[i] = wrk.format("POST", prefix .. "/" .. id .. "/messages", post_headers, os.getenv("BENCH_BODY"))
+  end
+  math.randomseed(os.time())
+  request = function()
+    local roll = math.random(100)
+    if roll <= get_pct then
+      return gets[math.random(#gets)]
+    elseif roll <= get_pct + list_pct then
+      return lists[math.random(#lists)]
+    end
+    return posts[math.random(#posts)]
+  end
+elseif ids_file and ids_file ~= "" then
   local prefix = os.getenv("BENCH_ID_PATH_PREFIX") or "/open-apis/helpdesk/v1/tickets/"
   local suffix = os.getenv("BENCH_ID_PATH_SUFFIX") or ""
   local paths = {}

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# What users do, beyond the cached GET: GET of random tickets (cache misses) and messages posted
-# to random open tickets, against the bare baseline server in the same run.
+# What users do, beyond the cached GET: GET of random tickets (cache misses), messages posted to
+# random open tickets, and a mix, against the bare baseline server in the same run.
 #
 #   bench/writes.sh                                   # 100k tickets on SQLite, 64 connections
 #   BENCH_TICKETS=1000000 BENCH_CONNECTIONS="1 64" BENCH_DURATION=10s bench/writes.sh
+#   BENCH_BACKEND=postgres BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres bench/writes.sh
 #
 # Loads BENCH_TICKETS generated tickets into the demo helpdesk (`larkdesk admin generate-tickets`),
-# then, per connection count and round: the baseline, GET of a random ticket, and POST
-# /tickets/:id/messages to a random open ticket (status 1-5). Server pinned to CPU 0, wrk to CPU 1.
-# Prints a Markdown table and saves it to bench/results/writes-<date>[-$BENCH_TAG].md.
+# then, per connection count and round: the baseline; GET of one ticket (cached); GET of a random
+# ticket; POST /tickets/:id/messages to a random open ticket (status < 50); and a mix of 80% GET of
+# a random ticket, 10% a GET /tickets page, 10% such a message. Server pinned to CPU 0, wrk to
+# CPU 1 (PostgreSQL itself is not pinned). Prints a Markdown table and saves it to
+# bench/results/writes-<date>[-$BENCH_TAG].md.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -22,19 +25,31 @@ need wrk "apt-get install -y wrk"
 need taskset
 need jq
 need curl
+BACKEND="${BENCH_BACKEND:-sqlite}"
 need sqlite3 "apt-get install -y sqlite3"
+[[ $BACKEND == postgres ]] && need psql
 build_release -p larkdesk -p larkdesk-bench-baseline
 bench_tmpdir
 
-DB="sqlite://$BENCH_TMP/bench.db"
+if [[ $BACKEND == postgres ]]; then
+  [[ -n ${BENCH_POSTGRES_URL:-} ]] || die "BENCH_BACKEND=postgres needs BENCH_POSTGRES_URL (an admin URL)"
+  PG_DB="larkdesk_bench_$RANDOM$RANDOM"
+  psql -q "$BENCH_POSTGRES_URL" -c "CREATE DATABASE $PG_DB" || die "cannot create database $PG_DB"
+  BENCH_CLEANUP_HOOKS+=("psql -q '$BENCH_POSTGRES_URL' -c 'DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)'")
+  DB="${BENCH_POSTGRES_URL%/*}/$PG_DB"
+  query() { psql -At "$DB" -c "$1"; }
+else
+  DB="sqlite://$BENCH_TMP/bench.db"
+  query() { sqlite3 "$BENCH_TMP/bench.db" "$1"; }
+fi
 start_larkdesk "$DB" larkdesk --no-rate-limit
 demo_auth "$CREDS" "$BASE_URL"
 stop_pid "$SERVER_PID" 10
 log "loading $TICKETS tickets"
 LARKDESK_LOG=warn "$LARKDESK" --database-url "$DB" admin generate-tickets --helpdesk-id "$HELPDESK_ID" \
   --count "$TICKETS" >"$BENCH_TMP/generate.json"
-sqlite3 "$BENCH_TMP/bench.db" "SELECT ticket_id FROM tickets" >"$BENCH_TMP/all.ids"
-sqlite3 "$BENCH_TMP/bench.db" "SELECT ticket_id FROM tickets WHERE status < 50" >"$BENCH_TMP/open.ids"
+query "SELECT ticket_id FROM tickets" >"$BENCH_TMP/all.ids"
+query "SELECT ticket_id FROM tickets WHERE status < 50" >"$BENCH_TMP/open.ids"
 log "$(wc -l <"$BENCH_TMP/all.ids") tickets, $(wc -l <"$BENCH_TMP/open.ids") open"
 
 start_larkdesk "$DB" larkdesk-loaded --no-rate-limit
@@ -51,13 +66,18 @@ measure() {
   P99[$name,$c]+=" $W_P99"
   NON2XX[$name,$c]=$((${NON2XX[$name,$c]:-0} + W_NON2XX))
 }
+MESSAGE='{"msg_type":"text","content":{"text":"Thanks, we are looking into it."}}'
+ONE_ID="$(head -1 "$BENCH_TMP/all.ids")"
+SCENARIOS=(baseline cached_get random_get message_post mixed)
 for c in "${CONNS[@]}"; do
   for ((round = 1; round <= ROUNDS; round++)); do
     BENCH_IDS_FILE="" measure baseline "$c" "$round" "$BASELINE_URL/open-apis/helpdesk/v1/tickets/1"
+    BENCH_IDS_FILE="" measure cached_get "$c" "$round" "$LARKDESK_URL/open-apis/helpdesk/v1/tickets/$ONE_ID"
     BENCH_IDS_FILE="$BENCH_TMP/all.ids" measure random_get "$c" "$round" "$LARKDESK_URL"
-    BENCH_IDS_FILE="$BENCH_TMP/open.ids" BENCH_ID_PATH_SUFFIX=/messages BENCH_METHOD=POST \
-      BENCH_BODY='{"msg_type":"text","content":{"text":"Thanks, we are looking into it."}}' \
+    BENCH_IDS_FILE="$BENCH_TMP/open.ids" BENCH_ID_PATH_SUFFIX=/messages BENCH_METHOD=POST BENCH_BODY="$MESSAGE" \
       measure message_post "$c" "$round" "$LARKDESK_URL"
+    BENCH_MIX=80,10,10 BENCH_IDS_FILE="$BENCH_TMP/all.ids" BENCH_WRITE_IDS_FILE="$BENCH_TMP/open.ids" BENCH_BODY="$MESSAGE" \
+      measure mixed "$c" "$round" "$LARKDESK_URL"
   done
 done
 
@@ -65,17 +85,17 @@ DATE="$(date +%F)"
 REPORT="$RESULTS_DIR/writes-$DATE${BENCH_TAG:+-$BENCH_TAG}.md"
 mkdir -p "$RESULTS_DIR"
 {
-  echo "## Random GETs and message writes, $TICKETS tickets on SQLite ($DATE)"
+  echo "## Random GETs, message writes and a mix, $TICKETS tickets on $BACKEND ($DATE)"
   echo
   machine_info
   echo "- \`--no-rate-limit\`; ${ROUNDS} rounds of ${DURATION} per row, median; wrk -t1 on CPU $CLIENT_CPU, servers on CPU $SERVER_CPU"
-  echo "- random_get: GET /tickets/:id of a random ticket of all $(wc -l <"$BENCH_TMP/all.ids"); message_post: POST /tickets/:id/messages to a random open ticket of $(wc -l <"$BENCH_TMP/open.ids")"
+  echo "- cached_get: GET /tickets/:id of one ticket; random_get: GET /tickets/:id of a random ticket of all $(wc -l <"$BENCH_TMP/all.ids"); message_post: POST /tickets/:id/messages to a random open ticket of $(wc -l <"$BENCH_TMP/open.ids"); mixed: 80% random_get, 10% GET /tickets?page_size=20 (pages 1-50), 10% message_post"
   echo
   echo "| what | connections | req/s | p99 | % of baseline req/s | non-2xx |"
   echo "|---|---:|---:|---:|---:|---:|"
   for c in "${CONNS[@]}"; do
     base="$(median ${RPS[baseline,$c]})"
-    for name in baseline random_get message_post; do
+    for name in "${SCENARIOS[@]}"; do
       rps="$(median ${RPS[$name,$c]})"
       printf '| %s | %s | %s | %s ms | %s | %s |\n' "$name" "$c" "$(fmt_int "$rps")" "$(median ${P99[$name,$c]})" \
         "$(awk -v a="$rps" -v b="$base" 'BEGIN { printf "%.0f%%", 100 * a / b }')" "${NON2XX[$name,$c]}"

@@ -3,7 +3,7 @@
 //! GET ticket is the request clients repeat most. Through axum's router it pays for the route
 //! lookup, the URL parameters (percent-decoded into reference-counted strings, stored in a
 //! freshly allocated extension map) and the extractor machinery: 4.8k of the 31.8k instructions
-//! a cached GET cost (BENCHMARKS.md, profile). When the last path segment is plain digits, none
+//! a cached GET cost (bench/results/BENCHMARKS-history-to-2026-12-04.md, profile). When the last path segment is plain digits, none
 //! of that can change the outcome, so such requests go straight to the same handler code
 //! ([`tickets::serve_ticket`]); every other request, including `HEAD`, percent-encoded or
 //! otherwise unusual ticket paths, goes through the router unchanged.

@@ -105,7 +105,7 @@ impl Dialect for Sqlite {
         let options = match workload {
             Workload::Serving => options.synchronous(SqliteSynchronous::Normal),
             // A bulk load spends most of its time in fsync and in spilling its 2 MiB page cache
-            // mid-transaction (2.5x faster at 100k tickets without either; BENCHMARKS.md).
+            // mid-transaction (2.5x faster at 100k tickets without either; bench/results/BENCHMARKS-history-to-2026-12-04.md).
             Workload::BulkLoad => options
                 .log_slow_statements(BULK_SLOW_STATEMENT_LEVEL, BULK_SLOW_STATEMENT)
                 .synchronous(SqliteSynchronous::Off)

@@ -489,7 +489,8 @@ pub trait EventStore: Send + Sync {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Workload {
     /// The server: every commit is durable; SQLite keeps its default 2 MiB page cache per
-    /// connection, so memory does not grow with the database.
+    /// reader connection and 32 MiB for its one writer, so memory does not grow with the
+    /// database (pages it maps from the file are the operating system's page cache).
     #[default]
     Serving,
     /// One writer loading generated tickets (`larkdesk admin generate-tickets`): commits are not

@@ -8,7 +8,7 @@ mod serve;
 use clap::{Parser, Subcommand};
 
 // A request allocates and frees many small objects across threads; mimalloc does that with a
-// fraction of glibc malloc's instructions (see BENCHMARKS.md).
+// fraction of glibc malloc's instructions (see bench/results/BENCHMARKS-history-to-2026-12-04.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
