@@ -281,6 +281,7 @@ impl Tickets {
 
     /// Change ticket data (`PUT /tickets/:id`).
     pub async fn update(&self, caller: &Caller, id: TicketId, req: TicketUpdate) -> Result<Ticket> {
+        caller.may_handle_tickets()?;
         let status = req
             .status
             .map(|code| {

@@ -51,6 +51,7 @@ pub(crate) async fn serve_ticket(
     ticket_id: impl FnOnce() -> ApiResult<TicketId>,
 ) -> ApiResult<Response> {
     let caller = state.auth.helpdesk_caller(headers, Endpoint::GetTicket).await?;
+    caller.may_handle_tickets()?;
     let id = ticket_id()?;
     let render = async {
         let ticket = state.services.tickets.get(&caller.helpdesk, id).await?;
@@ -122,6 +123,7 @@ pub async fn list_tickets(
         .auth
         .helpdesk_caller(&headers, Endpoint::ListTickets)
         .await?;
+    caller.may_handle_tickets()?;
     let q = QueryParams::parse(raw.as_deref());
     let filter = TicketFilter {
         ticket_id: q.get("ticket_id").map(parse_ticket_id).transpose()?,
@@ -214,6 +216,7 @@ pub async fn ticket_image(
         .auth
         .helpdesk_caller(&headers, Endpoint::TicketImages)
         .await?;
+    caller.may_handle_tickets()?;
     let q = QueryParams::parse(raw.as_deref());
     let ticket_id = parse_ticket_id(
         q.get("ticket_id")
