@@ -204,9 +204,8 @@ async fn set_app_events(
 ) -> ApiResult<Response> {
     let req: AppEvents = parse_body(body)?;
     let app = state.services.store.app_by_app_id(&app_id).await?;
-    if !(req.request_url.starts_with("http://") || req.request_url.starts_with("https://")) {
-        return Err(ApiError::bad_request().with_message("request_url must be an http(s) URL"));
-    }
+    delivery::check_target(&req.request_url, state.event_allow_private)
+        .map_err(|why| ApiError::bad_request().with_message(why))?;
     let settings = larkdesk_store::EventSettings {
         request_url: req.request_url,
         verification_token: req
@@ -215,8 +214,12 @@ async fn set_app_events(
             .unwrap_or_else(larkdesk_domain::credentials::new_app_secret),
         encrypt_key: req.encrypt_key.filter(|k| !k.is_empty()),
     };
-    let client = delivery::http_client(&delivery::DeliveryConfig::default());
-    delivery::verify_url(&client, &settings)
+    let config = delivery::DeliveryConfig {
+        allow_private: state.event_allow_private,
+        ..Default::default()
+    };
+    let client = delivery::http_client(&config);
+    delivery::verify_url(&client, &settings, config.allow_private)
         .await
         .map_err(|why| ApiError::bad_request().with_message(format!("URL verification failed: {why}")))?;
     state

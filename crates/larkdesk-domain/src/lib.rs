@@ -3,6 +3,7 @@
 
 pub mod categories;
 pub mod credentials;
+pub mod event_target;
 pub mod events;
 pub mod faq;
 pub mod ids;
