@@ -225,7 +225,24 @@ impl Tickets {
         if index < 0 {
             return Err(Error::invalid("index must not be negative"));
         }
-        Ok(self.store.image(helpdesk, id, message_id, index).await?)
+        match self.store.image(helpdesk, id, message_id, index).await {
+            Ok(image) => Ok(image),
+            // The message is the ticket's but has no image at that index: a bad `index`
+            // (400/154000, as the doc says), not a missing resource.
+            Err(larkdesk_store::StoreError::NotFound) => {
+                let event_id = ids::message_event_id(message_id);
+                match self.store.message_by_event_id(helpdesk, &event_id).await {
+                    Ok(m) if m.ticket_id == id && m.message.message_id == message_id => {
+                        Err(Error::invalid("index is past the message's last image"))
+                    }
+                    Ok(_) | Err(larkdesk_store::StoreError::NotFound) => {
+                        Err(larkdesk_store::StoreError::NotFound.into())
+                    }
+                    Err(e) => Err(e.into()),
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// An agent of the tenant, by open_id.
@@ -475,6 +492,24 @@ impl Tickets {
                 return Err(Error::Missing("receiver_id is not a user of this tenant".into()));
             }
             Err(e) => return Err(e.into()),
+        }
+        // `receive_type=chat` goes to the user's service group, which the doc says fails while
+        // the user has an active ticket (the group is the ticket's chat then).
+        if m.receive_type == "chat" {
+            let active = TicketFilter {
+                guest_id: Some(m.receiver_id.clone()),
+                status_list: vec![1, 2, 3, 4, 5],
+                ..Default::default()
+            };
+            let (open, _) = self
+                .store
+                .list_tickets(&caller.helpdesk, &active, None, 0, 1)
+                .await?;
+            if open > 0 {
+                return Err(Error::MethodForbidden(
+                    "the user has an active ticket: a chat message cannot go to their service group now; use receive_type=user".into(),
+                ));
+            }
         }
         let message_id = ids::new_message_id();
         let record = BotMessage {

@@ -474,7 +474,9 @@ async fn ticket_images_return_the_stored_bytes() {
         assert_eq!(&raw[..], bytes);
     }
     for (query, status, code) in [
-        (format!("ticket_id={id}&msg_id={msg}&index=5"), 404, 154004),
+        // Issue 22 item 14: an index past the message's images is a bad request (the doc).
+        (format!("ticket_id={id}&msg_id={msg}&index=5"), 400, 154000),
+        (format!("ticket_id={id}&msg_id=om_0000&index=0"), 404, 154004),
         (format!("ticket_id=1&msg_id={msg}"), 404, 154004),
         (format!("ticket_id={id}&msg_id={msg}&index=-1"), 400, 154000),
         (format!("ticket_id={id}"), 400, 154000),
@@ -597,6 +599,22 @@ async fn bot_message_to_a_user() {
         let r = feishu(&desk, Method::POST, &format!("/message{query}"), Some(body)).await;
         assert_feishu_error(&r, status, code);
     }
+    // Issue 22 item 15: to the service group (`chat`, the default) only while the user has no
+    // active ticket; `user` (p2p) always.
+    let chat = json!({"msg_type": "text", "content": "{\"text\":\"hi\"}", "receiver_id": desk.guest, "receive_type": "chat"});
+    ok(&desk, Method::POST, "/message", Some(chat.clone())).await;
+    let id = desk.start(true).await;
+    for body in [
+        chat.clone(),
+        json!({"msg_type": "text", "content": "{\"text\":\"hi\"}", "receiver_id": desk.guest}),
+    ] {
+        let r = feishu(&desk, Method::POST, "/message", Some(body)).await;
+        assert_feishu_error(&r, 405, 154005);
+    }
+    let user = json!({"msg_type": "text", "content": "{\"text\":\"hi\"}", "receiver_id": desk.guest, "receive_type": "user"});
+    ok(&desk, Method::POST, "/message", Some(user)).await;
+    desk.act(&id, "close", json!({"by": "user"})).await;
+    ok(&desk, Method::POST, "/message", Some(chat)).await;
 }
 
 #[tokio::test]
