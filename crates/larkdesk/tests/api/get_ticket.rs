@@ -318,3 +318,47 @@ async fn the_router_and_the_hot_path_answer_alike() {
     assert_eq!(head.status, 200);
     assert!(head.text.is_empty());
 }
+
+/// Issue 22 item 16: the demo agent's comment and a comment the same agent writes through the
+/// API carry the same `comments.user_id`.
+#[tokio::test]
+async fn one_agent_has_one_comment_user_id() {
+    let server = TestServer::start().await;
+    let demo = server.demo().clone();
+    let mut commented = None;
+    for id in &demo.ticket_ids {
+        let t = server.demo_get_ticket(id).await.json()["data"]["ticket"].clone();
+        if t.get("comments").is_some() {
+            commented = Some((id.clone(), t));
+        }
+    }
+    let (id, t) = commented.expect("a demo ticket with a comment");
+    let agent = t["closed_by"]["id"]
+        .as_str()
+        .expect("closed by the demo agent")
+        .to_owned();
+    let before = t["comments"]["user_id"].clone();
+    let token = server
+        .admin(
+            &format!("/tenants/{}/users/{agent}/user_access_token", demo.tenant_key),
+            serde_json::json!({"app_id": demo.app_id}),
+        )
+        .await["user_access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = server
+        .send(
+            server
+                .http
+                .put(server.url(&format!("/open-apis/helpdesk/v1/tickets/{id}")))
+                .bearer_auth(&token)
+                .header("X-Lark-Helpdesk-Authorization", server.demo_helpdesk_header())
+                .body(serde_json::json!({"comment": "again"}).to_string()),
+        )
+        .await;
+    assert_eq!(r.code(), 0, "{}", r.text);
+    let after = server.demo_get_ticket(&id).await.json()["data"]["ticket"]["comments"].clone();
+    assert_eq!(after["content"], serde_json::json!("again"));
+    assert_eq!(after["user_id"], before, "one agent, one comments.user_id");
+}
