@@ -9,6 +9,7 @@ pub mod faq;
 pub mod ids;
 pub mod lifecycle;
 pub mod log;
+pub mod message_content;
 pub mod notify;
 pub mod push;
 pub mod routing;

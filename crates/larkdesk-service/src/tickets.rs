@@ -127,7 +127,7 @@ pub struct NewTicket {
 }
 
 fn text_content(content: &str) -> String {
-    serde_json::json!({"msg_type": "text", "content": content}).to_string()
+    larkdesk_domain::message_content::text(content)
 }
 
 pub(crate) fn image_content_type(bytes: &[u8]) -> &'static str {
@@ -410,8 +410,11 @@ impl Tickets {
         let (sender, sender_id, actor) = match &caller.user {
             Some(u) if u.is_agent => (Sender::Agent, u.user.id.clone(), Actor::Agent(u.user.id.clone())),
             Some(_) => return Err(Error::Forbidden("only agents can post ticket messages".into())),
-            None => (Sender::Bot, caller.app.app_id.clone(), Actor::Bot),
+            // The bot has no open_id: its messages carry an empty `user_id`, whichever path
+            // (API, FAQ answer, emulator) they came by.
+            None => (Sender::Bot, String::new(), Actor::Bot),
         };
+        let content = larkdesk_domain::message_content::normalize(msg_type, &content);
         let kind = message(sender, sender_id, msg_type, content);
         let message_id = message_id_of(&kind).expect("made a message above");
         let event = self.at(actor, kind);
@@ -428,7 +431,7 @@ impl Tickets {
         event_id: &str,
         faqs: &[(String, f64)],
     ) -> Result<()> {
-        self.answer_with_faqs(&caller.helpdesk, caller.app.app_id.clone(), id, event_id, faqs)
+        self.answer_with_faqs(&caller.helpdesk, String::new(), id, event_id, faqs)
             .await
     }
 
@@ -452,26 +455,25 @@ impl Tickets {
         faqs: &[(String, f64)],
     ) -> Result<()> {
         self.asked(helpdesk, id, event_id).await?;
+        let mut questions = Vec::with_capacity(faqs.len());
         for (faq_id, _) in faqs {
             let known = match larkdesk_domain::ids::FaqId::parse(faq_id) {
                 Some(faq) => match self.store.faq(helpdesk, faq).await {
-                    Ok(f) => f.status == crate::faqs::ONLINE,
-                    Err(larkdesk_store::StoreError::NotFound) => false,
+                    Ok(f) if f.status == crate::faqs::ONLINE => Some(f.question),
+                    Ok(_) | Err(larkdesk_store::StoreError::NotFound) => None,
                     Err(e) => return Err(e.into()),
                 },
-                None => false,
+                None => None,
             };
-            if !known {
+            let Some(question) = known else {
                 return Err(Error::Missing(format!(
                     "faq {faq_id:?} is not a FAQ of this helpdesk"
                 )));
-            }
+            };
+            questions.push(question);
         }
-        let content = serde_json::json!({
-            "msg_type": "faq",
-            "content": faqs.iter().map(|(id, score)| serde_json::json!({"id": id, "score": score})).collect::<Vec<_>>(),
-        })
-        .to_string();
+        // A text message like any other: the questions it offers, one a line.
+        let content = text_content(&questions.join("\n"));
         let answer = self.at(Actor::Bot, message(Sender::Bot, bot_id, "text", content));
         change(&*self.store, helpdesk, id, |current, _| {
             let closed = TicketStatus::from_code(current.status).is_some_and(TicketStatus::is_closed);
