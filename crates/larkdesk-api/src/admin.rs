@@ -29,6 +29,7 @@ pub fn router(state: SharedState) -> Router<SharedState> {
         .route("/apps", post(create_app))
         .route("/apps/{app_id}/rotate_secret", post(rotate_app_secret))
         .route("/apps/{app_id}/scopes", put(set_app_scopes))
+        .route("/apps/{app_id}/wire_profile", put(set_app_wire_profile))
         .route("/apps/{app_id}/tenant_access_token", post(mint_tenant_token))
         .route("/helpdesks", post(create_helpdesk))
         .route(
@@ -152,6 +153,32 @@ async fn set_app_scopes(
     state.services.store.set_app_scopes(&app_id, &req.scopes).await?;
     state.auth.forget_credentials();
     Ok(success(json!({ "app_id": app_id, "scopes": req.scopes })))
+}
+
+#[derive(Deserialize)]
+struct WireProfileBody {
+    wire_profile: String,
+}
+
+/// Answer an app with the documented wire (`docs`, the default) or with what the production API
+/// is publicly reported to send (`production`; see the README's "Wire profiles").
+async fn set_app_wire_profile(
+    State(state): State<SharedState>,
+    Path(app_id): Path<String>,
+    body: Body,
+) -> ApiResult<Response> {
+    let req: WireProfileBody = parse_body(body)?;
+    let profile = larkdesk_store::WireProfile::parse(&req.wire_profile)
+        .ok_or_else(|| ApiError::bad_request().with_message("wire_profile must be docs or production"))?;
+    state
+        .services
+        .store
+        .set_app_wire_profile(&app_id, profile)
+        .await?;
+    state.auth.forget_credentials();
+    Ok(success(
+        json!({ "app_id": app_id, "wire_profile": profile.as_str() }),
+    ))
 }
 
 /// Mint a tenant token for any app, including store apps that cannot use the internal endpoint.

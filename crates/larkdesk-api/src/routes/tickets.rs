@@ -34,6 +34,14 @@ pub fn path_ticket_id(path: Result<Path<String>, PathRejection>) -> ApiResult<Ti
     parse_ticket_id(&raw)
 }
 
+/// A rendered ticket body as the caller's app's wire profile shows it.
+fn profiled(caller: &larkdesk_service::Caller, body: bytes::Bytes) -> bytes::Bytes {
+    match caller.app.wire_profile {
+        larkdesk_store::WireProfile::Docs => body,
+        larkdesk_store::WireProfile::Production => crate::json::comments_as_list(body),
+    }
+}
+
 /// `GET /tickets/:ticket_id`
 pub async fn get_ticket(
     State(state): State<SharedState>,
@@ -61,7 +69,7 @@ pub(crate) async fn serve_ticket(
         .tickets
         .ticket(caller.helpdesk.id.0, id.get(), render)
         .await?;
-    Ok(respond_bytes(StatusCode::OK, body))
+    Ok(respond_bytes(StatusCode::OK, profiled(&caller, body)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -158,7 +166,7 @@ pub async fn list_tickets(
         success_body(ListTicketsData { total, tickets })
     };
     let body = state.tickets.page(&key, render).await?;
-    Ok(respond_bytes(StatusCode::OK, body))
+    Ok(respond_bytes(StatusCode::OK, profiled(&caller, body)))
 }
 
 #[derive(Debug, Deserialize)]
