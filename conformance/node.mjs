@@ -388,7 +388,14 @@ async function lifecycle(client) {
   check('ticketMessage.list: created_at is an integer (ms)', Number.isInteger(m.created_at) && m.created_at > 1e12, show(m.created_at));
   check('ticketMessage.list: id is a digit string', typeof m.id === 'string' && /^\d+$/.test(m.id), show(m.id));
   checkEq('ticketMessage.list: message_type', m.message_type, 'text');
-  checkEq('ticketMessage.list: content (the JSON string sent)', m.content, content);
+  // Feishu's one content shape, whatever IM-style content was posted.
+  let shown;
+  try { shown = JSON.parse(m.content); } catch { shown = m.content; }
+  check(
+    'ticketMessage.list: content is {msg_type, content} JSON',
+    shown?.msg_type === 'text' && shown?.content === `hello from node-sdk ${suffix}` && Object.keys(shown).length === 2,
+    show(m.content),
+  );
 
   // ---- bot message to the guest ------------------------------------------------------
   resp = await ok(

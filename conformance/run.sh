@@ -81,6 +81,7 @@ trap cleanup EXIT
 log "starting $LARKDESK_BIN"
 "$LARKDESK_BIN" serve --bind 127.0.0.1:0 \
   --database-url "${CONFORMANCE_DATABASE_URL:-sqlite://$TMP/ld.db}" \
+  --event-allow-private \
   --credentials-file "$TMP/creds.json" >"$TMP/server.log" 2>&1 &
 SERVER_PID=$!
 

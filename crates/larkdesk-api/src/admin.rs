@@ -29,6 +29,7 @@ pub fn router(state: SharedState) -> Router<SharedState> {
         .route("/apps", post(create_app))
         .route("/apps/{app_id}/rotate_secret", post(rotate_app_secret))
         .route("/apps/{app_id}/scopes", put(set_app_scopes))
+        .route("/apps/{app_id}/wire_profile", put(set_app_wire_profile))
         .route("/apps/{app_id}/tenant_access_token", post(mint_tenant_token))
         .route("/helpdesks", post(create_helpdesk))
         .route(
@@ -154,6 +155,32 @@ async fn set_app_scopes(
     Ok(success(json!({ "app_id": app_id, "scopes": req.scopes })))
 }
 
+#[derive(Deserialize)]
+struct WireProfileBody {
+    wire_profile: String,
+}
+
+/// Answer an app with the documented wire (`docs`, the default) or with what the production API
+/// is publicly reported to send (`production`; see the README's "Wire profiles").
+async fn set_app_wire_profile(
+    State(state): State<SharedState>,
+    Path(app_id): Path<String>,
+    body: Body,
+) -> ApiResult<Response> {
+    let req: WireProfileBody = parse_body(body)?;
+    let profile = larkdesk_store::WireProfile::parse(&req.wire_profile)
+        .ok_or_else(|| ApiError::bad_request().with_message("wire_profile must be docs or production"))?;
+    state
+        .services
+        .store
+        .set_app_wire_profile(&app_id, profile)
+        .await?;
+    state.auth.forget_credentials();
+    Ok(success(
+        json!({ "app_id": app_id, "wire_profile": profile.as_str() }),
+    ))
+}
+
 /// Mint a tenant token for any app, including store apps that cannot use the internal endpoint.
 async fn mint_tenant_token(
     State(state): State<SharedState>,
@@ -204,9 +231,8 @@ async fn set_app_events(
 ) -> ApiResult<Response> {
     let req: AppEvents = parse_body(body)?;
     let app = state.services.store.app_by_app_id(&app_id).await?;
-    if !(req.request_url.starts_with("http://") || req.request_url.starts_with("https://")) {
-        return Err(ApiError::bad_request().with_message("request_url must be an http(s) URL"));
-    }
+    delivery::check_target(&req.request_url, state.event_allow_private)
+        .map_err(|why| ApiError::bad_request().with_message(why))?;
     let settings = larkdesk_store::EventSettings {
         request_url: req.request_url,
         verification_token: req
@@ -215,8 +241,12 @@ async fn set_app_events(
             .unwrap_or_else(larkdesk_domain::credentials::new_app_secret),
         encrypt_key: req.encrypt_key.filter(|k| !k.is_empty()),
     };
-    let client = delivery::http_client(&delivery::DeliveryConfig::default());
-    delivery::verify_url(&client, &settings)
+    let config = delivery::DeliveryConfig {
+        allow_private: state.event_allow_private,
+        ..Default::default()
+    };
+    let client = delivery::http_client(&config);
+    delivery::verify_url(&client, &settings, config.allow_private)
         .await
         .map_err(|why| ApiError::bad_request().with_message(format!("URL verification failed: {why}")))?;
     state

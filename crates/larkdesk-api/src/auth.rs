@@ -152,20 +152,22 @@ impl Auth {
     /// The app behind a tenant access token, or the app and user behind a user access token.
     pub async fn token_caller(&self, headers: &CallerHeaders) -> ApiResult<(Arc<App>, Option<UserRecord>)> {
         let token = bearer(headers).ok_or_else(ApiError::missing_token)?;
-        let kind = if token.starts_with("u-") {
-            TokenKind::User
+        // A token that looks like a user token (`u-…`, or the `eyJ…` of Feishu's newer user
+        // tokens) is refused with the user-token code, anything else with the tenant one.
+        let (kind, invalid): (_, fn() -> ApiError) = if token.starts_with("u-") || token.starts_with("eyJ") {
+            (TokenKind::User, ApiError::invalid_user_token)
         } else {
-            TokenKind::Tenant
+            (TokenKind::Tenant, ApiError::invalid_token)
         };
         let claims = self
             .verified
             .verify_token(self.tokens.signer(), kind, token, self.clock.now_secs())
             .map_err(|e| match e {
-                TokenError::Invalid | TokenError::Expired => ApiError::invalid_token(),
+                TokenError::Invalid | TokenError::Expired => invalid(),
             })?;
         let app = match self.app(AppRowId(claims.app_row_id)).await {
             Ok(app) => app,
-            Err(StoreError::NotFound) => return Err(ApiError::invalid_token()),
+            Err(StoreError::NotFound) => return Err(invalid()),
             Err(e) => return Err(e.into()),
         };
         if kind == TokenKind::Tenant {
@@ -173,7 +175,7 @@ impl Auth {
         }
         match self.store.user_by_row_id(UserRowId(claims.subject)).await {
             Ok(user) if user.tenant_id == app.tenant_id => Ok((app, Some(user))),
-            Ok(_) | Err(StoreError::NotFound) => Err(ApiError::invalid_token()),
+            Ok(_) | Err(StoreError::NotFound) => Err(invalid()),
             Err(e) => Err(e.into()),
         }
     }

@@ -22,6 +22,8 @@ pub mod code {
     pub const RATE_LIMITED: i64 = 99991400;
     pub const MISSING_TOKEN: i64 = 99991661;
     pub const INVALID_TOKEN: i64 = 99991663;
+    /// A user access token that is not valid (or has expired).
+    pub const INVALID_USER_TOKEN: i64 = 99991668;
     pub const SCOPE_REQUIRED: i64 = 99991672;
 }
 
@@ -102,6 +104,15 @@ impl ApiError {
         Self::new(
             StatusCode::BAD_REQUEST,
             code::INVALID_TOKEN,
+            "Invalid access token for authorization. Please make a request with token attached.",
+        )
+    }
+
+    /// A `u-` (or `eyJ…`) token that is not valid: Feishu's user-token code, not the tenant one.
+    pub fn invalid_user_token() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            code::INVALID_USER_TOKEN,
             "Invalid access token for authorization. Please make a request with token attached.",
         )
     }

@@ -63,3 +63,28 @@ pub fn parse_body<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> A
 pub fn required<T>(v: Option<T>, name: &str) -> ApiResult<T> {
     v.ok_or_else(|| ApiError::bad_request().with_message(format!("{name} is required")))
 }
+
+/// The `production` wire profile of a rendered `GET /tickets/:id` or `GET /tickets` body: each
+/// ticket's `comments` object becomes a one-element list, as the production API is publicly
+/// reported to send it (larksuite/oapi-sdk-python issue #91, 2024-12). Rendered bodies are cached
+/// in the documented shape and converted per request, so apps of both profiles share the cache.
+pub fn comments_as_list(body: bytes::Bytes) -> bytes::Bytes {
+    let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return body;
+    };
+    let data = &mut value["data"];
+    let wrap = |ticket: &mut serde_json::Value| {
+        if let Some(comments) = ticket.get_mut("comments")
+            && comments.is_object()
+        {
+            *comments = serde_json::Value::Array(vec![comments.take()]);
+        }
+    };
+    if let Some(ticket) = data.get_mut("ticket") {
+        wrap(ticket);
+    }
+    if let Some(tickets) = data.get_mut("tickets").and_then(serde_json::Value::as_array_mut) {
+        tickets.iter_mut().for_each(wrap);
+    }
+    serde_json::to_vec(&value).map_or(body, bytes::Bytes::from)
+}

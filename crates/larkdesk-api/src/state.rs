@@ -17,6 +17,8 @@ pub struct AppState {
     pub auth: Auth,
     /// Rendered `GET /tickets/:id` bodies and list pages (see [`TicketCache`]).
     pub tickets: TicketCache,
+    /// May event request URLs reach loopback and private addresses (`--event-allow-private`)?
+    pub event_allow_private: bool,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -29,6 +31,7 @@ impl AppState {
         limits: RateLimits,
         clock: Clock,
         ticket_cache_ttl: Duration,
+        event_allow_private: bool,
     ) -> anyhow::Result<SharedState> {
         let tokens = Tokens::load(store.clone(), clock.clone()).await?;
         Ok(Arc::new(Self {
@@ -36,6 +39,7 @@ impl AppState {
             services: Services::new(store, clock),
             tokens,
             tickets: TicketCache::new(ticket_cache_ttl),
+            event_allow_private,
         }))
     }
 }

@@ -3,11 +3,13 @@
 
 pub mod categories;
 pub mod credentials;
+pub mod event_target;
 pub mod events;
 pub mod faq;
 pub mod ids;
 pub mod lifecycle;
 pub mod log;
+pub mod message_content;
 pub mod notify;
 pub mod push;
 pub mod routing;

@@ -1,6 +1,9 @@
 //! Access tokens (`t-…` tenant, `a-…` app, `u-…` user).
 //!
-//! A token is self-describing and signed: `<kind>-g` + hex(payload) + hex(HMAC-SHA256(payload)[..16]).
+//! A token is self-describing and signed: `<kind>-g` + hex(payload) + hex(HMAC-SHA256(`<kind>-g` ‖
+//! payload)[..16]), all hex lower-case. The MAC covers the kind, so a user token's `u-` cannot be
+//! swapped for `t-`; a token is refused if any hex digit is upper-case (one token, one spelling) or
+//! if its lifetime is longer than larkdesk ever issues, however well signed.
 //! Any instance holding the installation's signing key (kept in the shared database) can verify a
 //! token without a lookup, tokens are never revoked before they expire (as on Feishu), and
 //! re-issuing "the current token" is a pure recomputation from its claims.
@@ -15,7 +18,8 @@ pub const TOKEN_LIFETIME_SECS: i64 = 7200;
 /// A new token is issued once the current one has less than this left.
 pub const REISSUE_BELOW_SECS: i64 = 1800;
 
-const VERSION: u8 = 2;
+/// 3: the MAC covers the kind prefix (2 did not; its tokens are no longer accepted).
+const VERSION: u8 = 3;
 const PAYLOAD_LEN: usize = 1 + 8 + 8 + 8 + 8;
 const MAC_LEN: usize = 16;
 
@@ -105,8 +109,9 @@ impl TokenSigner {
         }
     }
 
-    fn mac(&self, payload: &[u8]) -> [u8; MAC_LEN] {
+    fn mac(&self, kind: TokenKind, payload: &[u8]) -> [u8; MAC_LEN] {
         let mut mac = self.keyed.clone();
+        mac.update(kind.prefix().as_bytes());
         mac.update(payload);
         let full = mac.finalize().into_bytes();
         let mut out = [0u8; MAC_LEN];
@@ -121,7 +126,7 @@ impl TokenSigner {
         payload[9..17].copy_from_slice(&claims.subject.to_be_bytes());
         payload[17..25].copy_from_slice(&claims.issued_at.to_be_bytes());
         payload[25..33].copy_from_slice(&claims.expires_at.to_be_bytes());
-        let mac = self.mac(&payload);
+        let mac = self.mac(claims.kind, &payload);
         format!(
             "{}{}{}",
             claims.kind.prefix(),
@@ -133,13 +138,15 @@ impl TokenSigner {
     /// Verify a presented token of the given kind at time `now` (unix seconds).
     pub fn verify(&self, kind: TokenKind, token: &str, now: i64) -> Result<TokenClaims, TokenError> {
         let body = token.strip_prefix(kind.prefix()).ok_or(TokenError::Invalid)?;
-        if body.len() != 2 * (PAYLOAD_LEN + MAC_LEN) {
+        if body.len() != 2 * (PAYLOAD_LEN + MAC_LEN)
+            || !body.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        {
             return Err(TokenError::Invalid);
         }
         let mut raw = [0u8; PAYLOAD_LEN + MAC_LEN];
         hex::decode_to_slice(body, &mut raw).map_err(|_| TokenError::Invalid)?;
         let (payload, mac) = raw.split_at(PAYLOAD_LEN);
-        if !constant_time_eq::constant_time_eq(&self.mac(payload), mac) || payload[0] != VERSION {
+        if !constant_time_eq::constant_time_eq(&self.mac(kind, payload), mac) || payload[0] != VERSION {
             return Err(TokenError::Invalid);
         }
         let int = |range: std::ops::Range<usize>| {
@@ -152,6 +159,10 @@ impl TokenSigner {
             issued_at: int(17..25),
             expires_at: int(25..33),
         };
+        let lifetime = claims.expires_at.checked_sub(claims.issued_at);
+        if !lifetime.is_some_and(|l| (1..=TOKEN_LIFETIME_SECS).contains(&l)) {
+            return Err(TokenError::Invalid);
+        }
         if now >= claims.expires_at {
             return Err(TokenError::Expired);
         }
@@ -226,6 +237,71 @@ mod tests {
                 Err(TokenError::Invalid)
             );
         }
+    }
+
+    /// Re-sign a token's payload under another kind the way version 2 did (MAC over the payload
+    /// only): such a token must not pass.
+    #[test]
+    fn the_kind_is_signed() {
+        let signer = signer();
+        let user = signer.sign(&TokenClaims::for_user(3, 99, 1_000));
+        let swapped = user.replacen("u-g", "t-g", 1);
+        assert_eq!(
+            signer.verify(TokenKind::Tenant, &swapped, 1_001),
+            Err(TokenError::Invalid)
+        );
+        let app = signer.sign(&TokenClaims::new(TokenKind::App, 3, 1_000));
+        assert_eq!(
+            signer.verify(TokenKind::Tenant, &app.replacen("a-g", "t-g", 1), 1_001),
+            Err(TokenError::Invalid)
+        );
+        assert!(signer.verify(TokenKind::App, &app, 1_001).is_ok());
+    }
+
+    #[test]
+    fn upper_case_spellings_are_refused() {
+        let signer = signer();
+        let token = signer.sign(&TokenClaims::new(TokenKind::Tenant, 42, 1_000));
+        assert!(token[3..].bytes().any(|b| b.is_ascii_lowercase()), "{token}");
+        assert_eq!(
+            signer.verify(
+                TokenKind::Tenant,
+                &format!("t-g{}", token[3..].to_ascii_uppercase()),
+                1_001
+            ),
+            Err(TokenError::Invalid)
+        );
+        assert_eq!(
+            signer.verify(TokenKind::Tenant, &token.to_ascii_uppercase(), 1_001),
+            Err(TokenError::Invalid)
+        );
+    }
+
+    #[test]
+    fn a_lifetime_longer_than_issued_is_refused_however_well_signed() {
+        let signer = signer();
+        let mut claims = TokenClaims::new(TokenKind::Tenant, 42, 1_000);
+        assert!(
+            signer
+                .verify(TokenKind::Tenant, &signer.sign(&claims), 1_001)
+                .is_ok()
+        );
+        claims.expires_at = claims.issued_at + TOKEN_LIFETIME_SECS + 1;
+        assert_eq!(
+            signer.verify(TokenKind::Tenant, &signer.sign(&claims), 1_001),
+            Err(TokenError::Invalid)
+        );
+        claims.expires_at = i64::MAX;
+        claims.issued_at = i64::MIN;
+        assert_eq!(
+            signer.verify(TokenKind::Tenant, &signer.sign(&claims), 1_001),
+            Err(TokenError::Invalid)
+        );
+        claims.issued_at = claims.expires_at;
+        assert_eq!(
+            signer.verify(TokenKind::Tenant, &signer.sign(&claims), 1_001),
+            Err(TokenError::Invalid)
+        );
     }
 
     #[test]

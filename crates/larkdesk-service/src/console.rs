@@ -281,7 +281,9 @@ pub async fn seed_demo(store: &dyn Store, now_ms: i64) -> Result<DemoCredentials
             id: 1,
             user_avatar_url: agent.avatar_url.clone(),
             user_name: agent.name.clone(),
-            user_id: 7_262_656_095_919_128_578,
+            // The id every comment of this agent carries (derived from the open_id), so the agent
+            // appears under one `comments.user_id`.
+            user_id: larkdesk_domain::ids::stable_numeric_id(&agent.id),
         }),
         ticket_type: TicketStage::Human as i64,
         status: TicketStatus::ClosedByAgent.code(),

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use aes::cipher::{BlockEncryptMut, KeyIvInit, block_padding::Pkcs7};
 use base64::Engine;
+use larkdesk_domain::event_target;
 use larkdesk_store::{Delivery, DeliveryOutcome, EventSettings};
 use rand::Rng;
 use sha2::{Digest, Sha256};
@@ -39,6 +40,9 @@ pub struct DeliveryConfig {
     pub poll: Duration,
     /// How long a receiver has to answer.
     pub timeout: Duration,
+    /// May events go to loopback and private addresses (`--event-allow-private`)? Link-local and
+    /// metadata addresses are refused regardless (see [`larkdesk_domain::event_target`]).
+    pub allow_private: bool,
 }
 
 impl Default for DeliveryConfig {
@@ -51,6 +55,7 @@ impl Default for DeliveryConfig {
             lease: Duration::from_secs(30),
             poll: Duration::from_millis(250),
             timeout: Duration::from_secs(3),
+            allow_private: false,
         }
     }
 }
@@ -109,33 +114,119 @@ fn unix_now() -> i64 {
         .unwrap_or_default()
 }
 
-/// POST `plaintext` to the app's request URL; the receiver's answer body on HTTP 200.
+/// Check an event request URL before anything is sent to it: `http(s)` only, no `user:pass@`
+/// (it would become Basic auth), and an address literal (in any spelling the URL standard
+/// accepts: `127.1`, `0x7f000001`, `2130706433`, `[::ffff:7f00:1]`, … all parse to the address
+/// they mean) must be one event delivery may reach. Host names are checked when they are
+/// resolved, by the client's resolver (see [`http_client`]), so the address checked is the
+/// address connected to.
+pub fn check_target(url: &str, allow_private: bool) -> Result<reqwest::Url, String> {
+    let parsed = reqwest::Url::parse(url).map_err(|_| "request_url is not a valid URL".to_owned())?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err("request_url must be an http(s) URL".into());
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err("request_url must not carry credentials (user:pass@)".into());
+    }
+    let ip = match parsed.host() {
+        None => return Err("request_url has no host".into()),
+        Some(url::Host::Domain(_)) => return Ok(parsed),
+        Some(url::Host::Ipv4(v4)) => std::net::IpAddr::V4(v4),
+        Some(url::Host::Ipv6(v6)) => std::net::IpAddr::V6(v6),
+    };
+    if event_target::allowed(ip, allow_private) {
+        Ok(parsed)
+    } else {
+        Err(refused(ip, allow_private))
+    }
+}
+
+fn refused(ip: std::net::IpAddr, allow_private: bool) -> String {
+    match event_target::classify(ip) {
+        event_target::TargetClass::Private if !allow_private => format!(
+            "request_url reaches {ip}, a loopback or private address: allowed only when the server runs with --event-allow-private"
+        ),
+        _ => format!("request_url reaches {ip}, an address event delivery never sends to"),
+    }
+}
+
+/// Resolves a request URL's host once and keeps only the addresses event delivery may reach;
+/// the connection is made to those, so a name cannot be re-pointed between check and use.
+struct GuardedResolver {
+    allow_private: bool,
+}
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let allow_private = self.allow_private;
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let resolved: Vec<std::net::SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let allowed: Vec<std::net::SocketAddr> = resolved
+                .iter()
+                .copied()
+                .filter(|a| event_target::allowed(a.ip(), allow_private))
+                .collect();
+            match (allowed.is_empty(), resolved.first()) {
+                (false, _) => Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs),
+                (true, Some(first)) => Err(refused(first.ip(), allow_private).into()),
+                (true, None) => Err(format!("{host} does not resolve").into()),
+            }
+        })
+    }
+}
+
+/// Why a request failed, without the receiver's words: its answer is never repeated to whoever
+/// set the URL (no reading internal services through error messages).
+fn request_error(e: &reqwest::Error) -> String {
+    use std::error::Error as _;
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if text.starts_with("request_url ") {
+            return text;
+        }
+        source = cause.source();
+    }
+    if e.is_timeout() {
+        "request failed: the receiver did not answer in time".into()
+    } else if e.is_connect() {
+        "request failed: could not connect".into()
+    } else {
+        "request failed".into()
+    }
+}
+
+/// POST `plaintext` to the app's request URL; the receiver's answer body on HTTP 200. Redirects
+/// are not followed (a 3xx is a failure). Errors never include the receiver's answer.
 pub async fn push(
     client: &reqwest::Client,
     settings: &EventSettings,
     plaintext: &str,
+    allow_private: bool,
 ) -> Result<String, String> {
+    let url = check_target(&settings.request_url, allow_private)?;
     let (body, headers) = signed_request(settings, plaintext, unix_now());
-    let mut request = client.post(&settings.request_url).body(body);
+    let mut request = client.post(url).body(body);
     for (name, value) in headers {
         request = request.header(name, value);
     }
-    let response = request.send().await.map_err(|e| format!("request failed: {e}"))?;
+    let response = request.send().await.map_err(|e| request_error(&e))?;
     let status = response.status();
-    let text = response.text().await.unwrap_or_default();
     if status == reqwest::StatusCode::OK {
-        Ok(text)
+        Ok(response.text().await.unwrap_or_default())
     } else {
-        Err(format!(
-            "HTTP {}: {}",
-            status.as_u16(),
-            text.chars().take(200).collect::<String>()
-        ))
+        Err(format!("the receiver answered HTTP {}", status.as_u16()))
     }
 }
 
 /// Feishu's URL verification: the receiver must echo the challenge.
-pub async fn verify_url(client: &reqwest::Client, settings: &EventSettings) -> Result<(), String> {
+pub async fn verify_url(
+    client: &reqwest::Client,
+    settings: &EventSettings,
+    allow_private: bool,
+) -> Result<(), String> {
     let challenge = larkdesk_domain::ids::new_event_id();
     let plaintext = serde_json::json!({
         "challenge": challenge,
@@ -143,16 +234,14 @@ pub async fn verify_url(client: &reqwest::Client, settings: &EventSettings) -> R
         "type": "url_verification",
     })
     .to_string();
-    let answer = push(client, settings, &plaintext).await?;
+    let answer = push(client, settings, &plaintext, allow_private).await?;
     let echoed: Option<String> = serde_json::from_str::<serde_json::Value>(&answer)
         .ok()
         .and_then(|v| v.get("challenge").and_then(|c| c.as_str()).map(str::to_owned));
     if echoed.as_deref() == Some(challenge.as_str()) {
         Ok(())
     } else {
-        Err(format!(
-            "the URL did not echo the challenge (answered {answer:?})"
-        ))
+        Err("the URL answered HTTP 200 without echoing the challenge".into())
     }
 }
 
@@ -162,6 +251,12 @@ pub fn http_client(config: &DeliveryConfig) -> reqwest::Client {
         // `X-Lark-Signature`, not `x-lark-signature`: lark-oapi looks headers up case-sensitively.
         .http1_title_case_headers()
         .user_agent(concat!("larkdesk/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none())
+        // A proxy would resolve the name itself, past the resolver's check.
+        .no_proxy()
+        .dns_resolver(Arc::new(GuardedResolver {
+            allow_private: config.allow_private,
+        }))
         .build()
         .expect("a TLS backend is compiled in")
 }
@@ -174,7 +269,9 @@ async fn deliver_one(
     delivery: Delivery,
 ) {
     let result = match store.event_settings(delivery.app).await {
-        Ok(Some(settings)) => push(client, &settings, &delivery.body).await.map(drop),
+        Ok(Some(settings)) => push(client, &settings, &delivery.body, config.allow_private)
+            .await
+            .map(drop),
         Ok(None) => Err("the app has no event request URL".to_owned()),
         Err(e) => {
             // Leave the lease to run out; the delivery is retried when the database is back.
@@ -245,6 +342,47 @@ mod tests {
             .unwrap();
         assert_eq!(plain, body.as_bytes());
         assert_ne!(encrypt("my-key", body), encrypt("my-key", body), "random IV");
+    }
+
+    #[test]
+    fn targets_are_checked_in_every_spelling() {
+        for url in [
+            "http://127.0.0.1:9/x",
+            "http://127.1/x",
+            "http://0x7f000001/x",
+            "http://2130706433/x",
+            "http://0177.0.0.1/x",
+            "http://[::1]/x",
+            "http://[::ffff:127.0.0.1]/x",
+            "http://10.0.0.1/x",
+        ] {
+            assert!(check_target(url, false).is_err(), "{url}");
+            assert!(check_target(url, true).is_ok(), "{url}");
+        }
+        for url in [
+            "http://169.254.169.254/latest/meta-data/",
+            "http://0xa9fea9fe/",
+            "http://0.0.0.0:8080/",
+            "http://0/",
+            "http://[fe80::1]/",
+            "http://[::ffff:169.254.169.254]/",
+            "http://[fd00:ec2::254]/",
+            "http://100.100.100.200/",
+        ] {
+            assert!(check_target(url, true).is_err(), "{url}");
+        }
+        for url in [
+            "http://user:pass@example.com/",
+            "http://user@example.com/",
+            "ftp://example.com/",
+            "file:///etc/passwd",
+            "not a url",
+            "http://",
+        ] {
+            assert!(check_target(url, true).is_err(), "{url}");
+        }
+        assert!(check_target("https://example.com/events", false).is_ok());
+        assert!(check_target("http://93.184.216.34/events", false).is_ok());
     }
 
     #[test]

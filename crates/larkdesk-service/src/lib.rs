@@ -53,6 +53,20 @@ impl Caller {
         }
     }
 
+    /// May this caller read and change the helpdesk's tickets? The app itself (a tenant token)
+    /// and an agent (an agent's user token) may; a user token of anyone else — a guest — carries
+    /// that user's powers, and a guest has no access to the helpdesk's tickets (403/154003).
+    /// larkdesk has no helpdesk admins or owners apart from its agents, and every agent of the
+    /// tenant has access to every ticket of its helpdesks.
+    pub fn may_handle_tickets(&self) -> Result<()> {
+        match &self.user {
+            Some(u) if !u.is_agent => Err(Error::Forbidden(
+                "this user access token is not an agent's: only agents of the helpdesk may read or change its tickets".into(),
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// The open_id of the user a user token acts for; empty for tenant tokens.
     pub fn user_id(&self) -> String {
         self.user.as_ref().map(|u| u.user.id.clone()).unwrap_or_default()

@@ -127,7 +127,7 @@ pub struct NewTicket {
 }
 
 fn text_content(content: &str) -> String {
-    serde_json::json!({"msg_type": "text", "content": content}).to_string()
+    larkdesk_domain::message_content::text(content)
 }
 
 pub(crate) fn image_content_type(bytes: &[u8]) -> &'static str {
@@ -225,7 +225,24 @@ impl Tickets {
         if index < 0 {
             return Err(Error::invalid("index must not be negative"));
         }
-        Ok(self.store.image(helpdesk, id, message_id, index).await?)
+        match self.store.image(helpdesk, id, message_id, index).await {
+            Ok(image) => Ok(image),
+            // The message is the ticket's but has no image at that index: a bad `index`
+            // (400/154000, as the doc says), not a missing resource.
+            Err(larkdesk_store::StoreError::NotFound) => {
+                let event_id = ids::message_event_id(message_id);
+                match self.store.message_by_event_id(helpdesk, &event_id).await {
+                    Ok(m) if m.ticket_id == id && m.message.message_id == message_id => {
+                        Err(Error::invalid("index is past the message's last image"))
+                    }
+                    Ok(_) | Err(larkdesk_store::StoreError::NotFound) => {
+                        Err(larkdesk_store::StoreError::NotFound.into())
+                    }
+                    Err(e) => Err(e.into()),
+                }
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// An agent of the tenant, by open_id.
@@ -281,6 +298,7 @@ impl Tickets {
 
     /// Change ticket data (`PUT /tickets/:id`).
     pub async fn update(&self, caller: &Caller, id: TicketId, req: TicketUpdate) -> Result<Ticket> {
+        caller.may_handle_tickets()?;
         let status = req
             .status
             .map(|code| {
@@ -392,8 +410,11 @@ impl Tickets {
         let (sender, sender_id, actor) = match &caller.user {
             Some(u) if u.is_agent => (Sender::Agent, u.user.id.clone(), Actor::Agent(u.user.id.clone())),
             Some(_) => return Err(Error::Forbidden("only agents can post ticket messages".into())),
-            None => (Sender::Bot, caller.app.app_id.clone(), Actor::Bot),
+            // The bot has no open_id: its messages carry an empty `user_id`, whichever path
+            // (API, FAQ answer, emulator) they came by.
+            None => (Sender::Bot, String::new(), Actor::Bot),
         };
+        let content = larkdesk_domain::message_content::normalize(msg_type, &content);
         let kind = message(sender, sender_id, msg_type, content);
         let message_id = message_id_of(&kind).expect("made a message above");
         let event = self.at(actor, kind);
@@ -410,7 +431,7 @@ impl Tickets {
         event_id: &str,
         faqs: &[(String, f64)],
     ) -> Result<()> {
-        self.answer_with_faqs(&caller.helpdesk, caller.app.app_id.clone(), id, event_id, faqs)
+        self.answer_with_faqs(&caller.helpdesk, String::new(), id, event_id, faqs)
             .await
     }
 
@@ -434,26 +455,25 @@ impl Tickets {
         faqs: &[(String, f64)],
     ) -> Result<()> {
         self.asked(helpdesk, id, event_id).await?;
+        let mut questions = Vec::with_capacity(faqs.len());
         for (faq_id, _) in faqs {
             let known = match larkdesk_domain::ids::FaqId::parse(faq_id) {
                 Some(faq) => match self.store.faq(helpdesk, faq).await {
-                    Ok(f) => f.status == crate::faqs::ONLINE,
-                    Err(larkdesk_store::StoreError::NotFound) => false,
+                    Ok(f) if f.status == crate::faqs::ONLINE => Some(f.question),
+                    Ok(_) | Err(larkdesk_store::StoreError::NotFound) => None,
                     Err(e) => return Err(e.into()),
                 },
-                None => false,
+                None => None,
             };
-            if !known {
+            let Some(question) = known else {
                 return Err(Error::Missing(format!(
                     "faq {faq_id:?} is not a FAQ of this helpdesk"
                 )));
-            }
+            };
+            questions.push(question);
         }
-        let content = serde_json::json!({
-            "msg_type": "faq",
-            "content": faqs.iter().map(|(id, score)| serde_json::json!({"id": id, "score": score})).collect::<Vec<_>>(),
-        })
-        .to_string();
+        // A text message like any other: the questions it offers, one a line.
+        let content = text_content(&questions.join("\n"));
         let answer = self.at(Actor::Bot, message(Sender::Bot, bot_id, "text", content));
         change(&*self.store, helpdesk, id, |current, _| {
             let closed = TicketStatus::from_code(current.status).is_some_and(TicketStatus::is_closed);
@@ -474,6 +494,24 @@ impl Tickets {
                 return Err(Error::Missing("receiver_id is not a user of this tenant".into()));
             }
             Err(e) => return Err(e.into()),
+        }
+        // `receive_type=chat` goes to the user's service group, which the doc says fails while
+        // the user has an active ticket (the group is the ticket's chat then).
+        if m.receive_type == "chat" {
+            let active = TicketFilter {
+                guest_id: Some(m.receiver_id.clone()),
+                status_list: vec![1, 2, 3, 4, 5],
+                ..Default::default()
+            };
+            let (open, _) = self
+                .store
+                .list_tickets(&caller.helpdesk, &active, None, 0, 1)
+                .await?;
+            if open > 0 {
+                return Err(Error::MethodForbidden(
+                    "the user has an active ticket: a chat message cannot go to their service group now; use receive_type=user".into(),
+                ));
+            }
         }
         let message_id = ids::new_message_id();
         let record = BotMessage {

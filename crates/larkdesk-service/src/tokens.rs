@@ -21,6 +21,10 @@ pub enum CredentialsRefused {
     UnknownApp,
     /// The app secret is wrong.
     BadSecret,
+    /// The app is not a custom (self-built) app: Feishu's `…/internal` token endpoints are for
+    /// custom apps only (store apps use the app_ticket flow, which larkdesk does not emulate; the
+    /// admin API mints their tokens).
+    NotCustomApp,
 }
 
 #[derive(Clone)]
@@ -51,7 +55,8 @@ impl Tokens {
         &self.signer
     }
 
-    /// Check app credentials and return `(token, expire)` of the `kind` asked for.
+    /// Check a custom app's credentials (the `…/internal` endpoints) and return `(token, expire)`
+    /// of the `kind` asked for.
     pub async fn issue(
         &self,
         kind: TokenKind,
@@ -65,6 +70,9 @@ impl Tokens {
         };
         if !app.secret_hash.matches(app_secret) {
             return Ok(Err(CredentialsRefused::BadSecret));
+        }
+        if app.app_type != larkdesk_store::AppType::Custom {
+            return Ok(Err(CredentialsRefused::NotCustomApp));
         }
         Ok(Ok(self.mint(kind, app.id, None).await?))
     }

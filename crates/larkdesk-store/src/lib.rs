@@ -129,6 +129,7 @@ pub trait AccountStore: Send + Sync {
     async fn app_by_row_id(&self, id: AppRowId) -> StoreResult<App>;
     async fn set_app_secret(&self, app_id: &str, secret_hash: &SecretHash) -> StoreResult<()>;
     async fn set_app_scopes(&self, app_id: &str, scopes: &[String]) -> StoreResult<()>;
+    async fn set_app_wire_profile(&self, app_id: &str, profile: WireProfile) -> StoreResult<()>;
 
     /// The newest token minted for an app and kind: `(issued_at_secs, expires_at_secs)`.
     async fn current_token(&self, app: AppRowId, kind: &str) -> StoreResult<Option<(i64, i64)>>;

@@ -38,6 +38,33 @@ impl AppType {
     }
 }
 
+/// Which wire an app is answered with: `docs` (the default) follows the documentation and the
+/// SDK models; `production` reproduces what the production API is publicly reported to send
+/// where it deviates (listed in the README with each report).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WireProfile {
+    #[default]
+    Docs,
+    Production,
+}
+
+impl WireProfile {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Docs => "docs",
+            Self::Production => "production",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "docs" => Some(Self::Docs),
+            "production" => Some(Self::Production),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct App {
     pub id: AppRowId,
@@ -47,6 +74,7 @@ pub struct App {
     pub app_type: AppType,
     pub scopes: Vec<String>,
     pub secret_hash: SecretHash,
+    pub wire_profile: WireProfile,
 }
 
 #[derive(Debug, Clone)]

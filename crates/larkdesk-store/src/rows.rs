@@ -12,7 +12,7 @@ use larkdesk_wire::ticket::{Ticket, TicketMessage, TicketUser};
 use crate::backend::Columns;
 use crate::{
     App, AppType, Delivery, DeliveryRecord, Helpdesk, StoreError, StoreResult, StoredMessage, Tenant,
-    UserRecord,
+    UserRecord, WireProfile,
 };
 
 pub(crate) fn json_column<T: serde::de::DeserializeOwned>(raw: &str, col: &str) -> StoreResult<T> {
@@ -47,6 +47,11 @@ pub(crate) fn app(row: &impl Columns) -> StoreResult<App> {
             .ok_or_else(|| StoreError::Corrupt(format!("app_type {app_type}")))?,
         scopes: json_column(&row.text("scopes")?, "scopes")?,
         secret_hash: hash_column(row, "secret_hash")?,
+        wire_profile: {
+            let profile = row.text("wire_profile")?;
+            WireProfile::parse(&profile)
+                .ok_or_else(|| StoreError::Corrupt(format!("wire_profile {profile}")))?
+        },
     })
 }
 

@@ -95,6 +95,9 @@ pub enum AdminCommand {
         /// Encrypt events with this key (AES-256-CBC, as Feishu).
         #[arg(long)]
         encrypt_key: Option<String>,
+        /// Allow a loopback or private address (the server must run with it too to deliver).
+        #[arg(long, env = "LARKDESK_EVENT_ALLOW_PRIVATE")]
+        event_allow_private: bool,
     },
     /// Recent event deliveries and their status, newest first.
     ListDeliveries {
@@ -202,16 +205,22 @@ pub async fn run(store: Arc<dyn Store>, command: AdminCommand) -> anyhow::Result
             request_url,
             verification_token,
             encrypt_key,
+            event_allow_private,
         } => {
             let app = store.app_by_app_id(&app_id).await?;
+            delivery::check_target(&request_url, event_allow_private).map_err(|why| anyhow::anyhow!(why))?;
             let settings = larkdesk_store::EventSettings {
                 request_url,
                 verification_token: verification_token
                     .unwrap_or_else(larkdesk_domain::credentials::new_app_secret),
                 encrypt_key,
             };
-            let client = delivery::http_client(&Default::default());
-            delivery::verify_url(&client, &settings)
+            let config = delivery::DeliveryConfig {
+                allow_private: event_allow_private,
+                ..Default::default()
+            };
+            let client = delivery::http_client(&config);
+            delivery::verify_url(&client, &settings, event_allow_private)
                 .await
                 .map_err(|why| anyhow::anyhow!("URL verification failed: {why}"))?;
             store.set_event_settings(app.id, Some(&settings)).await?;

@@ -77,6 +77,12 @@ pub struct ServeArgs {
     #[arg(long, env = "LARKDESK_EVENT_TIMEOUT_SECS", default_value_t = 3)]
     event_timeout_secs: u64,
 
+    /// Let event request URLs reach loopback and private addresses (10/8, 172.16/12, 192.168/16,
+    /// 127/8, ::1, fc00::/7, …): for demo and development setups whose receiver runs beside
+    /// larkdesk. Link-local and cloud metadata addresses are refused regardless.
+    #[arg(long, env = "LARKDESK_EVENT_ALLOW_PRIVATE")]
+    event_allow_private: bool,
+
     /// Also write the credentials created at start (demo, admin token) to this JSON file.
     #[arg(long)]
     credentials_file: Option<std::path::PathBuf>,
@@ -112,7 +118,14 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs) -> anyhow::Result<()> {
     };
 
     let ticket_cache_ttl = std::time::Duration::from_millis(args.ticket_cache_ms);
-    let state = larkdesk_api::AppState::new(store.clone(), limits, clock.clone(), ticket_cache_ttl).await?;
+    let state = larkdesk_api::AppState::new(
+        store.clone(),
+        limits,
+        clock.clone(),
+        ticket_cache_ttl,
+        args.event_allow_private,
+    )
+    .await?;
     let listener = tokio::net::TcpListener::bind(args.bind).await?;
     let addr = listener.local_addr()?;
     let base = format!("http://{addr}");
@@ -143,6 +156,7 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs) -> anyhow::Result<()> {
                 .collect(),
             lease: std::time::Duration::from_secs(args.event_lease_secs),
             timeout: std::time::Duration::from_secs(args.event_timeout_secs),
+            allow_private: args.event_allow_private,
             ..Default::default()
         };
         tokio::spawn(delivery::run(store, clock, config));

@@ -20,7 +20,7 @@ use crate::state::{AppState, SharedState};
 /// Token endpoint failures, with Feishu's codes.
 #[derive(Debug, PartialEq, Eq)]
 pub enum TokenFailure {
-    /// 10003: body unparsable, fields missing, or app unknown.
+    /// 10003: body unparsable, fields missing, app unknown, or not a custom app.
     InvalidParam(&'static str),
     /// 10014: wrong app secret.
     BadSecret,
@@ -61,6 +61,9 @@ async fn issue(
         Ok(Ok(issued)) => Ok(issued),
         Ok(Err(CredentialsRefused::UnknownApp)) => Err(TokenFailure::InvalidParam("unknown app_id")),
         Ok(Err(CredentialsRefused::BadSecret)) => Err(TokenFailure::BadSecret),
+        Ok(Err(CredentialsRefused::NotCustomApp)) => Err(TokenFailure::InvalidParam(
+            "this endpoint is for custom (self-built) apps only",
+        )),
         Err(e) => {
             tracing::error!(error = %e, "token issue failed");
             Err(TokenFailure::Internal)

@@ -79,6 +79,7 @@ pub async fn list_ticket_messages(
         .auth
         .helpdesk_caller(&headers, Endpoint::ListTicketMessages)
         .await?;
+    caller.may_handle_tickets()?;
     let id = path_ticket_id(path)?;
     let q = QueryParams::parse(raw.as_deref());
     let (offset, limit) = q.page(200)?;

@@ -34,6 +34,14 @@ pub fn path_ticket_id(path: Result<Path<String>, PathRejection>) -> ApiResult<Ti
     parse_ticket_id(&raw)
 }
 
+/// A rendered ticket body as the caller's app's wire profile shows it.
+fn profiled(caller: &larkdesk_service::Caller, body: bytes::Bytes) -> bytes::Bytes {
+    match caller.app.wire_profile {
+        larkdesk_store::WireProfile::Docs => body,
+        larkdesk_store::WireProfile::Production => crate::json::comments_as_list(body),
+    }
+}
+
 /// `GET /tickets/:ticket_id`
 pub async fn get_ticket(
     State(state): State<SharedState>,
@@ -51,6 +59,7 @@ pub(crate) async fn serve_ticket(
     ticket_id: impl FnOnce() -> ApiResult<TicketId>,
 ) -> ApiResult<Response> {
     let caller = state.auth.helpdesk_caller(headers, Endpoint::GetTicket).await?;
+    caller.may_handle_tickets()?;
     let id = ticket_id()?;
     let render = async {
         let ticket = state.services.tickets.get(&caller.helpdesk, id).await?;
@@ -60,7 +69,7 @@ pub(crate) async fn serve_ticket(
         .tickets
         .ticket(caller.helpdesk.id.0, id.get(), render)
         .await?;
-    Ok(respond_bytes(StatusCode::OK, body))
+    Ok(respond_bytes(StatusCode::OK, profiled(&caller, body)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -122,6 +131,7 @@ pub async fn list_tickets(
         .auth
         .helpdesk_caller(&headers, Endpoint::ListTickets)
         .await?;
+    caller.may_handle_tickets()?;
     let q = QueryParams::parse(raw.as_deref());
     let filter = TicketFilter {
         ticket_id: q.get("ticket_id").map(parse_ticket_id).transpose()?,
@@ -156,7 +166,7 @@ pub async fn list_tickets(
         success_body(ListTicketsData { total, tickets })
     };
     let body = state.tickets.page(&key, render).await?;
-    Ok(respond_bytes(StatusCode::OK, body))
+    Ok(respond_bytes(StatusCode::OK, profiled(&caller, body)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -214,6 +224,7 @@ pub async fn ticket_image(
         .auth
         .helpdesk_caller(&headers, Endpoint::TicketImages)
         .await?;
+    caller.may_handle_tickets()?;
     let q = QueryParams::parse(raw.as_deref());
     let ticket_id = parse_ticket_id(
         q.get("ticket_id")

@@ -21,7 +21,8 @@ use crate::backend::{Backend, Columns, On, Writer, sql};
 use crate::direct::Direct;
 use crate::rows::{self, USER_COLUMNS, to_json};
 use crate::{
-    AccountStore, App, Helpdesk, NewApp, NewHelpdesk, StoreError, StoreResult, Tenant, UserRecord, Workload,
+    AccountStore, App, Helpdesk, NewApp, NewHelpdesk, StoreError, StoreResult, Tenant, UserRecord,
+    WireProfile, Workload,
 };
 
 /// The store on a SQL database `DB` (`sqlx::Sqlite` or `sqlx::Postgres`).
@@ -201,6 +202,7 @@ impl<DB: Backend> AccountStore for SqlStore<DB> {
             app_type: new.app_type,
             scopes: new.scopes,
             secret_hash: new.secret_hash,
+            wire_profile: WireProfile::Docs,
         })
     }
 
@@ -232,6 +234,15 @@ impl<DB: Backend> AccountStore for SqlStore<DB> {
     async fn set_app_scopes(&self, app_id: &str, scopes: &[String]) -> StoreResult<()> {
         let changed = sql("UPDATE apps SET scopes = $1 WHERE app_id = $2")
             .bind(to_json(&scopes))
+            .bind(app_id)
+            .execute(&self.writer)
+            .await?;
+        found(changed)
+    }
+
+    async fn set_app_wire_profile(&self, app_id: &str, profile: WireProfile) -> StoreResult<()> {
+        let changed = sql("UPDATE apps SET wire_profile = $1 WHERE app_id = $2")
+            .bind(profile.as_str())
             .bind(app_id)
             .execute(&self.writer)
             .await?;
@@ -339,7 +350,7 @@ impl<DB: Backend> AccountStore for SqlStore<DB> {
     }
 }
 
-const APP_COLUMNS: &str = "id, app_id, tenant_id, name, app_type, scopes, secret_hash";
+const APP_COLUMNS: &str = "id, app_id, tenant_id, name, app_type, scopes, secret_hash, wire_profile";
 
 pub(crate) fn now_ms() -> i64 {
     std::time::SystemTime::now()

@@ -46,16 +46,15 @@ async fn invalid_tokens_are_99991663() {
     let mut tampered = token.clone();
     tampered.replace_range(10..11, if &token[10..11] == "0" { "1" } else { "0" });
     let huge = "t-".to_owned() + &"a".repeat(60_000);
-    for bad in [
-        tampered.as_str(),
-        "t-g00",
-        "u-abc",
-        "eyJhbGciOi.x.y",
-        huge.as_str(),
-        "' OR 1=1 --",
-    ] {
+    for bad in [tampered.as_str(), "t-g00", huge.as_str(), "' OR 1=1 --"] {
         let r = server.get_ticket(&id, Some(bad), Some(&helpdesk)).await;
         assert_feishu_error(&r, 400, 99991663);
+    }
+    // What looks like a user token is refused with the user-token code (issue 22 item 5).
+    let huge_user = "u-".to_owned() + &"a".repeat(60_000);
+    for bad in ["u-abc", "u-g00", "eyJhbGciOi.x.y", huge_user.as_str()] {
+        let r = server.get_ticket(&id, Some(bad), Some(&helpdesk)).await;
+        assert_feishu_error(&r, 400, 99991668);
     }
     // Non-UTF-8 bytes in the header value.
     let r = server
@@ -197,4 +196,110 @@ async fn store_apps_are_refused_with_403_154003() {
         .await;
     assert_feishu_error(&r, 403, 154003);
     assert!(r.json()["error"]["message"].as_str().unwrap().contains("custom"));
+}
+
+/// Issue 22 item 4: the kind is signed, one token has one spelling.
+#[tokio::test]
+async fn a_token_s_kind_and_spelling_cannot_be_changed() {
+    let desk = crate::lifecycle::Desk::new().await;
+    let server = &desk.server;
+    let id = server.demo().ticket_ids[0].clone();
+    let helpdesk = server.demo_helpdesk_header();
+    let user = desk.user_token(&desk.guest).await;
+    assert!(user.starts_with("u-g"), "{user}");
+    let tenant = server.demo_token().await;
+    assert_eq!(
+        server
+            .get_ticket(&id, Some(&tenant), Some(&helpdesk))
+            .await
+            .code(),
+        0
+    );
+
+    // A user token relabelled as a tenant token.
+    let relabelled = user.replacen("u-", "t-", 1);
+    assert_feishu_error(
+        &server.get_ticket(&id, Some(&relabelled), Some(&helpdesk)).await,
+        400,
+        99991663,
+    );
+    // Upper-case spellings of a good tenant token.
+    let upper_hex = format!("t-g{}", tenant[3..].to_ascii_uppercase());
+    assert_ne!(upper_hex, tenant);
+    for bad in [upper_hex, tenant.to_ascii_uppercase()] {
+        assert_feishu_error(
+            &server.get_ticket(&id, Some(&bad), Some(&helpdesk)).await,
+            400,
+            99991663,
+        );
+    }
+}
+
+/// Issue 22 item 5: a guest's user token carries a guest's powers — none over the helpdesk's
+/// tickets — while an agent's user token and the tenant token keep theirs.
+#[tokio::test]
+async fn a_guest_s_user_token_neither_reads_nor_changes_tickets() {
+    let desk = crate::lifecycle::Desk::new().await;
+    let server = &desk.server;
+    let id = desk.start(true).await;
+    let guest = desk.user_token(&desk.guest).await;
+    let agent = desk.user_token(&desk.agent_a).await;
+    let call = async |token: &str, method: reqwest::Method, path: &str, body: Option<serde_json::Value>| {
+        let mut request = server
+            .http
+            .request(method, server.url(&format!("/open-apis/helpdesk/v1{path}")))
+            .bearer_auth(token)
+            .header("X-Lark-Helpdesk-Authorization", &desk.header);
+        if let Some(body) = body {
+            request = request.body(body.to_string());
+        }
+        server.send(request).await
+    };
+    let reads = [
+        format!("/tickets/{id}"),
+        "/tickets?page_size=5".to_owned(),
+        format!("/tickets/{id}/messages"),
+        format!("/ticket_images?ticket_id={id}&msg_id=om_x&index=0"),
+    ];
+    for path in &reads {
+        let r = call(&guest, reqwest::Method::GET, path, None).await;
+        assert_feishu_error(&r, 403, 154003);
+    }
+    let close = json!({"status": 51});
+    let r = call(
+        &guest,
+        reqwest::Method::PUT,
+        &format!("/tickets/{id}"),
+        Some(close.clone()),
+    )
+    .await;
+    assert_feishu_error(&r, 403, 154003);
+    assert_ne!(
+        desk.ticket(&id).await["status"],
+        json!(51),
+        "the guest closed nothing"
+    );
+
+    // The agent's user token and the tenant token still read and change.
+    for path in &reads[..3] {
+        let r = call(&agent, reqwest::Method::GET, path, None).await;
+        assert_eq!((r.status, r.code()), (200, 0), "{path}: {}", r.text);
+    }
+    let r = call(
+        &agent,
+        reqwest::Method::PUT,
+        &format!("/tickets/{id}"),
+        Some(close),
+    )
+    .await;
+    assert_eq!((r.status, r.code()), (200, 0), "{}", r.text);
+    assert_eq!(desk.ticket(&id).await["status"], json!(51));
+    let r = call(
+        &desk.token,
+        reqwest::Method::PUT,
+        &format!("/tickets/{id}"),
+        Some(json!({"status": 2})),
+    )
+    .await;
+    assert_eq!((r.status, r.code()), (200, 0), "{}", r.text);
 }

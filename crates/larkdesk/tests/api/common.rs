@@ -124,6 +124,10 @@ pub fn helpdesk_header(id: &str, token: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(format!("{id}:{token}"))
 }
 
+/// Among a test server's arguments: start it without `--event-allow-private` (every other test
+/// server lets events reach 127.0.0.1, where the tests' receivers listen).
+pub const STRICT_EVENT_TARGETS: &str = "<strict event targets>";
+
 impl TestServer {
     /// A server on a fresh database, with the demo installation.
     pub async fn start() -> Self {
@@ -182,6 +186,15 @@ impl TestServer {
     }
 
     async fn spawn(dir: TempDir, db_url: String, args: &[&str], log_level: &str) -> Self {
+        // Test receivers listen on 127.0.0.1: event targets may be private unless a test asks
+        // for the production default.
+        let strict = args.contains(&STRICT_EVENT_TARGETS);
+        let args: Vec<&str> = args
+            .iter()
+            .copied()
+            .filter(|a| *a != STRICT_EVENT_TARGETS)
+            .collect();
+        let allowance: &[&str] = if strict { &[] } else { &["--event-allow-private"] };
         let creds = dir.path().join("credentials.json");
         let stderr_path = dir.path().join("stderr.log");
         let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
@@ -197,7 +210,8 @@ impl TestServer {
             ])
             .arg("--credentials-file")
             .arg(&creds)
-            .args(args)
+            .args(allowance)
+            .args(&args)
             .env("LARKDESK_LOG", log_level)
             .stdout(Stdio::null())
             .stderr(Stdio::from(stderr))

@@ -473,3 +473,117 @@ async fn an_event_in_flight_when_the_server_dies_is_delivered_after_restart() {
     }
     panic!("the delivery was not recorded as delivered");
 }
+
+/// A target that answers every request with `status`, `body` and, when given, a `Location`.
+async fn fixed_target(
+    status: u16,
+    body: &'static str,
+    location: Option<String>,
+) -> (String, Arc<Mutex<usize>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let hits = Arc::new(Mutex::new(0usize));
+    let counted = hits.clone();
+    let app = axum::Router::new().fallback(move || {
+        let (location, counted) = (location.clone(), counted.clone());
+        async move {
+            *counted.lock().unwrap() += 1;
+            let mut response = axum::response::IntoResponse::into_response((
+                axum::http::StatusCode::from_u16(status).unwrap(),
+                body,
+            ));
+            if let Some(to) = location {
+                response.headers_mut().insert("location", to.parse().unwrap());
+            }
+            response
+        }
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, hits)
+}
+
+async fn set_url(desk: &Desk, url: &str) -> crate::common::Response {
+    desk.server
+        .admin_request(
+            Method::PUT,
+            &format!("/apps/{}/events", desk.app_id),
+            json!({"request_url": url}),
+        )
+        .await
+}
+
+/// Issue 22 item 8: without `--event-allow-private`, no spelling of a loopback or private
+/// address is reached; metadata and link-local never are.
+#[tokio::test]
+async fn event_urls_may_not_reach_private_addresses_in_any_spelling() {
+    let desk = Desk::with_args(&[crate::common::STRICT_EVENT_TARGETS]).await;
+    let receiver = Receiver::start(None).await;
+    let port = receiver
+        .url
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    for host in [
+        "127.0.0.1",
+        "127.1",
+        "0x7f000001",
+        "2130706433",
+        "0177.0.0.1",
+        "0.0.0.0",
+        "[::1]",
+        "[::ffff:127.0.0.1]",
+        "[::ffff:7f00:1]",
+        "localhost",
+        "169.254.169.254",
+    ] {
+        let r = set_url(&desk, &format!("http://{host}:{port}/webhook")).await;
+        assert_feishu_error(&r, 400, 154000);
+    }
+    assert!(
+        receiver.got.lock().unwrap().is_empty(),
+        "nothing reached the receiver"
+    );
+}
+
+/// Issue 22 item 8, with private targets allowed (demo/dev): credentials in the URL are refused,
+/// metadata stays out of reach, redirects are not followed and the target's answer is never
+/// repeated in the admin API's error.
+#[tokio::test]
+async fn event_urls_follow_no_redirect_carry_no_credentials_and_echo_nothing() {
+    let desk = Desk::new().await;
+    let receiver = Receiver::start(None).await;
+    let with_user = receiver.url.replacen("http://", "http://user:pass@", 1);
+    for url in [
+        with_user.as_str(),
+        "http://169.254.169.254/latest/meta-data/",
+        "http://0xa9fea9fe/",
+    ] {
+        let r = set_url(&desk, url).await;
+        assert_feishu_error(&r, 400, 154000);
+    }
+    assert!(receiver.got.lock().unwrap().is_empty());
+
+    // A redirect to a receiver that would answer the challenge is not followed.
+    let (redirect, hits) = fixed_target(307, "", Some(receiver.url.clone())).await;
+    let r = set_url(&desk, &redirect).await;
+    assert_feishu_error(&r, 400, 154000);
+    assert_eq!(*hits.lock().unwrap(), 1);
+    assert!(
+        receiver.got.lock().unwrap().is_empty(),
+        "the redirect was followed"
+    );
+
+    // What the target answers stays with the target.
+    for status in [200, 500] {
+        let (url, _) = fixed_target(status, "INTERNAL-SECRET-7f3a", None).await;
+        let r = set_url(&desk, &url).await;
+        assert_feishu_error(&r, 400, 154000);
+        assert!(!r.text.contains("INTERNAL-SECRET"), "{}", r.text);
+    }
+    // The allowed receiver still verifies.
+    configure(&desk, &receiver).await;
+}

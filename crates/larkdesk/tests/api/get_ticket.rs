@@ -318,3 +318,92 @@ async fn the_router_and_the_hot_path_answer_alike() {
     assert_eq!(head.status, 200);
     assert!(head.text.is_empty());
 }
+
+/// Issue 22 item 16: the demo agent's comment and a comment the same agent writes through the
+/// API carry the same `comments.user_id`.
+#[tokio::test]
+async fn one_agent_has_one_comment_user_id() {
+    let server = TestServer::start().await;
+    let demo = server.demo().clone();
+    let mut commented = None;
+    for id in &demo.ticket_ids {
+        let t = server.demo_get_ticket(id).await.json()["data"]["ticket"].clone();
+        if t.get("comments").is_some() {
+            commented = Some((id.clone(), t));
+        }
+    }
+    let (id, t) = commented.expect("a demo ticket with a comment");
+    let agent = t["closed_by"]["id"]
+        .as_str()
+        .expect("closed by the demo agent")
+        .to_owned();
+    let before = t["comments"]["user_id"].clone();
+    let token = server
+        .admin(
+            &format!("/tenants/{}/users/{agent}/user_access_token", demo.tenant_key),
+            serde_json::json!({"app_id": demo.app_id}),
+        )
+        .await["user_access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = server
+        .send(
+            server
+                .http
+                .put(server.url(&format!("/open-apis/helpdesk/v1/tickets/{id}")))
+                .bearer_auth(&token)
+                .header("X-Lark-Helpdesk-Authorization", server.demo_helpdesk_header())
+                .body(serde_json::json!({"comment": "again"}).to_string()),
+        )
+        .await;
+    assert_eq!(r.code(), 0, "{}", r.text);
+    let after = server.demo_get_ticket(&id).await.json()["data"]["ticket"]["comments"].clone();
+    assert_eq!(after["content"], serde_json::json!("again"));
+    assert_eq!(after["user_id"], before, "one agent, one comments.user_id");
+}
+
+/// Issue 22 item 17: an app on the `production` wire profile gets `comments` as a list on GET and
+/// list tickets (as production is reported to send it); `docs`, the default, keeps the object.
+#[tokio::test]
+async fn the_production_wire_profile_sends_comments_as_a_list() {
+    let desk = crate::lifecycle::Desk::new().await;
+    let server = &desk.server;
+    let id = desk.start(true).await;
+    let r = server
+        .send(
+            desk.feishu(reqwest::Method::PUT, &format!("/tickets/{id}"))
+                .body(json!({"comment": "noted"}).to_string()),
+        )
+        .await;
+    assert_eq!(r.code(), 0, "{}", r.text);
+    let profile = async |name: &str| {
+        server
+            .admin_request(
+                reqwest::Method::PUT,
+                &format!("/apps/{}/wire_profile", desk.app_id),
+                json!({"wire_profile": name}),
+            )
+            .await
+    };
+    let list_comments = async || {
+        let r = server
+            .send(desk.feishu(reqwest::Method::GET, &format!("/tickets?ticket_id={id}")))
+            .await;
+        r.json()["data"]["tickets"][0]["comments"].clone()
+    };
+    assert!(desk.ticket(&id).await["comments"].is_object());
+    assert!(list_comments().await.is_object());
+
+    assert_eq!(profile("production").await.code(), 0);
+    let comments = desk.ticket(&id).await["comments"].clone();
+    assert_eq!(comments.as_array().map(Vec::len), Some(1), "{comments}");
+    assert_eq!(comments[0]["content"], json!("noted"));
+    let listed = list_comments().await;
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+
+    assert_eq!(profile("docs").await.code(), 0);
+    assert!(desk.ticket(&id).await["comments"].is_object());
+    let r = profile("staging").await;
+    crate::common::assert_feishu_error(&r, 400, 154000);
+}

@@ -382,6 +382,27 @@ async fn ticket_messages_create_and_list() {
     assert_eq!(first["user_name"], json!("Guest"));
     assert_eq!(messages[1]["message_id"], json!(message_id));
     assert_eq!(messages[3]["user_name"], json!("Agent A"));
+    // Issue 22 item 13: one content shape, whether the message came through the admin emulator
+    // or the API; the bot's messages carry no user id.
+    let contents: Vec<Value> = messages
+        .iter()
+        .map(|m| serde_json::from_str(m["content"].as_str().unwrap()).unwrap())
+        .collect();
+    assert_eq!(
+        contents[0],
+        json!({"msg_type": "text", "content": "my VPN is down"})
+    );
+    assert_eq!(
+        contents[1],
+        json!({"msg_type": "text", "content": "we are on it"})
+    );
+    assert_eq!(
+        contents[2],
+        json!({"msg_type": "post", "content": "t", "image_keys": []})
+    );
+    assert_eq!(contents[3], json!({"msg_type": "text", "content": "hi"}));
+    assert_eq!(messages[1]["user_id"], json!(""));
+    assert_eq!(messages[2]["user_id"], json!(""));
 
     // time_start/time_end in seconds, inclusive.
     let guest_ms = first["created_at"].as_i64().unwrap();
@@ -474,7 +495,9 @@ async fn ticket_images_return_the_stored_bytes() {
         assert_eq!(&raw[..], bytes);
     }
     for (query, status, code) in [
-        (format!("ticket_id={id}&msg_id={msg}&index=5"), 404, 154004),
+        // Issue 22 item 14: an index past the message's images is a bad request (the doc).
+        (format!("ticket_id={id}&msg_id={msg}&index=5"), 400, 154000),
+        (format!("ticket_id={id}&msg_id=om_0000&index=0"), 404, 154004),
         (format!("ticket_id=1&msg_id={msg}"), 404, 154004),
         (format!("ticket_id={id}&msg_id={msg}&index=-1"), 400, 154000),
         (format!("ticket_id={id}"), 400, 154000),
@@ -522,12 +545,16 @@ async fn answer_user_query_answers_a_guest_message_in_bot_stage() {
     assert_eq!(data, json!({}));
     let listed = ok(&desk, Method::GET, &format!("/tickets/{id}/messages"), None).await;
     assert_eq!(listed["total"], json!(2));
-    assert!(
-        listed["messages"][1]["content"]
-            .as_str()
-            .unwrap()
-            .contains(&faq_id)
+    // Issue 22 item 13: the FAQ answer is a text message in the one content shape, from the bot.
+    let answer = &listed["messages"][1];
+    assert_eq!(answer["message_type"], json!("text"));
+    let content: Value = serde_json::from_str(answer["content"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        content,
+        json!({"msg_type": "text", "content": "Reset password"}),
+        "{faq_id}"
     );
+    assert_eq!(answer["user_id"], json!(""));
 
     let r = feishu(
         &desk,
@@ -597,6 +624,22 @@ async fn bot_message_to_a_user() {
         let r = feishu(&desk, Method::POST, &format!("/message{query}"), Some(body)).await;
         assert_feishu_error(&r, status, code);
     }
+    // Issue 22 item 15: to the service group (`chat`, the default) only while the user has no
+    // active ticket; `user` (p2p) always.
+    let chat = json!({"msg_type": "text", "content": "{\"text\":\"hi\"}", "receiver_id": desk.guest, "receive_type": "chat"});
+    ok(&desk, Method::POST, "/message", Some(chat.clone())).await;
+    let id = desk.start(true).await;
+    for body in [
+        chat.clone(),
+        json!({"msg_type": "text", "content": "{\"text\":\"hi\"}", "receiver_id": desk.guest}),
+    ] {
+        let r = feishu(&desk, Method::POST, "/message", Some(body)).await;
+        assert_feishu_error(&r, 405, 154005);
+    }
+    let user = json!({"msg_type": "text", "content": "{\"text\":\"hi\"}", "receiver_id": desk.guest, "receive_type": "user"});
+    ok(&desk, Method::POST, "/message", Some(user)).await;
+    desk.act(&id, "close", json!({"by": "user"})).await;
+    ok(&desk, Method::POST, "/message", Some(chat)).await;
 }
 
 #[tokio::test]

@@ -185,3 +185,37 @@ async fn clock_control_is_off_by_default() {
     let r = server.admin_raw("/clock/advance", json!({"seconds": 10})).await;
     assert_feishu_error(&r, 403, 154003);
 }
+
+/// Issue 22 item 10: Feishu's `…/internal` token endpoints are for custom apps; a store app gets
+/// no token there even with its right secret (its tokens come from the admin API).
+#[tokio::test]
+async fn store_apps_get_no_token_from_the_internal_endpoints() {
+    let server = TestServer::start().await;
+    let demo = server.demo().clone();
+    let app = server
+        .admin(
+            "/apps",
+            json!({"tenant_key": demo.tenant_key, "name": "store app", "app_type": "store"}),
+        )
+        .await;
+    let (app_id, secret) = (
+        app["app_id"].as_str().unwrap(),
+        app["app_secret"].as_str().unwrap(),
+    );
+    for path in [TENANT, APP] {
+        let r = server
+            .post_raw(path, json!({"app_id": app_id, "app_secret": secret}).to_string())
+            .await;
+        assert_eq!((r.status, r.code()), (200, 10003), "{path}: {}", r.text);
+        assert!(r.json().get("tenant_access_token").is_none() && r.json().get("app_access_token").is_none());
+        // A wrong secret is still just a wrong secret: the app's type is told only to its owner.
+        let r = server
+            .post_raw(path, json!({"app_id": app_id, "app_secret": "wrong"}).to_string())
+            .await;
+        assert_eq!((r.status, r.code()), (200, 10014), "{path}: {}", r.text);
+    }
+    let minted = server
+        .admin(&format!("/apps/{app_id}/tenant_access_token"), json!({}))
+        .await;
+    assert!(minted["tenant_access_token"].as_str().unwrap().starts_with("t-"));
+}
