@@ -144,6 +144,11 @@ impl Auth {
     }
 
     /// Forget cached apps and helpdesks (after changing their scopes or credentials).
+    /// The rate limits (readiness asks their Redis).
+    pub fn limits(&self) -> &RateLimits {
+        &self.limits
+    }
+
     pub fn forget_credentials(&self) {
         self.apps.clear();
         self.helpdesks.clear();

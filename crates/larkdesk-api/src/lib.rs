@@ -7,6 +7,7 @@ pub mod body;
 pub mod emulator;
 pub mod endpoints;
 pub mod error;
+pub mod health;
 pub mod hot_path;
 pub mod json;
 pub mod logid;
@@ -40,6 +41,8 @@ pub fn router(state: SharedState) -> Router {
         router.route(spec.path, handler(spec.endpoint, method))
     });
     feishu
+        .route(health::HEALTHZ, axum::routing::get(health::healthz))
+        .route(health::READYZ, axum::routing::get(health::readyz))
         .nest(admin::PREFIX, admin::router(state.clone()))
         // Feishu's gateway answers unknown paths and wrong methods alike with a plain-text 404.
         .fallback(page_not_found)
@@ -187,7 +190,7 @@ fn panic_response(payload: Box<dyn Any + Send + 'static>) -> Response {
     ApiError::internal().into_response()
 }
 
-/// Serve HTTP/1.1 until `shutdown` resolves, then let open requests finish (up to 10 s).
+/// Serve HTTP/1.1 until `shutdown` resolves, then let open requests finish (up to `grace`).
 ///
 /// hyper is driven directly rather than through `axum::serve` for two wire details: header
 /// names go out title-cased (`X-Tt-Logid`, as Feishu sends them; the Python SDK looks them up
@@ -196,6 +199,7 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     state: SharedState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    grace: std::time::Duration,
 ) -> std::io::Result<()> {
     use hyper_util::rt::{TokioIo, TokioTimer};
 
@@ -231,8 +235,8 @@ pub async fn serve(
     }
     tokio::select! {
         () = graceful.shutdown() => {}
-        () = tokio::time::sleep(std::time::Duration::from_secs(10)) => {
-            tracing::warn!("connections still open after 10 s; closing them");
+        () = tokio::time::sleep(grace) => {
+            tracing::warn!(grace_secs = grace.as_secs_f64(), "connections still open after the shutdown grace; closing them");
         }
     }
     Ok(())

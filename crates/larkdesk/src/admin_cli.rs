@@ -83,6 +83,26 @@ pub enum AdminCommand {
     },
     /// Replace the admin API token.
     RotateAdminToken,
+    /// List tenants (keys and names).
+    ListTenants,
+    /// List apps (ids, tenants, names, scopes; never secrets).
+    ListApps,
+    /// List helpdesks (ids, tenants, names; never tokens).
+    ListHelpdesks,
+    /// List directory users, of one tenant or of all.
+    ListUsers {
+        #[arg(long)]
+        tenant_key: Option<String>,
+    },
+    /// List the newest tickets of every helpdesk (ids, status, times).
+    ListTickets {
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+    /// Delete every tenant and everything under it, then create the demo installation again and
+    /// print its new credentials (the admin token stays). A running server forgets its cached
+    /// credentials within a second; `POST /larkdesk/admin/v1/reset` does the same at once.
+    ResetDemo,
     /// Set where an app receives events (the URL must answer Feishu's url_verification challenge).
     SetAppEvents {
         #[arg(long)]
@@ -197,6 +217,19 @@ pub async fn run(store: Arc<dyn Store>, command: AdminCommand) -> anyhow::Result
             json!({ "ticket_id": console::import_ticket(store, &helpdesk_id, ticket).await?.ticket_id })
         }
         AdminCommand::RotateAdminToken => json!({ "admin_token": console::rotate_admin_token(store).await? }),
+        AdminCommand::ListTenants => json!({ "tenants": console::list_tenants(store).await? }),
+        AdminCommand::ListApps => json!({ "apps": console::list_apps(store).await? }),
+        AdminCommand::ListHelpdesks => json!({ "helpdesks": console::list_helpdesks(store).await? }),
+        AdminCommand::ListUsers { tenant_key } => {
+            json!({ "users": console::list_users(store, tenant_key.as_deref()).await? })
+        }
+        AdminCommand::ListTickets { limit } => {
+            json!({ "tickets": console::list_tickets(store, limit).await? })
+        }
+        AdminCommand::ResetDemo => {
+            let demo = console::reset(store, true, Clock::system().now_ms()).await?;
+            json!({ "demo": demo })
+        }
         AdminCommand::SetAppEvents {
             app_id,
             request_url,

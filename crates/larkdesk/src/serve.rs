@@ -1,8 +1,8 @@
 //! `larkdesk serve`.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
+use anyhow::Context;
 use clap::Args;
 use larkdesk_api::ratelimit::{Overrides, RateLimits};
 use larkdesk_service::{Clock, console, delivery};
@@ -16,16 +16,22 @@ const MAX_TICKET_CACHE_MS: u64 = 24 * 60 * 60 * 1000;
 
 #[derive(Args)]
 pub struct ServeArgs {
-    /// Address to listen on.
+    /// Address to listen on: IP:PORT or HOST:PORT (localhost:8080); port 0 picks a free one.
     #[arg(long, env = "LARKDESK_BIND", default_value = "127.0.0.1:8080")]
-    bind: SocketAddr,
+    bind: String,
 
     /// Turn all rate limits off (for benchmarks).
     #[arg(long, env = "LARKDESK_NO_RATE_LIMIT")]
     no_rate_limit: bool,
 
-    /// Override one endpoint's per-second limit, e.g. get_ticket=20 (0 = unlimited). Repeatable.
-    #[arg(long = "rate-limit", value_parser = RateLimits::parse_override)]
+    /// Override one endpoint's per-second limit, e.g. get_ticket=20 (0 = unlimited). Repeatable;
+    /// the variable takes a comma-separated list.
+    #[arg(
+        long = "rate-limit",
+        env = "LARKDESK_RATE_LIMIT",
+        value_delimiter = ',',
+        value_parser = RateLimits::parse_override
+    )]
     rate_limits: Vec<(&'static str, u32)>,
 
     /// Share rate limits with other instances through this Redis (e.g. redis://127.0.0.1:6379);
@@ -42,7 +48,7 @@ pub struct ServeArgs {
     admin_token: Option<String>,
 
     /// Do not create the demo tenant/app/helpdesk on an empty database.
-    #[arg(long)]
+    #[arg(long, env = "LARKDESK_NO_DEMO")]
     no_demo: bool,
 
     /// How long a rendered ticket, a rendered ticket list page or a list's total may be served
@@ -78,8 +84,13 @@ pub struct ServeArgs {
     event_timeout_secs: u64,
 
     /// Also write the credentials created at start (demo, admin token) to this JSON file.
-    #[arg(long)]
+    #[arg(long, env = "LARKDESK_CREDENTIALS_FILE")]
     credentials_file: Option<std::path::PathBuf>,
+
+    /// Seconds open requests get to finish after SIGTERM/Ctrl-C before their connections are
+    /// closed (below Docker's 10 s default stop timeout).
+    #[arg(long, env = "LARKDESK_SHUTDOWN_GRACE_SECS", default_value_t = 8)]
+    shutdown_grace_secs: u64,
 }
 
 pub async fn run(store: Arc<dyn Store>, args: ServeArgs) -> anyhow::Result<()> {
@@ -93,6 +104,13 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs) -> anyhow::Result<()> {
         Some(url) => RateLimits::redis(url, !args.no_rate_limit, &overrides).await?,
         None => RateLimits::new(!args.no_rate_limit, &overrides),
     };
+
+    // Listen first: a start that cannot have its port creates no credentials it could not show.
+    let listener = tokio::net::TcpListener::bind(args.bind.as_str())
+        .await
+        .with_context(|| format!("cannot listen on {}", args.bind))?;
+    let addr = listener.local_addr()?;
+    let base = format!("http://{addr}");
 
     let mut created = serde_json::Map::new();
     match &args.admin_token {
@@ -113,9 +131,6 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs) -> anyhow::Result<()> {
 
     let ticket_cache_ttl = std::time::Duration::from_millis(args.ticket_cache_ms);
     let state = larkdesk_api::AppState::new(store.clone(), limits, clock.clone(), ticket_cache_ttl).await?;
-    let listener = tokio::net::TcpListener::bind(args.bind).await?;
-    let addr = listener.local_addr()?;
-    let base = format!("http://{addr}");
 
     if let Some(demo) = &demo {
         created.insert("demo".into(), serde_json::to_value(demo)?);
@@ -160,7 +175,8 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs) -> anyhow::Result<()> {
         }
     });
     tracing::info!(%addr, "larkdesk listening");
-    larkdesk_api::serve(listener, state, shutdown_signal()).await?;
+    let grace = std::time::Duration::from_secs(args.shutdown_grace_secs);
+    larkdesk_api::serve(listener, state, shutdown_signal(), grace).await?;
     Ok(())
 }
 
@@ -175,7 +191,7 @@ fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// The first-start banner: credentials plus a ready-to-paste curl sequence.
-fn print_demo(base: &str, demo: &console::DemoCredentials) {
+pub fn print_demo(base: &str, demo: &console::DemoCredentials) {
     let ticket = demo.ticket_ids.last().cloned().unwrap_or_default();
     println!(
         r#"
