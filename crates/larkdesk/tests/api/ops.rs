@@ -1,0 +1,385 @@
+//! Operating larkdesk: health and readiness, the admin lists, a start that cannot bind, reset.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::admin::cli;
+use crate::common::{FreshPostgres, TestServer, assert_feishu_error};
+
+fn on_postgres() -> bool {
+    std::env::var("LARKDESK_TEST_BACKEND").as_deref() == Ok("postgres")
+}
+
+async fn get(server: &TestServer, path: &str) -> crate::common::Response {
+    server.send(server.http.get(server.url(path))).await
+}
+
+async fn admin_get(server: &TestServer, path: &str) -> Value {
+    let r = server
+        .admin_request(reqwest::Method::GET, path, Value::Null)
+        .await;
+    assert_eq!((r.status, r.code()), (200, 0), "{path}: {}", r.text);
+    r.json()["data"].clone()
+}
+
+#[tokio::test]
+async fn readiness_flips_when_the_migrations_table_is_gone() {
+    let server = TestServer::start().await;
+    let r = get(&server, "/healthz").await;
+    assert_eq!((r.status, r.json()), (200, json!({"status": "ok"})), "{}", r.text);
+    assert_eq!(r.header("content-type"), Some("application/json; charset=utf-8"));
+    let r = get(&server, "/readyz").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        r.json(),
+        json!({"status": "ready", "checks": {"database": "ok", "migrations": "ok"}})
+    );
+
+    server.sql("DROP TABLE _sqlx_migrations").await;
+    let r = get(&server, "/readyz").await;
+    assert_eq!(r.status, 503, "{}", r.text);
+    assert_eq!(r.json()["status"], "unavailable");
+    assert!(
+        r.json()["checks"]["database"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("unavailable")),
+        "{}",
+        r.text
+    );
+    // The process is still up.
+    assert_eq!(get(&server, "/healthz").await.status, 200);
+}
+
+#[tokio::test]
+async fn readiness_flips_when_the_postgres_database_is_dropped() {
+    if !on_postgres() {
+        return;
+    }
+    let server = TestServer::start().await;
+    assert_eq!(get(&server, "/readyz").await.status, 200);
+    let admin_url = std::env::var("LARKDESK_TEST_POSTGRES_URL").unwrap();
+    let name = server.db_url.rsplit('/').next().unwrap().to_owned();
+    let pool = sqlx::PgPool::connect(&admin_url).await.unwrap();
+    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let started = Instant::now();
+    let r = get(&server, "/readyz").await;
+    assert_eq!(r.status, 503, "{}", r.text);
+    assert!(
+        r.json()["checks"]["database"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("unavailable")),
+        "{}",
+        r.text
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "readiness answers promptly"
+    );
+    assert_eq!(get(&server, "/healthz").await.status, 200);
+}
+
+#[tokio::test]
+async fn readiness_checks_redis_when_configured() {
+    let Ok(redis) = std::env::var("LARKDESK_TEST_REDIS_URL") else {
+        return;
+    };
+    let server = TestServer::start_with(&["--redis-url", &redis]).await;
+    let r = get(&server, "/readyz").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["checks"]["redis"], "ok");
+}
+
+#[tokio::test]
+async fn admin_lists_show_ids_and_never_secrets() {
+    let server = TestServer::start().await;
+    let demo = server.demo().clone();
+    let other = server.new_tenant(json!({})).await;
+
+    let r = server
+        .admin_request(reqwest::Method::GET, "/apps", Value::Null)
+        .await;
+    for secret in [&demo.app_secret, &other.app_secret] {
+        assert!(!r.text.contains(secret.as_str()), "{}", r.text);
+    }
+    let apps = r.json()["data"]["apps"].clone();
+    let app_ids: Vec<&str> = apps
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["app_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(app_ids, [demo.app_id.as_str(), other.app_id.as_str()]);
+    assert_eq!(apps[0]["tenant_key"], json!(demo.tenant_key));
+    assert_eq!(
+        apps[0].as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["app_id", "app_type", "name", "scopes", "tenant_key"]
+    );
+
+    let r = server
+        .admin_request(reqwest::Method::GET, "/helpdesks", Value::Null)
+        .await;
+    for token in [&demo.helpdesk_token, &other.helpdesk_token] {
+        assert!(!r.text.contains(token.as_str()), "{}", r.text);
+    }
+    let helpdesks: Vec<String> = r.json()["data"]["helpdesks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["helpdesk_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(helpdesks, [demo.helpdesk_id.clone(), other.helpdesk_id.clone()]);
+
+    let tenants = admin_get(&server, "/tenants").await;
+    assert_eq!(tenants["tenants"].as_array().unwrap().len(), 2);
+    assert_eq!(tenants["tenants"][0]["tenant_key"], json!(demo.tenant_key));
+
+    let users = admin_get(&server, &format!("/users?tenant_key={}", demo.tenant_key)).await;
+    let users = users["users"].as_array().unwrap().clone();
+    assert!(!users.is_empty());
+    assert!(users.iter().any(|u| u["is_agent"] == json!(true)), "{users:?}");
+    assert!(users.iter().all(|u| u["tenant_key"] == json!(demo.tenant_key)));
+
+    let tickets = admin_get(&server, "/tickets?limit=1000").await;
+    let mut listed: Vec<String> = tickets["tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["ticket_id"].as_str().unwrap().to_owned())
+        .collect();
+    listed.sort();
+    let mut expected = demo.ticket_ids.clone();
+    expected.sort();
+    assert_eq!(listed, expected);
+    assert_eq!(
+        admin_get(&server, "/tickets?limit=1").await["tickets"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // The lists need the admin token.
+    let r = server
+        .send(server.http.get(server.url("/larkdesk/admin/v1/apps")))
+        .await;
+    assert_feishu_error(&r, 401, 154001);
+
+    // The CLI shows the same.
+    let out = cli(&server.db_url, &["list-apps"]);
+    assert_eq!(out["apps"], apps);
+    assert!(!out.to_string().contains(&demo.app_secret));
+    let out = cli(&server.db_url, &["list-helpdesks"]);
+    assert_eq!(out["helpdesks"].as_array().unwrap().len(), 2);
+    assert!(!out.to_string().contains(&demo.helpdesk_token));
+    assert_eq!(
+        cli(&server.db_url, &["list-tenants"])["tenants"],
+        tenants["tenants"]
+    );
+    assert_eq!(
+        cli(&server.db_url, &["list-tickets", "--limit", "1000"])["tickets"]
+            .as_array()
+            .unwrap()
+            .len(),
+        demo.ticket_ids.len()
+    );
+    assert!(
+        !cli(&server.db_url, &["list-users"])["users"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// A fresh database URL of the backend under test, and what keeps it alive.
+async fn fresh_database(dir: &tempfile::TempDir) -> (String, Option<FreshPostgres>) {
+    if on_postgres() {
+        let fresh = FreshPostgres::create().await;
+        (fresh.url.clone(), Some(fresh))
+    } else {
+        (
+            format!("sqlite://{}", dir.path().join("larkdesk.db").display()),
+            None,
+        )
+    }
+}
+
+#[tokio::test]
+async fn a_start_that_cannot_bind_creates_nothing_and_names_the_address() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let (db_url, _fresh) = fresh_database(&dir).await;
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_larkdesk"))
+        .args(["--database-url", &db_url, "serve", "--bind", &addr])
+        .env("LARKDESK_LOG", "warn")
+        .env_remove("LARKDESK_ADMIN_TOKEN")
+        .output()
+        .await
+        .expect("run larkdesk serve");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("cannot listen on {addr}")), "{stderr}");
+    assert!(
+        out.stdout.is_empty(),
+        "no credentials printed: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(cli(&db_url, &["list-tenants"]), json!({"tenants": []}));
+    // No admin token either: the next start generates and shows one.
+    let rows = cli(&db_url, &["list-apps"]);
+    assert_eq!(rows, json!({"apps": []}));
+    drop(taken);
+}
+
+#[tokio::test]
+async fn a_database_that_cannot_open_is_named() {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_larkdesk"))
+        .args([
+            "--database-url",
+            "sqlite:///nonexistent-dir/larkdesk.db",
+            "admin",
+            "list-tenants",
+        ])
+        .env("LARKDESK_LOG", "warn")
+        .output()
+        .await
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot open the database sqlite:///nonexistent-dir/larkdesk.db"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn bind_takes_a_host_name_and_json_logs_have_no_colour() {
+    let server = TestServer::start_with(&["--log-format", "json"]).await;
+    // TestServer binds 127.0.0.1:0; a second instance on the same database binds localhost:0.
+    let dir = tempfile::tempdir().unwrap();
+    let creds = dir.path().join("credentials.json");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_larkdesk"))
+        .args(["--database-url", &server.db_url, "serve", "--bind", "localhost:0"])
+        .arg("--credentials-file")
+        .arg(&creds)
+        .env("LARKDESK_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let base = loop {
+        if let Some(v) = std::fs::read(&creds)
+            .ok()
+            .and_then(|raw| serde_json::from_slice::<Value>(&raw).ok())
+        {
+            break v["base_url"].as_str().unwrap().to_owned();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "localhost:0 did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let r = reqwest::get(format!("{base}/healthz")).await.unwrap();
+    assert_eq!(r.status(), 200);
+    child.kill().await.unwrap();
+
+    let stderr = server.stderr();
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "no ANSI escapes when stderr is a file: {stderr}"
+    );
+    let first = stderr.lines().find(|l| !l.trim().is_empty()).expect("a log line");
+    let line: Value = serde_json::from_str(first).unwrap_or_else(|e| panic!("not JSON ({e}): {first}"));
+    assert!(line["level"].is_string() && line["fields"].is_object(), "{first}");
+}
+
+#[tokio::test]
+async fn reset_empties_or_restores_the_demo_quickly() {
+    let server = TestServer::start().await;
+    let old = server.demo().clone();
+    let other = server.new_tenant(json!({})).await;
+    let token = server.demo_token().await;
+    // A change to a demo ticket that a reset must undo.
+    let ticket = &old.ticket_ids[0];
+    let before = server.demo_get_ticket(ticket).await.json();
+    let r = server
+        .send(
+            server
+                .http
+                .put(server.url(&format!("/open-apis/helpdesk/v1/tickets/{ticket}")))
+                .bearer_auth(&token)
+                .header("X-Lark-Helpdesk-Authorization", server.demo_helpdesk_header())
+                .body(json!({"status": 50}).to_string()),
+        )
+        .await;
+    assert_eq!(r.code(), 0, "{}", r.text);
+
+    let started = Instant::now();
+    let data = server.admin("/reset", json!({"demo": true})).await;
+    let took = started.elapsed();
+    eprintln!("reset to the demo took {took:?}");
+    assert!(took < Duration::from_secs(5), "reset took {took:?}");
+
+    let demo = &data["demo"];
+    let new_app = demo["app_id"].as_str().unwrap();
+    let new_secret = demo["app_secret"].as_str().unwrap();
+    assert_ne!(new_app, old.app_id);
+    // The old credentials are gone, the new ones work, and the demo tickets are fresh.
+    for (app, secret) in [(&old.app_id, &old.app_secret), (&other.app_id, &other.app_secret)] {
+        let r = server
+            .post_raw(
+                "/open-apis/auth/v3/tenant_access_token/internal",
+                json!({"app_id": app, "app_secret": secret}).to_string(),
+            )
+            .await;
+        assert_ne!(r.code(), 0, "{}", r.text);
+    }
+    let token = server.tenant_token(new_app, new_secret).await;
+    let helpdesk = crate::common::helpdesk_header(
+        demo["helpdesk_id"].as_str().unwrap(),
+        demo["helpdesk_token"].as_str().unwrap(),
+    );
+    let new_ticket = demo["ticket_ids"][0].as_str().unwrap();
+    let r = server.get_ticket(new_ticket, Some(&token), Some(&helpdesk)).await;
+    assert_eq!(r.code(), 0, "{}", r.text);
+    assert_eq!(
+        r.json()["data"]["ticket"]["status"],
+        before["data"]["ticket"]["status"]
+    );
+    assert_eq!(
+        admin_get(&server, "/tenants").await["tenants"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // To empty: nothing left but the admin token, which still works.
+    let data = server.admin("/reset", json!({})).await;
+    assert_eq!(data, json!({"demo": null}));
+    for list in ["tenants", "apps", "helpdesks", "users", "tickets"] {
+        assert_eq!(
+            admin_get(&server, &format!("/{list}")).await[list],
+            json!([]),
+            "{list}"
+        );
+    }
+    let r = server.get_ticket(new_ticket, Some(&token), Some(&helpdesk)).await;
+    assert_ne!(r.code(), 0, "{}", r.text);
+    let r = server.admin_raw("/reset", json!({"demo": "yes"})).await;
+    assert_feishu_error(&r, 400, 154000);
+
+    // `larkdesk admin reset-demo` does the same from the command line.
+    let out = cli(&server.db_url, &["reset-demo"]);
+    let app = out["demo"]["app_id"].as_str().unwrap();
+    let secret = out["demo"]["app_secret"].as_str().unwrap();
+    server.tenant_token(app, secret).await;
+}
