@@ -33,6 +33,7 @@ pub fn router(state: SharedState) -> Router<SharedState> {
         .route("/helpdesks", post(create_helpdesk).get(list_helpdesks))
         .route("/tickets", get(list_tickets))
         .route("/reset", post(reset))
+        .route("/journal", get(journal).delete(clear_journal))
         .route(
             "/helpdesks/{helpdesk_id}/rotate_token",
             post(rotate_helpdesk_token),
@@ -447,4 +448,35 @@ async fn reset(State(state): State<SharedState>, body: Body) -> ApiResult<Respon
     state.auth.forget_credentials();
     state.tickets.bump();
     Ok(success(json!({ "demo": demo? })))
+}
+
+/// `GET /journal?app_id=&log_id=&limit=`: journaled requests, newest first (`app_id=` empty:
+/// requests of no app). `enabled` and `capacity` say whether and how much is kept.
+async fn journal(
+    State(state): State<SharedState>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+) -> ApiResult<Response> {
+    let q = crate::query::QueryParams::parse(raw.as_deref());
+    let limit = q.int("limit")?.unwrap_or(100).clamp(1, 10_000);
+    let entries = state.journal.query(
+        q.get("app_id"),
+        q.get("log_id"),
+        usize::try_from(limit).unwrap_or(100),
+    );
+    Ok(success(json!({
+        "enabled": state.journal.enabled(),
+        "capacity": state.journal.capacity(),
+        "entries": entries,
+    })))
+}
+
+/// `DELETE /journal?app_id=`: forget the journaled requests of one app, or all.
+async fn clear_journal(
+    State(state): State<SharedState>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+) -> ApiResult<Response> {
+    let q = crate::query::QueryParams::parse(raw.as_deref());
+    Ok(success(
+        json!({ "cleared": state.journal.clear(q.get("app_id")) }),
+    ))
 }

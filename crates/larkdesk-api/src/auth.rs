@@ -154,6 +154,15 @@ impl Auth {
         self.helpdesks.clear();
     }
 
+    /// The `app_id` of the app a request's bearer token belongs to, if it is a valid token (for
+    /// the request journal).
+    pub async fn app_id_of(&self, headers: &HeaderMap) -> Option<String> {
+        let headers = CallerHeaders::from_headers(headers);
+        bearer(&headers)?;
+        let (app, _) = self.token_caller(&headers).await.ok()?;
+        Some(app.app_id.clone())
+    }
+
     /// The app behind a tenant access token, or the app and user behind a user access token.
     pub async fn token_caller(&self, headers: &CallerHeaders) -> ApiResult<(Arc<App>, Option<UserRecord>)> {
         let token = bearer(headers).ok_or_else(ApiError::missing_token)?;

@@ -9,6 +9,7 @@ pub mod endpoints;
 pub mod error;
 pub mod health;
 pub mod hot_path;
+pub mod journal;
 pub mod json;
 pub mod logid;
 pub mod memo;
@@ -91,9 +92,13 @@ async fn frame_request(
         let may_write = !matches!(method, axum::http::Method::GET | axum::http::Method::HEAD);
         let uri = request.uri().clone();
         let started = std::time::Instant::now();
-        let response = match body::read_whole(request).await {
-            Ok(request) => next.run(request).await,
-            Err(refusal) => refusal,
+        let response = if state.journal.enabled() && !journal::skipped(uri.path()) {
+            journaled(&state, request, next, started).await
+        } else {
+            match body::read_whole(request).await {
+                Ok(request) => next.run(request).await,
+                Err(refusal) => refusal,
+            }
         };
         if may_write {
             state.tickets.bump();
@@ -109,6 +114,70 @@ async fn frame_request(
         response
     })
     .await
+}
+
+/// Run a request and file it in the journal (only when the journal is on: this copies the
+/// headers and reads the response body).
+async fn journaled(
+    state: &SharedState,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+    started: std::time::Instant,
+) -> Response {
+    let time_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let method = request.method().to_string();
+    let path = request.uri().path().to_owned();
+    let query = request.uri().query().map(journal::redact_query);
+    let headers = journal::redact_headers(request.headers());
+    let token_app = state.auth.app_id_of(request.headers()).await;
+    let (request, raw_body) = match body::read_whole(request).await {
+        Ok(request) => {
+            let (parts, body) = request.into_parts();
+            // The body is in memory already: this only gathers it.
+            let bytes = axum::body::to_bytes(body, body::MAX_BODY_BYTES)
+                .await
+                .unwrap_or_default();
+            (
+                Ok(axum::extract::Request::from_parts(
+                    parts,
+                    axum::body::Body::from(bytes.clone()),
+                )),
+                bytes,
+            )
+        }
+        Err(refusal) => (Err(refusal), bytes::Bytes::new()),
+    };
+    let response = match request {
+        Ok(request) => next.run(request).await,
+        Err(refusal) => refusal,
+    };
+    let (parts, body) = response.into_parts();
+    let out = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let code = journal::response_code(&out);
+    let app_id = token_app.or_else(|| {
+        (code == Some(0))
+            .then(|| journal::token_request_app_id(&path, &raw_body))
+            .flatten()
+    });
+    let (body_text, body_truncated) = journal::redact_body(&raw_body);
+    state.journal.record(journal::Entry {
+        seq: 0,
+        log_id: logid::current(),
+        time_ms,
+        app_id,
+        method,
+        path,
+        query,
+        headers,
+        body: body_text,
+        body_truncated,
+        status: parts.status.as_u16(),
+        code,
+        latency_ms: started.elapsed().as_secs_f64() * 1e3,
+    });
+    Response::from_parts(parts, axum::body::Body::from(out))
 }
 
 /// The handler of each endpoint.

@@ -79,6 +79,13 @@ async fn main() -> anyhow::Result<()> {
         LogFormat::Text => logs.init(),
         LogFormat::Json => logs.json().init(),
     }
+    // The journal lives in a running server's memory: no database needed.
+    if let Command::Admin {
+        command: admin_cli::AdminCommand::Journal(args),
+    } = &cli.command
+    {
+        return admin_cli::journal(args).await;
+    }
     let workload = match &cli.command {
         Command::Admin {
             command: admin_cli::AdminCommand::GenerateTickets { .. },

@@ -14,6 +14,9 @@ use serde_json::json;
 /// overflow.
 const MAX_TICKET_CACHE_MS: u64 = 24 * 60 * 60 * 1000;
 
+/// Requests kept per app by the journal when the demo profile is on.
+const DEMO_JOURNAL: usize = 100;
+
 #[derive(Args)]
 pub struct ServeArgs {
     /// Address to listen on: IP:PORT or HOST:PORT (localhost:8080); port 0 picks a free one.
@@ -87,6 +90,12 @@ pub struct ServeArgs {
     #[arg(long, env = "LARKDESK_CREDENTIALS_FILE")]
     credentials_file: Option<std::path::PathBuf>,
 
+    /// Keep the last N requests of each app in memory for `GET /larkdesk/admin/v1/journal` and
+    /// `larkdesk admin journal` (secrets redacted; 0 = off). Default: 100 unless --no-demo
+    /// (the production profile), where it is off.
+    #[arg(long, env = "LARKDESK_JOURNAL")]
+    journal: Option<usize>,
+
     /// Seconds open requests get to finish after SIGTERM/Ctrl-C before their connections are
     /// closed (below Docker's 10 s default stop timeout).
     #[arg(long, env = "LARKDESK_SHUTDOWN_GRACE_SECS", default_value_t = 8)]
@@ -130,7 +139,11 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs) -> anyhow::Result<()> {
     };
 
     let ticket_cache_ttl = std::time::Duration::from_millis(args.ticket_cache_ms);
-    let state = larkdesk_api::AppState::new(store.clone(), limits, clock.clone(), ticket_cache_ttl).await?;
+    let journal = args
+        .journal
+        .unwrap_or(if args.no_demo { 0 } else { DEMO_JOURNAL });
+    let state =
+        larkdesk_api::AppState::new(store.clone(), limits, clock.clone(), ticket_cache_ttl, journal).await?;
 
     if let Some(demo) = &demo {
         created.insert("demo".into(), serde_json::to_value(demo)?);
