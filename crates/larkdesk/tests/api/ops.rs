@@ -383,3 +383,156 @@ async fn reset_empties_or_restores_the_demo_quickly() {
     let secret = out["demo"]["app_secret"].as_str().unwrap();
     server.tenant_token(app, secret).await;
 }
+
+/// The journal entry of the request whose response carried `log_id`.
+async fn journal_entry(server: &TestServer, log_id: &str) -> Value {
+    let data = admin_get(server, &format!("/journal?log_id={log_id}")).await;
+    let entries = data["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{log_id}: {data}");
+    entries[0].clone()
+}
+
+fn header_of<'a>(entry: &'a Value, name: &str) -> Option<&'a str> {
+    entry["headers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|pair| pair[0] == name)
+        .and_then(|pair| pair[1].as_str())
+}
+
+#[tokio::test]
+async fn the_journal_redacts_every_secret_and_finds_requests_by_log_id() {
+    let server = TestServer::start().await;
+    let demo = server.demo().clone();
+
+    // A token request: its body holds the app secret.
+    let r = server
+        .post_raw(
+            "/open-apis/auth/v3/tenant_access_token/internal",
+            json!({"app_id": demo.app_id, "app_secret": demo.app_secret}).to_string(),
+        )
+        .await;
+    let token = r.json()["tenant_access_token"].as_str().unwrap().to_owned();
+    let token_log = r.header("x-tt-logid").unwrap().to_owned();
+    // A refused one files under no app.
+    let r = server
+        .post_raw(
+            "/open-apis/auth/v3/app_access_token/internal",
+            json!({"app_id": demo.app_id, "app_secret": "wrong-secret-value"}).to_string(),
+        )
+        .await;
+    let refused_log = r.header("x-tt-logid").unwrap().to_owned();
+    // An API call: a bearer token and the helpdesk header.
+    let helpdesk = server.demo_helpdesk_header();
+    let r = server
+        .get_ticket(&demo.ticket_ids[0], Some(&token), Some(&helpdesk))
+        .await;
+    assert_eq!(r.code(), 0, "{}", r.text);
+    let get_log = r.header("x-tt-logid").unwrap().to_owned();
+    // An admin call: the admin token.
+    let r = server.admin_raw("/tenants", json!({"name": "journaled"})).await;
+    let admin_log = r.header("x-tt-logid").unwrap().to_owned();
+
+    let all = server
+        .admin_request(reqwest::Method::GET, "/journal", Value::Null)
+        .await;
+    assert_eq!(all.json()["data"]["enabled"], json!(true), "{}", all.text);
+    for secret in [
+        demo.app_secret.as_str(),
+        token.as_str(),
+        demo.helpdesk_token.as_str(),
+        helpdesk.as_str(),
+        server.admin_token.as_str(),
+        "wrong-secret-value",
+    ] {
+        assert!(!all.text.contains(secret), "{secret} leaked: {}", all.text);
+    }
+
+    let entry = journal_entry(&server, &token_log).await;
+    assert_eq!(entry["app_id"], json!(demo.app_id));
+    assert_eq!(entry["method"], "POST");
+    assert_eq!(entry["path"], "/open-apis/auth/v3/tenant_access_token/internal");
+    assert_eq!(
+        (entry["status"].clone(), entry["code"].clone()),
+        (json!(200), json!(0))
+    );
+    let body: Value = serde_json::from_str(entry["body"].as_str().unwrap()).unwrap();
+    assert_eq!(body, json!({"app_id": demo.app_id, "app_secret": "<redacted>"}));
+
+    let entry = journal_entry(&server, &refused_log).await;
+    assert_eq!(entry["app_id"], Value::Null);
+    assert_ne!(entry["code"], json!(0));
+
+    let entry = journal_entry(&server, &get_log).await;
+    assert_eq!(entry["app_id"], json!(demo.app_id));
+    assert_eq!(entry["log_id"], json!(get_log));
+    assert_eq!(header_of(&entry, "authorization"), Some("Bearer <redacted>"));
+    assert_eq!(
+        header_of(&entry, "x-lark-helpdesk-authorization"),
+        Some("<redacted>")
+    );
+    assert_eq!(entry["body"], Value::Null);
+    assert!(entry["latency_ms"].as_f64().unwrap() >= 0.0);
+
+    let entry = journal_entry(&server, &admin_log).await;
+    assert_eq!(entry["app_id"], Value::Null);
+    assert_eq!(header_of(&entry, "authorization"), Some("Bearer <redacted>"));
+
+    // Per app, newest first; the CLI asks the same.
+    let mine = admin_get(&server, &format!("/journal?app_id={}", demo.app_id)).await;
+    let logs: Vec<&str> = mine["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["log_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(logs, [get_log.as_str(), token_log.as_str()]);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_larkdesk"))
+        .args(["admin", "journal", "--server", &server.base, "--log-id", &get_log])
+        .env("LARKDESK_ADMIN_TOKEN", &server.admin_token)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(printed["entries"][0]["log_id"], json!(get_log));
+
+    // Cleared per app, then all.
+    let r = server
+        .admin_request(
+            reqwest::Method::DELETE,
+            &format!("/journal?app_id={}", demo.app_id),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(r.json()["data"]["cleared"], json!(2), "{}", r.text);
+    let mine = admin_get(&server, &format!("/journal?app_id={}", demo.app_id)).await;
+    assert_eq!(mine["entries"], json!([]));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_larkdesk"))
+        .args(["admin", "journal", "--clear", "--server", &server.base])
+        .args(["--admin-token", &server.admin_token])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(admin_get(&server, "/journal").await["entries"], json!([]));
+}
+
+#[tokio::test]
+async fn the_journal_is_off_without_the_demo_or_when_set_to_zero() {
+    for args in [&["--no-demo"][..], &["--journal", "0"][..]] {
+        let server = TestServer::start_with(args).await;
+        server.admin("/tenants", json!({"name": "x"})).await;
+        let data = admin_get(&server, "/journal").await;
+        assert_eq!(data["enabled"], json!(false), "{args:?}");
+        assert_eq!(data["entries"], json!([]), "{args:?}");
+    }
+    let server = TestServer::start_with(&["--no-demo", "--journal", "1"]).await;
+    server.admin("/tenants", json!({"name": "x"})).await;
+    server.admin("/tenants", json!({"name": "y"})).await;
+    let data = admin_get(&server, "/journal").await;
+    assert_eq!(data["entries"].as_array().unwrap().len(), 1, "{data}");
+    assert!(
+        data["entries"][0]["body"].as_str().unwrap().contains("\"y\""),
+        "{data}"
+    );
+}
