@@ -63,6 +63,11 @@ enum Command {
         #[command(subcommand)]
         command: admin_cli::AdminCommand,
     },
+    /// Print a shell completion script, e.g. `larkdesk completions bash > /etc/bash_completion.d/larkdesk`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[tokio::main]
@@ -78,6 +83,11 @@ async fn main() -> anyhow::Result<()> {
     match cli.log_format {
         LogFormat::Text => logs.init(),
         LogFormat::Json => logs.json().init(),
+    }
+    if let Command::Completions { shell } = cli.command {
+        use clap::CommandFactory;
+        clap_complete::generate(shell, &mut Cli::command(), "larkdesk", &mut std::io::stdout());
+        return Ok(());
     }
     // The journal lives in a running server's memory: no database needed.
     if let Command::Admin {
@@ -98,6 +108,8 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve::run(store, args).await,
         Command::Admin { command } => admin_cli::run(store, command).await,
+        // Printed above, before the database is opened.
+        Command::Completions { .. } => Ok(()),
     }
 }
 
