@@ -536,3 +536,46 @@ async fn the_journal_is_off_without_the_demo_or_when_set_to_zero() {
         "{data}"
     );
 }
+
+#[test]
+fn every_serve_flag_is_also_an_environment_variable() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_larkdesk"))
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    // Option blocks: a line starting (after indentation) with `-`, up to the next such line.
+    let mut blocks: Vec<String> = Vec::new();
+    for line in help.lines() {
+        if line.trim_start().starts_with('-') {
+            blocks.push(line.to_owned());
+        } else if let Some(block) = blocks.last_mut() {
+            block.push_str(line);
+        }
+    }
+    let flags: Vec<&String> = blocks
+        .iter()
+        .filter(|b| !b.contains("--help") && !b.contains("--version"))
+        .collect();
+    assert!(flags.len() >= 18, "{help}");
+    for block in flags {
+        assert!(
+            block.contains("[env: LARKDESK_"),
+            "no environment variable: {block}"
+        );
+    }
+}
+
+#[test]
+fn completions_are_printed_for_bash() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_larkdesk"))
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let script = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        script.contains("_larkdesk()") && script.contains("reset-demo"),
+        "{script}"
+    );
+}
