@@ -136,8 +136,12 @@ impl Dialect for Sqlite {
             .await?;
         // An in-memory database exists only inside its sqlx connections.
         let file = options.get_filename();
-        let in_memory =
-            file.as_os_str().is_empty() || file == Path::new(":memory:") || url.contains("mode=memory");
+        // (sqlx names `sqlite::memory:` `file:sqlx-in-memory-N`, shared by its connections.)
+        let in_memory = file.as_os_str().is_empty()
+            || file == Path::new(":memory:")
+            || file.to_string_lossy().starts_with("file:sqlx-in-memory-")
+            || url.contains(":memory:")
+            || url.contains("mode=memory");
         let direct = match workload {
             Workload::Serving if !in_memory => Some(Direct::open(file)?),
             _ => None,
