@@ -579,3 +579,27 @@ fn completions_are_printed_for_bash() {
         "{script}"
     );
 }
+
+#[tokio::test]
+async fn sqlite_memory_is_an_in_memory_installation() {
+    let server = TestServer::spawn_on("sqlite::memory:", &[]).await;
+    let ticket = server.demo().ticket_ids[0].clone();
+    assert_eq!(server.demo_get_ticket(&ticket).await.code(), 0);
+    let token = server.demo_token().await;
+    let r = server
+        .send(
+            server
+                .http
+                .put(server.url(&format!("/open-apis/helpdesk/v1/tickets/{ticket}")))
+                .bearer_auth(&token)
+                .header("X-Lark-Helpdesk-Authorization", server.demo_helpdesk_header())
+                .body(json!({"status": 50}).to_string()),
+        )
+        .await;
+    assert_eq!(r.code(), 0, "{}", r.text);
+    assert_eq!(
+        server.demo_get_ticket(&ticket).await.json()["data"]["ticket"]["status"],
+        json!(50)
+    );
+    assert_eq!(get(&server, "/readyz").await.status, 200);
+}
