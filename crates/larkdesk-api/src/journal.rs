@@ -77,6 +77,18 @@ impl Journal {
         self.capacity
     }
 
+    /// How many requests are kept.
+    pub fn len(&self) -> usize {
+        if !self.enabled() {
+            return 0;
+        }
+        self.lock().by_app.values().map(VecDeque::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         // A panic while holding the lock leaves whole entries behind: keep using them.
         self.inner

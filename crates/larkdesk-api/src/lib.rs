@@ -13,6 +13,7 @@ pub mod journal;
 pub mod json;
 pub mod logid;
 pub mod memo;
+pub mod metrics;
 pub mod query;
 pub mod ratelimit;
 pub mod routes;
@@ -44,6 +45,7 @@ pub fn router(state: SharedState) -> Router {
     feishu
         .route(health::HEALTHZ, axum::routing::get(health::healthz))
         .route(health::READYZ, axum::routing::get(health::readyz))
+        .route(metrics::PATH, axum::routing::get(metrics::metrics))
         .nest(admin::PREFIX, admin::router(state.clone()))
         // Feishu's gateway answers unknown paths and wrong methods alike with a plain-text 404.
         .fallback(page_not_found)
@@ -104,11 +106,13 @@ async fn frame_request(
             state.tickets.bump();
         }
         let status = response.status().as_u16();
+        let elapsed = started.elapsed();
+        state.metrics.observe(status, elapsed);
         if response.status().is_server_error() {
-            let latency_ms = started.elapsed().as_secs_f64() * 1e3;
+            let latency_ms = elapsed.as_secs_f64() * 1e3;
             tracing::error!(%method, path = uri.path(), status, latency_ms, log_id = %logid::current(), "request failed");
         } else if tracing::enabled!(tracing::Level::DEBUG) {
-            let latency_ms = started.elapsed().as_secs_f64() * 1e3;
+            let latency_ms = elapsed.as_secs_f64() * 1e3;
             tracing::debug!(%method, path = uri.path(), status, latency_ms, "request");
         }
         response

@@ -20,6 +20,8 @@ pub struct AppState {
     pub tickets: TicketCache,
     /// The last requests of each app, when kept (see [`Journal`]).
     pub journal: Journal,
+    /// Counters for `GET /metrics`.
+    pub metrics: crate::metrics::Metrics,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -41,6 +43,7 @@ impl AppState {
             tokens,
             tickets: TicketCache::new(ticket_cache_ttl),
             journal: Journal::new(journal_capacity),
+            metrics: crate::metrics::Metrics::new(),
         }))
     }
 }
