@@ -603,3 +603,69 @@ async fn sqlite_memory_is_an_in_memory_installation() {
     );
     assert_eq!(get(&server, "/readyz").await.status, 200);
 }
+
+/// The value of one sample line of a Prometheus text body.
+fn sample(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+#[tokio::test]
+async fn metrics_count_responses_by_status_with_a_latency_histogram() {
+    let server = TestServer::start().await;
+    let before = get(&server, "/metrics").await;
+    assert_eq!(before.status, 200);
+    assert_eq!(
+        before.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    let count_before = sample(&before.text, "larkdesk_http_request_duration_seconds_count").unwrap();
+    let ok_before = sample(&before.text, "larkdesk_http_requests_total{status=\"200\"}").unwrap_or(0.0);
+    assert_eq!(
+        server.demo_get_ticket(&server.demo().ticket_ids[0]).await.code(),
+        0
+    );
+    assert_eq!(get(&server, "/no/such/path").await.status, 404);
+    let r = server
+        .get_ticket(&server.demo().ticket_ids[0], Some("t-bogus"), None)
+        .await;
+    let refused = r.status;
+
+    let after = get(&server, "/metrics").await.text;
+    // The first scrape, the token request, the GET, the 404 and the refusal.
+    assert_eq!(
+        sample(&after, "larkdesk_http_request_duration_seconds_count").unwrap(),
+        count_before + 5.0,
+        "{after}"
+    );
+    assert_eq!(
+        sample(&after, "larkdesk_http_requests_total{status=\"200\"}").unwrap(),
+        ok_before + 3.0,
+        "{after}"
+    );
+    assert_eq!(
+        sample(&after, "larkdesk_http_requests_total{status=\"404\"}"),
+        Some(1.0),
+        "{after}"
+    );
+    assert!(
+        sample(
+            &after,
+            &format!("larkdesk_http_requests_total{{status=\"{refused}\"}}")
+        )
+        .unwrap()
+            >= 1.0,
+        "{after}"
+    );
+    assert_eq!(
+        sample(
+            &after,
+            "larkdesk_http_request_duration_seconds_bucket{le=\"+Inf\"}"
+        ),
+        sample(&after, "larkdesk_http_request_duration_seconds_count"),
+    );
+    assert!(
+        sample(&after, "larkdesk_journal_entries").unwrap() >= 3.0,
+        "{after}"
+    );
+}
