@@ -28,7 +28,7 @@ use larkdesk_wire::ticket::{Ticket, TicketMessage, TicketUser};
 
 pub use models::*;
 pub use rows::{fill_people, people_named};
-pub use sql::SqlStore;
+pub use sql::{RESET_ORDER, SqlStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
