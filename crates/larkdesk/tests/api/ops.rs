@@ -669,3 +669,29 @@ async fn metrics_count_responses_by_status_with_a_latency_histogram() {
         "{after}"
     );
 }
+
+#[tokio::test]
+async fn reset_knows_every_table() {
+    let server = TestServer::start_with(&["--no-demo"]).await;
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&server.db_url).await.unwrap();
+    let list = if on_postgres() {
+        "SELECT tablename::text AS name FROM pg_tables WHERE schemaname = current_schema()"
+    } else {
+        // Not FTS5's table and its shadow tables, which triggers keep in step.
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+           AND name NOT LIKE 'faq_fts%'"
+    };
+    let tables: Vec<String> = sqlx::query_scalar(list).fetch_all(&pool).await.unwrap();
+    pool.close().await;
+    let kept = ["server_secrets", "_sqlx_migrations"];
+    let missing: Vec<&String> = tables
+        .iter()
+        .filter(|t| !kept.contains(&t.as_str()) && !larkdesk_store::RESET_ORDER.contains(&t.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "tables a reset would leave (add them to RESET_ORDER): {missing:?}"
+    );
+    assert!(tables.len() > 20, "{tables:?}");
+}
