@@ -157,6 +157,7 @@ fn names_a_secret(name: &str) -> bool {
             "encrypt_key",
             "api_key",
             "apikey",
+            "app_ticket",
         ]
         .iter()
         .any(|word| name.contains(word))
@@ -308,11 +309,11 @@ mod tests {
     #[test]
     fn json_secrets_are_redacted_at_any_depth() {
         let (body, cut) = redact_body(
-            br#"{"app_id":"cli_1","app_secret":"s3","x":[{"helpdesk_token":"h"}],"encrypt_key":"k","n":1}"#,
+            br#"{"app_id":"cli_1","app_secret":"s3","x":[{"helpdesk_token":"h"}],"encrypt_key":"k","app_ticket":"a","n":1}"#,
         );
         assert!(!cut);
         let body = body.unwrap();
-        for secret in ["s3", "\"h\"", "\"k\""] {
+        for secret in ["s3", "\"h\"", "\"k\"", "\"a\""] {
             assert!(!body.contains(secret), "{body}");
         }
         assert!(body.contains("cli_1") && body.contains("\"n\":1"), "{body}");
