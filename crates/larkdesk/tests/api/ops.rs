@@ -695,3 +695,38 @@ async fn reset_knows_every_table() {
     );
     assert!(tables.len() > 20, "{tables:?}");
 }
+
+#[tokio::test]
+async fn shutdown_waits_for_open_requests_only_for_the_grace() {
+    use tokio::io::AsyncWriteExt;
+    let mut server = TestServer::start_with(&["--shutdown-grace-secs", "1"]).await;
+    // A request still uploading its body: graceful shutdown waits for it, up to the grace.
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    stream
+        .write_all(
+            b"POST /open-apis/auth/v3/tenant_access_token/internal HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"app_id\"",
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    let status = server.terminate(Duration::from_secs(5)).await;
+    let took = started.elapsed();
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "exit {status:?} after {took:?}"
+    );
+    assert!(
+        took >= Duration::from_millis(900),
+        "did not wait for the open request: {took:?}"
+    );
+    assert!(
+        server
+            .stderr()
+            .contains("connections still open after the shutdown grace"),
+        "{}",
+        server.stderr()
+    );
+    drop(stream);
+}
