@@ -436,17 +436,18 @@ struct Reset {
     demo: bool,
 }
 
-/// `POST /reset {"demo": bool}`: back to an empty installation or to fresh demo data. The admin
-/// token stays; every other credential is gone.
+/// `POST /reset {"demo": bool}`: back to an empty installation or to fresh demo data, with an
+/// empty request journal. The admin token stays; every other credential is gone.
 async fn reset(State(state): State<SharedState>, body: Body) -> ApiResult<Response> {
     let req: Reset = match &body {
         Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => Reset::default(),
         _ => parse_body(body)?,
     };
     let demo = console::reset(&*state.services.store, req.demo, state.services.clock.now_ms()).await;
-    // Whatever happened, nothing read before may be served again.
+    // Whatever happened, nothing read before may be served again, and the journal starts anew.
     state.auth.forget_credentials();
     state.tickets.bump();
+    state.journal.clear(None);
     Ok(success(json!({ "demo": demo? })))
 }
 

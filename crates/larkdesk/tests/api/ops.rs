@@ -362,6 +362,17 @@ async fn reset_empties_or_restores_the_demo_quickly() {
         1
     );
 
+    // The journal starts anew (only the reset's own successors are in it).
+    let journal = admin_get(&server, "/journal").await;
+    assert!(
+        journal["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["path"] != "/open-apis/helpdesk/v1/tickets/".to_owned() + ticket),
+        "{journal}"
+    );
+
     // To empty: nothing left but the admin token, which still works.
     let data = server.admin("/reset", json!({})).await;
     assert_eq!(data, json!({"demo": null}));
