@@ -204,7 +204,7 @@ fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 /// The first-start banner: credentials plus a ready-to-paste curl sequence.
-pub fn print_demo(base: &str, demo: &console::DemoCredentials) {
+fn print_demo(base: &str, demo: &console::DemoCredentials) {
     let ticket = demo.ticket_ids.last().cloned().unwrap_or_default();
     println!(
         r#"
