@@ -44,7 +44,7 @@ measure() {
   log "$label: starting $bin under callgrind on $db ($(fmt_int "$tickets") tickets)"
   local name="cachesim-$label"
   CREDS="$BENCH_TMP/$name.creds.json"
-  LARKDESK_LOG=warn valgrind --tool=callgrind --instr-atstart=no --cache-sim=yes --callgrind-out-file="$out" \
+  LARKDESK_JOURNAL=0 LARKDESK_LOG=warn valgrind --tool=callgrind --instr-atstart=no --cache-sim=yes --callgrind-out-file="$out" \
     "$bin" --database-url "sqlite://$db" serve --bind 127.0.0.1:0 --credentials-file "$CREDS" \
     --no-event-delivery --no-rate-limit --ticket-cache-ms 0 \
     >"$BENCH_TMP/$name.stdout" 2>"$BENCH_TMP/$name.stderr" &

@@ -102,7 +102,8 @@ build_release() {
 # start_larkdesk DATABASE_URL NAME [extra serve args...]
 # Starts larkdesk on 127.0.0.1:<free port>, pinned to $SERVER_CPU, unless BENCH_NO_PIN is set.
 # Sets SERVER_PID, BASE_URL and CREDS (the credentials file; it has the demo credentials on the
-# first start against an empty database).
+# first start against an empty database). The request journal is off (LARKDESK_JOURNAL=0)
+# unless set: the demo turns it on, and benchmarks measure the server without it.
 start_larkdesk() {
   local db_url=$1 name=$2
   shift 2
@@ -110,7 +111,7 @@ start_larkdesk() {
   rm -f "$CREDS"
   local pin=(taskset -c "$SERVER_CPU")
   [[ -n ${BENCH_NO_PIN:-} ]] && pin=()
-  LARKDESK_LOG="${LARKDESK_LOG:-warn}" "${pin[@]}" "$LARKDESK" --database-url "$db_url" serve \
+  LARKDESK_JOURNAL="${LARKDESK_JOURNAL:-0}" LARKDESK_LOG="${LARKDESK_LOG:-warn}" "${pin[@]}" "$LARKDESK" --database-url "$db_url" serve \
     --bind 127.0.0.1:0 --credentials-file "$CREDS" "$@" \
     >"$BENCH_TMP/$name.stdout" 2>"$BENCH_TMP/$name.stderr" &
   SERVER_PID=$!

@@ -150,7 +150,7 @@ profile_mode() {
   else
     CREDS="$BENCH_TMP/$mode.creds.json"
     log "$mode: starting larkdesk under callgrind (slow)"
-    LARKDESK_LOG=warn valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out" \
+    LARKDESK_JOURNAL=0 LARKDESK_LOG=warn valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out" \
       "$LARKDESK" --database-url "sqlite://$BENCH_TMP/$mode.db" serve --bind 127.0.0.1:0 \
       --credentials-file "$CREDS" --no-event-delivery "${extra[@]}" \
       >"$BENCH_TMP/$mode.stdout" 2>"$BENCH_TMP/$mode.stderr" &

@@ -7,7 +7,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Router, routing::put};
 use larkdesk_domain::token::TokenKind;
 use larkdesk_service::{console, delivery};
@@ -25,13 +25,16 @@ pub const PREFIX: &str = "/larkdesk/admin/v1";
 
 pub fn router(state: SharedState) -> Router<SharedState> {
     Router::new()
-        .route("/tenants", post(create_tenant))
-        .route("/apps", post(create_app))
+        .route("/tenants", post(create_tenant).get(list_tenants))
+        .route("/apps", post(create_app).get(list_apps))
         .route("/apps/{app_id}/rotate_secret", post(rotate_app_secret))
         .route("/apps/{app_id}/scopes", put(set_app_scopes))
         .route("/apps/{app_id}/wire_profile", put(set_app_wire_profile))
         .route("/apps/{app_id}/tenant_access_token", post(mint_tenant_token))
-        .route("/helpdesks", post(create_helpdesk))
+        .route("/helpdesks", post(create_helpdesk).get(list_helpdesks))
+        .route("/tickets", get(list_tickets))
+        .route("/reset", post(reset))
+        .route("/journal", get(journal).delete(clear_journal))
         .route(
             "/helpdesks/{helpdesk_id}/rotate_token",
             post(rotate_helpdesk_token),
@@ -53,7 +56,7 @@ pub fn router(state: SharedState) -> Router<SharedState> {
             "/helpdesks/{helpdesk_id}/notifications/{notification_id}/{decision}",
             post(decide_notification),
         )
-        .route("/users", post(upsert_user))
+        .route("/users", post(upsert_user).get(list_users))
         .route(
             "/tenants/{tenant_key}/users/{open_id}/user_access_token",
             post(mint_user_token),
@@ -412,4 +415,99 @@ async fn decide_notification(
         .decide(&helpdesk, id, approve)
         .await?;
     Ok(success(json!({ "status": status.code() })))
+}
+
+/// `GET /tenants`: every tenant (key and name).
+async fn list_tenants(State(state): State<SharedState>) -> ApiResult<Response> {
+    Ok(success(
+        json!({ "tenants": console::list_tenants(&*state.services.store).await? }),
+    ))
+}
+
+/// `GET /apps`: every app, without its secret.
+async fn list_apps(State(state): State<SharedState>) -> ApiResult<Response> {
+    Ok(success(
+        json!({ "apps": console::list_apps(&*state.services.store).await? }),
+    ))
+}
+
+/// `GET /helpdesks`: every helpdesk, without its token.
+async fn list_helpdesks(State(state): State<SharedState>) -> ApiResult<Response> {
+    Ok(success(
+        json!({ "helpdesks": console::list_helpdesks(&*state.services.store).await? }),
+    ))
+}
+
+/// `GET /users?tenant_key=`: the directory of one tenant, or of all.
+async fn list_users(
+    State(state): State<SharedState>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+) -> ApiResult<Response> {
+    let q = crate::query::QueryParams::parse(raw.as_deref());
+    let users = console::list_users(&*state.services.store, q.get("tenant_key")).await?;
+    Ok(success(json!({ "users": users })))
+}
+
+/// `GET /tickets?limit=`: the newest tickets of every helpdesk (ids, status, times).
+async fn list_tickets(
+    State(state): State<SharedState>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+) -> ApiResult<Response> {
+    let q = crate::query::QueryParams::parse(raw.as_deref());
+    let limit = q.int("limit")?.unwrap_or(100);
+    let tickets = console::list_tickets(&*state.services.store, limit).await?;
+    Ok(success(json!({ "tickets": tickets })))
+}
+
+#[derive(Deserialize, Default)]
+struct Reset {
+    /// Re-create the demo installation after emptying (its new credentials are returned).
+    #[serde(default)]
+    demo: bool,
+}
+
+/// `POST /reset {"demo": bool}`: back to an empty installation or to fresh demo data, with an
+/// empty request journal. The admin token stays; every other credential is gone.
+async fn reset(State(state): State<SharedState>, body: Body) -> ApiResult<Response> {
+    let req: Reset = match &body {
+        Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => Reset::default(),
+        _ => parse_body(body)?,
+    };
+    let demo = console::reset(&*state.services.store, req.demo, state.services.clock.now_ms()).await;
+    // Whatever happened, nothing read before may be served again, and the journal starts anew.
+    state.auth.forget_credentials();
+    state.tickets.bump();
+    state.journal.clear(None);
+    Ok(success(json!({ "demo": demo? })))
+}
+
+/// `GET /journal?app_id=&log_id=&limit=`: journaled requests, newest first (`app_id=` empty:
+/// requests of no app). `enabled` and `capacity` say whether and how much is kept.
+async fn journal(
+    State(state): State<SharedState>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+) -> ApiResult<Response> {
+    let q = crate::query::QueryParams::parse(raw.as_deref());
+    let limit = q.int("limit")?.unwrap_or(100).clamp(1, 10_000);
+    let entries = state.journal.query(
+        q.get("app_id"),
+        q.get("log_id"),
+        usize::try_from(limit).unwrap_or(100),
+    );
+    Ok(success(json!({
+        "enabled": state.journal.enabled(),
+        "capacity": state.journal.capacity(),
+        "entries": entries,
+    })))
+}
+
+/// `DELETE /journal?app_id=`: forget the journaled requests of one app, or all.
+async fn clear_journal(
+    State(state): State<SharedState>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+) -> ApiResult<Response> {
+    let q = crate::query::QueryParams::parse(raw.as_deref());
+    Ok(success(
+        json!({ "cleared": state.journal.clear(q.get("app_id")) }),
+    ))
 }

@@ -144,9 +144,23 @@ impl Auth {
     }
 
     /// Forget cached apps and helpdesks (after changing their scopes or credentials).
+    /// The rate limits (readiness asks their Redis).
+    pub fn limits(&self) -> &RateLimits {
+        &self.limits
+    }
+
     pub fn forget_credentials(&self) {
         self.apps.clear();
         self.helpdesks.clear();
+    }
+
+    /// The `app_id` of the app a request's bearer token belongs to, if it is a valid token (for
+    /// the request journal).
+    pub async fn app_id_of(&self, headers: &HeaderMap) -> Option<String> {
+        let headers = CallerHeaders::from_headers(headers);
+        bearer(&headers)?;
+        let (app, _) = self.token_caller(&headers).await.ok()?;
+        Some(app.app_id.clone())
     }
 
     /// The app behind a tenant access token, or the app and user behind a user access token.

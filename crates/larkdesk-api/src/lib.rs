@@ -7,10 +7,13 @@ pub mod body;
 pub mod emulator;
 pub mod endpoints;
 pub mod error;
+pub mod health;
 pub mod hot_path;
+pub mod journal;
 pub mod json;
 pub mod logid;
 pub mod memo;
+pub mod metrics;
 pub mod query;
 pub mod ratelimit;
 pub mod routes;
@@ -40,6 +43,9 @@ pub fn router(state: SharedState) -> Router {
         router.route(spec.path, handler(spec.endpoint, method))
     });
     feishu
+        .route(health::HEALTHZ, axum::routing::get(health::healthz))
+        .route(health::READYZ, axum::routing::get(health::readyz))
+        .route(metrics::PATH, axum::routing::get(metrics::metrics))
         .nest(admin::PREFIX, admin::router(state.clone()))
         // Feishu's gateway answers unknown paths and wrong methods alike with a plain-text 404.
         .fallback(page_not_found)
@@ -88,24 +94,94 @@ async fn frame_request(
         let may_write = !matches!(method, axum::http::Method::GET | axum::http::Method::HEAD);
         let uri = request.uri().clone();
         let started = std::time::Instant::now();
-        let response = match body::read_whole(request).await {
-            Ok(request) => next.run(request).await,
-            Err(refusal) => refusal,
+        let response = if state.journal.enabled() && !journal::skipped(uri.path()) {
+            journaled(&state, request, next, started).await
+        } else {
+            match body::read_whole(request).await {
+                Ok(request) => next.run(request).await,
+                Err(refusal) => refusal,
+            }
         };
         if may_write {
             state.tickets.bump();
         }
         let status = response.status().as_u16();
+        let elapsed = started.elapsed();
+        state.metrics.observe(status, elapsed);
         if response.status().is_server_error() {
-            let latency_ms = started.elapsed().as_secs_f64() * 1e3;
+            let latency_ms = elapsed.as_secs_f64() * 1e3;
             tracing::error!(%method, path = uri.path(), status, latency_ms, log_id = %logid::current(), "request failed");
         } else if tracing::enabled!(tracing::Level::DEBUG) {
-            let latency_ms = started.elapsed().as_secs_f64() * 1e3;
+            let latency_ms = elapsed.as_secs_f64() * 1e3;
             tracing::debug!(%method, path = uri.path(), status, latency_ms, "request");
         }
         response
     })
     .await
+}
+
+/// Run a request and file it in the journal (only when the journal is on: this copies the
+/// headers and reads the response body).
+async fn journaled(
+    state: &SharedState,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+    started: std::time::Instant,
+) -> Response {
+    let time_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    let method = request.method().to_string();
+    let path = request.uri().path().to_owned();
+    let query = request.uri().query().map(journal::redact_query);
+    let headers = journal::redact_headers(request.headers());
+    let token_app = state.auth.app_id_of(request.headers()).await;
+    let (request, raw_body) = match body::read_whole(request).await {
+        Ok(request) => {
+            let (parts, body) = request.into_parts();
+            // The body is in memory already: this only gathers it.
+            let bytes = axum::body::to_bytes(body, body::MAX_BODY_BYTES)
+                .await
+                .unwrap_or_default();
+            (
+                Ok(axum::extract::Request::from_parts(
+                    parts,
+                    axum::body::Body::from(bytes.clone()),
+                )),
+                bytes,
+            )
+        }
+        Err(refusal) => (Err(refusal), bytes::Bytes::new()),
+    };
+    let response = match request {
+        Ok(request) => next.run(request).await,
+        Err(refusal) => refusal,
+    };
+    let (parts, body) = response.into_parts();
+    let out = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let code = journal::response_code(&out);
+    let app_id = token_app.or_else(|| {
+        (code == Some(0))
+            .then(|| journal::token_request_app_id(&path, &raw_body))
+            .flatten()
+    });
+    let (body_text, body_truncated) = journal::redact_body(&raw_body);
+    state.journal.record(journal::Entry {
+        seq: 0,
+        log_id: logid::current(),
+        time_ms,
+        app_id,
+        method,
+        path,
+        query,
+        headers,
+        body: body_text,
+        body_truncated,
+        status: parts.status.as_u16(),
+        code,
+        latency_ms: started.elapsed().as_secs_f64() * 1e3,
+    });
+    Response::from_parts(parts, axum::body::Body::from(out))
 }
 
 /// The handler of each endpoint.
@@ -187,7 +263,7 @@ fn panic_response(payload: Box<dyn Any + Send + 'static>) -> Response {
     ApiError::internal().into_response()
 }
 
-/// Serve HTTP/1.1 until `shutdown` resolves, then let open requests finish (up to 10 s).
+/// Serve HTTP/1.1 until `shutdown` resolves, then let open requests finish (up to `grace`).
 ///
 /// hyper is driven directly rather than through `axum::serve` for two wire details: header
 /// names go out title-cased (`X-Tt-Logid`, as Feishu sends them; the Python SDK looks them up
@@ -196,6 +272,7 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     state: SharedState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    grace: std::time::Duration,
 ) -> std::io::Result<()> {
     use hyper_util::rt::{TokioIo, TokioTimer};
 
@@ -231,8 +308,8 @@ pub async fn serve(
     }
     tokio::select! {
         () = graceful.shutdown() => {}
-        () = tokio::time::sleep(std::time::Duration::from_secs(10)) => {
-            tracing::warn!("connections still open after 10 s; closing them");
+        () = tokio::time::sleep(grace) => {
+            tracing::warn!(grace_secs = grace.as_secs_f64(), "connections still open after the shutdown grace; closing them");
         }
     }
     Ok(())

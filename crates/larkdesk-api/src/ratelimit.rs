@@ -114,6 +114,25 @@ impl RateLimits {
         })
     }
 
+    /// Whether the shared limiter's Redis answers a PING (readiness); `None` when limits are
+    /// kept in process.
+    pub async fn ping(&self) -> Option<Result<(), String>> {
+        let Backend::Redis { connection, .. } = &self.backend else {
+            return None;
+        };
+        let mut connection = connection.clone();
+        let pinged = tokio::time::timeout(
+            std::time::Duration::from_secs(2),
+            redis::cmd("PING").query_async::<String>(&mut connection),
+        )
+        .await;
+        Some(match pinged {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("timed out".to_owned()),
+        })
+    }
+
     /// Take one request from the caller's bucket, or say when to come back. If Redis cannot be
     /// reached the request is admitted (and a warning logged): an outage of the limiter must
     /// not become an outage of the API.

@@ -8,6 +8,7 @@ use larkdesk_service::{Clock, Services};
 use larkdesk_store::Store;
 
 use crate::auth::Auth;
+use crate::journal::Journal;
 use crate::ratelimit::RateLimits;
 use crate::ticket_cache::TicketCache;
 
@@ -19,6 +20,10 @@ pub struct AppState {
     pub tickets: TicketCache,
     /// May event request URLs reach loopback and private addresses (`--event-allow-private`)?
     pub event_allow_private: bool,
+    /// The last requests of each app, when kept (see [`Journal`]).
+    pub journal: Journal,
+    /// Counters for `GET /metrics`.
+    pub metrics: crate::metrics::Metrics,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -32,6 +37,7 @@ impl AppState {
         clock: Clock,
         ticket_cache_ttl: Duration,
         event_allow_private: bool,
+        journal_capacity: usize,
     ) -> anyhow::Result<SharedState> {
         let tokens = Tokens::load(store.clone(), clock.clone()).await?;
         Ok(Arc::new(Self {
@@ -40,6 +46,8 @@ impl AppState {
             tokens,
             tickets: TicketCache::new(ticket_cache_ttl),
             event_allow_private,
+            journal: Journal::new(journal_capacity),
+            metrics: crate::metrics::Metrics::new(),
         }))
     }
 }

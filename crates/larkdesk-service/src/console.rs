@@ -335,3 +335,127 @@ pub async fn seed_demo(store: &dyn Store, now_ms: i64) -> Result<DemoCredentials
         ticket_ids,
     })
 }
+
+/// A tenant as the admin lists show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TenantInfo {
+    pub tenant_key: String,
+    pub name: String,
+}
+
+/// An app as the admin lists show it: no secret, not even its digest.
+#[derive(Debug, Clone, Serialize)]
+pub struct AppInfo {
+    pub app_id: String,
+    pub tenant_key: String,
+    pub name: String,
+    pub app_type: &'static str,
+    pub scopes: Vec<String>,
+}
+
+/// A helpdesk as the admin lists show it: no token.
+#[derive(Debug, Clone, Serialize)]
+pub struct HelpdeskInfo {
+    pub helpdesk_id: String,
+    pub tenant_key: String,
+    pub name: String,
+}
+
+/// A user as the admin lists show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct UserInfo {
+    pub tenant_key: String,
+    pub open_id: String,
+    pub name: String,
+    pub email: String,
+    pub is_agent: bool,
+}
+
+/// The tenant key of each tenant row, for the lists.
+async fn tenant_keys(store: &dyn Store) -> Result<std::collections::HashMap<ids::TenantRowId, String>> {
+    Ok(store
+        .tenants()
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t.tenant_key))
+        .collect())
+}
+
+pub async fn list_tenants(store: &dyn Store) -> Result<Vec<TenantInfo>> {
+    Ok(store
+        .tenants()
+        .await?
+        .into_iter()
+        .map(|t| TenantInfo {
+            tenant_key: t.tenant_key,
+            name: t.name,
+        })
+        .collect())
+}
+
+pub async fn list_apps(store: &dyn Store) -> Result<Vec<AppInfo>> {
+    let keys = tenant_keys(store).await?;
+    Ok(store
+        .apps()
+        .await?
+        .into_iter()
+        .map(|a| AppInfo {
+            tenant_key: keys.get(&a.tenant_id).cloned().unwrap_or_default(),
+            app_id: a.app_id,
+            name: a.name,
+            app_type: a.app_type.as_str(),
+            scopes: a.scopes,
+        })
+        .collect())
+}
+
+pub async fn list_helpdesks(store: &dyn Store) -> Result<Vec<HelpdeskInfo>> {
+    let keys = tenant_keys(store).await?;
+    Ok(store
+        .helpdesks()
+        .await?
+        .into_iter()
+        .map(|h| HelpdeskInfo {
+            tenant_key: keys.get(&h.tenant_id).cloned().unwrap_or_default(),
+            helpdesk_id: h.helpdesk_id,
+            name: h.name,
+        })
+        .collect())
+}
+
+/// The users of one tenant, or of every tenant.
+pub async fn list_users(store: &dyn Store, tenant_key: Option<&str>) -> Result<Vec<UserInfo>> {
+    let tenants = match tenant_key {
+        Some(key) => vec![store.tenant_by_key(key).await?],
+        None => store.tenants().await?,
+    };
+    let mut out = Vec::new();
+    for tenant in tenants {
+        for (user, is_agent) in store.users(tenant.id).await? {
+            out.push(UserInfo {
+                tenant_key: tenant.tenant_key.clone(),
+                open_id: user.id,
+                name: user.name,
+                email: user.email,
+                is_agent,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// The newest `limit` tickets (1..=1000), newest first.
+pub async fn list_tickets(store: &dyn Store, limit: i64) -> Result<Vec<larkdesk_store::TicketSummary>> {
+    Ok(store.ticket_summaries(limit.clamp(1, 1000)).await?)
+}
+
+/// Empty the installation (the admin token stays) and, with `demo`, create the demo
+/// installation again; returns its new credentials.
+pub async fn reset(store: &dyn Store, demo: bool, now_ms: i64) -> Result<Option<DemoCredentials>> {
+    store.reset().await?;
+    if demo {
+        Ok(Some(seed_demo(store, now_ms).await?))
+    } else {
+        Ok(None)
+    }
+}

@@ -16,6 +16,8 @@ use crate::direct::Direct;
 use crate::{StoreResult, Workload};
 
 pub trait Dialect: Database {
+    /// The migrations this build brings for the backend.
+    fn migrator() -> sqlx::migrate::Migrator;
     /// Open the pools for `workload`, readers (at most `max_connections`) and writers, and bring
     /// the schema up to date. SQLite has one writer at a time whatever larkdesk does, so its
     /// writes go through a pool of one connection: they queue in arrival order (sqlx's pool is
@@ -96,6 +98,10 @@ const PG_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 const PG_DIRECTORY_LOCK: &str = "SELECT pg_advisory_xact_lock(7809649034408588139)"; // 0x6c61726b6465736b, "larkdesk"
 
 impl Dialect for Sqlite {
+    fn migrator() -> sqlx::migrate::Migrator {
+        sqlx::migrate!("./migrations/sqlite")
+    }
+
     async fn open(url: &str, max_connections: u32, workload: Workload) -> anyhow::Result<Pools<Self>> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
@@ -130,8 +136,12 @@ impl Dialect for Sqlite {
             .await?;
         // An in-memory database exists only inside its sqlx connections.
         let file = options.get_filename();
-        let in_memory =
-            file.as_os_str().is_empty() || file == Path::new(":memory:") || url.contains("mode=memory");
+        // (sqlx names `sqlite::memory:` `file:sqlx-in-memory-N`, shared by its connections.)
+        let in_memory = file.as_os_str().is_empty()
+            || file == Path::new(":memory:")
+            || file.to_string_lossy().starts_with("file:sqlx-in-memory-")
+            || url.contains(":memory:")
+            || url.contains("mode=memory");
         let direct = match workload {
             Workload::Serving if !in_memory => Some(Direct::open(file)?),
             _ => None,
@@ -203,6 +213,10 @@ impl Dialect for Sqlite {
 }
 
 impl Dialect for Postgres {
+    fn migrator() -> sqlx::migrate::Migrator {
+        sqlx::migrate!("./migrations/postgres")
+    }
+
     /// Several instances may start at once: sqlx serializes migrations with an advisory lock.
     async fn open(url: &str, max_connections: u32, workload: Workload) -> anyhow::Result<Pools<Self>> {
         // READ COMMITTED whatever the server's default: a statement that waited for a row lock
@@ -307,10 +321,10 @@ impl Dialect for Postgres {
 }
 
 /// Versions sqlx has recorded as applied; none on a new database (the table does not exist yet).
-const APPLIED_MIGRATIONS: &str = "SELECT version FROM _sqlx_migrations WHERE success";
+pub(crate) const APPLIED_MIGRATIONS: &str = "SELECT version FROM _sqlx_migrations WHERE success";
 
 /// The migrations of `migrator` not among `applied`, as "0006 tickets keyed by ticket id".
-fn pending_migrations(migrator: &sqlx::migrate::Migrator, applied: &[i64]) -> Vec<String> {
+pub(crate) fn pending_migrations(migrator: &sqlx::migrate::Migrator, applied: &[i64]) -> Vec<String> {
     migrator
         .iter()
         .filter(|m| !applied.contains(&m.version))

@@ -28,7 +28,7 @@ use larkdesk_wire::ticket::{Ticket, TicketMessage, TicketUser};
 
 pub use models::*;
 pub use rows::{fill_people, people_named};
-pub use sql::SqlStore;
+pub use sql::{RESET_ORDER, SqlStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -119,6 +119,22 @@ pub trait AccountStore: Send + Sync {
 
     /// True when no tenant exists yet (first start).
     async fn is_empty(&self) -> StoreResult<bool>;
+
+    /// The migrations this build brings that the database has not applied, as "0006 tickets
+    /// keyed by ticket id" (empty: up to date). Fails when the database cannot be reached.
+    async fn pending_migrations(&self) -> StoreResult<Vec<String>>;
+
+    /// Every tenant, app and helpdesk, oldest first (the admin lists).
+    async fn tenants(&self) -> StoreResult<Vec<Tenant>>;
+    async fn apps(&self) -> StoreResult<Vec<App>>;
+    async fn helpdesks(&self) -> StoreResult<Vec<Helpdesk>>;
+    /// The newest `limit` tickets of every helpdesk, newest first.
+    async fn ticket_summaries(&self, limit: i64) -> StoreResult<Vec<TicketSummary>>;
+
+    /// Delete every tenant and everything under it (apps, helpdesks, users, tickets, FAQs, push
+    /// jobs, deliveries, issued tokens), in one transaction. Installation secrets (the admin
+    /// token, the token signing key) stay.
+    async fn reset(&self) -> StoreResult<()>;
 
     async fn create_tenant(&self, tenant_key: &str, name: &str) -> StoreResult<Tenant>;
     async fn tenant_by_key(&self, tenant_key: &str) -> StoreResult<Tenant>;

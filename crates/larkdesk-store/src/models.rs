@@ -370,3 +370,13 @@ pub struct LockedJob {
     pub send_at: Option<i64>,
     pub job: StoredJob,
 }
+
+/// A ticket as the admin list shows it: ids and times, no content.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TicketSummary {
+    pub ticket_id: String,
+    pub helpdesk_id: String,
+    pub status: i64,
+    pub created_at: i64,
+    pub updated_at: Option<i64>,
+}

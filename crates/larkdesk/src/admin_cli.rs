@@ -83,6 +83,29 @@ pub enum AdminCommand {
     },
     /// Replace the admin API token.
     RotateAdminToken,
+    /// List tenants (keys and names).
+    ListTenants,
+    /// List apps (ids, tenants, names, scopes; never secrets).
+    ListApps,
+    /// List helpdesks (ids, tenants, names; never tokens).
+    ListHelpdesks,
+    /// List directory users, of one tenant or of all.
+    ListUsers {
+        #[arg(long)]
+        tenant_key: Option<String>,
+    },
+    /// List the newest tickets of every helpdesk (ids, status, times).
+    ListTickets {
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+    /// Show the requests a running server journaled (newest first, secrets redacted), or with
+    /// --clear forget them. Asks the server's admin API: the journal lives in its memory.
+    Journal(JournalArgs),
+    /// Delete every tenant and everything under it, then create the demo installation again and
+    /// print its new credentials (the admin token stays). A running server forgets its cached
+    /// credentials within a second; `POST /larkdesk/admin/v1/reset` does the same at once.
+    ResetDemo,
     /// Set where an app receives events (the URL must answer Feishu's url_verification challenge).
     SetAppEvents {
         #[arg(long)]
@@ -138,6 +161,58 @@ pub enum AdminCommand {
         #[arg(long)]
         reject: bool,
     },
+}
+
+#[derive(clap::Args)]
+pub struct JournalArgs {
+    /// The running server's base URL.
+    #[arg(long, env = "LARKDESK_SERVER", default_value = "http://127.0.0.1:8080")]
+    server: String,
+    /// The server's admin token.
+    #[arg(long, env = "LARKDESK_ADMIN_TOKEN", hide_env_values = true)]
+    admin_token: String,
+    /// Only this app's requests (empty: requests of no app).
+    #[arg(long)]
+    app_id: Option<String>,
+    /// Only the request whose response carried this X-Tt-Logid.
+    #[arg(long)]
+    log_id: Option<String>,
+    #[arg(long, default_value_t = 100)]
+    limit: u32,
+    /// Forget the journaled requests (of --app-id, or all) instead of showing them.
+    #[arg(long)]
+    clear: bool,
+}
+
+/// `larkdesk admin journal`: the admin API's `/journal`, printed as JSON.
+pub async fn journal(args: &JournalArgs) -> anyhow::Result<()> {
+    let url = format!("{}/larkdesk/admin/v1/journal", args.server.trim_end_matches('/'));
+    let client = reqwest::Client::new();
+    let mut query: Vec<(&str, String)> = Vec::new();
+    if let Some(app_id) = &args.app_id {
+        query.push(("app_id", app_id.clone()));
+    }
+    let request = if args.clear {
+        client.delete(&url)
+    } else {
+        if let Some(log_id) = &args.log_id {
+            query.push(("log_id", log_id.clone()));
+        }
+        query.push(("limit", args.limit.to_string()));
+        client.get(&url)
+    };
+    let response = request
+        .query(&query)
+        .bearer_auth(&args.admin_token)
+        .send()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot reach the server at {}: {e}", args.server))?;
+    let body: serde_json::Value = response.json().await?;
+    if body["code"] != json!(0) {
+        anyhow::bail!("the server refused: {body}");
+    }
+    println!("{}", serde_json::to_string_pretty(&body["data"])?);
+    Ok(())
 }
 
 fn parse_app_type(s: &str) -> Result<AppType, String> {
@@ -200,6 +275,23 @@ pub async fn run(store: Arc<dyn Store>, command: AdminCommand) -> anyhow::Result
             json!({ "ticket_id": console::import_ticket(store, &helpdesk_id, ticket).await?.ticket_id })
         }
         AdminCommand::RotateAdminToken => json!({ "admin_token": console::rotate_admin_token(store).await? }),
+        AdminCommand::ListTenants => json!({ "tenants": console::list_tenants(store).await? }),
+        AdminCommand::ListApps => json!({ "apps": console::list_apps(store).await? }),
+        AdminCommand::ListHelpdesks => json!({ "helpdesks": console::list_helpdesks(store).await? }),
+        AdminCommand::ListUsers { tenant_key } => {
+            json!({ "users": console::list_users(store, tenant_key.as_deref()).await? })
+        }
+        AdminCommand::ListTickets { limit } => {
+            json!({ "tickets": console::list_tickets(store, limit).await? })
+        }
+        AdminCommand::Journal(args) => {
+            journal(&args).await?;
+            return Ok(());
+        }
+        AdminCommand::ResetDemo => {
+            let demo = console::reset(store, true, Clock::system().now_ms()).await?;
+            json!({ "demo": demo })
+        }
         AdminCommand::SetAppEvents {
             app_id,
             request_url,

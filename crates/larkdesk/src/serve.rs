@@ -1,8 +1,8 @@
 //! `larkdesk serve`.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
+use anyhow::Context;
 use clap::Args;
 use larkdesk_api::ratelimit::{Overrides, RateLimits};
 use larkdesk_service::{Clock, console, delivery};
@@ -14,18 +14,27 @@ use serde_json::json;
 /// overflow.
 const MAX_TICKET_CACHE_MS: u64 = 24 * 60 * 60 * 1000;
 
+/// Requests kept per app by the journal when the demo profile is on.
+const DEMO_JOURNAL: usize = 100;
+
 #[derive(Args)]
 pub struct ServeArgs {
-    /// Address to listen on.
+    /// Address to listen on: IP:PORT or HOST:PORT (localhost:8080); port 0 picks a free one.
     #[arg(long, env = "LARKDESK_BIND", default_value = "127.0.0.1:8080")]
-    bind: SocketAddr,
+    bind: String,
 
     /// Turn all rate limits off (for benchmarks).
     #[arg(long, env = "LARKDESK_NO_RATE_LIMIT")]
     no_rate_limit: bool,
 
-    /// Override one endpoint's per-second limit, e.g. get_ticket=20 (0 = unlimited). Repeatable.
-    #[arg(long = "rate-limit", value_parser = RateLimits::parse_override)]
+    /// Override one endpoint's per-second limit, e.g. get_ticket=20 (0 = unlimited). Repeatable;
+    /// the variable takes a comma-separated list.
+    #[arg(
+        long = "rate-limit",
+        env = "LARKDESK_RATE_LIMIT",
+        value_delimiter = ',',
+        value_parser = RateLimits::parse_override
+    )]
     rate_limits: Vec<(&'static str, u32)>,
 
     /// Share rate limits with other instances through this Redis (e.g. redis://127.0.0.1:6379);
@@ -42,7 +51,7 @@ pub struct ServeArgs {
     admin_token: Option<String>,
 
     /// Do not create the demo tenant/app/helpdesk on an empty database.
-    #[arg(long)]
+    #[arg(long, env = "LARKDESK_NO_DEMO")]
     no_demo: bool,
 
     /// How long a rendered ticket, a rendered ticket list page or a list's total may be served
@@ -84,8 +93,19 @@ pub struct ServeArgs {
     event_allow_private: bool,
 
     /// Also write the credentials created at start (demo, admin token) to this JSON file.
-    #[arg(long)]
+    #[arg(long, env = "LARKDESK_CREDENTIALS_FILE")]
     credentials_file: Option<std::path::PathBuf>,
+
+    /// Keep the last N requests of each app in memory for `GET /larkdesk/admin/v1/journal` and
+    /// `larkdesk admin journal` (secrets redacted; 0 = off). Default: 100 unless --no-demo
+    /// (the production profile), where it is off.
+    #[arg(long, env = "LARKDESK_JOURNAL")]
+    journal: Option<usize>,
+
+    /// Seconds open requests get to finish after SIGTERM/Ctrl-C before their connections are
+    /// closed (below Docker's 10 s default stop timeout).
+    #[arg(long, env = "LARKDESK_SHUTDOWN_GRACE_SECS", default_value_t = 8)]
+    shutdown_grace_secs: u64,
 }
 
 pub async fn run(store: Arc<dyn Store>, args: ServeArgs) -> anyhow::Result<()> {
@@ -99,6 +119,13 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs) -> anyhow::Result<()> {
         Some(url) => RateLimits::redis(url, !args.no_rate_limit, &overrides).await?,
         None => RateLimits::new(!args.no_rate_limit, &overrides),
     };
+
+    // Listen first: a start that cannot have its port creates no credentials it could not show.
+    let listener = tokio::net::TcpListener::bind(args.bind.as_str())
+        .await
+        .with_context(|| format!("cannot listen on {}", args.bind))?;
+    let addr = listener.local_addr()?;
+    let base = format!("http://{addr}");
 
     let mut created = serde_json::Map::new();
     match &args.admin_token {
@@ -118,17 +145,18 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs) -> anyhow::Result<()> {
     };
 
     let ticket_cache_ttl = std::time::Duration::from_millis(args.ticket_cache_ms);
+    let journal = args
+        .journal
+        .unwrap_or(if args.no_demo { 0 } else { DEMO_JOURNAL });
     let state = larkdesk_api::AppState::new(
         store.clone(),
         limits,
         clock.clone(),
         ticket_cache_ttl,
         args.event_allow_private,
+        journal,
     )
     .await?;
-    let listener = tokio::net::TcpListener::bind(args.bind).await?;
-    let addr = listener.local_addr()?;
-    let base = format!("http://{addr}");
 
     if let Some(demo) = &demo {
         created.insert("demo".into(), serde_json::to_value(demo)?);
@@ -174,7 +202,8 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs) -> anyhow::Result<()> {
         }
     });
     tracing::info!(%addr, "larkdesk listening");
-    larkdesk_api::serve(listener, state, shutdown_signal()).await?;
+    let grace = std::time::Duration::from_secs(args.shutdown_grace_secs);
+    larkdesk_api::serve(listener, state, shutdown_signal(), grace).await?;
     Ok(())
 }
 

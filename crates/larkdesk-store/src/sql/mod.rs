@@ -21,8 +21,8 @@ use crate::backend::{Backend, Columns, On, Writer, sql};
 use crate::direct::Direct;
 use crate::rows::{self, USER_COLUMNS, to_json};
 use crate::{
-    AccountStore, App, Helpdesk, NewApp, NewHelpdesk, StoreError, StoreResult, Tenant, UserRecord,
-    WireProfile, Workload,
+    AccountStore, App, Helpdesk, NewApp, NewHelpdesk, StoreError, StoreResult, Tenant, TicketSummary,
+    UserRecord, WireProfile, Workload,
 };
 
 /// The store on a SQL database `DB` (`sqlx::Sqlite` or `sqlx::Postgres`).
@@ -54,6 +54,35 @@ impl<DB: Backend> SqlStore<DB> {
         })
     }
 }
+
+/// Every table [`AccountStore::reset`] empties, each after the tables that reference it.
+/// `server_secrets` is not among them: the admin token and the signing key survive a reset. A new
+/// table belongs here (the `ops` integration test compares this list with the schema).
+pub const RESET_ORDER: &[&str] = &[
+    "ticket_images",
+    "ticket_messages",
+    "ticket_events",
+    "tickets",
+    "faq_images",
+    "faqs",
+    "faq_categories",
+    "agent_skill_members",
+    "agent_skills",
+    "helpdesk_agents",
+    "routing_queue",
+    "tags",
+    "ticket_customized_fields",
+    "bot_messages",
+    "notifications",
+    "event_subscriptions",
+    "event_outbox",
+    "app_event_settings",
+    "issued_tokens",
+    "users",
+    "helpdesks",
+    "apps",
+    "tenants",
+];
 
 /// Map a UNIQUE violation to `Conflict`, everything else as `?` would.
 pub(crate) fn conflict_or(what: &str) -> impl FnOnce(StoreError) -> StoreError + '_ {
@@ -146,6 +175,77 @@ impl<DB: Backend> AccountStore for SqlStore<DB> {
             .fetch_one(&self.pool)
             .await?;
         Ok(row.int("n")? == 0)
+    }
+
+    async fn pending_migrations(&self) -> StoreResult<Vec<String>> {
+        let rows = sql(crate::dialect::APPLIED_MIGRATIONS)
+            .fetch_all(&self.pool)
+            .await?;
+        let applied = rows
+            .iter()
+            .map(|r| r.int("version"))
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(crate::dialect::pending_migrations(&DB::migrator(), &applied))
+    }
+
+    async fn tenants(&self) -> StoreResult<Vec<Tenant>> {
+        let rows = sql("SELECT id, tenant_key, name FROM tenants ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(Tenant {
+                    id: TenantRowId(r.int("id")?),
+                    tenant_key: r.text("tenant_key")?,
+                    name: r.text("name")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn apps(&self) -> StoreResult<Vec<App>> {
+        let rows = sql(format!("SELECT {APP_COLUMNS} FROM apps ORDER BY id"))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(rows::app).collect()
+    }
+
+    async fn helpdesks(&self) -> StoreResult<Vec<Helpdesk>> {
+        let rows = sql("SELECT id, helpdesk_id, tenant_id, name, token_hash FROM helpdesks ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(rows::helpdesk).collect()
+    }
+
+    async fn ticket_summaries(&self, limit: i64) -> StoreResult<Vec<TicketSummary>> {
+        let rows = sql(
+            "SELECT t.ticket_id, h.helpdesk_id, t.status, t.created_at, t.updated_at
+             FROM tickets t JOIN helpdesks h ON h.id = t.helpdesk_id
+             ORDER BY t.created_at DESC, t.ticket_id DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(TicketSummary {
+                    ticket_id: r.int("ticket_id")?.to_string(),
+                    helpdesk_id: r.text("helpdesk_id")?,
+                    status: r.int("status")?,
+                    created_at: r.int("created_at")?,
+                    updated_at: r.opt_int("updated_at")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn reset(&self) -> StoreResult<()> {
+        let mut tx = self.writer.begin().await?;
+        // Children before parents: the foreign keys hold at every statement.
+        for table in RESET_ORDER {
+            sql(format!("DELETE FROM {table}")).execute(&mut tx).await?;
+        }
+        tx.commit().await
     }
 
     async fn create_tenant(&self, tenant_key: &str, name: &str) -> StoreResult<Tenant> {

@@ -267,6 +267,21 @@ impl TestServer {
         self._child.kill().await.expect("kill larkdesk");
     }
 
+    /// Send SIGTERM and wait (up to `within`) for the process to exit; its exit status, or
+    /// `None` if it was still running.
+    pub async fn terminate(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let pid = self._child.id().expect("still running");
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success());
+        tokio::time::timeout(within, self._child.wait())
+            .await
+            .ok()
+            .map(|s| s.expect("wait for larkdesk"))
+    }
+
     pub fn demo(&self) -> &Demo {
         self.demo.as_ref().expect("this instance created the demo")
     }

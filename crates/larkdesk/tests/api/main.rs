@@ -12,6 +12,7 @@ mod get_ticket;
 mod golden;
 mod lifecycle;
 mod notifications;
+mod ops;
 mod ratelimit;
 mod scale;
 mod ticket_family;
