@@ -72,14 +72,19 @@ async fn require_admin(
     request: Request,
     next: Next,
 ) -> ApiResult<Response> {
-    let presented = request
-        .headers()
+    check_admin(&state, request.headers()).await?;
+    Ok(next.run(request).await)
+}
+
+/// Whether `headers` carry the admin token (`Authorization: Bearer <admin token>`).
+pub async fn check_admin(state: &crate::AppState, headers: &axum::http::HeaderMap) -> ApiResult<()> {
+    let presented = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or_else(ApiError::unauthorized)?;
     if console::is_admin_token(&*state.services.store, presented).await? {
-        Ok(next.run(request).await)
+        Ok(())
     } else {
         Err(ApiError::unauthorized())
     }

@@ -73,8 +73,8 @@ pub fn service(
 }
 
 /// What every request goes through, in one middleware (each middleware layer costs allocations
-/// per request): a log id for the request and its response, the whole body read up front (see
-/// [`body`]), and, after any method but GET/HEAD (which may have written), the cached ticket
+/// per request): a log id for the request and its response, the whole body read up front once
+/// the headers' credentials allow it (see [`body`]), and, after any method but GET/HEAD (which may have written), the cached ticket
 /// bodies rendered before it finished are no longer served (see `ticket_cache`). It also logs
 /// the request: 5xx responses at ERROR, everything at DEBUG (tower-http's TraceLayer did this
 /// with a span, a response-body wrapper and two clock reads per request, logged or not).
@@ -88,9 +88,20 @@ async fn frame_request(
         let may_write = !matches!(method, axum::http::Method::GET | axum::http::Method::HEAD);
         let uri = request.uri().clone();
         let started = std::time::Instant::now();
-        let response = match body::read_whole(request).await {
-            Ok(request) => next.run(request).await,
-            Err(refusal) => refusal,
+        let response = if axum::body::HttpBody::is_end_stream(request.body()) {
+            next.run(request).await
+        } else {
+            match body_allowance(&state, request.uri().path(), request.headers()).await {
+                Err(refused) => state.bodies.refuse(request, refused).await,
+                Ok(allowance) => match state.bodies.read_whole(request, allowance).await {
+                    Ok((request, held)) => {
+                        let response = next.run(request).await;
+                        drop(held); // the body's share of the memory budget
+                        response
+                    }
+                    Err(refusal) => refusal,
+                },
+            }
         };
         if may_write {
             state.tickets.bump();
@@ -106,6 +117,34 @@ async fn frame_request(
         response
     })
     .await
+}
+
+/// How much body a request may bring, decided from its headers before any of the body is read:
+/// endpoints that authenticate from the headers check the credentials first (the handler checks
+/// them again, from its caches); the token endpoints and unknown paths get a small allowance.
+async fn body_allowance(
+    state: &AppState,
+    path: &str,
+    headers: &axum::http::HeaderMap,
+) -> Result<body::Allowance, ApiError> {
+    if path.starts_with("/open-apis/auth/") {
+        return Ok(body::Allowance::Small);
+    }
+    if path.starts_with("/open-apis/") {
+        state
+            .auth
+            .token_caller(&auth::CallerHeaders::from_headers(headers))
+            .await?;
+        return Ok(body::Allowance::Full);
+    }
+    if path
+        .strip_prefix(admin::PREFIX)
+        .is_some_and(|rest| rest.starts_with('/'))
+    {
+        admin::check_admin(state, headers).await?;
+        return Ok(body::Allowance::Full);
+    }
+    Ok(body::Allowance::Small)
 }
 
 /// The handler of each endpoint.

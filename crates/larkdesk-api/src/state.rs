@@ -8,6 +8,7 @@ use larkdesk_service::{Clock, Services};
 use larkdesk_store::Store;
 
 use crate::auth::Auth;
+use crate::body::Bodies;
 use crate::ratelimit::RateLimits;
 use crate::ticket_cache::TicketCache;
 
@@ -17,6 +18,8 @@ pub struct AppState {
     pub auth: Auth,
     /// Rendered `GET /tickets/:id` bodies and list pages (see [`TicketCache`]).
     pub tickets: TicketCache,
+    /// The bounds on request bodies: read timeout and memory budget (see [`Bodies`]).
+    pub bodies: Bodies,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -29,6 +32,7 @@ impl AppState {
         limits: RateLimits,
         clock: Clock,
         ticket_cache_ttl: Duration,
+        bodies: Bodies,
     ) -> anyhow::Result<SharedState> {
         let tokens = Tokens::load(store.clone(), clock.clone()).await?;
         Ok(Arc::new(Self {
@@ -36,6 +40,7 @@ impl AppState {
             services: Services::new(store, clock),
             tokens,
             tickets: TicketCache::new(ticket_cache_ttl),
+            bodies,
         }))
     }
 }

@@ -4,6 +4,7 @@
 mod admin;
 mod agents;
 mod auth;
+mod bodies;
 mod common;
 mod errors;
 mod events;
