@@ -32,6 +32,12 @@ struct Cli {
     #[arg(long, env = "LARKDESK_MAX_CONNECTIONS", default_value_t = 8, global = true)]
     max_connections: u32,
 
+    /// Open an existing SQLite database file (or its -wal/-shm) that other users can access.
+    /// Without it larkdesk refuses such a file: it holds the token signing key. New files are
+    /// always created 0600.
+    #[arg(long, env = "LARKDESK_ALLOW_SHARED_DB_FILE", global = true)]
+    allow_shared_db_file: bool,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -63,6 +69,7 @@ async fn main() -> anyhow::Result<()> {
         } => larkdesk_store::Workload::BulkLoad,
         _ => larkdesk_store::Workload::Serving,
     };
+    larkdesk_store::secure_sqlite_file(&cli.database_url, cli.allow_shared_db_file)?;
     let store = larkdesk_store::connect_for(&cli.database_url, cli.max_connections, workload).await?;
     match cli.command {
         Command::Serve(args) => serve::run(store, args).await,

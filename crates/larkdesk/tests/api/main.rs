@@ -6,6 +6,7 @@ mod agents;
 mod auth;
 mod bodies;
 mod common;
+mod dbfile;
 mod errors;
 mod events;
 mod faqs;
