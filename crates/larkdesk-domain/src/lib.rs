@@ -7,6 +7,7 @@ pub mod events;
 pub mod faq;
 pub mod ids;
 pub mod lifecycle;
+pub mod limits;
 pub mod log;
 pub mod notify;
 pub mod push;

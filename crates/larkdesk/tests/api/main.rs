@@ -13,6 +13,7 @@ mod faqs;
 mod get_ticket;
 mod golden;
 mod lifecycle;
+mod limits;
 mod notifications;
 mod ratelimit;
 mod scale;

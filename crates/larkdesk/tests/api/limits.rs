@@ -1,0 +1,99 @@
+//! Size limits: message content (Feishu's IM limits) and the size of a page of messages
+//! (issue 22, Medium 7).
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::common::{Response, assert_feishu_error};
+use crate::lifecycle::Desk;
+
+const TEXT_MAX: usize = 150 * 1024;
+const RICH_MAX: usize = 30 * 1024;
+
+async fn call(desk: &Desk, method: Method, path: &str, body: Option<Value>) -> Response {
+    let mut request = desk.feishu(method, path);
+    if let Some(body) = body {
+        request = request.body(body.to_string());
+    }
+    desk.server.send(request).await
+}
+
+#[tokio::test]
+async fn message_content_is_limited_by_type_on_every_path() {
+    let desk = Desk::with_args(&["--no-rate-limit"]).await;
+    let ticket = desk.start(true).await;
+    let post = |msg_type: &'static str, len: usize| {
+        let path = format!("/tickets/{ticket}/messages");
+        let desk = &desk;
+        async move {
+            call(
+                desk,
+                Method::POST,
+                &path,
+                Some(json!({"msg_type": msg_type, "content": "x".repeat(len)})),
+            )
+            .await
+        }
+    };
+    assert_eq!(post("text", TEXT_MAX).await.status, 200);
+    assert_feishu_error(&post("text", TEXT_MAX + 1).await, 400, 154000);
+    assert_eq!(post("post", RICH_MAX).await.status, 200);
+    assert_feishu_error(&post("post", RICH_MAX + 1).await, 400, 154000);
+
+    let bot = |msg_type: &'static str, len: usize| {
+        let desk = &desk;
+        async move {
+            call(
+                desk,
+                Method::POST,
+                "/message",
+                Some(json!({"msg_type": msg_type, "content": "x".repeat(len), "receiver_id": desk.guest, "receive_type": "user"})),
+            )
+            .await
+        }
+    };
+    assert_eq!(bot("text", TEXT_MAX).await.status, 200);
+    assert_feishu_error(&bot("text", TEXT_MAX + 1).await, 400, 154000);
+    assert_feishu_error(&bot("interactive", RICH_MAX + 1).await, 400, 154000);
+
+    // The admin emulator's messages too.
+    let r = desk
+        .act_raw(
+            &ticket,
+            "guest_message",
+            json!({"content": "x".repeat(TEXT_MAX + 1)}),
+        )
+        .await;
+    assert_feishu_error(&r, 400, 154000);
+}
+
+#[tokio::test]
+async fn a_page_of_messages_is_bounded_in_size_and_never_cut_short() {
+    let desk = Desk::with_args(&["--no-rate-limit"]).await;
+    let ticket = desk.start(true).await;
+    // 60 messages at the text limit: 9 MiB of content, over the 8 MiB a page may hold.
+    for _ in 0..60 {
+        let r = call(
+            &desk,
+            Method::POST,
+            &format!("/tickets/{ticket}/messages"),
+            Some(json!({"msg_type": "text", "content": "y".repeat(TEXT_MAX)})),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    let list = |page_size: usize| {
+        let desk = &desk;
+        let path = format!("/tickets/{ticket}/messages?page=1&page_size={page_size}");
+        async move { call(desk, Method::GET, &path, None).await }
+    };
+    let r = list(200).await;
+    assert_feishu_error(&r, 400, 154000);
+    assert!(r.text.contains("page_size"), "{}", r.text);
+    // Smaller pages are served whole.
+    let r = list(20).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let data = r.json()["data"].clone();
+    assert_eq!(data["messages"].as_array().unwrap().len(), 20);
+    assert!(data["total"].as_i64().unwrap() >= 60, "{data}");
+}
