@@ -48,7 +48,7 @@ mod tests {
                 "{msg_type} of {len} bytes"
             );
         }
-        // Bytes, not characters: 51,200 three-byte characters are 153,600 bytes.
-        assert!(message_content("text", &"字".repeat(51_200)).is_err());
+        // Bytes, not characters: 51,201 three-byte characters are 153,603 bytes.
+        assert!(message_content("text", &"字".repeat(51_201)).is_err());
     }
 }
