@@ -186,7 +186,11 @@ impl Tickets {
         offset: i64,
         limit: i64,
     ) -> Result<(i64, Vec<Ticket>)> {
-        if offset + limit > larkdesk_store::LIST_CAP {
+        // Checked: `offset` comes from the caller's page number, which may be near i64::MAX.
+        if offset
+            .checked_add(limit)
+            .is_none_or(|end| end > larkdesk_store::LIST_CAP)
+        {
             return Err(Error::invalid(
                 "at most 10000 tickets can be paged through; narrow the filters",
             ));

@@ -97,3 +97,44 @@ async fn a_page_of_messages_is_bounded_in_size_and_never_cut_short() {
     assert_eq!(data["messages"].as_array().unwrap().len(), 20);
     assert!(data["total"].as_i64().unwrap() >= 60, "{data}");
 }
+
+#[tokio::test]
+async fn huge_page_numbers_are_a_feishu_error_not_an_overflow() {
+    let desk = Desk::with_args(&["--no-rate-limit"]).await;
+    let ticket = desk.start(true).await;
+    // (2^62 - 1) * 2 fits in an i64; adding the page size to it does not.
+    for page_size in [2, 20, 200] {
+        let r = call(
+            &desk,
+            Method::GET,
+            &format!("/tickets?page=4611686018427387904&page_size={page_size}"),
+            None,
+        )
+        .await;
+        assert_feishu_error(&r, 400, 154000);
+    }
+    for page in [
+        "9223372036854775807",
+        "9223372036854775808",
+        "-9223372036854775808",
+    ] {
+        let r = call(
+            &desk,
+            Method::GET,
+            &format!("/tickets?page={page}&page_size=1"),
+            None,
+        )
+        .await;
+        assert_feishu_error(&r, 400, 154000);
+    }
+    // Messages: a page past the end is empty.
+    let r = call(
+        &desk,
+        Method::GET,
+        &format!("/tickets/{ticket}/messages?page=4611686018427387904&page_size=2"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["data"]["messages"], json!([]));
+}
