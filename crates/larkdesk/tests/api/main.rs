@@ -2,6 +2,7 @@
 //! SQLite database and talks HTTP to it.
 
 mod admin;
+mod admin_errors;
 mod agents;
 mod auth;
 mod bodies;
