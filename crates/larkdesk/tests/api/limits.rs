@@ -138,3 +138,48 @@ async fn huge_page_numbers_are_a_feishu_error_not_an_overflow() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json()["data"]["messages"], json!([]));
 }
+
+#[tokio::test]
+async fn long_indexed_strings_are_refused_alike_on_both_backends() {
+    // On PostgreSQL these were internal errors (an index row is at most ~2.7 KB); on SQLite
+    // they were stored. Now both refuse them with 154000 and keep values at the limit.
+    let desk = Desk::with_args(&["--no-rate-limit"]).await;
+    let field = |key: String| json!({"key_name": key, "display_name": "K", "position": "1", "field_type": "string", "description": "", "visible": true, "editable": true, "required": false});
+    let r = call(
+        &desk,
+        Method::POST,
+        "/ticket_customized_fields",
+        Some(field("k".repeat(3000))),
+    )
+    .await;
+    assert_feishu_error(&r, 400, 154000);
+    let r = call(
+        &desk,
+        Method::POST,
+        "/ticket_customized_fields",
+        Some(field("k".repeat(255))),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    let tenant_key = desk.tenant_key.clone();
+    let user = |id: String| json!({"tenant_key": tenant_key, "id": id, "name": "U"});
+    let r = desk
+        .server
+        .admin_raw("/users", user("u".repeat(1024 * 1024)))
+        .await;
+    assert_feishu_error(&r, 400, 154000);
+    let r = desk.server.admin_raw("/users", user("u".repeat(256))).await;
+    assert_feishu_error(&r, 400, 154000);
+    let r = desk.server.admin_raw("/users", user("u".repeat(255))).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    let r = call(
+        &desk,
+        Method::POST,
+        "/agent_skills",
+        Some(json!({"name": "s".repeat(3000), "agent_ids": []})),
+    )
+    .await;
+    assert_feishu_error(&r, 400, 154000);
+}
