@@ -11,6 +11,7 @@ mod dbfile;
 mod errors;
 mod events;
 mod faqs;
+mod fuzz;
 mod get_ticket;
 mod golden;
 mod lifecycle;
