@@ -126,9 +126,19 @@ const QUERY_KEYS: &[&str] = &[
     "language",
 ];
 
+fn noise(rng: &mut StdRng, len: usize) -> String {
+    (0..len)
+        .map(|_| char::from(b'a' + rng.random_range(0..26u8)))
+        .collect()
+}
+
 fn odd_string(rng: &mut StdRng) -> String {
     match rng.random_range(0..6) {
-        0 => "x".repeat(rng.random_range(0..5000)),
+        // Random letters: they do not compress, as PostgreSQL would otherwise shrink them.
+        0 => {
+            let len = rng.random_range(0..5000);
+            noise(rng, len)
+        }
         1 => "字".repeat(rng.random_range(0..300)),
         _ => ODD_STRINGS[rng.random_range(0..ODD_STRINGS.len())].to_owned(),
     }
@@ -186,7 +196,10 @@ fn fill_path(rng: &mut StdRng, path: &str, ticket: &str) -> String {
             3 => "%FF%FE".to_owned(),
             4 => "99999999999999999999999".to_owned(),
             5 => "%E5%B7%A5%F0%9F%98%80".to_owned(),
-            6 => "x".repeat(rng.random_range(1..3000)),
+            6 => {
+                let len = rng.random_range(1..3000);
+                noise(rng, len)
+            }
             _ => "0".to_owned(),
         };
         out.push_str(&value);
