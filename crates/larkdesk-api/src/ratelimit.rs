@@ -58,8 +58,9 @@ const REDIS_RECONNECT_PAUSE: Duration = Duration::from_millis(200);
 struct RedisBuckets {
     client: redis::Client,
     script: redis::Script,
-    /// `None` while Redis is down (a reconnection task is running).
-    connection: std::sync::RwLock<Option<redis::aio::MultiplexedConnection>>,
+    /// `None` while Redis is down (a reconnection task is running); with the connection, its
+    /// generation, so that a late failure of an old connection cannot drop its replacement.
+    connection: std::sync::RwLock<Option<(u64, redis::aio::MultiplexedConnection)>>,
 }
 
 impl RedisBuckets {
@@ -85,7 +86,7 @@ impl RedisBuckets {
         }
     }
 
-    fn current(&self) -> Option<redis::aio::MultiplexedConnection> {
+    fn current(&self) -> Option<(u64, redis::aio::MultiplexedConnection)> {
         self.connection
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -94,15 +95,16 @@ impl RedisBuckets {
 
     /// Redis failed: forget the connection and, if this is the first failure of the outage,
     /// warn and reconnect in the background.
-    fn down(self: &Arc<Self>, error: &str) {
-        let was_up = self
-            .connection
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take()
-            .is_some();
-        if !was_up {
-            return; // another request noticed first; its task is reconnecting
+    fn down(self: &Arc<Self>, generation: u64, error: &str) {
+        {
+            let mut current = self
+                .connection
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if !matches!(*current, Some((g, _)) if g == generation) {
+                return; // another request noticed first: its task is reconnecting, or has
+            }
+            *current = None;
         }
         tracing::warn!(
             error,
@@ -117,7 +119,8 @@ impl RedisBuckets {
                         *this
                             .connection
                             .write()
-                            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(connection);
+                            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                            Some((generation + 1, connection));
                         tracing::warn!("rate limiter's Redis reachable again; limits apply");
                         return;
                     }
@@ -129,18 +132,18 @@ impl RedisBuckets {
 
     /// `Some(ms to wait)` (0: admitted) from Redis, or `None` if Redis did not answer in time.
     async fn take(self: &Arc<Self>, key: String, interval_ms: u64, tolerance_ms: u64) -> Option<u64> {
-        let mut connection = self.current()?;
+        let (generation, mut connection) = self.current()?;
         let mut invocation = self.script.key(key);
         invocation.arg(interval_ms).arg(tolerance_ms);
         let call = invocation.invoke_async::<u64>(&mut connection);
         match tokio::time::timeout(REDIS_CALL_TIMEOUT, call).await {
             Ok(Ok(wait_ms)) => Some(wait_ms),
             Ok(Err(e)) => {
-                self.down(&e.to_string());
+                self.down(generation, &e.to_string());
                 None
             }
             Err(_) => {
-                self.down("no answer within the call timeout");
+                self.down(generation, "no answer within the call timeout");
                 None
             }
         }
@@ -207,7 +210,7 @@ impl RateLimits {
             backend: Backend::Redis(Arc::new(RedisBuckets {
                 client,
                 script: redis::Script::new(REDIS_GCRA),
-                connection: std::sync::RwLock::new(Some(connection)),
+                connection: std::sync::RwLock::new(Some((0, connection))),
             })),
         })
     }
