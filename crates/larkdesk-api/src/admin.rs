@@ -69,6 +69,30 @@ pub fn router(state: SharedState) -> Router<SharedState> {
         .route("/event_deliveries", axum::routing::get(list_deliveries))
         .route("/clock/advance", post(advance_clock))
         .route_layer(middleware::from_fn_with_state(state, require_admin))
+        // Every admin error is a JSON envelope, an unknown admin path or method too.
+        .fallback(admin_not_found)
+        .method_not_allowed_fallback(admin_not_found)
+}
+
+async fn admin_not_found() -> ApiError {
+    ApiError::not_found().with_message("no such admin API path or method")
+}
+
+/// Path parameters of an admin route; one that cannot be decoded (not UTF-8 once
+/// percent-decoded, the wrong shape) is a JSON 400 / `154000`, not axum's plain-text 400.
+pub struct AdminPath<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> axum::extract::FromRequestParts<S>
+    for AdminPath<T>
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, ApiError> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(Self(value)),
+            Err(rejection) => Err(ApiError::bad_request().with_message(rejection.body_text())),
+        }
+    }
 }
 
 async fn require_admin(
@@ -76,14 +100,19 @@ async fn require_admin(
     request: Request,
     next: Next,
 ) -> ApiResult<Response> {
-    let presented = request
-        .headers()
+    check_admin(&state, request.headers()).await?;
+    Ok(next.run(request).await)
+}
+
+/// Whether `headers` carry the admin token (`Authorization: Bearer <admin token>`).
+pub async fn check_admin(state: &crate::AppState, headers: &axum::http::HeaderMap) -> ApiResult<()> {
+    let presented = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or_else(ApiError::unauthorized)?;
     if console::is_admin_token(&*state.services.store, presented).await? {
-        Ok(next.run(request).await)
+        Ok(())
     } else {
         Err(ApiError::unauthorized())
     }
@@ -136,7 +165,7 @@ async fn create_app(State(state): State<SharedState>, body: Body) -> ApiResult<R
 
 async fn rotate_app_secret(
     State(state): State<SharedState>,
-    Path(app_id): Path<String>,
+    AdminPath(app_id): AdminPath<String>,
 ) -> ApiResult<Response> {
     let app_secret = console::rotate_app_secret(&*state.services.store, &app_id).await?;
     Ok(success(json!({ "app_id": app_id, "app_secret": app_secret })))
@@ -149,7 +178,7 @@ struct Scopes {
 
 async fn set_app_scopes(
     State(state): State<SharedState>,
-    Path(app_id): Path<String>,
+    AdminPath(app_id): AdminPath<String>,
     body: Body,
 ) -> ApiResult<Response> {
     let req: Scopes = parse_body(body)?;
@@ -187,7 +216,7 @@ async fn set_app_wire_profile(
 /// Mint a tenant token for any app, including store apps that cannot use the internal endpoint.
 async fn mint_tenant_token(
     State(state): State<SharedState>,
-    Path(app_id): Path<String>,
+    AdminPath(app_id): AdminPath<String>,
 ) -> ApiResult<Response> {
     let app = state.services.store.app_by_app_id(&app_id).await?;
     let (token, expire) = state.tokens.mint(TokenKind::Tenant, app.id, None).await?;
@@ -202,7 +231,7 @@ struct UserToken {
 /// Mint a user access token acting as a user (an agent) through an app of the same tenant.
 async fn mint_user_token(
     State(state): State<SharedState>,
-    Path((tenant_key, open_id)): Path<(String, String)>,
+    AdminPath((tenant_key, open_id)): AdminPath<(String, String)>,
     body: Body,
 ) -> ApiResult<Response> {
     let req: UserToken = parse_body(body)?;
@@ -229,7 +258,7 @@ struct AppEvents {
 /// as in Feishu's console. A verification token is generated when none is given.
 async fn set_app_events(
     State(state): State<SharedState>,
-    Path(app_id): Path<String>,
+    AdminPath(app_id): AdminPath<String>,
     body: Body,
 ) -> ApiResult<Response> {
     let req: AppEvents = parse_body(body)?;
@@ -267,7 +296,7 @@ async fn set_app_events(
 
 async fn clear_app_events(
     State(state): State<SharedState>,
-    Path(app_id): Path<String>,
+    AdminPath(app_id): AdminPath<String>,
 ) -> ApiResult<Response> {
     let app = state.services.store.app_by_app_id(&app_id).await?;
     state.services.store.set_event_settings(app.id, None).await?;
@@ -312,7 +341,7 @@ async fn create_helpdesk(State(state): State<SharedState>, body: Body) -> ApiRes
 
 async fn rotate_helpdesk_token(
     State(state): State<SharedState>,
-    Path(helpdesk_id): Path<String>,
+    AdminPath(helpdesk_id): AdminPath<String>,
 ) -> ApiResult<Response> {
     let token = console::rotate_helpdesk_token(&*state.services.store, &helpdesk_id).await?;
     state.auth.forget_credentials();
@@ -323,7 +352,7 @@ async fn rotate_helpdesk_token(
 
 async fn import_ticket(
     State(state): State<SharedState>,
-    Path(helpdesk_id): Path<String>,
+    AdminPath(helpdesk_id): AdminPath<String>,
     body: Body,
 ) -> ApiResult<Response> {
     let ticket: Ticket = parse_body(body)?;
@@ -376,7 +405,7 @@ struct FaqImage {
 /// FAQ's `answer_richtext` can show as `{"type": "img", "content": key}`.
 async fn put_faq_image(
     State(state): State<SharedState>,
-    Path((helpdesk_id, faq_id)): Path<(String, String)>,
+    AdminPath((helpdesk_id, faq_id)): AdminPath<(String, String)>,
     body: Body,
 ) -> ApiResult<Response> {
     use base64::Engine;
@@ -399,7 +428,7 @@ async fn put_faq_image(
 /// acts in the Feishu app). Pushes `helpdesk.notification.approve_v1`.
 async fn decide_notification(
     State(state): State<SharedState>,
-    Path((helpdesk_id, notification_id, decision)): Path<(String, String, String)>,
+    AdminPath((helpdesk_id, notification_id, decision)): AdminPath<(String, String, String)>,
 ) -> ApiResult<Response> {
     let approve = match decision.as_str() {
         "approve" => true,

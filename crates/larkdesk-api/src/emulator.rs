@@ -3,7 +3,7 @@
 //! under `/larkdesk/admin/v1/helpdesks/:helpdesk_id/tickets/:ticket_id/…`. The request becomes a
 //! [`larkdesk_service::tickets::Action`]; the ticket service does the rest.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use larkdesk_domain::events::Reason;
 use larkdesk_domain::ids;
@@ -12,6 +12,7 @@ use larkdesk_wire::ticket::I18n;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::admin::AdminPath;
 use crate::error::{ApiError, ApiResult};
 use crate::json::{parse_body, required, success};
 use crate::routes::tickets::{Body, parse_ticket_id};
@@ -85,7 +86,7 @@ fn action(name: &str, req: ActionBody) -> ApiResult<Action> {
 /// `POST …/tickets/:ticket_id/{action}`: one lifecycle step as the guest, an agent or the bot.
 pub async fn act(
     State(state): State<SharedState>,
-    Path((helpdesk_id, ticket_id, name)): Path<(String, String, String)>,
+    AdminPath((helpdesk_id, ticket_id, name)): AdminPath<(String, String, String)>,
     body: Body,
 ) -> ApiResult<Response> {
     let helpdesk = state.services.store.helpdesk_by_public_id(&helpdesk_id).await?;
@@ -113,7 +114,7 @@ pub async fn act(
 /// `GET …/tickets/:ticket_id/events`: the ticket's event log.
 pub async fn events(
     State(state): State<SharedState>,
-    Path((helpdesk_id, ticket_id)): Path<(String, String)>,
+    AdminPath((helpdesk_id, ticket_id)): AdminPath<(String, String)>,
 ) -> ApiResult<Response> {
     let helpdesk = state.services.store.helpdesk_by_public_id(&helpdesk_id).await?;
     let events = state

@@ -79,8 +79,8 @@ pub fn service(
 }
 
 /// What every request goes through, in one middleware (each middleware layer costs allocations
-/// per request): a log id for the request and its response, the whole body read up front (see
-/// [`body`]), and, after any method but GET/HEAD (which may have written), the cached ticket
+/// per request): a log id for the request and its response, the whole body read up front once
+/// the headers' credentials allow it (see [`body`]), and, after any method but GET/HEAD (which may have written), the cached ticket
 /// bodies rendered before it finished are no longer served (see `ticket_cache`). It also logs
 /// the request: 5xx responses at ERROR, everything at DEBUG (tower-http's TraceLayer did this
 /// with a span, a response-body wrapper and two clock reads per request, logged or not).
@@ -97,10 +97,7 @@ async fn frame_request(
         let response = if state.journal.enabled() && !journal::skipped(uri.path()) {
             journaled(&state, request, next, started).await
         } else {
-            match body::read_whole(request).await {
-                Ok(request) => next.run(request).await,
-                Err(refusal) => refusal,
-            }
+            run_with_body(&state, request, next).await
         };
         if may_write {
             state.tickets.bump();
@@ -120,6 +117,41 @@ async fn frame_request(
     .await
 }
 
+/// Read the body (within what the headers' credentials allow and the memory budget) and run the
+/// request; the body's share of the budget is given back when the response is ready.
+async fn run_with_body(
+    state: &AppState,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match read_body(state, request).await {
+        Ok((request, held)) => {
+            let response = next.run(request).await;
+            drop(held);
+            response
+        }
+        Err(refusal) => refusal,
+    }
+}
+
+/// The request with its whole body in memory, or the response refusing it.
+async fn read_body(
+    state: &AppState,
+    request: axum::extract::Request,
+) -> Result<(axum::extract::Request, Option<body::Held>), Response> {
+    if axum::body::HttpBody::is_end_stream(request.body()) {
+        return Ok((request, None));
+    }
+    match body_allowance(state, request.uri().path(), request.headers()).await {
+        Err(refused) => Err(state.bodies.refuse(request, refused).await),
+        Ok(allowance) => state
+            .bodies
+            .read_whole(request, allowance)
+            .await
+            .map(|(request, held)| (request, Some(held))),
+    }
+}
+
 /// Run a request and file it in the journal (only when the journal is on: this copies the
 /// headers and reads the response body).
 async fn journaled(
@@ -136,8 +168,8 @@ async fn journaled(
     let query = request.uri().query().map(journal::redact_query);
     let headers = journal::redact_headers(request.headers());
     let token_app = state.auth.app_id_of(request.headers()).await;
-    let (request, raw_body) = match body::read_whole(request).await {
-        Ok(request) => {
+    let (request, raw_body, held) = match read_body(state, request).await {
+        Ok((request, held)) => {
             let (parts, body) = request.into_parts();
             // The body is in memory already: this only gathers it.
             let bytes = axum::body::to_bytes(body, body::MAX_BODY_BYTES)
@@ -149,14 +181,16 @@ async fn journaled(
                     axum::body::Body::from(bytes.clone()),
                 )),
                 bytes,
+                held,
             )
         }
-        Err(refusal) => (Err(refusal), bytes::Bytes::new()),
+        Err(refusal) => (Err(refusal), bytes::Bytes::new(), None),
     };
     let response = match request {
         Ok(request) => next.run(request).await,
         Err(refusal) => refusal,
     };
+    drop(held);
     let (parts, body) = response.into_parts();
     let out = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
     let code = journal::response_code(&out);
@@ -182,6 +216,34 @@ async fn journaled(
         latency_ms: started.elapsed().as_secs_f64() * 1e3,
     });
     Response::from_parts(parts, axum::body::Body::from(out))
+}
+
+/// How much body a request may bring, decided from its headers before any of the body is read:
+/// endpoints that authenticate from the headers check the credentials first (the handler checks
+/// them again, from its caches); the token endpoints and unknown paths get a small allowance.
+async fn body_allowance(
+    state: &AppState,
+    path: &str,
+    headers: &axum::http::HeaderMap,
+) -> Result<body::Allowance, ApiError> {
+    if path.starts_with("/open-apis/auth/") {
+        return Ok(body::Allowance::Small);
+    }
+    if path.starts_with("/open-apis/") {
+        state
+            .auth
+            .token_caller(&auth::CallerHeaders::from_headers(headers))
+            .await?;
+        return Ok(body::Allowance::Full);
+    }
+    if path
+        .strip_prefix(admin::PREFIX)
+        .is_some_and(|rest| rest.starts_with('/'))
+    {
+        admin::check_admin(state, headers).await?;
+        return Ok(body::Allowance::Full);
+    }
+    Ok(body::Allowance::Small)
 }
 
 /// The handler of each endpoint.

@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
 
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -38,10 +40,114 @@ enum Backend {
     /// In-process buckets (one instance, or instances that need not share limits).
     Local(HashMap<&'static str, DefaultKeyedRateLimiter<CallerKey>>),
     /// Buckets in Redis, shared by every instance using it.
-    Redis {
-        connection: redis::aio::ConnectionManager,
-        script: redis::Script,
-    },
+    Redis(Arc<RedisBuckets>),
+}
+
+/// The longest a request waits for Redis: past it, the request is admitted (fail open).
+pub const REDIS_CALL_TIMEOUT: Duration = Duration::from_millis(300);
+/// How long one reconnection attempt may take, and the pause between attempts.
+const REDIS_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+const REDIS_RECONNECT_PAUSE: Duration = Duration::from_millis(200);
+
+/// The GCRA buckets in Redis, and the one multiplexed connection to it.
+///
+/// Every call is bounded by [`REDIS_CALL_TIMEOUT`]. The first failure (refused, reset, timed out)
+/// drops the connection, logs one warning and starts one background task that reconnects;
+/// until it has, requests are admitted at once without trying Redis, so an outage costs each
+/// request nothing and recovery needs no request to trigger it.
+struct RedisBuckets {
+    client: redis::Client,
+    script: redis::Script,
+    /// `None` while Redis is down (a reconnection task is running); with the connection, its
+    /// generation, so that a late failure of an old connection cannot drop its replacement.
+    connection: std::sync::RwLock<Option<(u64, redis::aio::MultiplexedConnection)>>,
+}
+
+impl RedisBuckets {
+    fn config() -> redis::AsyncConnectionConfig {
+        redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(REDIS_CONNECT_TIMEOUT)
+            .set_response_timeout(REDIS_CALL_TIMEOUT)
+    }
+
+    /// A connection that has answered a PING, within [`REDIS_CONNECT_TIMEOUT`] overall.
+    async fn connect(client: &redis::Client) -> Result<redis::aio::MultiplexedConnection, String> {
+        let attempt = async {
+            let mut connection = client
+                .get_multiplexed_async_connection_with_config(&Self::config())
+                .await?;
+            redis::cmd("PING").query_async::<()>(&mut connection).await?;
+            Ok::<_, redis::RedisError>(connection)
+        };
+        match tokio::time::timeout(REDIS_CONNECT_TIMEOUT, attempt).await {
+            Ok(Ok(connection)) => Ok(connection),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("timed out".into()),
+        }
+    }
+
+    fn current(&self) -> Option<(u64, redis::aio::MultiplexedConnection)> {
+        self.connection
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Redis failed: forget the connection and, if this is the first failure of the outage,
+    /// warn and reconnect in the background.
+    fn down(self: &Arc<Self>, generation: u64, error: &str) {
+        {
+            let mut current = self
+                .connection
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if !matches!(*current, Some((g, _)) if g == generation) {
+                return; // another request noticed first: its task is reconnecting, or has
+            }
+            *current = None;
+        }
+        tracing::warn!(
+            error,
+            "rate limiter's Redis unavailable; admitting requests until it is back"
+        );
+        let this = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(REDIS_RECONNECT_PAUSE).await;
+                match Self::connect(&this.client).await {
+                    Ok(connection) => {
+                        *this
+                            .connection
+                            .write()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                            Some((generation + 1, connection));
+                        tracing::warn!("rate limiter's Redis reachable again; limits apply");
+                        return;
+                    }
+                    Err(e) => tracing::debug!(error = e, "Redis still unreachable"),
+                }
+            }
+        });
+    }
+
+    /// `Some(ms to wait)` (0: admitted) from Redis, or `None` if Redis did not answer in time.
+    async fn take(self: &Arc<Self>, key: String, interval_ms: u64, tolerance_ms: u64) -> Option<u64> {
+        let (generation, mut connection) = self.current()?;
+        let mut invocation = self.script.key(key);
+        invocation.arg(interval_ms).arg(tolerance_ms);
+        let call = invocation.invoke_async::<u64>(&mut connection);
+        match tokio::time::timeout(REDIS_CALL_TIMEOUT, call).await {
+            Ok(Ok(wait_ms)) => Some(wait_ms),
+            Ok(Err(e)) => {
+                self.down(generation, &e.to_string());
+                None
+            }
+            Err(_) => {
+                self.down(generation, "no answer within the call timeout");
+                None
+            }
+        }
+    }
 }
 
 /// Per-second limits by bucket name (`--rate-limit NAME=N` overrides).
@@ -96,31 +202,29 @@ impl RateLimits {
         let client = redis::Client::open(url)?;
         // Fail fast at start on a wrong URL or a down Redis; later outages are retried in the
         // background while requests are admitted (see `check`).
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(std::time::Duration::from_secs(2))
-            .set_response_timeout(std::time::Duration::from_millis(500))
-            .set_number_of_retries(2);
-        let connecting = redis::aio::ConnectionManager::new_with_config(client, config);
-        let connection = tokio::time::timeout(std::time::Duration::from_secs(5), connecting)
+        let connection = RedisBuckets::connect(&client)
             .await
-            .map_err(|_| anyhow::anyhow!("cannot connect to Redis at {url}: timed out"))?
             .map_err(|e| anyhow::anyhow!("cannot connect to Redis at {url}: {e}"))?;
         Ok(Self {
             limited: by_endpoint(&quotas(enabled, overrides)),
-            backend: Backend::Redis {
-                connection,
+            backend: Backend::Redis(Arc::new(RedisBuckets {
+                client,
                 script: redis::Script::new(REDIS_GCRA),
-            },
+                connection: std::sync::RwLock::new(Some((0, connection))),
+            })),
         })
     }
 
     /// Whether the shared limiter's Redis answers a PING (readiness); `None` when limits are
     /// kept in process.
     pub async fn ping(&self) -> Option<Result<(), String>> {
-        let Backend::Redis { connection, .. } = &self.backend else {
+        let Backend::Redis(buckets) = &self.backend else {
             return None;
         };
-        let mut connection = connection.clone();
+        // Down: the reconnection task is at work, and the limiter is failing open.
+        let Some((_, mut connection)) = buckets.current() else {
+            return Some(Err("not connected (reconnecting)".to_owned()));
+        };
         let pinged = tokio::time::timeout(
             std::time::Duration::from_secs(2),
             redis::cmd("PING").query_async::<String>(&mut connection),
@@ -134,8 +238,8 @@ impl RateLimits {
     }
 
     /// Take one request from the caller's bucket, or say when to come back. If Redis cannot be
-    /// reached the request is admitted (and a warning logged): an outage of the limiter must
-    /// not become an outage of the API.
+    /// reached within [`REDIS_CALL_TIMEOUT`] the request is admitted (and a warning logged once
+    /// per outage): an outage of the limiter must not become an outage of the API.
     pub async fn check(&self, endpoint: Endpoint, app_id: &str, tenant_id: i64) -> Result<(), ApiError> {
         let Some((bucket, limit)) = self.limited[endpoint as usize] else {
             return Ok(());
@@ -153,23 +257,15 @@ impl RateLimits {
                     Err(not_until) => not_until.wait_time_from(DefaultClock::default().now()),
                 }
             }
-            Backend::Redis { connection, script } => {
+            Backend::Redis(redis) => {
                 let interval_ms = 1000 / u64::from(limit).max(1);
                 let key = format!("larkdesk:ratelimit:{bucket}:{app_id}:{tenant_id}");
-                let mut connection = connection.clone();
-                let result: redis::RedisResult<u64> = script
-                    .key(key)
-                    .arg(interval_ms)
-                    .arg(interval_ms * u64::from(limit - 1))
-                    .invoke_async(&mut connection)
-                    .await;
-                match result {
-                    Ok(0) => return Ok(()),
-                    Ok(wait_ms) => std::time::Duration::from_millis(wait_ms),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "rate limiter unavailable; admitting the request");
-                        return Ok(());
-                    }
+                match redis
+                    .take(key, interval_ms, interval_ms * u64::from(limit - 1))
+                    .await
+                {
+                    Some(0) | None => return Ok(()),
+                    Some(wait_ms) => Duration::from_millis(wait_ms),
                 }
             }
         };

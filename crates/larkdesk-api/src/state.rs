@@ -8,6 +8,7 @@ use larkdesk_service::{Clock, Services};
 use larkdesk_store::Store;
 
 use crate::auth::Auth;
+use crate::body::Bodies;
 use crate::journal::Journal;
 use crate::ratelimit::RateLimits;
 use crate::ticket_cache::TicketCache;
@@ -24,6 +25,8 @@ pub struct AppState {
     pub journal: Journal,
     /// Counters for `GET /metrics`.
     pub metrics: crate::metrics::Metrics,
+    /// The bounds on request bodies: read timeout and memory budget (see [`Bodies`]).
+    pub bodies: Bodies,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -38,6 +41,7 @@ impl AppState {
         ticket_cache_ttl: Duration,
         event_allow_private: bool,
         journal_capacity: usize,
+        bodies: Bodies,
     ) -> anyhow::Result<SharedState> {
         let tokens = Tokens::load(store.clone(), clock.clone()).await?;
         Ok(Arc::new(Self {
@@ -48,6 +52,7 @@ impl AppState {
             event_allow_private,
             journal: Journal::new(journal_capacity),
             metrics: crate::metrics::Metrics::new(),
+            bodies,
         }))
     }
 }

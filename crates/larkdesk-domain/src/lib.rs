@@ -8,6 +8,7 @@ pub mod events;
 pub mod faq;
 pub mod ids;
 pub mod lifecycle;
+pub mod limits;
 pub mod log;
 pub mod message_content;
 pub mod notify;

@@ -365,6 +365,8 @@ impl Agents {
         rule_input: Vec<RuleInput>,
         agent_ids: Vec<String>,
     ) -> Result<String> {
+        larkdesk_domain::limits::bounded("name", &name, larkdesk_domain::limits::NAME_MAX_BYTES)
+            .map_err(Error::Invalid)?;
         let rules = rules(rule_input)?;
         self.check_agents(caller, &agent_ids).await?;
         let skill = SkillRecord {
@@ -401,6 +403,8 @@ impl Agents {
     pub async fn update_skill(&self, caller: &Caller, skill_id: &str, patch: SkillPatch) -> Result<()> {
         let mut s = self.store.skill(&caller.helpdesk, skill_id).await?;
         if let Some(name) = patch.name {
+            larkdesk_domain::limits::bounded("name", &name, larkdesk_domain::limits::NAME_MAX_BYTES)
+                .map_err(Error::Invalid)?;
             s.name = name;
         }
         if let Some(r) = patch.rules {

@@ -143,6 +143,8 @@ pub async fn upsert_user(
     if user.id.is_empty() {
         user.id = ids::new_open_id();
     }
+    larkdesk_domain::limits::bounded("id", &user.id, larkdesk_domain::limits::KEY_MAX_BYTES)
+        .map_err(Error::Invalid)?;
     store.upsert_user(tenant.id, &user, is_agent).await?;
     Ok(user)
 }

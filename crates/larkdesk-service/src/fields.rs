@@ -64,6 +64,8 @@ impl Fields {
                 "field_type must be string, multiline, dropdown or dropdown_nested",
             ));
         }
+        larkdesk_domain::limits::bounded("key_name", &def.key_name, larkdesk_domain::limits::KEY_MAX_BYTES)
+            .map_err(Error::Invalid)?;
         let id = ids::new_numeric_id();
         self.store
             .create_field(&caller.helpdesk, &id, def, &caller.user_id(), self.clock.now_ms())

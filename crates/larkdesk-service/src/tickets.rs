@@ -15,6 +15,7 @@ use std::sync::Arc;
 use base64::Engine;
 use larkdesk_domain::events::{Actor, EventKind, FieldValue, ImportedTicket, Reason, Sender, TicketEvent};
 use larkdesk_domain::ids::{self, TicketId};
+use larkdesk_domain::limits;
 use larkdesk_domain::log::{self, Appended, LogState};
 use larkdesk_domain::status::{TicketStage, TicketStatus};
 use larkdesk_store::prelude::*;
@@ -185,7 +186,11 @@ impl Tickets {
         offset: i64,
         limit: i64,
     ) -> Result<(i64, Vec<Ticket>)> {
-        if offset + limit > larkdesk_store::LIST_CAP {
+        // Checked: `offset` comes from the caller's page number, which may be near i64::MAX.
+        if offset
+            .checked_add(limit)
+            .is_none_or(|end| end > larkdesk_store::LIST_CAP)
+        {
             return Err(Error::invalid(
                 "at most 10000 tickets can be paged through; narrow the filters",
             ));
@@ -204,10 +209,18 @@ impl Tickets {
         offset: i64,
         limit: i64,
     ) -> Result<(i64, Vec<TicketMessage>)> {
-        Ok(self
+        let (total, page) = self
             .store
             .list_messages(helpdesk, id, range_ms, offset, limit)
-            .await?)
+            .await?;
+        let bytes: usize = page.iter().map(|m| m.content.len()).sum();
+        if bytes > limits::MESSAGE_PAGE_MAX_BYTES {
+            return Err(Error::invalid(format!(
+                "this page would hold {bytes} bytes of message content (at most {} per page): ask a smaller page_size",
+                limits::MESSAGE_PAGE_MAX_BYTES
+            )));
+        }
+        Ok((total, page))
     }
 
     pub async fn events(&self, helpdesk: &Helpdesk, id: TicketId) -> Result<Vec<TicketEvent>> {
@@ -414,6 +427,7 @@ impl Tickets {
             // (API, FAQ answer, emulator) they came by.
             None => (Sender::Bot, String::new(), Actor::Bot),
         };
+        limits::message_content(msg_type, &content).map_err(Error::Invalid)?;
         let content = larkdesk_domain::message_content::normalize(msg_type, &content);
         let kind = message(sender, sender_id, msg_type, content);
         let message_id = message_id_of(&kind).expect("made a message above");
@@ -488,6 +502,7 @@ impl Tickets {
 
     /// The helpdesk bot messages a user of the tenant (`POST /message`). Returns the message id.
     pub async fn bot_message(&self, caller: &Caller, m: OutsideMessage) -> Result<String> {
+        limits::message_content(&m.msg_type, &m.content).map_err(Error::Invalid)?;
         match self.store.user(caller.app.tenant_id, &m.receiver_id).await {
             Ok(_) => {}
             Err(larkdesk_store::StoreError::NotFound) => {
@@ -528,6 +543,11 @@ impl Tickets {
 
     /// One lifecycle step as the guest, an agent or the bot (the admin API's emulator).
     pub async fn act(&self, helpdesk: &Helpdesk, id: TicketId, action: Action) -> Result<Acted> {
+        if let Action::GuestText(content) | Action::BotText(content) | Action::AgentText { content, .. } =
+            &action
+        {
+            limits::message_content("text", content).map_err(Error::Invalid)?;
+        }
         let current = self.store.ticket(helpdesk, id).await?;
         let guest_id = current.guest.id.clone();
         let guest = Actor::Guest(guest_id.clone());

@@ -13,6 +13,7 @@ mod direct;
 mod models;
 mod rows;
 mod sql;
+mod sqlite_file;
 
 use std::collections::HashMap;
 
@@ -29,6 +30,7 @@ use larkdesk_wire::ticket::{Ticket, TicketMessage, TicketUser};
 pub use models::*;
 pub use rows::{fill_people, people_named};
 pub use sql::{RESET_ORDER, SqlStore};
+pub use sqlite_file::secure_sqlite_file;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

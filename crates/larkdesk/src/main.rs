@@ -43,6 +43,11 @@ struct Cli {
         global = true
     )]
     log_format: LogFormat,
+    /// Open an existing SQLite database file (or its -wal/-shm) that other users can access.
+    /// Without it larkdesk refuses such a file: it holds the token signing key. New files are
+    /// always created 0600.
+    #[arg(long, env = "LARKDESK_ALLOW_SHARED_DB_FILE", global = true)]
+    allow_shared_db_file: bool,
 
     #[command(subcommand)]
     command: Command,
@@ -102,9 +107,12 @@ async fn main() -> anyhow::Result<()> {
         } => larkdesk_store::Workload::BulkLoad,
         _ => larkdesk_store::Workload::Serving,
     };
+    let cannot_open = || format!("cannot open the database {}", redact_url(&cli.database_url));
+    larkdesk_store::secure_sqlite_file(&cli.database_url, cli.allow_shared_db_file)
+        .with_context(cannot_open)?;
     let store = larkdesk_store::connect_for(&cli.database_url, cli.max_connections, workload)
         .await
-        .with_context(|| format!("cannot open the database {}", redact_url(&cli.database_url)))?;
+        .with_context(cannot_open)?;
     match cli.command {
         Command::Serve(args) => serve::run(store, args).await,
         Command::Admin { command } => admin_cli::run(store, command).await,

@@ -92,6 +92,16 @@ pub struct ServeArgs {
     #[arg(long, env = "LARKDESK_EVENT_ALLOW_PRIVATE")]
     event_allow_private: bool,
 
+    /// Milliseconds a client has to send a request body once its headers are in (else 408).
+    #[arg(long, env = "LARKDESK_BODY_TIMEOUT_MS", default_value_t = 10_000,
+        value_parser = clap::value_parser!(u64).range(1..=600_000))]
+    body_timeout_ms: u64,
+
+    /// MiB of request bodies held in memory at once, over all connections (past it, 503).
+    #[arg(long, env = "LARKDESK_BODY_MEMORY_MIB", default_value_t = 64,
+        value_parser = clap::value_parser!(u64).range(1..=65_536))]
+    body_memory_mib: u64,
+
     /// Also write the credentials created at start (demo, admin token) to this JSON file.
     #[arg(long, env = "LARKDESK_CREDENTIALS_FILE")]
     credentials_file: Option<std::path::PathBuf>,
@@ -148,6 +158,10 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs) -> anyhow::Result<()> {
     let journal = args
         .journal
         .unwrap_or(if args.no_demo { 0 } else { DEMO_JOURNAL });
+    let bodies = larkdesk_api::body::Bodies::new(
+        std::time::Duration::from_millis(args.body_timeout_ms),
+        usize::try_from(args.body_memory_mib * 1024 * 1024)?,
+    );
     let state = larkdesk_api::AppState::new(
         store.clone(),
         limits,
@@ -155,6 +169,7 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs) -> anyhow::Result<()> {
         ticket_cache_ttl,
         args.event_allow_private,
         journal,
+        bodies,
     )
     .await?;
 

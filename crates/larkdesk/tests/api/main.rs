@@ -2,15 +2,20 @@
 //! SQLite database and talks HTTP to it.
 
 mod admin;
+mod admin_errors;
 mod agents;
 mod auth;
+mod bodies;
 mod common;
+mod dbfile;
 mod errors;
 mod events;
 mod faqs;
+mod fuzz;
 mod get_ticket;
 mod golden;
 mod lifecycle;
+mod limits;
 mod notifications;
 mod ops;
 mod ratelimit;

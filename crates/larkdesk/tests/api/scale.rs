@@ -125,46 +125,128 @@ async fn an_unreachable_redis_at_start_is_a_prompt_clear_error() {
     assert!(stderr.contains("cannot connect to Redis"), "{stderr}");
 }
 
-/// A TCP proxy in front of PostgreSQL that can "take the database down": while down it cuts
-/// every open connection and refuses new ones.
+/// What a [`FlakyProxy`] does with connections.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Link {
+    /// Forward both ways.
+    Up,
+    /// Cut every open connection and refuse new ones.
+    Down,
+    /// Keep every connection open but forward nothing (a black-holed network).
+    Stalled,
+}
+
+/// A TCP proxy in front of PostgreSQL or Redis that can "take the service down": cut every
+/// connection, or keep them open and silent.
 struct FlakyProxy {
     port: u16,
-    up: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
+    link: std::sync::Arc<tokio::sync::watch::Sender<Link>>,
 }
 
 impl FlakyProxy {
     async fn start(upstream: String) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let up = std::sync::Arc::new(tokio::sync::watch::channel(true).0);
-        let state = up.clone();
+        let link = std::sync::Arc::new(tokio::sync::watch::channel(Link::Up).0);
+        let state = link.clone();
         tokio::spawn(async move {
             loop {
                 let Ok((mut client, _)) = listener.accept().await else {
                     continue;
                 };
-                if !*state.borrow() {
-                    continue; // dropped: connection refused in effect
+                let mut changes = state.subscribe();
+                let now = *state.borrow();
+                match now {
+                    Link::Down => continue, // dropped: connection refused in effect
+                    Link::Stalled => {
+                        // Held open, never answered, until the link changes.
+                        tokio::spawn(async move {
+                            let _ = changes.wait_for(|l| *l != Link::Stalled).await;
+                            drop(client);
+                        });
+                        continue;
+                    }
+                    Link::Up => {}
                 }
-                let mut down = state.subscribe();
                 let upstream = upstream.clone();
                 tokio::spawn(async move {
                     let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await else {
                         return;
                     };
                     tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
-                        _ = down.wait_for(|up| !*up) => {}
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => return,
+                        _ = changes.wait_for(|l| *l != Link::Up) => {}
+                    }
+                    if *changes.borrow() == Link::Stalled {
+                        let _ = changes.wait_for(|l| *l != Link::Stalled).await;
                     }
                 });
             }
         });
-        Self { port, up }
+        Self { port, link }
     }
 
     fn set_up(&self, up: bool) {
-        self.up.send_replace(up);
+        self.link.send_replace(if up { Link::Up } else { Link::Down });
     }
+
+    fn stall(&self) {
+        self.link.send_replace(Link::Stalled);
+    }
+}
+
+/// `host:port` of a `redis://host:port[/db]` URL.
+fn redis_address(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    rest.split('/').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_redis_outage_neither_hangs_nor_refuses_requests_and_limits_come_back() {
+    let Some(redis) = redis_url() else { return };
+    let proxy = FlakyProxy::start(redis_address(&redis)).await;
+    let via_proxy = format!("redis://127.0.0.1:{}", proxy.port);
+    let server = TestServer::start_with(&["--redis-url", &via_proxy]).await;
+    let token = server.demo_token().await;
+    let helpdesk = server.demo_helpdesk_header();
+    let ticket = server.demo().ticket_ids[0].clone();
+    let get = || server.get_ticket(&ticket, Some(&token), Some(&helpdesk));
+    assert_eq!(get().await.status, 200);
+
+    // Black-holed (the worst case: no error, no answer), then refused/reset: every request is
+    // answered within a second, admitted (fail open), never a 5xx.
+    for (outage, cut) in [("stalled", false), ("cut", true)] {
+        if cut {
+            proxy.set_up(false);
+        } else {
+            proxy.stall();
+        }
+        for i in 0..15 {
+            let started = std::time::Instant::now();
+            let r = get().await;
+            let took = started.elapsed();
+            assert_eq!(r.status, 200, "{outage}, request {i}: {}", r.text);
+            assert!(
+                took < std::time::Duration::from_secs(1),
+                "{outage}, request {i} took {took:?}"
+            );
+        }
+    }
+
+    // Redis is back: without a restart, the shared limit applies again within a few seconds.
+    proxy.set_up(true);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut limited = false;
+    while !limited && std::time::Instant::now() < deadline {
+        for _ in 0..15 {
+            if get().await.status == 429 {
+                limited = true;
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(limited, "rate limits apply again once Redis is back");
 }
 
 #[tokio::test]

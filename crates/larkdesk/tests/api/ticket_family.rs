@@ -856,7 +856,8 @@ async fn a_heavy_ticket_does_not_fail_other_writes() {
     let desk = std::sync::Arc::new(Desk::with_args(&["--no-rate-limit"]).await);
     let heavy = desk.start(true).await;
     let other = desk.start(true).await;
-    let content = json!({ "text": "x".repeat(600_000) });
+    // As large as a text message may be (150 KiB of content).
+    let content = json!({ "text": "x".repeat(150_000) });
     let mut tasks = Vec::new();
     for i in 0..80 {
         let (desk, content) = (desk.clone(), content.clone());
