@@ -3,7 +3,6 @@
 //! lists, row locks). Every query lives in `sql/`, written once.
 
 use std::future::Future;
-use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -136,14 +135,8 @@ impl Dialect for Sqlite {
             .await?;
         // An in-memory database exists only inside its sqlx connections.
         let file = options.get_filename();
-        // (sqlx names `sqlite::memory:` `file:sqlx-in-memory-N`, shared by its connections.)
-        let in_memory = file.as_os_str().is_empty()
-            || file == Path::new(":memory:")
-            || file.to_string_lossy().starts_with("file:sqlx-in-memory-")
-            || url.contains(":memory:")
-            || url.contains("mode=memory");
         let direct = match workload {
-            Workload::Serving if !in_memory => Some(Direct::open(file)?),
+            Workload::Serving if !crate::sqlite_file::in_memory(url, file) => Some(Direct::open(file)?),
             _ => None,
         };
         Ok(Pools {

@@ -11,9 +11,18 @@ use sqlx::sqlite::SqliteConnectOptions;
 fn database_file(url: &str) -> anyhow::Result<Option<PathBuf>> {
     let options = SqliteConnectOptions::from_str(url)?;
     let file = options.get_filename();
-    let in_memory =
-        file.as_os_str().is_empty() || file == Path::new(":memory:") || url.contains("mode=memory");
-    Ok((!in_memory).then(|| file.to_path_buf()))
+    Ok((!in_memory(url, file)).then(|| file.to_path_buf()))
+}
+
+/// Whether the SQLite database of `url` (whose file name sqlx reads as `file`) lives in memory
+/// only: then there is no file to secure, map or write through. sqlx names `sqlite::memory:`
+/// `file:sqlx-in-memory-N`, which is no file either.
+pub(crate) fn in_memory(url: &str, file: &Path) -> bool {
+    file.as_os_str().is_empty()
+        || file == Path::new(":memory:")
+        || file.to_string_lossy().starts_with("file:sqlx-in-memory-")
+        || url.contains(":memory:")
+        || url.contains("mode=memory")
 }
 
 /// Before a `sqlite:` URL is opened: create its database file with mode 0600 if it does not
@@ -79,4 +88,24 @@ fn secure(file: &Path, allow_shared: bool) -> anyhow::Result<()> {
 #[cfg(not(unix))]
 fn secure(_: &Path, _: bool) -> anyhow::Result<()> {
     Ok(())
+}
+
+#[cfg(test)]
+mod in_memory_tests {
+    use super::*;
+
+    #[test]
+    fn an_in_memory_url_names_no_file_and_creates_none() {
+        for url in [
+            "sqlite::memory:",
+            "sqlite://:memory:",
+            "sqlite://file:x?mode=memory&cache=shared",
+        ] {
+            assert_eq!(database_file(url).unwrap(), None, "{url}");
+            secure_sqlite_file(url, false).unwrap();
+        }
+        assert!(!Path::new("file:sqlx-in-memory-0").exists());
+        assert!(!Path::new(":memory:").exists());
+        assert!(database_file("sqlite:///tmp/larkdesk-x.db").unwrap().is_some());
+    }
 }
