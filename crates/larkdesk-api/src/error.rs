@@ -189,14 +189,21 @@ impl From<StoreError> for ApiError {
     }
 }
 
+tokio::task_local! {
+    /// `true` while serving larkdesk's own admin API (`/larkdesk/admin/v1/...`): its errors omit
+    /// Feishu's `troubleshooter` link, which would send readers to Feishu's docs (README, "Admin API").
+    pub(crate) static ADMIN_REQUEST: bool;
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let log_id = logid::current();
+        let admin = ADMIN_REQUEST.try_with(|admin| *admin).unwrap_or(false);
         let body = ErrorBody {
             code: self.code,
             msg: self.msg,
             error: ErrorDetail {
-                troubleshooter: troubleshooter(&log_id, self.code),
+                troubleshooter: (!admin).then(|| troubleshooter(&log_id, self.code)),
                 log_id,
                 message: self.message,
                 permission_violations: self.permission_violations,

@@ -89,7 +89,12 @@ async fn frame_request(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    logid::with_log_id(async move {
+    let admin_request = request
+        .uri()
+        .path()
+        .strip_prefix(admin::PREFIX)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+    let framed = logid::with_log_id(async move {
         let method = request.method().clone();
         let may_write = !matches!(method, axum::http::Method::GET | axum::http::Method::HEAD);
         let uri = request.uri().clone();
@@ -113,8 +118,8 @@ async fn frame_request(
             tracing::debug!(%method, path = uri.path(), status, latency_ms, "request");
         }
         response
-    })
-    .await
+    });
+    error::ADMIN_REQUEST.scope(admin_request, framed).await
 }
 
 /// Read the body (within what the headers' credentials allow and the memory budget) and run the

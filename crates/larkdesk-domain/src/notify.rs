@@ -1,4 +1,4 @@
-//! Which events a change to a ticket pushes to subscribed apps (`feishu-helpdesk-api.md` §5), as
+//! Which events a change to a ticket pushes to subscribed apps (`docs/feishu-wire.md#events`), as
 //! a pure function of the ticket before and after and the events appended.
 //!
 //! - A ticket created through the lifecycle (`Created`, not an import) pushes

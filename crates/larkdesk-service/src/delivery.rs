@@ -7,7 +7,7 @@
 //! its lease to run out, and the row is delivered again by whoever claims it next; receivers
 //! dedupe by `header.event_id`, as Feishu asks them to.
 //!
-//! Wire format (`feishu-helpdesk-api.md` §5.2): compact JSON; with an encrypt key the body is
+//! Wire format (`docs/feishu-wire.md#event-delivery-encryption-and-signature`): compact JSON; with an encrypt key the body is
 //! `{"encrypt": base64(iv || AES-256-CBC(SHA-256(key), PKCS#7))}`; every request carries
 //! `X-Lark-Request-Timestamp` (s), `X-Lark-Request-Nonce` and `X-Lark-Signature` =
 //! hex(SHA-256(timestamp + nonce + encrypt_key + body)) — with an empty key when none is set,

@@ -31,7 +31,10 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize)]
 pub struct ErrorDetail {
     pub log_id: String,
-    pub troubleshooter: String,
+    /// Feishu's troubleshooting link; `None` (omitted) on errors of larkdesk's own admin API,
+    /// whose codes Feishu's docs do not describe.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub troubleshooter: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]

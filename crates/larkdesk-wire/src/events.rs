@@ -1,4 +1,4 @@
-//! Event payloads pushed to apps (schema 2.0), `feishu-helpdesk-api.md` §5.1. People are
+//! Event payloads pushed to apps (schema 2.0), `docs/feishu-wire.md#event-envelope`. People are
 //! `{id: {user_id, open_id, union_id}, …}` here, unlike the REST `ticket_user`.
 
 use serde::Serialize;

@@ -2,7 +2,7 @@
 //!
 //! Every struct here serializes to exactly the JSON the official SDKs parse: ids are strings,
 //! times are integer milliseconds, durations use the unit of their field (see
-//! `../shared/reference/feishu-helpdesk-api.md` §2.1 and §6). Nothing here knows about storage.
+//! `docs/feishu-wire.md#the-ticket-object` and `#hazards-where-sdks-disagree`). Nothing here knows about storage.
 
 pub mod agents;
 pub mod auth;

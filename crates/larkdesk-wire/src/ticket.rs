@@ -21,7 +21,7 @@ pub struct TicketUser {
     pub country: String,
 }
 
-/// The ticket's note. An object, not an array (HAZARD 4). `user_id` is a 64-bit integer that
+/// The ticket's note. An object, not an array (`docs/feishu-wire.md` HAZARD 4). `user_id` is a 64-bit integer that
 /// exceeds 2^53, so it stays an `i64` end to end and is never routed through `f64`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Comments {
@@ -149,7 +149,7 @@ pub struct GetTicketData {
 }
 
 /// A chat message of a ticket, as listed by `GET /tickets/:id/messages`.
-/// `created_at` is an integer in milliseconds (HAZARD 3: never a string).
+/// `created_at` is an integer in milliseconds (`docs/feishu-wire.md` HAZARD 3: never a string).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TicketMessage {
     pub id: String,

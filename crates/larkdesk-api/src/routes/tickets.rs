@@ -121,7 +121,7 @@ pub async fn update_ticket(
     Ok(success(json!({})))
 }
 
-/// `GET /tickets`: filters of §2.5, newest first (`created_at` desc, then `ticket_id` desc).
+/// `GET /tickets`: Feishu's list filters (`docs/feishu-wire.md#the-ticket-object`), newest first (`created_at` desc, then `ticket_id` desc).
 pub async fn list_tickets(
     State(state): State<SharedState>,
     headers: CallerHeaders,

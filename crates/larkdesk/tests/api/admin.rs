@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::common::{TestServer, assert_feishu_error, helpdesk_header};
+use crate::common::{TestServer, assert_admin_error, assert_feishu_error, helpdesk_header};
 
 #[tokio::test]
 async fn admin_api_requires_the_admin_token() {
@@ -15,7 +15,7 @@ async fn admin_api_requires_the_admin_token() {
                 .body(r#"{"name":"x"}"#),
         )
         .await;
-    assert_feishu_error(&r, 401, 154001);
+    assert_admin_error(&r, 401, 154001);
     let r = server
         .send(
             server
@@ -25,7 +25,7 @@ async fn admin_api_requires_the_admin_token() {
                 .body(r#"{"name":"x"}"#),
         )
         .await;
-    assert_feishu_error(&r, 401, 154001);
+    assert_admin_error(&r, 401, 154001);
     // A tenant token is not an admin token.
     let token = server.demo_token().await;
     let r = server
@@ -37,7 +37,7 @@ async fn admin_api_requires_the_admin_token() {
                 .body(r#"{"name":"x"}"#),
         )
         .await;
-    assert_feishu_error(&r, 401, 154001);
+    assert_admin_error(&r, 401, 154001);
 }
 
 #[tokio::test]
@@ -81,7 +81,7 @@ async fn bad_admin_input_is_400_154000() {
             json!({"ticket_id": id, "guest": {"id": "ou_1"}, "ticket_type": 1, "status": 1, "created_at": 1}),
         )
         .await;
-    assert_feishu_error(&r, 400, 154000);
+    assert_admin_error(&r, 400, 154000);
     assert_eq!(server.demo_get_ticket(&id).await.json()["data"], before["data"]);
 }
 

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::common::{TestServer, assert_feishu_error};
+use crate::common::{TestServer, assert_admin_error, assert_feishu_error};
 
 #[tokio::test]
 async fn malformed_ticket_ids_are_400_154000() {
@@ -100,7 +100,7 @@ async fn ten_megabyte_admin_body_is_400_154000() {
                 .body(vec![b'{'; 10 * 1024 * 1024]),
         )
         .await;
-    assert_feishu_error(&r, 400, 154000);
+    assert_admin_error(&r, 400, 154000);
 }
 
 #[tokio::test]

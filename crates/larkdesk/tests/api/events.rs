@@ -10,7 +10,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::common::{TestServer, assert_feishu_error};
+use crate::common::{TestServer, assert_admin_error, assert_feishu_error};
 use crate::lifecycle::Desk;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -186,7 +186,7 @@ async fn url_verification_is_required_to_set_a_request_url() {
             json!({"request_url": "http://127.0.0.1:1/x"}),
         )
         .await;
-    assert_feishu_error(&r, 400, 154000);
+    assert_admin_error(&r, 400, 154000);
     let r = desk
         .server
         .admin_request(
@@ -195,7 +195,7 @@ async fn url_verification_is_required_to_set_a_request_url() {
             json!({"request_url": "ftp://x"}),
         )
         .await;
-    assert_feishu_error(&r, 400, 154000);
+    assert_admin_error(&r, 400, 154000);
 }
 
 #[tokio::test]
@@ -541,7 +541,7 @@ async fn event_urls_may_not_reach_private_addresses_in_any_spelling() {
         "169.254.169.254",
     ] {
         let r = set_url(&desk, &format!("http://{host}:{port}/webhook")).await;
-        assert_feishu_error(&r, 400, 154000);
+        assert_admin_error(&r, 400, 154000);
     }
     assert!(
         receiver.got.lock().unwrap().is_empty(),
@@ -563,14 +563,14 @@ async fn event_urls_follow_no_redirect_carry_no_credentials_and_echo_nothing() {
         "http://0xa9fea9fe/",
     ] {
         let r = set_url(&desk, url).await;
-        assert_feishu_error(&r, 400, 154000);
+        assert_admin_error(&r, 400, 154000);
     }
     assert!(receiver.got.lock().unwrap().is_empty());
 
     // A redirect to a receiver that would answer the challenge is not followed.
     let (redirect, hits) = fixed_target(307, "", Some(receiver.url.clone())).await;
     let r = set_url(&desk, &redirect).await;
-    assert_feishu_error(&r, 400, 154000);
+    assert_admin_error(&r, 400, 154000);
     assert_eq!(*hits.lock().unwrap(), 1);
     assert!(
         receiver.got.lock().unwrap().is_empty(),
@@ -581,7 +581,7 @@ async fn event_urls_follow_no_redirect_carry_no_credentials_and_echo_nothing() {
     for status in [200, 500] {
         let (url, _) = fixed_target(status, "INTERNAL-SECRET-7f3a", None).await;
         let r = set_url(&desk, &url).await;
-        assert_feishu_error(&r, 400, 154000);
+        assert_admin_error(&r, 400, 154000);
         assert!(!r.text.contains("INTERNAL-SECRET"), "{}", r.text);
     }
     // The allowed receiver still verifies.

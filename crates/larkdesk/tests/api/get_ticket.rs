@@ -405,5 +405,5 @@ async fn the_production_wire_profile_sends_comments_as_a_list() {
     assert_eq!(profile("docs").await.code(), 0);
     assert!(desk.ticket(&id).await["comments"].is_object());
     let r = profile("staging").await;
-    crate::common::assert_feishu_error(&r, 400, 154000);
+    crate::common::assert_admin_error(&r, 400, 154000);
 }

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::common::{Response, TestServer, assert_feishu_error};
+use crate::common::{Response, TestServer, assert_admin_error};
 
 pub struct Desk {
     pub server: TestServer,
@@ -592,7 +592,7 @@ async fn rating_reassignment_and_people_show_in_the_ticket() {
     assert_eq!(t["guest"]["name"], json!("Guest"));
     assert!(t["updated_at"].as_i64().unwrap() > 0);
     let r = desk.act_raw(&id, "rate", json!({"score": 9})).await;
-    assert_feishu_error(&r, 400, 154000);
+    assert_admin_error(&r, 400, 154000);
 }
 
 #[tokio::test]

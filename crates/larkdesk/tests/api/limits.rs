@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::common::{Response, assert_feishu_error};
+use crate::common::{Response, assert_admin_error, assert_feishu_error};
 use crate::lifecycle::Desk;
 
 const TEXT_MAX: usize = 150 * 1024;
@@ -64,7 +64,7 @@ async fn message_content_is_limited_by_type_on_every_path() {
             json!({"content": "x".repeat(TEXT_MAX + 1)}),
         )
         .await;
-    assert_feishu_error(&r, 400, 154000);
+    assert_admin_error(&r, 400, 154000);
 }
 
 #[tokio::test]
@@ -177,9 +177,9 @@ async fn long_indexed_strings_are_refused_alike_on_both_backends() {
     let tenant_key = desk.tenant_key.clone();
     let user = |id: String| json!({"tenant_key": tenant_key, "id": id, "name": "U"});
     let r = desk.server.admin_raw("/users", user(noise(1024 * 1024))).await;
-    assert_feishu_error(&r, 400, 154000);
+    assert_admin_error(&r, 400, 154000);
     let r = desk.server.admin_raw("/users", user("u".repeat(256))).await;
-    assert_feishu_error(&r, 400, 154000);
+    assert_admin_error(&r, 400, 154000);
     let r = desk.server.admin_raw("/users", user("u".repeat(255))).await;
     assert_eq!(r.status, 200, "{}", r.text);
 

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::admin::cli;
-use crate::common::{FreshPostgres, TestServer, assert_feishu_error};
+use crate::common::{FreshPostgres, TestServer, assert_admin_error};
 
 fn on_postgres() -> bool {
     std::env::var("LARKDESK_TEST_BACKEND").as_deref() == Ok("postgres")
@@ -167,7 +167,7 @@ async fn admin_lists_show_ids_and_never_secrets() {
     let r = server
         .send(server.http.get(server.url("/larkdesk/admin/v1/apps")))
         .await;
-    assert_feishu_error(&r, 401, 154001);
+    assert_admin_error(&r, 401, 154001);
 
     // The CLI shows the same.
     let out = cli(&server.db_url, &["list-apps"]);
@@ -386,7 +386,7 @@ async fn reset_empties_or_restores_the_demo_quickly() {
     let r = server.get_ticket(new_ticket, Some(&token), Some(&helpdesk)).await;
     assert_ne!(r.code(), 0, "{}", r.text);
     let r = server.admin_raw("/reset", json!({"demo": "yes"})).await;
-    assert_feishu_error(&r, 400, 154000);
+    assert_admin_error(&r, 400, 154000);
 
     // `larkdesk admin reset-demo` does the same from the command line.
     let out = cli(&server.db_url, &["reset-demo"]);

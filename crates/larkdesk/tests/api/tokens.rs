@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::common::{TestServer, assert_feishu_error};
+use crate::common::{TestServer, assert_admin_error, assert_feishu_error};
 
 const TENANT: &str = "/open-apis/auth/v3/tenant_access_token/internal";
 const APP: &str = "/open-apis/auth/v3/app_access_token/internal";
@@ -183,7 +183,7 @@ async fn a_token_issued_by_one_instance_is_accepted_by_another() {
 async fn clock_control_is_off_by_default() {
     let server = TestServer::start().await;
     let r = server.admin_raw("/clock/advance", json!({"seconds": 10})).await;
-    assert_feishu_error(&r, 403, 154003);
+    assert_admin_error(&r, 403, 154003);
 }
 
 /// Issue 22 item 10: Feishu's `…/internal` token endpoints are for custom apps; a store app gets
