@@ -48,7 +48,9 @@ pub trait Dialect: Database {
     /// Between an INSERT's column list and its VALUES when the ids are given (snapshots).
     const OVERRIDING_IDS: &'static str;
     /// After rows with given ids were inserted into `table`: the statement that moves its id
-    /// generator past them, if the backend needs one.
+    /// generator past them, if the backend needs one. It never moves it back: a row id is not
+    /// handed out twice, so an access token naming an app row that a restore removed cannot
+    /// come to name a new app.
     fn after_ids_inserted(table: &str) -> Option<String>;
     /// Joins, to ticket row `t`, the directory profiles (`p`, [`crate::rows::USER_COLUMNS`]) of
     /// everyone it names, tenant `$3`: one row per profile, or one row of NULLs.
@@ -274,7 +276,9 @@ impl Dialect for Postgres {
     const OVERRIDING_IDS: &'static str = " OVERRIDING SYSTEM VALUE";
     fn after_ids_inserted(table: &str) -> Option<String> {
         Some(format!(
-            "SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM {table}"
+            "SELECT setval(pg_get_serial_sequence('{table}', 'id'),
+                    GREATEST(COALESCE(MAX(id), 0) + 1, nextval(pg_get_serial_sequence('{table}', 'id'))), false)
+             FROM {table}"
         ))
     }
     // The people are gathered into one array per ticket first (`named`, fenced by `OFFSET 0`):

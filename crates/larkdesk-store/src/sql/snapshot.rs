@@ -52,7 +52,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len())
@@ -124,10 +124,18 @@ impl<DB: Backend> SqlStore<DB> {
                     )
                 })
                 .collect();
-            let order = if columns.iter().any(|c| c.name == "id") {
-                " ORDER BY id"
+            // Rows in the order of their integer columns (ids, keys, sequence numbers): the same
+            // order on both backends, where text would sort by each one's collation.
+            let keys: Vec<String> = columns
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.kind == Kind::Int)
+                .map(|(i, _)| format!("c{i}"))
+                .collect();
+            let order = if keys.is_empty() {
+                String::new()
             } else {
-                ""
+                format!(" ORDER BY {}", keys.join(", "))
             };
             let rows = sql(format!("SELECT {} FROM {table}{order}", select.join(", ")))
                 .fetch_all(&self.pool)
