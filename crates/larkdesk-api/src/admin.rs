@@ -6,7 +6,7 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Request, State};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Router, routing::put};
 use larkdesk_domain::token::TokenKind;
@@ -34,6 +34,8 @@ pub fn router(state: SharedState) -> Router<SharedState> {
         .route("/helpdesks", post(create_helpdesk).get(list_helpdesks))
         .route("/tickets", get(list_tickets))
         .route("/reset", post(reset))
+        .route("/snapshot", get(snapshot))
+        .route("/restore", post(restore))
         .route("/journal", get(journal).delete(clear_journal))
         .route(
             "/helpdesks/{helpdesk_id}/rotate_token",
@@ -508,6 +510,27 @@ async fn reset(State(state): State<SharedState>, body: Body) -> ApiResult<Respon
     state.tickets.bump();
     state.journal.clear(None);
     Ok(success(json!({ "demo": demo? })))
+}
+
+/// `GET /snapshot`: the whole installation but its secrets, as the document `POST /restore`
+/// takes (see [`console::snapshot`]), not wrapped in the usual envelope.
+async fn snapshot(State(state): State<SharedState>) -> ApiResult<Response> {
+    let document = console::snapshot(&*state.services.store).await?;
+    Ok(axum::Json(document).into_response())
+}
+
+/// `POST /restore` with a snapshot document: the installation becomes what it holds (the admin
+/// token stays), with an empty request journal and no cached credential or ticket.
+async fn restore(State(state): State<SharedState>, body: Body) -> ApiResult<Response> {
+    let document: serde_json::Value = parse_body(body)?;
+    let restored = console::restore(&*state.services.store, &document).await;
+    if restored.is_ok() {
+        state.auth.forget_credentials();
+        state.tickets.bump();
+        state.journal.clear(None);
+    }
+    restored?;
+    Ok(success(json!({})))
 }
 
 /// `GET /journal?app_id=&log_id=&limit=`: journaled requests, newest first (`app_id=` empty:

@@ -461,3 +461,65 @@ pub async fn reset(store: &dyn Store, demo: bool, now_ms: i64) -> Result<Option<
         Ok(None)
     }
 }
+
+/// The `format` of a snapshot document.
+pub const SNAPSHOT_FORMAT: &str = "larkdesk-snapshot";
+/// The snapshot format version this build writes and reads.
+pub const SNAPSHOT_VERSION: u64 = 1;
+
+/// The whole installation but its secrets (the admin token, the token signing key) as one JSON
+/// document: `{"format":"larkdesk-snapshot","version":1,"tables":{name:[rows…]}}`.
+pub async fn snapshot(store: &dyn Store) -> Result<serde_json::Value> {
+    let tables: serde_json::Map<String, serde_json::Value> = store
+        .snapshot()
+        .await?
+        .into_iter()
+        .map(|(name, rows)| {
+            (
+                name,
+                serde_json::Value::from(
+                    rows.into_iter()
+                        .map(serde_json::Value::Object)
+                        .collect::<Vec<_>>(),
+                ),
+            )
+        })
+        .collect();
+    Ok(serde_json::json!({
+        "format": SNAPSHOT_FORMAT,
+        "version": SNAPSHOT_VERSION,
+        "tables": tables,
+    }))
+}
+
+/// Replace the installation with the one `document` ([`snapshot`]) holds, in one transaction.
+/// A document of another format or version, with an unknown table, or with rows the schema
+/// refuses is `Invalid`, and nothing changes.
+pub async fn restore(store: &dyn Store, document: &serde_json::Value) -> Result<()> {
+    let invalid = |why: &str| Error::Invalid(format!("not a larkdesk snapshot: {why}"));
+    if document.get("format").and_then(|f| f.as_str()) != Some(SNAPSHOT_FORMAT) {
+        return Err(invalid("format must be \"larkdesk-snapshot\""));
+    }
+    if document.get("version").and_then(serde_json::Value::as_u64) != Some(SNAPSHOT_VERSION) {
+        return Err(invalid("version must be 1"));
+    }
+    let Some(tables) = document.get("tables").and_then(|t| t.as_object()) else {
+        return Err(invalid("tables must be an object"));
+    };
+    let mut parsed = Vec::with_capacity(tables.len());
+    for (name, rows) in tables {
+        if !larkdesk_store::RESET_ORDER.contains(&name.as_str()) {
+            return Err(invalid(&format!("unknown table {name}")));
+        }
+        let Some(rows) = rows.as_array() else {
+            return Err(invalid(&format!("table {name} must be an array of rows")));
+        };
+        let rows = rows
+            .iter()
+            .map(|row| row.as_object().cloned())
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| invalid(&format!("rows of table {name} must be objects")))?;
+        parsed.push((name.clone(), rows));
+    }
+    Ok(store.restore(&parsed).await?)
+}

@@ -42,6 +42,15 @@ pub trait Dialect: Database {
     const TO_JSON: &'static str;
     /// Follows a JSON list column that is read as text.
     const JSON_AS_TEXT: &'static str;
+    /// The columns of table `$1` in order, as `name` and upper-case declared `type` (snapshots).
+    const TABLE_COLUMNS: &'static str;
+    /// Between an INSERT's column list and its VALUES when the ids are given (snapshots).
+    const OVERRIDING_IDS: &'static str;
+    /// After rows with given ids were inserted into `table`: the statement that moves its id
+    /// generator past them, if the backend needs one. It never moves it back: a row id is not
+    /// handed out twice, so an access token naming an app row that a restore removed cannot
+    /// come to name a new app.
+    fn after_ids_inserted(table: &str) -> Option<String>;
     /// Joins, to ticket row `t`, the directory profiles (`p`, [`crate::rows::USER_COLUMNS`]) of
     /// everyone it names, tenant `$3`: one row per profile, or one row of NULLs.
     const PEOPLE_OF_TICKET: &'static str;
@@ -154,6 +163,12 @@ impl Dialect for Sqlite {
     const SKIP_LOCKED: &'static str = "";
     const TO_JSON: &'static str = "";
     const JSON_AS_TEXT: &'static str = "";
+    const TABLE_COLUMNS: &'static str =
+        "SELECT name, upper(type) AS type FROM pragma_table_info($1) ORDER BY cid";
+    const OVERRIDING_IDS: &'static str = "";
+    fn after_ids_inserted(_table: &str) -> Option<String> {
+        None
+    }
     // SQLite looks each person up in the users' unique index (tenant_id, open_id).
     const PEOPLE_OF_TICKET: &'static str = "LEFT JOIN users p ON p.tenant_id = $3 AND p.open_id IN (
              SELECT t.guest_id UNION ALL SELECT t.closed_by_id UNION ALL SELECT t.agent_owner_id
@@ -248,6 +263,17 @@ impl Dialect for Postgres {
     const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
     const TO_JSON: &'static str = "::jsonb";
     const JSON_AS_TEXT: &'static str = "::text";
+    const TABLE_COLUMNS: &'static str = "SELECT column_name::text AS name, upper(data_type)::text AS type
+         FROM information_schema.columns
+         WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position";
+    const OVERRIDING_IDS: &'static str = " OVERRIDING SYSTEM VALUE";
+    fn after_ids_inserted(table: &str) -> Option<String> {
+        Some(format!(
+            "SELECT setval(pg_get_serial_sequence('{table}', 'id'),
+                    GREATEST(COALESCE(MAX(id), 0) + 1, nextval(pg_get_serial_sequence('{table}', 'id'))), false)
+             FROM {table}"
+        ))
+    }
     // The people are gathered into one array per ticket first (`named`, fenced by `OFFSET 0`):
     // with the array inside the users' WHERE clause, a planner without statistics on `users`
     // scanned the tenant's users and re-ran the `jsonb_array_elements_text` subquery for each of

@@ -29,7 +29,7 @@ use larkdesk_wire::ticket::{Ticket, TicketMessage, TicketUser};
 
 pub use models::*;
 pub use rows::{fill_people, people_named};
-pub use sql::{RESET_ORDER, SqlStore};
+pub use sql::{RESET_ORDER, SnapshotRows, SqlStore};
 pub use sqlite_file::secure_sqlite_file;
 
 #[derive(Debug, thiserror::Error)]
@@ -137,6 +137,13 @@ pub trait AccountStore: Send + Sync {
     /// jobs, deliveries, issued tokens), in one transaction. Installation secrets (the admin
     /// token, the token signing key) stay.
     async fn reset(&self) -> StoreResult<()>;
+    /// Every row of every table of [`RESET_ORDER`], in that order, as JSON objects (column →
+    /// value); installation secrets are not among them.
+    async fn snapshot(&self) -> StoreResult<Vec<(String, SnapshotRows)>>;
+    /// Replace every table of [`RESET_ORDER`] with these rows (a table not given ends empty),
+    /// in one transaction. An unknown table or column, a value of the wrong type or rows the
+    /// schema refuses are `BadInput`, and nothing changes.
+    async fn restore(&self, tables: &[(String, SnapshotRows)]) -> StoreResult<()>;
 
     async fn create_tenant(&self, tenant_key: &str, name: &str) -> StoreResult<Tenant>;
     async fn tenant_by_key(&self, tenant_key: &str) -> StoreResult<Tenant>;

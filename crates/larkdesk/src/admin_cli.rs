@@ -106,6 +106,13 @@ pub enum AdminCommand {
     /// print its new credentials (the admin token stays). A running server forgets its cached
     /// credentials within a second; `POST /larkdesk/admin/v1/reset` does the same at once.
     ResetDemo,
+    /// Write the whole installation but its secrets to FILE as one JSON document (`-`: stdout),
+    /// the document `GET /larkdesk/admin/v1/snapshot` returns.
+    Snapshot { file: std::path::PathBuf },
+    /// Replace the installation with the snapshot in FILE (`-`: stdin), in one transaction (the
+    /// admin token stays). A running server forgets its cached credentials within a second;
+    /// `POST /larkdesk/admin/v1/restore` does the same at once.
+    Restore { file: std::path::PathBuf },
     /// Set where an app receives events (the URL must answer Feishu's url_verification challenge).
     SetAppEvents {
         #[arg(long)]
@@ -287,6 +294,30 @@ pub async fn run(store: Arc<dyn Store>, command: AdminCommand) -> anyhow::Result
         AdminCommand::Journal(args) => {
             journal(&args).await?;
             return Ok(());
+        }
+        AdminCommand::Snapshot { file } => {
+            let document = console::snapshot(store).await?;
+            let text = serde_json::to_string(&document)?;
+            let tables = document["tables"].as_object().map_or(0, serde_json::Map::len);
+            if file.as_os_str() == "-" {
+                println!("{text}");
+                return Ok(());
+            }
+            std::fs::write(&file, text)
+                .map_err(|e| anyhow::anyhow!("cannot write the snapshot to {}: {e}", file.display()))?;
+            json!({ "snapshot": file.display().to_string(), "tables": tables })
+        }
+        AdminCommand::Restore { file } => {
+            let text = if file.as_os_str() == "-" {
+                std::io::read_to_string(std::io::stdin())?
+            } else {
+                std::fs::read_to_string(&file)
+                    .map_err(|e| anyhow::anyhow!("cannot read the snapshot {}: {e}", file.display()))?
+            };
+            let document: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| anyhow::anyhow!("{} is not JSON: {e}", file.display()))?;
+            console::restore(store, &document).await?;
+            json!({ "restored": file.display().to_string() })
         }
         AdminCommand::ResetDemo => {
             let demo = console::reset(store, true, Clock::system().now_ms()).await?;

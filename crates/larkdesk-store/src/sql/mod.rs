@@ -7,7 +7,10 @@ mod events;
 mod faqs;
 mod fields;
 mod notifications;
+mod snapshot;
 mod tickets;
+
+pub use snapshot::SnapshotRows;
 
 use async_trait::async_trait;
 use larkdesk_domain::credentials::SecretHash;
@@ -246,6 +249,14 @@ impl<DB: Backend> AccountStore for SqlStore<DB> {
             sql(format!("DELETE FROM {table}")).execute(&mut tx).await?;
         }
         tx.commit().await
+    }
+
+    async fn snapshot(&self) -> StoreResult<Vec<(String, SnapshotRows)>> {
+        self.snapshot_tables().await
+    }
+
+    async fn restore(&self, tables: &[(String, SnapshotRows)]) -> StoreResult<()> {
+        self.restore_tables(tables).await
     }
 
     async fn create_tenant(&self, tenant_key: &str, name: &str) -> StoreResult<Tenant> {

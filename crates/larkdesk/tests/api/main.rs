@@ -20,5 +20,6 @@ mod notifications;
 mod ops;
 mod ratelimit;
 mod scale;
+mod snapshot;
 mod ticket_family;
 mod tokens;
