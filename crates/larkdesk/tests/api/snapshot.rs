@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::admin::cli;
-use crate::common::{TestServer, assert_feishu_error, helpdesk_header};
+use crate::common::{TestServer, assert_admin_error, assert_feishu_error, helpdesk_header};
 
 async fn admin_get_raw(server: &TestServer, path: &str) -> Value {
     let r = server
@@ -115,7 +115,7 @@ async fn restore_brings_back_exactly_what_was_snapshotted() {
     }
     for (what, doc) in bad {
         let r = server.admin_raw("/restore", doc).await;
-        assert_feishu_error(&r, 400, 154000);
+        assert_admin_error(&r, 400, 154000);
         assert_eq!(observe(&server, &ticket).await, changed, "after {what}");
     }
     let r = server
@@ -127,7 +127,7 @@ async fn restore_brings_back_exactly_what_was_snapshotted() {
                 .body("not json"),
         )
         .await;
-    assert_feishu_error(&r, 400, 154000);
+    assert_admin_error(&r, 400, 154000);
 
     // The restore: every list, the ticket and its messages as they were; the app created
     // since is gone (its cached credentials too), and a second snapshot is the first.
