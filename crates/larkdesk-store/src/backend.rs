@@ -13,9 +13,10 @@ use std::sync::Arc;
 
 use sqlx::pool::PoolConnection;
 use sqlx::{Database, Pool, Transaction};
+use tokio::sync::OwnedMutexGuard;
 
 use crate::dialect::Dialect;
-use crate::direct::{Direct, DirectTx, OwnedRow};
+use crate::direct::{Direct, DirectTx, OwnedRow, WriterState};
 use crate::{StoreError, StoreResult};
 
 /// A value bound to a placeholder.
@@ -376,41 +377,33 @@ impl<'q> Sql<'q> {
     }
 
     pub async fn fetch_all<'a, DB: Backend>(self, on: impl Into<On<'a, DB>>) -> StoreResult<Vec<Row<DB>>> {
-        let direct = |db: &Direct, conn: &rusqlite::Connection, args: &[Arg<'_>]| {
-            Ok(db
-                .run(conn, &self.text, args)?
+        match on.into().target().await? {
+            Target::Direct(db, conn) => Ok(db
+                .run(conn.get(), &self.text, &self.args)?
                 .into_iter()
                 .map(Row::Direct)
-                .collect())
-        };
-        let exec = match on.into() {
-            On::Direct(db, conn) => return direct(db, conn, &self.args),
-            On::Writer(Writer { direct: Some(db), .. }) => {
-                return direct(db, db.writer().await?.conn(), &self.args);
+                .collect()),
+            Target::Sqlx(exec) => {
+                let rows = DB::fetch_all(&self.text, self.args, exec).await?;
+                Ok(rows.into_iter().map(Row::Sqlx).collect())
             }
-            On::Writer(w) => Exec::Pool(&w.pool),
-            On::Pool(pool) => Exec::Pool(pool),
-            On::Conn(conn) => Exec::Conn(conn),
-        };
-        let rows = DB::fetch_all(&self.text, self.args, exec).await?;
-        Ok(rows.into_iter().map(Row::Sqlx).collect())
+        }
     }
 
     pub async fn fetch_optional<'a, DB: Backend>(
         self,
         on: impl Into<On<'a, DB>>,
     ) -> StoreResult<Option<Row<DB>>> {
-        let exec = match on.into() {
-            on @ (On::Direct(..) | On::Writer(Writer { direct: Some(_), .. })) => {
-                return Ok(self.fetch_all(on).await?.into_iter().next());
-            }
-            On::Writer(w) => Exec::Pool(&w.pool),
-            On::Pool(pool) => Exec::Pool(pool),
-            On::Conn(conn) => Exec::Conn(conn),
-        };
-        Ok(DB::fetch_optional(&self.text, self.args, exec)
-            .await?
-            .map(Row::Sqlx))
+        match on.into().target().await? {
+            Target::Direct(db, conn) => Ok(db
+                .run(conn.get(), &self.text, &self.args)?
+                .into_iter()
+                .next()
+                .map(Row::Direct)),
+            Target::Sqlx(exec) => Ok(DB::fetch_optional(&self.text, self.args, exec)
+                .await?
+                .map(Row::Sqlx)),
+        }
     }
 
     /// The one row a lookup finds; `NotFound` when there is none.
@@ -420,19 +413,46 @@ impl<'q> Sql<'q> {
 
     /// Rows affected.
     pub async fn execute<'a, DB: Backend>(self, on: impl Into<On<'a, DB>>) -> StoreResult<u64> {
-        let direct = |db: &Direct, conn: &rusqlite::Connection, args: &[Arg<'_>]| {
-            Ok(db.run_counting(conn, &self.text, args)?.1)
-        };
-        let exec = match on.into() {
-            On::Direct(db, conn) => return direct(db, conn, &self.args),
+        match on.into().target().await? {
+            Target::Direct(db, conn) => Ok(db.run_counting(conn.get(), &self.text, &self.args)?.1),
+            Target::Sqlx(exec) => Ok(DB::execute(&self.text, self.args, exec).await?),
+        }
+    }
+}
+
+/// Where a query runs once its [`On`] is settled: a direct SQLite connection, or sqlx.
+enum Target<'a, DB: Database> {
+    Direct(&'a Direct, DirectConn<'a>),
+    Sqlx(Exec<'a, DB>),
+}
+
+/// A direct connection: the one a transaction holds, or the store's writer, taken in turn for
+/// one statement.
+enum DirectConn<'a> {
+    Held(&'a mut rusqlite::Connection),
+    Writer(OwnedMutexGuard<WriterState>),
+}
+
+impl DirectConn<'_> {
+    fn get(&self) -> &rusqlite::Connection {
+        match self {
+            DirectConn::Held(conn) => conn,
+            DirectConn::Writer(state) => state.conn(),
+        }
+    }
+}
+
+impl<'a, DB: Database> On<'a, DB> {
+    async fn target(self) -> StoreResult<Target<'a, DB>> {
+        Ok(match self {
+            On::Direct(db, conn) => Target::Direct(db, DirectConn::Held(conn)),
             On::Writer(Writer { direct: Some(db), .. }) => {
-                return direct(db, db.writer().await?.conn(), &self.args);
+                Target::Direct(db, DirectConn::Writer(db.writer().await?))
             }
-            On::Writer(w) => Exec::Pool(&w.pool),
-            On::Pool(pool) => Exec::Pool(pool),
-            On::Conn(conn) => Exec::Conn(conn),
-        };
-        Ok(DB::execute(&self.text, self.args, exec).await?)
+            On::Writer(w) => Target::Sqlx(Exec::Pool(&w.pool)),
+            On::Pool(pool) => Target::Sqlx(Exec::Pool(pool)),
+            On::Conn(conn) => Target::Sqlx(Exec::Conn(conn)),
+        })
     }
 }
 
