@@ -99,17 +99,22 @@ async fn frame_request(
         let may_write = !matches!(method, axum::http::Method::GET | axum::http::Method::HEAD);
         let uri = request.uri().clone();
         let started = std::time::Instant::now();
-        let response = if state.journal.enabled() && !journal::skipped(uri.path()) {
-            journaled(&state, request, next, started).await
-        } else {
-            run_with_body(&state, request, next).await
-        };
+        let (response, endpoint, code) = metrics::noting(async {
+            if state.journal.enabled() && !journal::skipped(uri.path()) {
+                journaled(&state, request, next, started).await
+            } else {
+                run_with_body(&state, request, next).await
+            }
+        })
+        .await;
         if may_write {
             state.tickets.bump();
         }
         let status = response.status().as_u16();
         let elapsed = started.elapsed();
-        state.metrics.observe(status, elapsed);
+        state
+            .metrics
+            .observe(endpoint, admin_request, status, code, elapsed);
         if response.status().is_server_error() {
             let latency_ms = elapsed.as_secs_f64() * 1e3;
             tracing::error!(%method, path = uri.path(), status, latency_ms, log_id = %logid::current(), "request failed");

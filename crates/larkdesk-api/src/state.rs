@@ -44,14 +44,21 @@ impl AppState {
         bodies: Bodies,
     ) -> anyhow::Result<SharedState> {
         let tokens = Tokens::load(store.clone(), clock.clone()).await?;
+        let services = Services::new(store.clone(), clock.clone());
+        let tickets = TicketCache::new(ticket_cache_ttl);
+        let metrics = crate::metrics::Metrics::new(
+            tickets.ticket_counts.clone(),
+            tickets.page_counts.clone(),
+            services.deliveries.clone(),
+        );
         Ok(Arc::new(Self {
-            auth: Auth::new(store.clone(), tokens.clone(), clock.clone(), limits),
-            services: Services::new(store, clock),
+            auth: Auth::new(store, tokens.clone(), clock, limits),
+            services,
             tokens,
-            tickets: TicketCache::new(ticket_cache_ttl),
+            tickets,
             event_allow_private,
             journal: Journal::new(journal_capacity),
-            metrics: crate::metrics::Metrics::new(),
+            metrics,
             bodies,
         }))
     }

@@ -72,6 +72,15 @@ pub const LIST_CAP: i64 = 10_000;
 /// Everything larkdesk persists. Implementations must be safe to share between instances
 /// pointing at the same database. Calling a method on a `dyn Store` needs its resource trait in
 /// scope: `use larkdesk_store::prelude::*`.
+/// How many database connections a store holds, and how many of them are busy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolUsage {
+    /// The name of the pool (`reads`, `writes`, `direct_reads`).
+    pub pool: &'static str,
+    pub open: u32,
+    pub idle: u32,
+}
+
 pub trait Store:
     AccountStore
     + TicketStore
@@ -125,6 +134,8 @@ pub trait AccountStore: Send + Sync {
     /// The migrations this build brings that the database has not applied, as "0006 tickets
     /// keyed by ticket id" (empty: up to date). Fails when the database cannot be reached.
     async fn pending_migrations(&self) -> StoreResult<Vec<String>>;
+    /// The connection pools' sizes and idle connections, for metrics.
+    fn pool_usage(&self) -> Vec<PoolUsage>;
 
     /// Every tenant, app and helpdesk, oldest first (the admin lists).
     async fn tenants(&self) -> StoreResult<Vec<Tenant>>;
@@ -509,6 +520,8 @@ pub trait EventStore: Send + Sync {
     async fn finish_delivery(&self, id: i64, outcome: &DeliveryOutcome) -> StoreResult<()>;
     /// The newest deliveries first, optionally of one app (public app_id).
     async fn deliveries(&self, app_id: Option<&str>, limit: i64) -> StoreResult<Vec<DeliveryRecord>>;
+    /// Deliveries still to be made (pending, whether due or waiting to retry).
+    async fn outbox_pending(&self) -> StoreResult<i64>;
 }
 
 /// What a store's connections are set up for.

@@ -200,6 +200,7 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs) -> anyhow::Result<()> {
             lease: std::time::Duration::from_secs(args.event_lease_secs),
             timeout: std::time::Duration::from_secs(args.event_timeout_secs),
             allow_private: args.event_allow_private,
+            stats: state.services.deliveries.clone(),
             ..Default::default()
         };
         tokio::spawn(delivery::run(store, clock, config));

@@ -132,6 +132,13 @@ impl<DB: Backend> EventStore for SqlStore<DB> {
         Ok(())
     }
 
+    async fn outbox_pending(&self) -> StoreResult<i64> {
+        sql("SELECT count(*) AS n FROM event_outbox WHERE status = 'pending'")
+            .fetch_one(&self.pool)
+            .await?
+            .int("n")
+    }
+
     async fn deliveries(&self, app_id: Option<&str>, limit: i64) -> StoreResult<Vec<DeliveryRecord>> {
         let mut q = Builder::new::<DB>(
             "SELECT o.event_id, a.app_id AS public_app_id, o.event_type, o.status, o.attempts, o.created_at,

@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::common::{TestServer, assert_admin_error, assert_feishu_error};
 use crate::lifecycle::Desk;
+use crate::ops::sample;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Mode {
@@ -394,6 +395,16 @@ async fn failed_deliveries_are_retried_on_schedule_then_given_up() {
         (json!("pending"), json!(1))
     );
     assert!(entry["last_error"].as_str().unwrap().contains("500"));
+    let metrics = crate::ops::get(&desk.server, "/metrics").await.text;
+    let deliveries = |text: &str, result: &str| {
+        sample(
+            text,
+            &format!("larkdesk_event_deliveries_total{{result=\"{result}\"}}"),
+        )
+    };
+    assert_eq!(deliveries(&metrics, "retried"), 1.0, "{metrics}");
+    assert_eq!(deliveries(&metrics, "failed"), 0.0, "{metrics}");
+    assert_eq!(sample(&metrics, "larkdesk_outbox_pending"), 1.0, "{metrics}");
     // ...then retried after 15 s, and after 300 s more given up.
     desk.advance(1).await;
     receiver.wait_for(2).await;
@@ -405,6 +416,11 @@ async fn failed_deliveries_are_retried_on_schedule_then_given_up() {
         (entry["status"].clone(), entry["attempts"].clone()),
         (json!("failed"), json!(3))
     );
+    let metrics = crate::ops::get(&desk.server, "/metrics").await.text;
+    assert_eq!(deliveries(&metrics, "retried"), 2.0, "{metrics}");
+    assert_eq!(deliveries(&metrics, "failed"), 1.0, "{metrics}");
+    assert_eq!(deliveries(&metrics, "delivered"), 0.0, "{metrics}");
+    assert_eq!(sample(&metrics, "larkdesk_outbox_pending"), 0.0, "{metrics}");
     desk.advance(100_000).await;
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(attempts(&receiver), 3, "no attempts after giving up");
