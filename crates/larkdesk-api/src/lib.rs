@@ -31,7 +31,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::endpoints::{ENDPOINTS, Endpoint};
 use crate::error::ApiError;
-pub use crate::state::{AppState, SharedState};
+pub use crate::state::{AppState, Options, SharedState};
 
 /// The routes: Feishu's (one per row of the endpoint table), larkdesk's admin API, and
 /// Feishu's plain 404.
@@ -42,10 +42,13 @@ pub fn router(state: SharedState) -> Router {
         let method = MethodFilter::try_from(spec.method.clone()).expect("the table uses standard methods");
         router.route(spec.path, handler(spec.endpoint, method))
     });
+    let feishu = match state.metrics {
+        Some(_) => feishu.route(metrics::PATH, axum::routing::get(metrics::metrics)),
+        None => feishu,
+    };
     feishu
         .route(health::HEALTHZ, axum::routing::get(health::healthz))
         .route(health::READYZ, axum::routing::get(health::readyz))
-        .route(metrics::PATH, axum::routing::get(metrics::metrics))
         .nest(admin::PREFIX, admin::router(state.clone()))
         // Feishu's gateway answers unknown paths and wrong methods alike with a plain-text 404.
         .fallback(page_not_found)
@@ -99,22 +102,32 @@ async fn frame_request(
         let may_write = !matches!(method, axum::http::Method::GET | axum::http::Method::HEAD);
         let uri = request.uri().clone();
         let started = std::time::Instant::now();
-        let (response, endpoint, code) = metrics::noting(async {
+        let run = async {
             if state.journal.enabled() && !journal::skipped(uri.path()) {
                 journaled(&state, request, next, started).await
             } else {
                 run_with_body(&state, request, next).await
             }
-        })
-        .await;
+        };
+        let response = match &state.metrics {
+            Some(metrics) => {
+                let (response, endpoint, code) = metrics::noting(run).await;
+                metrics.observe(
+                    endpoint,
+                    admin_request,
+                    response.status().as_u16(),
+                    code,
+                    started.elapsed(),
+                );
+                response
+            }
+            None => run.await,
+        };
         if may_write {
             state.tickets.bump();
         }
         let status = response.status().as_u16();
         let elapsed = started.elapsed();
-        state
-            .metrics
-            .observe(endpoint, admin_request, status, code, elapsed);
         if response.status().is_server_error() {
             let latency_ms = elapsed.as_secs_f64() * 1e3;
             tracing::error!(%method, path = uri.path(), status, latency_ms, log_id = %logid::current(), "request failed");

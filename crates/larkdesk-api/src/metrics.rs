@@ -330,7 +330,10 @@ pub async fn metrics(State(state): State<SharedState>) -> Response {
             "content-type",
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        state.metrics.render(&state).await,
+        match &state.metrics {
+            Some(metrics) => metrics.render(&state).await,
+            None => String::new(),
+        },
     )
         .into_response()
 }

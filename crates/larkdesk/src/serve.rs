@@ -27,6 +27,10 @@ pub struct ServeArgs {
     #[arg(long, env = "LARKDESK_NO_RATE_LIMIT")]
     no_rate_limit: bool,
 
+    /// Count nothing for and serve no `GET /metrics` (for measuring what metrics cost).
+    #[arg(long, env = "LARKDESK_NO_METRICS")]
+    no_metrics: bool,
+
     /// Override one endpoint's per-second limit, e.g. get_ticket=20 (0 = unlimited). Repeatable;
     /// the variable takes a comma-separated list.
     #[arg(
@@ -162,16 +166,14 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs) -> anyhow::Result<()> {
         std::time::Duration::from_millis(args.body_timeout_ms),
         usize::try_from(args.body_memory_mib * 1024 * 1024)?,
     );
-    let state = larkdesk_api::AppState::new(
-        store.clone(),
-        limits,
-        clock.clone(),
+    let options = larkdesk_api::Options {
         ticket_cache_ttl,
-        args.event_allow_private,
-        journal,
+        event_allow_private: args.event_allow_private,
+        journal_capacity: journal,
         bodies,
-    )
-    .await?;
+        metrics: !args.no_metrics,
+    };
+    let state = larkdesk_api::AppState::new(store.clone(), limits, clock.clone(), options).await?;
 
     if let Some(demo) = &demo {
         created.insert("demo".into(), serde_json::to_value(demo)?);

@@ -718,6 +718,16 @@ async fn metrics_count_requests_by_endpoint_status_and_feishu_code() {
 }
 
 #[tokio::test]
+async fn no_metrics_serves_no_metrics_endpoint() {
+    let server = TestServer::start_with(&["--no-metrics"]).await;
+    assert_eq!(
+        server.demo_get_ticket(&server.demo().ticket_ids[0]).await.code(),
+        0
+    );
+    assert_eq!(get(&server, "/metrics").await.status, 404);
+}
+
+#[tokio::test]
 async fn reset_knows_every_table() {
     let server = TestServer::start_with(&["--no-demo"]).await;
     sqlx::any::install_default_drivers();
