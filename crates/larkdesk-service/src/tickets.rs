@@ -29,6 +29,14 @@ use crate::{Caller, Clock, Error, Result, outbox};
 /// `channel` of tickets opened through the API (`start_service`).
 pub const CHANNEL_OPEN_API: i64 = 9;
 
+/// A ticket as `GET /tickets/:id` shows it.
+#[derive(Debug)]
+pub enum Rendered {
+    /// JSON of the wire `Ticket`, as its last write rendered it.
+    Json(String),
+    Ticket(Box<Ticket>),
+}
+
 /// The ticket use cases over one store and clock.
 #[derive(Clone)]
 pub struct Tickets {
@@ -175,6 +183,15 @@ impl Tickets {
 
     pub async fn get(&self, helpdesk: &Helpdesk, id: TicketId) -> Result<Ticket> {
         Ok(self.store.ticket(helpdesk, id).await?)
+    }
+
+    /// The ticket as `GET /tickets/:id` shows it: its current render when there is one (see
+    /// [`TicketStore::rendered_ticket`]), else read from its projection.
+    pub async fn get_rendered(&self, helpdesk: &Helpdesk, id: TicketId) -> Result<Rendered> {
+        if let Some(json) = self.store.rendered_ticket(helpdesk, id).await? {
+            return Ok(Rendered::Json(json));
+        }
+        Ok(Rendered::Ticket(Box::new(self.get(helpdesk, id).await?)))
     }
 
     /// See [`TicketStore::list_tickets`].
@@ -700,6 +717,9 @@ impl Tickets {
                 tx.replace(id, replayed.ticket(), replayed.state(), &messages)
                     .await?;
             }
+            // Renders too: one may be missing (tickets stored before renders were kept) or made
+            // at an older directory version.
+            render(&mut *tx, &helpdesk, &[(id, replayed.ticket())]).await?;
             tx.commit().await?;
             report.tickets += 1;
         }
@@ -725,8 +745,14 @@ impl Tickets {
                 state: &c.state,
             })
             .collect();
+        let projections: Vec<(TicketId, &Ticket)> = batch
+            .iter()
+            .zip(&created)
+            .map(|(t, c)| (t.id, &c.after))
+            .collect();
         let mut tx = self.store.begin_write().await?;
         tx.insert(helpdesk, &rows).await?;
+        render(&mut *tx, helpdesk, &projections).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -764,7 +790,7 @@ pub async fn create(
         state: &change.state,
     };
     tx.insert(helpdesk, &[row]).await?;
-    let ticket = finish(&mut *tx, helpdesk, chat_id, &change).await?;
+    let ticket = finish(&mut *tx, helpdesk, id, chat_id, &change).await?;
     tx.commit().await?;
     Ok(ticket)
 }
@@ -787,7 +813,7 @@ pub async fn change(
     let new = decide(current.ticket(), current.state())?;
     let change = current.append(new)?;
     tx.append(id, &change).await?;
-    let ticket = finish(&mut *tx, helpdesk, &locked.chat_id, &change).await?;
+    let ticket = finish(&mut *tx, helpdesk, id, &locked.chat_id, &change).await?;
     tx.commit().await?;
     Ok(ticket)
 }
@@ -816,20 +842,42 @@ pub async fn import(store: &dyn Store, helpdesk: &Helpdesk, ticket: &Ticket) -> 
         .map(drop)
 }
 
+/// Fill the people of projections from the directory and keep each ticket's `GET /tickets/:id`
+/// render, in the transaction that wrote them; the tickets with their people's profiles.
+async fn render(
+    tx: &mut dyn TicketWrite,
+    helpdesk: &Helpdesk,
+    projections: &[(TicketId, &Ticket)],
+) -> Result<Vec<Ticket>> {
+    let mut tickets: Vec<Ticket> = projections.iter().map(|(_, t)| (*t).clone()).collect();
+    let profiles = tx.profiles(helpdesk.tenant_id, &people_named(&tickets)).await?;
+    fill_people(&profiles.people, &mut tickets);
+    // A ticket holds strings, numbers, lists and string-keyed objects: it always serializes.
+    let bodies: Vec<String> = tickets
+        .iter()
+        .map(|t| serde_json::to_string(t).expect("a ticket serializes to JSON"))
+        .collect();
+    let renders: Vec<(TicketId, &str)> = projections
+        .iter()
+        .zip(&bodies)
+        .map(|((id, _), body)| (*id, body.as_str()))
+        .collect();
+    tx.put_renders(helpdesk, profiles.directory_version, &renders)
+        .await?;
+    Ok(tickets)
+}
+
 /// Queue what a change pushes to subscribed apps, in its transaction, and return the ticket
 /// after it with its people's profiles.
 async fn finish(
     tx: &mut dyn TicketWrite,
     helpdesk: &Helpdesk,
+    id: TicketId,
     chat_id: &str,
     change: &Appended,
 ) -> Result<Ticket> {
     let subscribers = tx.subscribers(helpdesk.id).await?;
-    let mut after = change.after.clone();
-    let people = tx
-        .profiles(helpdesk.tenant_id, &people_named(std::slice::from_ref(&after)))
-        .await?;
-    fill_people(&people, std::slice::from_mut(&mut after));
+    let after = render(tx, helpdesk, &[(id, &change.after)]).await?.remove(0);
     if !subscribers.is_empty() {
         // Only the stage, status and update time of the ticket before are notified, never its
         // people, so it needs no profiles.

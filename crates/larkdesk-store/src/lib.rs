@@ -72,6 +72,14 @@ pub const LIST_CAP: i64 = 10_000;
 /// Everything larkdesk persists. Implementations must be safe to share between instances
 /// pointing at the same database. Calling a method on a `dyn Store` needs its resource trait in
 /// scope: `use larkdesk_store::prelude::*`.
+/// People's directory profiles by open_id, read at one version of the tenant's directory.
+#[derive(Debug, Clone, Default)]
+pub struct Profiles {
+    pub people: HashMap<String, TicketUser>,
+    /// Bumped by every change to a stored profile (not by new people).
+    pub directory_version: i64,
+}
+
 /// How many database connections a store holds, and how many of them are busy.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PoolUsage {
@@ -192,6 +200,10 @@ pub trait TicketStore: Send + Sync {
     /// A ticket of this helpdesk with its people's directory profiles; `NotFound` for other
     /// helpdesks' tickets.
     async fn ticket(&self, helpdesk: &Helpdesk, id: TicketId) -> StoreResult<Ticket>;
+    /// The ticket as `GET /tickets/:id` shows it (JSON of the wire `Ticket`), rendered by the
+    /// write that last changed it; `None` when there is no render or when a profile in the
+    /// tenant's directory changed since (read [`TicketStore::ticket`] then).
+    async fn rendered_ticket(&self, helpdesk: &Helpdesk, id: TicketId) -> StoreResult<Option<String>>;
     async fn ticket_events(&self, helpdesk: &Helpdesk, id: TicketId) -> StoreResult<Vec<TicketEvent>>;
     /// `(total capped at 10,000, page)`, newest first (`created_at`, then `ticket_id`). A
     /// `known_total` (the caller counted the same filter before, with nothing written since)
@@ -274,12 +286,17 @@ pub trait TicketWrite: Send {
     ) -> StoreResult<()>;
     /// Add people to the directory; people it knows keep their profile (and agents stay agents).
     async fn add_people(&mut self, tenant: TenantRowId, people: &[(&TicketUser, bool)]) -> StoreResult<()>;
-    /// Directory profiles of these people, by open_id (people it does not know are left out).
-    async fn profiles(
+    /// Directory profiles of these people, by open_id (people it does not know are left out),
+    /// and the directory's version they were read at (see [`TicketWrite::put_renders`]).
+    async fn profiles(&mut self, tenant: TenantRowId, open_ids: &[String]) -> StoreResult<Profiles>;
+    /// Keep tickets' `GET /tickets/:id` renders (JSON of the wire `Ticket`, people filled from
+    /// profiles read at `directory_version`), replacing older ones.
+    async fn put_renders(
         &mut self,
-        tenant: TenantRowId,
-        open_ids: &[String],
-    ) -> StoreResult<HashMap<String, TicketUser>>;
+        helpdesk: &Helpdesk,
+        directory_version: i64,
+        renders: &[(TicketId, &str)],
+    ) -> StoreResult<()>;
     /// Apps with event settings subscribed to this helpdesk's events.
     async fn subscribers(&mut self, helpdesk: HelpdeskRowId) -> StoreResult<Vec<Subscriber>>;
     async fn enqueue(&mut self, entries: &[OutboxEntry]) -> StoreResult<()>;

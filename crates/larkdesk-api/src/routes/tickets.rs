@@ -8,11 +8,12 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use larkdesk_domain::ids::TicketId;
 use larkdesk_domain::status::TicketStage;
-use larkdesk_service::tickets::{StartService, TicketUpdate};
+use larkdesk_service::tickets::{Rendered, StartService, TicketUpdate};
 use larkdesk_store::TicketFilter;
 use larkdesk_wire::ticket::{GetTicketData, ListTicketsData, StartServiceData};
 use serde::Deserialize;
 use serde_json::json;
+use serde_json::value::RawValue;
 
 use crate::auth::CallerHeaders;
 use crate::endpoints::Endpoint;
@@ -62,8 +63,16 @@ pub(crate) async fn serve_ticket(
     caller.may_handle_tickets()?;
     let id = ticket_id()?;
     let render = async {
-        let ticket = state.services.tickets.get(&caller.helpdesk, id).await?;
-        success_body(GetTicketData { ticket })
+        match state.services.tickets.get_rendered(&caller.helpdesk, id).await? {
+            Rendered::Json(json) => {
+                let ticket = RawValue::from_string(json).map_err(|e| {
+                    tracing::error!(error = %e, ticket_id = id.get(), "a stored ticket render is not JSON");
+                    ApiError::internal()
+                })?;
+                success_body(GetTicketData { ticket })
+            }
+            Rendered::Ticket(ticket) => success_body(GetTicketData { ticket: *ticket }),
+        }
     };
     let body = state
         .tickets

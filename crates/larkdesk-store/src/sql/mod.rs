@@ -65,6 +65,7 @@ pub const RESET_ORDER: &[&str] = &[
     "ticket_images",
     "ticket_messages",
     "ticket_events",
+    "ticket_renders",
     "tickets",
     "faq_images",
     "faqs",
