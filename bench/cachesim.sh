@@ -79,7 +79,8 @@ measure() {
   if [[ -n ${BENCH_CACHESIM_CACHED:-} ]]; then
     local one
     one="$(sqlite3 "file:$db?mode=ro" "SELECT ticket_id FROM tickets ORDER BY random() LIMIT 1")"
-    yes "$one" | head -n $((N + WARM)) >"$cfg.ids"
+    local k
+    for ((k = 0; k < N + WARM; k++)); do echo "$one"; done >"$cfg.ids"
   else
     sqlite3 "file:$db?mode=ro" "SELECT ticket_id FROM tickets ORDER BY random() LIMIT $((N + WARM))" >"$cfg.ids"
   fi

@@ -102,13 +102,16 @@ async fn frame_request(
         let may_write = !matches!(method, axum::http::Method::GET | axum::http::Method::HEAD);
         let uri = request.uri().clone();
         let started = std::time::Instant::now();
-        let run = async {
+        // Boxed once: this future holds the whole request's state (kilobytes), and the layers
+        // around it (task-local scopes, the middleware's own box) would otherwise move it by
+        // value, a memcpy of all of it each time.
+        let run = Box::pin(async {
             if state.journal.enabled() && !journal::skipped(uri.path()) {
                 journaled(&state, request, next, started).await
             } else {
                 run_with_body(&state, request, next).await
             }
-        };
+        });
         let response = match &state.metrics {
             Some(metrics) => {
                 let (response, endpoint, code) = metrics::noting(run).await;
