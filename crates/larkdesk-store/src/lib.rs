@@ -193,6 +193,17 @@ pub trait TicketStore: Send + Sync {
         offset: i64,
         limit: i64,
     ) -> StoreResult<(i64, Vec<Ticket>)>;
+    /// One page of a helpdesk's tickets, newest first (`created_at`, then `ticket_id`), of one
+    /// status or all, starting after the position `before` (`(created_at, ticket_id)` of the
+    /// last ticket of the previous page). Keyset paging on the `(helpdesk, [status,] created_at,
+    /// ticket_id)` indexes: a page costs the same however deep it is, and nothing is counted.
+    async fn ticket_page(
+        &self,
+        helpdesk: &Helpdesk,
+        status: Option<i64>,
+        before: Option<(i64, TicketId)>,
+        limit: i64,
+    ) -> StoreResult<Vec<Ticket>>;
     /// Messages of a ticket in time order, optionally within an inclusive ms range.
     async fn list_messages(
         &self,
