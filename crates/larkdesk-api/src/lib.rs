@@ -1,9 +1,10 @@
 //! The HTTP layer of larkdesk: Feishu-compatible routes under `/open-apis`, larkdesk's admin API
-//! under `/larkdesk/admin/v1`, and the cross-cutting pieces (log ids, errors, auth, rate limits).
+//! under `/larkdesk/admin/v1`, the web console under `/console`, and the cross-cutting pieces (log ids, errors, auth, rate limits).
 
 pub mod admin;
 pub mod auth;
 pub mod body;
+pub mod console;
 pub mod emulator;
 pub mod endpoints;
 pub mod error;
@@ -47,6 +48,7 @@ pub fn router(state: SharedState) -> Router {
         .route(health::READYZ, axum::routing::get(health::readyz))
         .route(metrics::PATH, axum::routing::get(metrics::metrics))
         .nest(admin::PREFIX, admin::router(state.clone()))
+        .merge(console::router())
         // Feishu's gateway answers unknown paths and wrong methods alike with a plain-text 404.
         .fallback(page_not_found)
         .method_not_allowed_fallback(page_not_found)

@@ -27,6 +27,8 @@ pub struct AppState {
     pub metrics: crate::metrics::Metrics,
     /// The bounds on request bodies: read timeout and memory budget (see [`Bodies`]).
     pub bodies: Bodies,
+    /// The web console's sessions and settings (see [`crate::console`]).
+    pub console: crate::console::Sessions,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -53,6 +55,7 @@ impl AppState {
             journal: Journal::new(journal_capacity),
             metrics: crate::metrics::Metrics::new(),
             bodies,
+            console: crate::console::Sessions::default(),
         }))
     }
 }
