@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use larkdesk_domain::events::{Actor, EventKind, Sender, TicketEvent};
@@ -16,7 +16,8 @@ use larkdesk_wire::ticket::{Ticket, TicketMessage};
 
 use super::layout::{self, csrf_field, esc};
 use super::{
-    PageError, PageResult, Person, Session, agent_of, checked_form, redirect, session_or_login, status_label,
+    PageError, PagePath, PageResult, Person, Session, agent_of, checked_form, redirect, session_or_login,
+    status_label,
 };
 use crate::state::SharedState;
 
@@ -223,7 +224,7 @@ async fn render_queue(state: &SharedState, session: &Session, raw: Option<&str>)
 async fn ticket(
     State(state): State<SharedState>,
     headers: HeaderMap,
-    Path((helpdesk_id, ticket_id)): Path<(String, String)>,
+    PagePath((helpdesk_id, ticket_id)): PagePath<(String, String)>,
 ) -> PageResult {
     let session = session_or_login(&state, &headers)?;
     render_ticket(&state, &session, &helpdesk_id, &ticket_id).await
@@ -644,7 +645,7 @@ pub(super) fn timeline(t: &Ticket, events: &[TicketEvent], now: i64) -> String {
 async fn act(
     State(state): State<SharedState>,
     headers: HeaderMap,
-    Path((helpdesk_id, ticket_id, action)): Path<(String, String, String)>,
+    PagePath((helpdesk_id, ticket_id, action)): PagePath<(String, String, String)>,
     body: Bytes,
 ) -> PageResult {
     let (session, form) = checked_form(&state, &headers, &body)?;

@@ -3,7 +3,7 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use larkdesk_service::tickets::{Action, Closer, StartService};
@@ -12,7 +12,8 @@ use larkdesk_store::TicketFilter;
 use super::agent::{conversation, details, helpdesk_of, helpdesks_of, load, parse_ticket_id};
 use super::layout::{self, csrf_field, esc};
 use super::{
-    PageError, PageResult, Person, Session, Who, checked_form, redirect, session_or_login, status_label,
+    PageError, PagePath, PageResult, Person, Session, Who, checked_form, redirect, session_or_login,
+    status_label,
 };
 use crate::state::SharedState;
 
@@ -108,7 +109,7 @@ async fn start(State(state): State<SharedState>, headers: HeaderMap, body: Bytes
 async fn ticket(
     State(state): State<SharedState>,
     headers: HeaderMap,
-    Path((helpdesk_id, ticket_id)): Path<(String, String)>,
+    PagePath((helpdesk_id, ticket_id)): PagePath<(String, String)>,
 ) -> PageResult {
     let session = session_or_login(&state, &headers)?;
     render_ticket(&state, &session, &helpdesk_id, &ticket_id).await
@@ -173,7 +174,7 @@ async fn render_ticket(
 async fn act(
     State(state): State<SharedState>,
     headers: HeaderMap,
-    Path((helpdesk_id, ticket_id, action)): Path<(String, String, String)>,
+    PagePath((helpdesk_id, ticket_id, action)): PagePath<(String, String, String)>,
     body: Bytes,
 ) -> PageResult {
     let (session, form) = checked_form(&state, &headers, &body)?;

@@ -221,6 +221,8 @@ impl From<ApiError> for PageError {
                 "Something went wrong on the server (log id {}).",
                 crate::logid::current()
             )
+        } else if e.status == StatusCode::NOT_FOUND && e.message.is_none() {
+            "There is no such page or item.".to_owned()
         } else {
             e.message.unwrap_or(e.msg)
         };
@@ -262,6 +264,22 @@ impl IntoResponse for PageError {
 }
 
 pub type PageResult<T = Response> = Result<T, PageError>;
+
+/// Path parameters of a page; one that does not decode is a "not found" page, not axum's text.
+pub struct PagePath<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> axum::extract::FromRequestParts<S>
+    for PagePath<T>
+{
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> PageResult<Self> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Self(value)),
+            Err(_) => Err(PageError::not_found()),
+        }
+    }
+}
 
 /// The session id in the request's cookie, if any.
 fn cookie_id(headers: &HeaderMap) -> Option<&str> {
@@ -384,7 +402,7 @@ async fn not_found() -> PageError {
     PageError::not_found()
 }
 
-async fn asset(axum::extract::Path(name): axum::extract::Path<String>) -> Response {
+async fn asset(PagePath(name): PagePath<String>) -> Response {
     let (body, content_type): (&'static [u8], &str) = match name.as_str() {
         "htmx.min.js" => (
             include_bytes!("assets/htmx.min.js"),
