@@ -110,6 +110,9 @@ fn csrf_of(html: &str) -> String {
     html[start..start + 64].to_owned()
 }
 
+/// A form posted with bad input: where, its fields, the status and what the page must say.
+type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], u16, &'a str);
+
 #[track_caller]
 fn assert_page(r: &Response, status: u16, says: &str) {
     assert_eq!(r.status, status, "{}", r.text);
@@ -463,7 +466,7 @@ async fn bad_input_in_forms_is_a_message_on_the_page() {
     let mut agent = Browser::new(&server);
     agent.sign_in_demo_agent().await;
     let token = agent.csrf(&path).await;
-    let cases: &[(&str, &[(&str, &str)], u16, &str)] = &[
+    let cases: &[Case] = &[
         ("/status", &[("status", "abc")], 400, "must be a number"),
         ("/status", &[("status", "77")], 400, "status"),
         ("/reply", &[("content", "   ")], 400, "A reply is required"),
@@ -496,7 +499,7 @@ async fn bad_input_in_forms_is_a_message_on_the_page() {
     let mut admin = Browser::new(&server);
     admin.sign_in_admin().await;
     let token = admin.csrf("/console/admin").await;
-    let cases: &[(&str, &[(&str, &str)], u16, &str)] = &[
+    let cases: &[Case] = &[
         (
             "/console/admin/tenants",
             &[("name", "")],
