@@ -518,6 +518,10 @@ pub trait EventStore: Send + Sync {
     /// not handed out again until the lease runs out.
     async fn claim_deliveries(&self, now_ms: i64, lease_ms: i64, limit: i64) -> StoreResult<Vec<Delivery>>;
     async fn finish_delivery(&self, id: i64, outcome: &DeliveryOutcome) -> StoreResult<()>;
+    /// Deliver a pending or failed event again as soon as a worker is free (`next_attempt_at =
+    /// now_ms`, a failed one pending again, its attempts kept). `false` when no pending or failed
+    /// delivery has this event id.
+    async fn retry_delivery(&self, event_id: &str, now_ms: i64) -> StoreResult<bool>;
     /// The newest deliveries first, optionally of one app (public app_id).
     async fn deliveries(&self, app_id: Option<&str>, limit: i64) -> StoreResult<Vec<DeliveryRecord>>;
 }
