@@ -25,6 +25,7 @@ pub fn router() -> Router<SharedState> {
         .route("/console/admin/helpdesks/rotate_token", post(rotate_token))
         .route("/console/admin/users", get(users).post(upsert_user))
         .route("/console/admin/events", get(events).post(set_events))
+        .route("/console/admin/events/retry", post(retry_delivery))
         .route("/console/admin/journal", get(journal))
 }
 
@@ -336,10 +337,18 @@ async fn render_events(state: &SharedState, session: &Session) -> PageResult {
         ));
     }
     body.push_str(r#"</tbody></table><p class="muted">Saving sends Feishu's url_verification challenge first; an empty URL stops deliveries.</p></section>"#);
-    body.push_str(r#"<section aria-labelledby="deliveries-h"><h2 id="deliveries-h">Recent deliveries</h2><table><thead><tr><th scope="col">Created</th><th scope="col">App</th><th scope="col">Event</th><th scope="col">Status</th><th scope="col">Attempts</th><th scope="col">Next attempt</th><th scope="col">Last error</th></tr></thead><tbody>"#);
+    body.push_str(r#"<section aria-labelledby="deliveries-h"><h2 id="deliveries-h">Recent deliveries</h2><table><thead><tr><th scope="col">Created</th><th scope="col">App</th><th scope="col">Event</th><th scope="col">Status</th><th scope="col">Attempts</th><th scope="col">Next attempt</th><th scope="col">Last error</th><th scope="col">Retry</th></tr></thead><tbody>"#);
     for d in store.deliveries(None, 100).await? {
+        let retry = if d.status == "delivered" {
+            String::new()
+        } else {
+            format!(
+                r#"<form class="inline" method="post" action="/console/admin/events/retry">{csrf}<input type="hidden" name="event_id" value="{id}"><button type="submit" class="secondary" aria-label="Retry event {id} now">Retry now</button></form>"#,
+                id = esc(&d.event_id)
+            )
+        };
         body.push_str(&format!(
-            "<tr><td>{}</td><td><code>{}</code></td><td>{} <code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td><code>{}</code></td><td>{} <code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{retry}</td></tr>",
             layout::time(d.created_at),
             esc(&d.app_id),
             esc(&d.event_type),
@@ -364,6 +373,13 @@ async fn set_events(State(state): State<SharedState>, headers: HeaderMap, body: 
     } else {
         crate::admin::configure_events(&state, &app_id, url.to_owned(), None, None).await?;
     }
+    Ok(redirect("/console/admin/events"))
+}
+
+async fn retry_delivery(State(state): State<SharedState>, headers: HeaderMap, body: Bytes) -> PageResult {
+    let (_, form) = admin_form(&state, &headers, &body)?;
+    let event_id = form.required("event_id", "An event")?;
+    larkdesk_service::delivery::retry(&*state.services.store, &state.services.clock, &event_id).await?;
     Ok(redirect("/console/admin/events"))
 }
 

@@ -494,7 +494,29 @@ fn user_options(users: &[accounts::UserInfo]) -> String {
         .collect()
 }
 
+/// Sign-in forms carry no CSRF token (there is no session yet): refuse them when the browser says
+/// they come from another site (`Sec-Fetch-Site`, else `Origin`), so no page elsewhere can sign a
+/// visitor in to a session of its choosing.
+fn same_site_form(headers: &HeaderMap) -> PageResult<()> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let foreign = match (header("sec-fetch-site"), header("origin")) {
+        (Some(site), _) => !matches!(site, "same-origin" | "none"),
+        (None, Some(origin)) => {
+            let host = header("host").unwrap_or_default();
+            origin.split_once("://").map(|(_, h)| h) != Some(host)
+        }
+        (None, None) => false,
+    };
+    if foreign {
+        return Err(PageError::forbidden(
+            "Sign in from the console's own sign-in page.",
+        ));
+    }
+    Ok(())
+}
+
 async fn login_admin(State(state): State<SharedState>, headers: HeaderMap, body: Bytes) -> PageResult {
+    same_site_form(&headers)?;
     let form = Form::parse(&body);
     let token = form.get("admin_token").unwrap_or_default().trim();
     if token.is_empty() || !accounts::is_admin_token(&*state.services.store, token).await? {
@@ -539,6 +561,7 @@ async fn picked(state: &SharedState, form: &Form) -> PageResult<(Person, bool)> 
 }
 
 async fn login_agent(State(state): State<SharedState>, headers: HeaderMap, body: Bytes) -> PageResult {
+    same_site_form(&headers)?;
     let form = Form::parse(&body);
     let person = if state.console.demo() && form.get("user").is_some() {
         let (person, is_agent) = picked(&state, &form).await?;
@@ -581,6 +604,7 @@ async fn login_agent(State(state): State<SharedState>, headers: HeaderMap, body:
 }
 
 async fn login_guest(State(state): State<SharedState>, headers: HeaderMap, body: Bytes) -> PageResult {
+    same_site_form(&headers)?;
     if !state.console.demo() {
         return Err(PageError::forbidden(
             "The guest view is available in demo mode only.",

@@ -178,6 +178,27 @@ async fn a_wrong_admin_token_is_refused_with_a_page() {
     }
     let r = browser.post("/console/login", &[]).await;
     assert_page(&r, 401, "not the admin token");
+    // Another site cannot post the sign-in form (login CSRF), even with the right token.
+    for (name, value) in [
+        ("Origin", "http://evil.example"),
+        ("Sec-Fetch-Site", "cross-site"),
+    ] {
+        let request = browser
+            .http
+            .post(server.url("/console/login"))
+            .header(name, value)
+            .body(format!("admin_token={ADMIN_TOKEN}"));
+        let r = browser.send(request).await;
+        assert_page(&r, 403, "own sign-in page");
+        assert!(r.header("set-cookie").is_none());
+    }
+    let same_origin = browser
+        .http
+        .post(server.url("/console/login"))
+        .header("Origin", server.base.clone())
+        .header("Sec-Fetch-Site", "same-origin")
+        .body(format!("admin_token={ADMIN_TOKEN}"));
+    assert_eq!(Browser::new(&server).send(same_origin).await.status, 303);
     assert_to_login(&browser.get("/console/admin").await);
 }
 
@@ -733,4 +754,69 @@ async fn a_guest_clicks_through_a_lifecycle_and_the_durations_follow() {
         )
         .await;
     assert_page(&someone.get(&other).await, 404, "no such page");
+}
+
+#[tokio::test]
+async fn a_failed_delivery_is_retried_from_the_delivery_log() {
+    use crate::events::{ALL, Mode, Receiver, configure, latest_delivery, subscribe};
+    let desk = crate::lifecycle::Desk::with_args(&["--clock-control", "--event-retry-schedule", "15"]).await;
+    let receiver = Receiver::start(None).await;
+    configure(&desk, &receiver).await;
+    subscribe(&desk, "/events/subscribe", &ALL[..1]).await;
+    receiver.set_mode(Mode::Fail);
+    desk.start(true).await;
+    let attempts = || receiver.events().len();
+    for _ in 0..100 {
+        if attempts() == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    desk.advance(15).await;
+    receiver.wait_for(2).await;
+    let mut failed = json!(null);
+    for _ in 0..100 {
+        failed = latest_delivery(&desk.server).await;
+        if failed["status"] == json!("failed") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(failed["status"], json!("failed"), "{failed}");
+    let event_id = failed["event_id"].as_str().unwrap().to_owned();
+
+    let mut admin = Browser::new(&desk.server);
+    admin.sign_in_admin().await;
+    let page = admin.get("/console/admin/events").await;
+    assert_page(&page, 200, &format!("Retry event {event_id} now"));
+    let token = csrf_of(&page.text);
+    receiver.set_mode(Mode::Ok);
+    let r = admin
+        .post(
+            "/console/admin/events/retry",
+            &[("csrf", &token), ("event_id", &event_id)],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    receiver.wait_for(3).await;
+    let mut entry = json!(null);
+    for _ in 0..100 {
+        entry = latest_delivery(&desk.server).await;
+        if entry["status"] == json!("delivered") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(entry["status"], json!("delivered"), "{entry}");
+    // A delivered event is not sent again; an unknown one is a message too.
+    for id in [event_id.as_str(), "no-such-event"] {
+        let r = admin
+            .post(
+                "/console/admin/events/retry",
+                &[("csrf", &token), ("event_id", id)],
+            )
+            .await;
+        assert_page(&r, 400, "not sent again");
+    }
+    assert_eq!(attempts(), 3);
 }

@@ -14,7 +14,7 @@ use crate::common::{TestServer, assert_admin_error, assert_feishu_error};
 use crate::lifecycle::Desk;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Mode {
+pub(crate) enum Mode {
     Ok,
     Fail,
     Hang,
@@ -107,7 +107,7 @@ impl Receiver {
         }
     }
 
-    fn set_mode(&self, mode: Mode) {
+    pub(crate) fn set_mode(&self, mode: Mode) {
         *self.mode.lock().unwrap() = mode;
     }
 
@@ -160,7 +160,7 @@ pub(crate) async fn subscribe(desk: &Desk, path: &str, pairs: &[(&str, &str)]) -
         .await
 }
 
-const ALL: &[(&str, &str)] = &[
+pub(crate) const ALL: &[(&str, &str)] = &[
     ("helpdesk.ticket", "ticket.created_v1"),
     ("helpdesk.ticket", "ticket.updated_v1"),
     ("helpdesk.ticket_message", "ticket_message.created_v1"),
@@ -348,7 +348,7 @@ async fn encrypted_events_decrypt_with_the_encrypt_key() {
     }
 }
 
-async fn latest_delivery(server: &TestServer) -> Value {
+pub(crate) async fn latest_delivery(server: &TestServer) -> Value {
     server
         .send(
             server
