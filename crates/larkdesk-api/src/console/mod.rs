@@ -648,3 +648,54 @@ pub(crate) fn status_label(status: i64) -> &'static str {
         _ => "Unknown",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn admin_sessions(n: usize, sessions: &Sessions) -> Vec<String> {
+        (0..n).map(|_| sessions.create(Who::Admin)).collect()
+    }
+
+    #[test]
+    fn sessions_are_bounded_and_keyed_by_a_digest() {
+        let sessions = Sessions::default();
+        let ids = admin_sessions(MAX_SESSIONS + 5, &sessions);
+        assert_eq!(sessions.len(), MAX_SESSIONS);
+        // The newest are kept; only digests are held, never the ids.
+        assert!(sessions.get(ids.last().unwrap()).is_some());
+        let held = sessions.map();
+        assert!(
+            held.keys()
+                .all(|k| ids.iter().all(|id| id.as_bytes() != k.as_slice()))
+        );
+        assert!(held.contains_key(&digest(ids.last().unwrap())));
+    }
+
+    #[test]
+    fn sessions_expire_and_end() {
+        let sessions = Sessions::default();
+        let id = sessions.create(Who::Admin);
+        let session = sessions.get(&id).expect("a live session");
+        assert_eq!(session.csrf.len(), 64);
+        assert!(sessions.get("not-a-session").is_none());
+        sessions.remove(&id);
+        assert!(sessions.get(&id).is_none());
+        let id = sessions.create(Who::Admin);
+        sessions.map().get_mut(&digest(&id)).unwrap().expires = Instant::now();
+        assert!(sessions.get(&id).is_none());
+        assert!(
+            sessions.is_empty(),
+            "an expired session is forgotten when looked at"
+        );
+    }
+
+    #[test]
+    fn the_cookie_is_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, "a=1; larkdesk_console=abc; b=2".parse().unwrap());
+        assert_eq!(cookie_id(&headers), Some("abc"));
+        headers.insert(header::COOKIE, "larkdesk_console=".parse().unwrap());
+        assert_eq!(cookie_id(&headers), None);
+    }
+}
