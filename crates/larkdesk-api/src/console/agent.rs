@@ -304,14 +304,20 @@ async fn render_ticket(
 <button type="submit" class="secondary">Add</button></form>"#
         ));
     }
-    if !ticket.customized_fields.is_empty() {
+    let definitions = state.services.fields.definitions(&helpdesk).await?;
+    if !definitions.is_empty() {
         actions.push_str(&format!(r#"<form method="post" action="{here}/fields">{csrf}"#));
-        for (i, f) in ticket.customized_fields.iter().enumerate() {
+        for (i, f) in definitions.iter().enumerate() {
+            let value = ticket
+                .customized_fields
+                .iter()
+                .find(|v| v.id == f.ticket_customized_field_id)
+                .map_or("", |v| v.value.as_str());
             actions.push_str(&format!(
                 r#"<label for="field-{i}">{name}</label><input id="field-{i}" name="field:{id}" value="{value}"{ro}>"#,
                 name = esc(&f.display_name),
-                id = esc(&f.id),
-                value = esc(&f.value),
+                id = esc(&f.ticket_customized_field_id),
+                value = esc(value),
                 ro = if f.editable { "" } else { " readonly" }
             ));
         }
@@ -673,7 +679,7 @@ async fn act(
         "fields" => {
             let values: Vec<(String, String)> = form
                 .iter()
-                .filter_map(|(k, v)| Some((k.strip_prefix("field:")?.to_owned(), v.to_owned())))
+                .filter_map(|(k, v)| Some((k.strip_prefix("field:")?.to_owned(), v.trim().to_owned())))
                 .collect();
             state
                 .services

@@ -820,3 +820,50 @@ async fn a_failed_delivery_is_retried_from_the_delivery_log() {
     }
     assert_eq!(attempts(), 3);
 }
+
+#[tokio::test]
+async fn an_agent_sets_a_customized_field_that_the_feishu_api_then_shows() {
+    let server = TestServer::start().await;
+    let demo = server.demo().clone();
+    let token = server.demo_token().await;
+    let created = server
+        .send(
+            server
+                .http
+                .post(server.url("/open-apis/helpdesk/v1/ticket_customized_fields"))
+                .bearer_auth(&token)
+                .header("X-Lark-Helpdesk-Authorization", server.demo_helpdesk_header())
+                .body(
+                    json!({"key_name": "order", "display_name": "Order number", "position": "1",
+                           "field_type": "string", "description": "", "visible": true,
+                           "editable": true, "required": false})
+                    .to_string(),
+                ),
+        )
+        .await;
+    assert_eq!(created.code(), 0, "{}", created.text);
+    let ticket = &demo.ticket_ids[0];
+    let path = format!("/console/agent/helpdesks/{}/tickets/{ticket}", demo.helpdesk_id);
+    let mut agent = Browser::new(&server);
+    agent.sign_in_demo_agent().await;
+    let page = agent.get(&path).await;
+    assert_page(&page, 200, "Order number");
+    let csrf = csrf_of(&page.text);
+    // Creating a field answers no id (as on Feishu): the form names it.
+    let at = page.text.find(r#"name="field:"#).expect("a field input") + 12;
+    let field_id = page.text[at..at + page.text[at..].find('"').unwrap()].to_owned();
+    let name = format!("field:{field_id}");
+    let r = agent
+        .post(&format!("{path}/fields"), &[("csrf", &csrf), (&name, "A-1234")])
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let got = server.demo_get_ticket(ticket).await.json()["data"]["ticket"].clone();
+    let fields = got["customized_fields"].as_array().expect("customized_fields");
+    assert!(
+        fields
+            .iter()
+            .any(|f| f["id"] == json!(field_id) && f["value"] == json!("A-1234")),
+        "{got}"
+    );
+    assert_page(&agent.get(&path).await, 200, r#"value="A-1234""#);
+}
