@@ -250,6 +250,10 @@ async fn body_allowance(
         admin::check_admin(state, headers).await?;
         return Ok(body::Allowance::Full);
     }
+    // A console form of a signed-in browser (a long reply); sign-in forms stay small.
+    if path.starts_with("/console/") && console::has_session(state, headers) {
+        return Ok(body::Allowance::Full);
+    }
     Ok(body::Allowance::Small)
 }
 

@@ -190,6 +190,8 @@ pub struct PageError {
     pub message: String,
     /// Answer with a redirect to the sign-in page instead (a GET page without a session).
     to_login: bool,
+    /// Answer a poll with its status only, which tells htmx to stop polling.
+    stop_polling: bool,
 }
 
 impl PageError {
@@ -198,6 +200,7 @@ impl PageError {
             status,
             message: message.into(),
             to_login: false,
+            stop_polling: false,
         }
     }
 
@@ -246,6 +249,9 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         if self.to_login {
             return redirect("/console/login");
+        }
+        if self.stop_polling {
+            return self.status.into_response();
         }
         let title = match self.status {
             StatusCode::BAD_REQUEST => "Cannot do that",
@@ -307,11 +313,23 @@ pub(crate) fn session(state: &SharedState, headers: &HeaderMap) -> PageResult<Se
 }
 
 /// A GET page's session, or a redirect to the sign-in page.
+/// A live page's poll (htmx) whose session has ended is answered 286, which stops the polling
+/// (rather than swapping the sign-in page into the live part).
 pub(crate) fn session_or_login(state: &SharedState, headers: &HeaderMap) -> PageResult<Session> {
     session(state, headers).map_err(|mut e| {
-        e.to_login = true;
+        if headers.get("hx-request").is_some_and(|v| v == "true") {
+            e.status = StatusCode::from_u16(286).unwrap_or(StatusCode::NO_CONTENT);
+            e.stop_polling = true;
+        } else {
+            e.to_login = true;
+        }
         e
     })
+}
+
+/// Whether the request carries a live session (its body may then be as large as the API's).
+pub fn has_session(state: &crate::AppState, headers: &HeaderMap) -> bool {
+    cookie_id(headers).is_some_and(|id| state.console.get(id).is_some())
 }
 
 /// A form's fields (`application/x-www-form-urlencoded`).

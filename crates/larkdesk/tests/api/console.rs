@@ -146,6 +146,13 @@ async fn pages_need_a_session() {
     ] {
         assert_to_login(&browser.get(path).await);
     }
+    // A live part's poll (htmx) is told to stop polling rather than sent to sign in.
+    let poll = browser
+        .http
+        .get(server.url("/console/agent"))
+        .header("HX-Request", "true");
+    let r = browser.send(poll).await;
+    assert_eq!((r.status, r.text.as_str()), (286, ""));
     // A made-up session id is no session.
     browser.cookie = Some(format!("larkdesk_console={}", "ab".repeat(32)));
     assert_to_login(&browser.get("/console/admin").await);
@@ -465,6 +472,12 @@ async fn an_agents_reply_in_the_console_is_a_message_of_the_feishu_api() {
     let last = messages.as_array().unwrap().last().unwrap().clone();
     let content: Value = serde_json::from_str(last["content"].as_str().unwrap()).unwrap();
     assert_eq!(content["content"], json!("Hello <from> the console"));
+    // A reply longer than a sign-in form may be (64 KiB) is taken from a signed-in browser.
+    let long = "x".repeat(100_000);
+    let r = agent
+        .post(&format!("{path}/reply"), &[("csrf", &token), ("content", &long)])
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
     // The page shows it, escaped.
     let page = agent.get(&path).await;
     assert_page(&page, 200, "Hello &lt;from&gt; the console");
