@@ -431,29 +431,6 @@ pub(super) fn conversation(t: &Ticket, messages: &[TicketMessage]) -> String {
     out
 }
 
-/// Spans of status 4 (pending) in the log: `(start, end)`, the last one open until `end`.
-fn pending_spans(events: &[TicketEvent], end: i64) -> Vec<(i64, i64)> {
-    let mut spans = Vec::new();
-    let mut since = None;
-    for e in events {
-        match &e.kind {
-            EventKind::StatusChanged { status: 4 } => {
-                since.get_or_insert(e.at_ms);
-            }
-            EventKind::StatusChanged { .. } | EventKind::Closed { .. } | EventKind::Reopened => {
-                if let Some(start) = since.take() {
-                    spans.push((start, e.at_ms));
-                }
-            }
-            _ => {}
-        }
-    }
-    if let Some(start) = since {
-        spans.push((start, end));
-    }
-    spans
-}
-
 fn actor_name(actor: &Actor, names: &HashMap<&str, &str>) -> String {
     let named = |role: &str, id: &str| match names.get(id) {
         Some(name) => format!("{role} {name}"),
@@ -541,11 +518,15 @@ pub(super) fn timeline(t: &Ticket, events: &[TicketEvent], now: i64) -> String {
     } else {
         lanes.push(("First response", vec![]));
     }
-    let pending: Vec<_> = pending_spans(events, end)
+    // The spans the lifecycle's clock stood still for (pending; closed before a reopen), as
+    // `actual_processing_time` leaves them out.
+    let paused: Vec<_> = larkdesk_domain::lifecycle::replay(&t.ticket_id, &t.helpdesk_id, events)
+        .map(|replay| replay.paused_spans(end))
+        .unwrap_or_default()
         .into_iter()
         .map(|(a, b)| (a, b, layout::duration((b - a) / 1000), "#f79009"))
         .collect();
-    lanes.push(("Pending", pending));
+    lanes.push(("Paused", paused));
     if entry > 0 {
         let label = if closed {
             layout::duration(t.agent_resolution_time)
@@ -559,7 +540,7 @@ pub(super) fn timeline(t: &Ticket, events: &[TicketEvent], now: i64) -> String {
 
     let height = LANE * (lanes.len() as f64 + 2.0) + 10.0;
     let mut svg = format!(
-        r#"<svg class="timeline" viewBox="0 0 1000 {height}" role="img" aria-labelledby="tl-title tl-desc"><title id="tl-title">Timeline of ticket {id}</title><desc id="tl-desc">From creation ({from}) to {to}: bot stage, wait for the first response, pending time and resolution, with the log's events as marks.</desc>"#,
+        r#"<svg class="timeline" viewBox="0 0 1000 {height}" role="img" aria-labelledby="tl-title tl-desc"><title id="tl-title">Timeline of ticket {id}</title><desc id="tl-desc">From creation ({from}) to {to}: bot stage, wait for the first response, paused time (pending, closed before a reopen) and resolution, with the log's events as marks.</desc>"#,
         id = esc(&t.ticket_id),
         from = layout::time(start),
         to = if closed { "its close" } else { "now" },
@@ -622,7 +603,7 @@ pub(super) fn timeline(t: &Ticket, events: &[TicketEvent], now: i64) -> String {
 <table class="durations"><caption>Derived durations, as <code>GET /tickets/:id</code> returns them</caption>
 <tr><th scope="row">Bot stage (<code>bot_service_duration</code>)</th><td id="d-bot">{bot}</td></tr>
 <tr><th scope="row">First response (<code>agent_first_response_duration</code>)</th><td id="d-first-response">{first}</td></tr>
-<tr><th scope="row">Pending and closed time (resolution − actual processing)</th><td id="d-pending">{pending_total}</td></tr>
+<tr><th scope="row">Paused: pending, closed before a reopen (resolution − actual processing)</th><td id="d-pending">{pending_total}</td></tr>
 <tr><th scope="row">Resolution (<code>agent_resolution_time</code>)</th><td id="d-resolution">{resolution}</td></tr>
 <tr><th scope="row">Actual processing (<code>actual_processing_time</code>)</th><td id="d-processing">{processing}</td></tr>
 <tr><th scope="row">Agent service (<code>agent_service_duration</code>)</th><td id="d-service">{service:.2} min</td></tr>

@@ -708,11 +708,11 @@ async fn a_guest_clicks_through_a_lifecycle_and_the_durations_follow() {
     let token = agent.csrf(&path).await;
     let page = agent.get(&path).await;
     assert!(page.text.contains(r#"id="d-first-response">—"#), "{}", page.text);
-    for action in ["enter", "reply", "close"] {
+    for action in ["enter", "reply", "status", "close"] {
         let r = agent
             .post(
                 &format!("{path}/{action}"),
-                &[("csrf", &token), ("content", "Put it out first")],
+                &[("csrf", &token), ("content", "Put it out first"), ("status", "4")],
             )
             .await;
         assert_eq!(r.status, 303, "{action}: {}", r.text);
@@ -732,6 +732,9 @@ async fn a_guest_clicks_through_a_lifecycle_and_the_durations_follow() {
         format!("{}s", api["agent_resolution_time"])
     );
     assert!(page.text.contains("<svg class=\"timeline\""));
+    // The pending span (status 4 until the close) is drawn on the paused lane.
+    assert!(page.text.contains("<title>Paused: "), "{}", page.text);
+    assert!(page.text.contains("status → Pending"), "{}", page.text);
 
     // The guest rates; a score out of range is a message.
     let token = browser.csrf(&guest_path).await;
