@@ -1,9 +1,10 @@
 //! The HTTP layer of larkdesk: Feishu-compatible routes under `/open-apis`, larkdesk's admin API
-//! under `/larkdesk/admin/v1`, and the cross-cutting pieces (log ids, errors, auth, rate limits).
+//! under `/larkdesk/admin/v1`, the web console under `/console`, and the cross-cutting pieces (log ids, errors, auth, rate limits).
 
 pub mod admin;
 pub mod auth;
 pub mod body;
+pub mod console;
 pub mod emulator;
 pub mod endpoints;
 pub mod error;
@@ -50,6 +51,7 @@ pub fn router(state: SharedState) -> Router {
         .route(health::HEALTHZ, axum::routing::get(health::healthz))
         .route(health::READYZ, axum::routing::get(health::readyz))
         .nest(admin::PREFIX, admin::router(state.clone()))
+        .merge(console::router())
         // Feishu's gateway answers unknown paths and wrong methods alike with a plain-text 404.
         .fallback(page_not_found)
         .method_not_allowed_fallback(page_not_found)
@@ -267,6 +269,10 @@ async fn body_allowance(
         .is_some_and(|rest| rest.starts_with('/'))
     {
         admin::check_admin(state, headers).await?;
+        return Ok(body::Allowance::Full);
+    }
+    // A console form of a signed-in browser (a long reply); sign-in forms stay small.
+    if path.starts_with("/console/") && console::has_session(state, headers) {
         return Ok(body::Allowance::Full);
     }
     Ok(body::Allowance::Small)

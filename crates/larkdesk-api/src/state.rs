@@ -27,6 +27,8 @@ pub struct AppState {
     pub metrics: Option<crate::metrics::Metrics>,
     /// The bounds on request bodies: read timeout and memory budget (see [`Bodies`]).
     pub bodies: Bodies,
+    /// The web console's sessions and settings (see [`crate::console`]).
+    pub console: crate::console::Sessions,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -72,6 +74,7 @@ impl AppState {
             journal: Journal::new(options.journal_capacity),
             metrics,
             bodies: options.bodies,
+            console: crate::console::Sessions::default(),
         }))
     }
 }

@@ -323,6 +323,17 @@ async fn deliver_one(
 }
 
 /// Run the delivery worker until the process ends.
+/// Deliver a pending or failed event again now (the console's delivery log).
+pub async fn retry(store: &dyn Store, clock: &Clock, event_id: &str) -> crate::Result<()> {
+    if store.retry_delivery(event_id, clock.now_ms()).await? {
+        Ok(())
+    } else {
+        Err(crate::Error::invalid(format!(
+            "no pending or failed delivery of event {event_id}: delivered ones are not sent again"
+        )))
+    }
+}
+
 pub async fn run(store: Arc<dyn Store>, clock: Clock, config: DeliveryConfig) {
     let client = http_client(&config);
     loop {

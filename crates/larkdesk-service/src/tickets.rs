@@ -218,6 +218,36 @@ impl Tickets {
             .await?)
     }
 
+    /// A page of the helpdesk's tickets for the console's queue, newest first, of any of
+    /// `statuses` (all when empty), after `before` (see [`TicketStore::ticket_page`]). Several
+    /// statuses are read one index range each and merged, so no page sorts more than
+    /// `statuses.len() * limit` rows.
+    pub async fn page(
+        &self,
+        helpdesk: &Helpdesk,
+        statuses: &[i64],
+        before: Option<(i64, TicketId)>,
+        limit: i64,
+    ) -> Result<Vec<Ticket>> {
+        let limit = limit.clamp(1, 200);
+        if statuses.is_empty() {
+            return Ok(self.store.ticket_page(helpdesk, None, before, limit).await?);
+        }
+        let mut merged = Vec::new();
+        for status in statuses {
+            merged.extend(
+                self.store
+                    .ticket_page(helpdesk, Some(*status), before, limit)
+                    .await?,
+            );
+        }
+        merged.sort_by(|a, b| {
+            (b.created_at, ticket_order(&b.ticket_id)).cmp(&(a.created_at, ticket_order(&a.ticket_id)))
+        });
+        merged.truncate(usize::try_from(limit).unwrap_or(200));
+        Ok(merged)
+    }
+
     pub async fn messages(
         &self,
         helpdesk: &Helpdesk,
@@ -289,10 +319,20 @@ impl Tickets {
     /// Open a conversation for a user of the tenant: a ticket (channel 9, Open API) and its
     /// chat. Appointed agents enter at once. Returns the chat id and the ticket.
     pub async fn start_service(&self, caller: &Caller, req: StartService) -> Result<(String, Ticket)> {
+        self.open_conversation(&caller.helpdesk, req).await
+    }
+
+    /// [`Self::start_service`] on a helpdesk (whose tenant the user must belong to), as the
+    /// console's guest view opens a conversation.
+    pub async fn open_conversation(
+        &self,
+        helpdesk: &Helpdesk,
+        req: StartService,
+    ) -> Result<(String, Ticket)> {
         if !req.appointed_agents.is_empty() && !req.human_service {
             return Err(Error::invalid("appointed_agents needs human_service=true"));
         }
-        let guest = match self.store.user(caller.app.tenant_id, &req.open_id).await {
+        let guest = match self.store.user(helpdesk.tenant_id, &req.open_id).await {
             Ok(u) => u.user.id,
             Err(larkdesk_store::StoreError::NotFound) => {
                 return Err(Error::invalid("open_id is not a user of this tenant"));
@@ -300,7 +340,7 @@ impl Tickets {
             Err(e) => return Err(e.into()),
         };
         for agent in &req.appointed_agents {
-            self.agent(&caller.helpdesk, agent).await?;
+            self.agent(helpdesk, agent).await?;
         }
         let mut events = vec![self.at(
             Actor::Guest(guest.clone()),
@@ -316,7 +356,7 @@ impl Tickets {
         let chat_id = ids::new_chat_id();
         let ticket = create(
             &*self.store,
-            &caller.helpdesk,
+            helpdesk,
             TicketId::generate(),
             &chat_id,
             events,
@@ -324,6 +364,51 @@ impl Tickets {
         )
         .await?;
         Ok((chat_id, ticket))
+    }
+
+    /// The stored form of `(field id, value)` pairs; an unknown field is refused.
+    async fn field_values(
+        &self,
+        helpdesk: &Helpdesk,
+        pairs: Vec<(String, String)>,
+    ) -> Result<Vec<FieldValue>> {
+        let mut fields = Vec::new();
+        for (field_id, value) in pairs {
+            let def = match self.store.field(helpdesk, &field_id).await {
+                Ok(def) => def,
+                Err(larkdesk_store::StoreError::NotFound) => {
+                    return Err(Error::invalid(format!("unknown customized field {field_id}")));
+                }
+                Err(e) => return Err(e.into()),
+            };
+            fields.push(FieldValue {
+                id: def.ticket_customized_field_id,
+                value,
+                key_name: def.key_name,
+                display_name: def.display_name,
+                position: def.position.parse().unwrap_or_default(),
+                required: def.required,
+                editable: def.editable,
+            });
+        }
+        Ok(fields)
+    }
+
+    /// An agent sets customized fields of a ticket (the console's ticket view).
+    pub async fn set_fields(
+        &self,
+        helpdesk: &Helpdesk,
+        id: TicketId,
+        agent_id: &str,
+        pairs: Vec<(String, String)>,
+    ) -> Result<Ticket> {
+        let agent = self.agent(helpdesk, agent_id).await?;
+        let fields = self.field_values(helpdesk, pairs).await?;
+        if fields.is_empty() {
+            return Err(Error::invalid("no customized field to set"));
+        }
+        let event = self.at(Actor::Agent(agent), EventKind::CustomizedFieldsSet { fields });
+        change(&*self.store, helpdesk, id, |_, _| Ok(vec![event])).await
     }
 
     /// Change ticket data (`PUT /tickets/:id`).
@@ -347,25 +432,9 @@ impl Tickets {
             }
             tagged = Some(self.store.tags_for_names(&caller.helpdesk, &names).await?);
         }
-        let mut fields = Vec::new();
-        for (field_id, value) in req.customized_fields.unwrap_or_default() {
-            let def = match self.store.field(&caller.helpdesk, &field_id).await {
-                Ok(def) => def,
-                Err(larkdesk_store::StoreError::NotFound) => {
-                    return Err(Error::invalid(format!("unknown customized field {field_id}")));
-                }
-                Err(e) => return Err(e.into()),
-            };
-            fields.push(FieldValue {
-                id: def.ticket_customized_field_id,
-                value,
-                key_name: def.key_name,
-                display_name: def.display_name,
-                position: def.position.parse().unwrap_or_default(),
-                required: def.required,
-                editable: def.editable,
-            });
-        }
+        let fields = self
+            .field_values(&caller.helpdesk, req.customized_fields.unwrap_or_default())
+            .await?;
         let actor = caller.actor();
         let at = |kind| self.at(actor.clone(), kind);
         change(&*self.store, &caller.helpdesk, id, |current, state| {
@@ -759,6 +828,11 @@ impl Tickets {
 }
 
 /// The id of the message an event posts, if it posts one.
+/// A ticket id as a number, for ordering (ids are digit strings of one length as a rule).
+fn ticket_order(id: &str) -> u64 {
+    id.parse().unwrap_or(0)
+}
+
 fn message_id_of(kind: &EventKind) -> Option<String> {
     match kind {
         EventKind::Message { message_id, .. } => Some(message_id.clone()),

@@ -216,6 +216,17 @@ pub trait TicketStore: Send + Sync {
         offset: i64,
         limit: i64,
     ) -> StoreResult<(i64, Vec<Ticket>)>;
+    /// One page of a helpdesk's tickets, newest first (`created_at`, then `ticket_id`), of one
+    /// status or all, starting after the position `before` (`(created_at, ticket_id)` of the
+    /// last ticket of the previous page). Keyset paging on the `(helpdesk, [status,] created_at,
+    /// ticket_id)` indexes: a page costs the same however deep it is, and nothing is counted.
+    async fn ticket_page(
+        &self,
+        helpdesk: &Helpdesk,
+        status: Option<i64>,
+        before: Option<(i64, TicketId)>,
+        limit: i64,
+    ) -> StoreResult<Vec<Ticket>>;
     /// Messages of a ticket in time order, optionally within an inclusive ms range.
     async fn list_messages(
         &self,
@@ -535,6 +546,10 @@ pub trait EventStore: Send + Sync {
     /// not handed out again until the lease runs out.
     async fn claim_deliveries(&self, now_ms: i64, lease_ms: i64, limit: i64) -> StoreResult<Vec<Delivery>>;
     async fn finish_delivery(&self, id: i64, outcome: &DeliveryOutcome) -> StoreResult<()>;
+    /// Deliver a pending or failed event again as soon as a worker is free (`next_attempt_at =
+    /// now_ms`, a failed one pending again, its attempts kept). `false` when no pending or failed
+    /// delivery has this event id.
+    async fn retry_delivery(&self, event_id: &str, now_ms: i64) -> StoreResult<bool>;
     /// The newest deliveries first, optionally of one app (public app_id).
     async fn deliveries(&self, app_id: Option<&str>, limit: i64) -> StoreResult<Vec<DeliveryRecord>>;
     /// Deliveries still to be made (pending, whether due or waiting to retry).

@@ -116,6 +116,11 @@ pub struct ServeArgs {
     #[arg(long, env = "LARKDESK_JOURNAL")]
     journal: Option<usize>,
 
+    /// Seconds a web console session lasts (`/console`); sessions also end at restart.
+    #[arg(long, env = "LARKDESK_CONSOLE_SESSION_SECS", default_value_t = larkdesk_api::console::DEFAULT_SESSION_SECS,
+        value_parser = clap::value_parser!(u64).range(1..=30 * 24 * 60 * 60))]
+    console_session_secs: u64,
+
     /// Seconds open requests get to finish after SIGTERM/Ctrl-C before their connections are
     /// closed (below Docker's 10 s default stop timeout).
     #[arg(long, env = "LARKDESK_SHUTDOWN_GRACE_SECS", default_value_t = 8)]
@@ -174,6 +179,12 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs) -> anyhow::Result<()> {
         metrics: !args.no_metrics,
     };
     let state = larkdesk_api::AppState::new(store.clone(), limits, clock.clone(), options).await?;
+    // Demo mode (the default profile): agents sign in to the console by picking one, and the
+    // guest view is on.
+    state.console.set_demo(!args.no_demo);
+    state
+        .console
+        .set_ttl(std::time::Duration::from_secs(args.console_session_secs));
 
     if let Some(demo) = &demo {
         created.insert("demo".into(), serde_json::to_value(demo)?);

@@ -139,6 +139,16 @@ impl<DB: Backend> EventStore for SqlStore<DB> {
             .int("n")
     }
 
+    async fn retry_delivery(&self, event_id: &str, now_ms: i64) -> StoreResult<bool> {
+        let done = sql("UPDATE event_outbox SET status = 'pending', next_attempt_at = $2
+             WHERE event_id = $1 AND status IN ('pending', 'failed')")
+        .bind(event_id)
+        .bind(now_ms)
+        .execute(&self.writer)
+        .await?;
+        Ok(done > 0)
+    }
+
     async fn deliveries(&self, app_id: Option<&str>, limit: i64) -> StoreResult<Vec<DeliveryRecord>> {
         let mut q = Builder::new::<DB>(
             "SELECT o.event_id, a.app_id AS public_app_id, o.event_type, o.status, o.attempts, o.created_at,

@@ -295,6 +295,41 @@ impl<DB: Backend> TicketStore for SqlStore<DB> {
         Ok((total, tickets))
     }
 
+    async fn ticket_page(
+        &self,
+        helpdesk: &Helpdesk,
+        status: Option<i64>,
+        before: Option<(i64, TicketId)>,
+        limit: i64,
+    ) -> StoreResult<Vec<Ticket>> {
+        let mut page = Builder::new::<DB>(format!(
+            "SELECT {} FROM tickets t WHERE t.helpdesk_id = ",
+            self.statements.ticket_columns
+        ));
+        page.arg(helpdesk.id);
+        if let Some(status) = status {
+            page.push(" AND t.status = ").arg(status);
+        }
+        if let Some((created_at, ticket_id)) = before {
+            // A row value, which both SQLite and PostgreSQL read as a range on the index.
+            page.push(" AND (t.created_at, t.ticket_id) < (")
+                .arg(created_at)
+                .push(", ")
+                .arg(ticket_id)
+                .push(")");
+        }
+        page.push(" ORDER BY t.created_at DESC, t.ticket_id DESC LIMIT ")
+            .arg(limit.clamp(1, 500));
+        let rows = page.build().fetch_all(&self.pool).await?;
+        let mut tickets = rows
+            .iter()
+            .map(|r| rows::projection(r, &helpdesk.helpdesk_id))
+            .collect::<StoreResult<Vec<_>>>()?;
+        let people = profiles(&self.pool, helpdesk.tenant_id, &rows::people_named(&tickets)).await?;
+        rows::fill_people(&people.people, &mut tickets);
+        Ok(tickets)
+    }
+
     async fn list_messages(
         &self,
         helpdesk: &Helpdesk,

@@ -15,7 +15,7 @@ use crate::lifecycle::Desk;
 use crate::ops::sample;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Mode {
+pub(crate) enum Mode {
     Ok,
     Fail,
     Hang,
@@ -108,7 +108,7 @@ impl Receiver {
         }
     }
 
-    fn set_mode(&self, mode: Mode) {
+    pub(crate) fn set_mode(&self, mode: Mode) {
         *self.mode.lock().unwrap() = mode;
     }
 
@@ -161,7 +161,7 @@ pub(crate) async fn subscribe(desk: &Desk, path: &str, pairs: &[(&str, &str)]) -
         .await
 }
 
-const ALL: &[(&str, &str)] = &[
+pub(crate) const ALL: &[(&str, &str)] = &[
     ("helpdesk.ticket", "ticket.created_v1"),
     ("helpdesk.ticket", "ticket.updated_v1"),
     ("helpdesk.ticket_message", "ticket_message.created_v1"),
@@ -349,7 +349,7 @@ async fn encrypted_events_decrypt_with_the_encrypt_key() {
     }
 }
 
-async fn latest_delivery(server: &TestServer) -> Value {
+pub(crate) async fn latest_delivery(server: &TestServer) -> Value {
     server
         .send(
             server
