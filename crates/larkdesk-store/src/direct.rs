@@ -64,6 +64,11 @@ const FAILED_GROUPS_KEPT: usize = 64;
 const MAX_KNOWN_STATEMENTS: usize = 256;
 
 /// One SQLite database file: its readers, its writer and its checkpointer.
+/// `$1`…`$16`, so that binding the usual statement's parameters formats no names.
+const PARAMETER_NAMES: [&str; 16] = [
+    "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12", "$13", "$14", "$15", "$16",
+];
+
 pub struct Direct {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
@@ -217,10 +222,11 @@ impl Direct {
     ) -> StoreResult<(Vec<OwnedRow>, u64)> {
         let mut stmt = conn.prepare_cached(sql).map_err(driver)?;
         for (i, arg) in args.iter().enumerate() {
-            let index = stmt
-                .parameter_index(&format!("${}", i + 1))
-                .map_err(driver)?
-                .unwrap_or(i + 1);
+            let name = match PARAMETER_NAMES.get(i) {
+                Some(name) => std::borrow::Cow::Borrowed(*name),
+                None => std::borrow::Cow::Owned(format!("${}", i + 1)),
+            };
+            let index = stmt.parameter_index(&name).map_err(driver)?.unwrap_or(i + 1);
             stmt.raw_bind_parameter(index, to_value(arg)).map_err(driver)?;
         }
         let names = self.column_names(sql, &stmt);
