@@ -880,13 +880,14 @@ pub async fn change(
 ) -> Result<Ticket> {
     let mut tx = store.begin_write().await?;
     let locked = tx.lock(helpdesk, id).await?;
+    let resumed = locked.state.is_some();
     let current = match locked.state {
         Some(state) => log::Projected::resume(locked.projection, state),
         None => log::Projected::replay(id, &helpdesk.helpdesk_id, &tx.log(id).await?)?,
     };
     let new = decide(current.ticket(), current.state())?;
     let change = current.append(new)?;
-    tx.append(id, &change).await?;
+    tx.append(id, &change, resumed).await?;
     let ticket = finish(&mut *tx, helpdesk, id, &locked.chat_id, &change).await?;
     tx.commit().await?;
     Ok(ticket)

@@ -20,7 +20,7 @@ use crate::direct::{Direct, DirectTx, OwnedRow, WriterState};
 use crate::{StoreError, StoreResult};
 
 /// A value bound to a placeholder.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Arg<'q> {
     Int(i64),
     OptInt(Option<i64>),

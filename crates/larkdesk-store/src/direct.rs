@@ -64,6 +64,9 @@ const FAILED_GROUPS_KEPT: usize = 64;
 const MAX_KNOWN_STATEMENTS: usize = 256;
 
 /// One SQLite database file: its readers, its writer and its checkpointer.
+/// Prepared statements kept per connection.
+const STATEMENT_CACHE: usize = 256;
+
 /// `$1`…`$16`, so that binding the usual statement's parameters formats no names.
 const PARAMETER_NAMES: [&str; 16] = [
     "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12", "$13", "$14", "$15", "$16",
@@ -442,6 +445,10 @@ fn connect(path: &Path) -> StoreResult<Connection> {
     let conn = Connection::open_with_flags(path, flags).map_err(driver)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(driver)?;
     conn.pragma_update(None, "mmap_size", MMAP_SIZE).map_err(driver)?;
+    // rusqlite keeps 16 prepared statements by default; the writer runs more than that (a
+    // projection update names only the columns it changes, so it has a few shapes), and a
+    // statement prepared again costs more than the change it makes.
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     Ok(conn)
 }
 

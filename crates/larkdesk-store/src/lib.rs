@@ -284,7 +284,9 @@ pub trait TicketWrite: Send {
     /// Insert new tickets with their logs and messages (`Conflict` if an id is taken).
     async fn insert(&mut self, helpdesk: &Helpdesk, tickets: &[NewTicketRows<'_>]) -> StoreResult<()>;
     /// Write a change to a locked ticket: its new events, its projection, its new messages.
-    async fn append(&mut self, id: TicketId, change: &Appended) -> StoreResult<()>;
+    /// `stored_is_before`: the row holds `change.before` as it is (the change resumed from the
+    /// stored projection), so only the columns that differ are written; otherwise all are.
+    async fn append(&mut self, id: TicketId, change: &Appended, stored_is_before: bool) -> StoreResult<()>;
     /// `(message_id, position)` of a locked ticket's stored messages, in order.
     async fn message_positions(&mut self, id: TicketId) -> StoreResult<Vec<(String, i64)>>;
     /// Replace a locked ticket's projection, kept state and all its messages.

@@ -172,22 +172,21 @@ async fn profiles<'a, DB: Backend>(
     open_ids: &[String],
 ) -> StoreResult<crate::Profiles> {
     // From the tenant's row, so that the version comes with the profiles (one statement: one
-    // snapshot) even when nobody is found.
-    let rows = sql(format!(
+    // snapshot) even when nobody is found. The ids are bound one by one: each is then one index
+    // lookup, where a JSON list unpacked in SQL cost SQLite more than the whole rest of a
+    // message post's reads.
+    let mut q = Builder::new::<DB>(format!(
         "SELECT n.directory_version, {} FROM tenants n
-         LEFT JOIN users u ON u.tenant_id = n.id AND u.open_id IN ({})
-         WHERE n.id = $1",
-        USER_COLUMNS
-            .split(", ")
-            .map(|c| format!("u.{c}"))
-            .collect::<Vec<_>>()
-            .join(", "),
-        DB::json_strings("$2")
-    ))
-    .bind(tenant)
-    .bind(to_json(&open_ids))
-    .fetch_all(on)
-    .await?;
+         LEFT JOIN users u ON u.tenant_id = n.id AND u.open_id IN (",
+        *PROFILE_COLUMNS
+    ));
+    if open_ids.is_empty() {
+        q.push("NULL");
+    } else {
+        q.args(open_ids.iter().map(String::as_str));
+    }
+    q.push(") WHERE n.id = ").arg(tenant);
+    let rows = q.build().fetch_all(on).await?;
     let directory_version = match rows.first() {
         Some(row) => row.int("directory_version")?,
         None => return Err(crate::StoreError::NotFound),
@@ -197,6 +196,15 @@ async fn profiles<'a, DB: Backend>(
         directory_version,
     })
 }
+
+/// [`USER_COLUMNS`] of the users row `u`.
+static PROFILE_COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    USER_COLUMNS
+        .split(", ")
+        .map(|c| format!("u.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+});
 
 /// `$1` ticket_id, `$2` helpdesk row id, `$3` tenant row id: the render, if current.
 const RENDERED_TICKET: &str = "SELECT r.body FROM ticket_renders r JOIN tenants n ON n.id = $3
@@ -592,9 +600,10 @@ impl<DB: Backend> TicketWrite for SqlWrite<DB> {
         insert_messages::<DB>(&mut self.tx, &messages).await
     }
 
-    async fn append(&mut self, id: TicketId, change: &Appended) -> StoreResult<()> {
+    async fn append(&mut self, id: TicketId, change: &Appended, stored_is_before: bool) -> StoreResult<()> {
         insert_events::<DB>(&mut self.tx, &[(id, change.first_seq, &change.events)]).await?;
-        write_projection::<DB>(&mut self.tx, id, &change.after, &change.state).await?;
+        let stored = change.before.as_ref().filter(|_| stored_is_before);
+        write_projection::<DB>(&mut self.tx, id, &change.after, &change.state, stored).await?;
         let messages: Vec<_> = change.new_messages.iter().map(|m| (id, m)).collect();
         insert_messages::<DB>(&mut self.tx, &messages).await
     }
@@ -616,7 +625,7 @@ impl<DB: Backend> TicketWrite for SqlWrite<DB> {
         state: &LogState,
         messages: &[LogMessage],
     ) -> StoreResult<()> {
-        write_projection::<DB>(&mut self.tx, id, projection, state).await?;
+        write_projection::<DB>(&mut self.tx, id, projection, state, None).await?;
         sql("DELETE FROM ticket_messages WHERE ticket_id = $1")
             .bind(id)
             .execute(&mut self.tx)
@@ -683,21 +692,37 @@ impl<DB: Backend> TicketWrite for SqlWrite<DB> {
 }
 
 /// Write every projected column of a ticket row.
+/// Write a ticket's projection and kept state. With the projection the row holds (`stored`),
+/// only the columns whose values differ are set: an index whose columns are not set is not
+/// touched (SQLite rewrites the entries of every index on a column in the SET list; PostgreSQL
+/// can then update the row in place), and a message post changes two or three of 25 columns.
 async fn write_projection<DB: Backend>(
     tx: &mut WriteTx<DB>,
     id: TicketId,
     t: &Ticket,
     state: &LogState,
+    stored: Option<&Ticket>,
 ) -> StoreResult<()> {
-    let mut b = Builder::new::<DB>(format!(
-        "UPDATE tickets SET (log_state, {PROJECTION_COLUMNS}) = ("
-    ));
-    b.arg(to_json(state)).push(", ");
-    push_projection::<DB>(&mut b, t);
-    b.push(") WHERE ticket_id = ").arg(id);
+    let before = stored.map(rows::projection_values);
+    let mut b = Builder::new::<DB>("UPDATE tickets SET log_state = ");
+    b.arg(to_json(state));
+    for (i, (arg, json)) in rows::projection_values(t).into_iter().enumerate() {
+        if before.as_ref().is_some_and(|before| before[i].0 == arg) {
+            continue;
+        }
+        b.push(", ").push(PROJECTION_COLUMN_NAMES[i]).push(" = ").arg(arg);
+        if json {
+            b.push(DB::TO_JSON);
+        }
+    }
+    b.push(" WHERE ticket_id = ").arg(id);
     let changed = b.build().execute(tx).await?;
     super::found(changed)
 }
+
+/// The names in [`rows::PROJECTION_COLUMNS`], in its order.
+static PROJECTION_COLUMN_NAMES: std::sync::LazyLock<Vec<&'static str>> =
+    std::sync::LazyLock::new(|| rows::PROJECTION_COLUMNS.split(',').map(str::trim).collect());
 
 /// A message the helpdesk bot sent outside tickets (`POST /message`, push jobs).
 pub(crate) async fn record_bot_message<'a, DB: Backend>(
