@@ -27,8 +27,9 @@ fn path_id(path: Result<Path<String>, PathRejection>) -> ApiResult<String> {
     Ok(id)
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct StatusBody {
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[schema(as = AgentStatus)]
+pub(crate) struct StatusBody {
     status: Option<i64>,
 }
 
@@ -75,8 +76,8 @@ pub async fn get_schedules(
     Ok(success(json!({ "agent_schedule": agent_schedule })))
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct ScheduleBody {
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub(crate) struct ScheduleBody {
     agent_id: Option<String>,
     schedule: Option<Vec<WeekdaySchedule>>,
     agent_skill_ids: Option<Vec<String>>,
@@ -92,8 +93,8 @@ impl From<ScheduleBody> for ScheduleInput {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct PatchSchedulesBody {
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub(crate) struct PatchSchedulesBody {
     agent_schedule: Option<ScheduleBody>,
 }
 
@@ -134,8 +135,8 @@ pub async fn delete_schedules(
     Ok(success(json!({})))
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct CreateSchedulesBody {
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub(crate) struct CreateSchedulesBody {
     agent_schedules: Option<Vec<ScheduleBody>>,
 }
 
@@ -174,8 +175,8 @@ pub async fn list_schedules(
     Ok(success(json!({ "agent_schedules": agent_schedules })))
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct RuleBody {
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub(crate) struct RuleBody {
     id: Option<String>,
     selected_operator: Option<i64>,
     #[serde(default)]
@@ -199,8 +200,8 @@ fn rule_inputs(rules: Vec<RuleBody>) -> Vec<RuleInput> {
         .collect()
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct SkillBody {
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub(crate) struct SkillBody {
     name: Option<String>,
     rules: Option<Vec<RuleBody>>,
     agent_ids: Option<Vec<String>>,
@@ -256,8 +257,8 @@ pub async fn get_skill(
     Ok(success(json!({ "agent_skill": agent_skill })))
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct PatchSkillBody {
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub(crate) struct PatchSkillBody {
     agent_skill: Option<SkillBody>,
 }
 

@@ -48,8 +48,9 @@ pub async fn customized_fields(
     }))
 }
 
-#[derive(Debug, Deserialize)]
-struct NewField {
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = NewTicketCustomizedField)]
+pub(crate) struct NewField {
     key_name: Option<String>,
     display_name: Option<String>,
     position: Option<serde_json::Value>,
@@ -124,8 +125,9 @@ pub async fn get_field(
     Ok(success(state.services.fields.get(&caller, &id).await?))
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct PatchBody {
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[schema(as = PatchTicketCustomizedField)]
+pub(crate) struct PatchBody {
     display_name: Option<String>,
     position: Option<serde_json::Value>,
     description: Option<String>,
@@ -178,8 +180,9 @@ pub async fn delete_field(
     Ok(success(json!({})))
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct ListBody {
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[schema(as = ListTicketCustomizedFieldsBody)]
+pub(crate) struct ListBody {
     visible: Option<bool>,
 }
 

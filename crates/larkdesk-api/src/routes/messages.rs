@@ -25,8 +25,8 @@ fn content_text(content: Option<Value>) -> ApiResult<String> {
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct NewTicketMessage {
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub(crate) struct NewTicketMessage {
     msg_type: Option<String>,
     content: Option<Value>,
 }
@@ -100,8 +100,8 @@ pub async fn list_ticket_messages(
     Ok(success(ListMessagesData { messages, total }))
 }
 
-#[derive(Debug, Deserialize)]
-struct BotMessage {
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub(crate) struct BotMessage {
     msg_type: Option<String>,
     content: Option<Value>,
     receiver_id: Option<String>,

@@ -40,8 +40,9 @@ fn check_user_id_type(raw: Option<&str>) -> ApiResult<()> {
 
 /// The job as create and PATCH send it. SDKs send the whole object, read-only fields too
 /// (ignored here); `null` lists are empty.
-#[derive(Debug, Default, Deserialize)]
-struct JobBody {
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[schema(as = NotificationJob)]
+pub(crate) struct JobBody {
     job_name: Option<String>,
     push_content: Option<String>,
     push_type: Option<i64>,
@@ -149,8 +150,8 @@ pub async fn preview(
     Ok(success(json!({})))
 }
 
-#[derive(Debug, Deserialize)]
-struct SubmitBody {
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub(crate) struct SubmitBody {
     reason: Option<String>,
 }
 
@@ -187,8 +188,8 @@ pub async fn cancel_approve(
     Ok(success(json!({})))
 }
 
-#[derive(Debug, Deserialize)]
-struct ExecuteSendBody {
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub(crate) struct ExecuteSendBody {
     #[serde(default)]
     send_at: Value,
 }
@@ -223,8 +224,8 @@ pub async fn execute_send(
     Ok(success(json!({})))
 }
 
-#[derive(Debug, Deserialize)]
-struct CancelSendBody {
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub(crate) struct CancelSendBody {
     is_recall: Option<bool>,
 }
 
