@@ -282,6 +282,7 @@ pub fn response_code(body: &[u8]) -> Option<i64> {
 pub fn skipped(path: &str) -> bool {
     path == crate::health::HEALTHZ
         || path == crate::health::READYZ
+        || path == crate::openapi::PATH
         || path.starts_with("/larkdesk/admin/v1/journal")
 }
 

@@ -14,6 +14,7 @@ pub mod json;
 pub mod logid;
 pub mod memo;
 pub mod metrics;
+pub mod openapi;
 pub mod query;
 pub mod ratelimit;
 pub mod routes;
@@ -45,6 +46,7 @@ pub fn router(state: SharedState) -> Router {
     feishu
         .route(health::HEALTHZ, axum::routing::get(health::healthz))
         .route(health::READYZ, axum::routing::get(health::readyz))
+        .route(openapi::PATH, axum::routing::get(openapi::serve))
         .route(metrics::PATH, axum::routing::get(metrics::metrics))
         .nest(admin::PREFIX, admin::router(state.clone()))
         // Feishu's gateway answers unknown paths and wrong methods alike with a plain-text 404.

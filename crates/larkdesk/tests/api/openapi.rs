@@ -1,0 +1,167 @@
+//! `GET /openapi.json`: the OpenAPI 3.1 document, generated from the endpoint and admin tables,
+//! and real responses checked against the schemas it gives them.
+
+use larkdesk_api::admin::{self, ROUTES};
+use larkdesk_api::endpoints::{ENDPOINTS, Endpoint};
+use serde_json::{Value, json};
+
+use crate::common::TestServer;
+
+async fn document(server: &TestServer) -> Value {
+    // No credentials: the document is public, like /healthz.
+    let r = server.send(server.http.get(server.url("/openapi.json"))).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.header("content-type"), Some("application/json; charset=utf-8"));
+    r.json()
+}
+
+/// The operation of `method path` in the document.
+fn operation<'a>(doc: &'a Value, path: &str, method: &axum::http::Method) -> &'a Value {
+    let op = &doc["paths"][path][method.as_str().to_ascii_lowercase()];
+    assert!(op.is_object(), "{method} {path} is not in the document");
+    op
+}
+
+/// A validator for the JSON schema at `pointer` (a JSON pointer into the document), with the
+/// document's components to resolve `$ref`s against.
+fn validator(doc: &Value, pointer: &str) -> jsonschema::Validator {
+    let schema = doc
+        .pointer(pointer)
+        .unwrap_or_else(|| panic!("no schema at {pointer}"));
+    let root = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "allOf": [schema],
+        "components": doc["components"],
+    });
+    jsonschema::validator_for(&root).expect("the schema compiles")
+}
+
+fn escape(segment: &str) -> String {
+    segment.replace('~', "~0").replace('/', "~1")
+}
+
+fn response_schema(path: &str, method: &str, status: &str) -> String {
+    format!(
+        "/paths/{}/{method}/responses/{status}/content/application~1json/schema",
+        escape(path)
+    )
+}
+
+#[tokio::test]
+async fn the_document_lists_every_endpoint_and_admin_route_once() {
+    let server = TestServer::start().await;
+    let doc = document(&server).await;
+    assert_eq!(doc["openapi"], "3.1.0");
+    assert_eq!(doc, larkdesk_api::openapi::document(), "served as built");
+    let mut ids = std::collections::HashSet::new();
+    for spec in ENDPOINTS {
+        let op = operation(&doc, spec.path, &spec.method);
+        assert_eq!(op["operationId"], format!("{:?}", spec.endpoint));
+        assert!(ids.insert(op["operationId"].to_string()));
+        assert!(op["responses"]["200"]["content"].is_object(), "{}", spec.path);
+        // Every path parameter is declared.
+        for name in spec
+            .path
+            .split('/')
+            .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+        {
+            let declared = op["parameters"]
+                .as_array()
+                .is_some_and(|ps| ps.iter().any(|p| p["name"] == name && p["in"] == "path"));
+            assert!(declared, "{} {}: parameter {name}", spec.method, spec.path);
+        }
+        if !spec.scopes.is_empty() {
+            assert_eq!(
+                op["security"][0]["helpdesk_credential"],
+                json!([]),
+                "{}",
+                spec.path
+            );
+            for status in ["400", "401", "404", "429", "500"] {
+                assert!(op["responses"][status].is_object(), "{} {status}", spec.path);
+            }
+        }
+    }
+    for route in ROUTES {
+        let op = operation(&doc, &format!("{}{}", admin::PREFIX, route.path), &route.method);
+        assert_eq!(op["operationId"], format!("Admin{:?}", route.op));
+        assert!(ids.insert(op["operationId"].to_string()));
+        assert_eq!(op["security"], json!([{"admin_token": []}]));
+    }
+    let operations: usize = doc["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|item| item.as_object().unwrap().len())
+        .sum();
+    // The two tables, /healthz, /readyz and /openapi.json: nothing else, nothing twice.
+    assert_eq!(operations, ENDPOINTS.len() + ROUTES.len() + 3);
+    // Images are bytes, not JSON.
+    let image =
+        &operation(&doc, Endpoint::TicketImages.spec().path, &axum::http::Method::GET)["responses"]["200"];
+    assert!(image["content"]["image/png"].is_object(), "{image}");
+    assert!(image["content"]["application/json"].is_null(), "{image}");
+    // An unknown /open-apis path is Feishu's plain-text 404, which the document says.
+    let r = server
+        .send(server.http.get(server.url("/open-apis/helpdesk/v1/tickets/")))
+        .await;
+    assert_eq!(r.status, 404);
+    assert_eq!(
+        doc["components"]["responses"]["Error404"]["content"]["text/plain"]["schema"]["const"],
+        r.text
+    );
+}
+
+#[tokio::test]
+async fn a_ticket_and_an_error_validate_against_their_schemas() {
+    let server = TestServer::start().await;
+    let doc = document(&server).await;
+    let path = Endpoint::GetTicket.spec().path;
+    let ticket_schema = validator(&doc, &response_schema(path, "get", "200"));
+    let demo = server.demo().clone();
+    for id in &demo.ticket_ids {
+        let r = server.demo_get_ticket(id).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let body = r.json();
+        if let Err(e) = ticket_schema.validate(&body) {
+            panic!(
+                "GET ticket does not match its schema: {e} at {}\n{body}",
+                e.instance_path()
+            );
+        }
+        // The check can fail: a renamed or retyped field does not match.
+        let mut renamed = body.clone();
+        let ticket = renamed["data"]["ticket"].take();
+        renamed["data"]["tickets"] = ticket;
+        assert!(!ticket_schema.is_valid(&renamed), "a renamed data.ticket passes");
+        let mut retyped = body.clone();
+        retyped["data"]["ticket"]["status"] = json!("1");
+        assert!(!ticket_schema.is_valid(&retyped), "a string status passes");
+        let mut missing = body.clone();
+        missing["data"]["ticket"].as_object_mut().unwrap().remove("guest");
+        assert!(!ticket_schema.is_valid(&missing), "a ticket without guest passes");
+    }
+
+    let r = server.demo_get_ticket("1").await;
+    assert_eq!(r.status, 404, "{}", r.text);
+    let error = validator(
+        &doc,
+        "/components/responses/Error404/content/application~1json/schema",
+    );
+    assert!(error.is_valid(&r.json()), "{}", r.text);
+    assert!(!error.is_valid(&json!({"code": 154004, "msg": "Resource not found"})));
+
+    // The token endpoint's two answers, both HTTP 200.
+    let token_path = Endpoint::TenantAccessToken.spec().path;
+    let token = validator(&doc, &response_schema(token_path, "post", "200"));
+    let ok = server
+        .post_raw(
+            token_path,
+            json!({"app_id": demo.app_id, "app_secret": demo.app_secret}).to_string(),
+        )
+        .await;
+    assert!(token.is_valid(&ok.json()), "{}", ok.text);
+    let refused = server.post_raw(token_path, "{}").await;
+    assert_eq!((refused.status, refused.code()), (200, 10003));
+    assert!(token.is_valid(&refused.json()), "{}", refused.text);
+}
