@@ -165,3 +165,31 @@ async fn a_ticket_and_an_error_validate_against_their_schemas() {
     assert_eq!((refused.status, refused.code()), (200, 10003));
     assert!(token.is_valid(&refused.json()), "{}", refused.text);
 }
+
+/// Requests schemathesis (openapi/run.sh) found answered with a 5xx.
+#[tokio::test]
+async fn requests_schemathesis_found_answering_5xx_do_not() {
+    let server = TestServer::start().await;
+    let token = server.demo_token().await;
+    let ticket = server.demo().ticket_ids[0].clone();
+    let get = |path: String| {
+        server
+            .http
+            .get(server.url(&path))
+            .header("Authorization", format!("Bearer {token}"))
+            .header("X-Lark-Helpdesk-Authorization", server.demo_helpdesk_header())
+    };
+    // `time_start` of i64::MIN: `abs` overflowed (a panic, 500).
+    for query in [
+        format!("time_start={}", i64::MIN),
+        format!("time_start={}&time_end={}", i64::MIN, i64::MIN),
+        format!("time_end={}", i64::MAX),
+    ] {
+        let r = server
+            .send(get(format!(
+                "/open-apis/helpdesk/v1/tickets/{ticket}/messages?{query}"
+            )))
+            .await;
+        assert_eq!((r.status, r.code()), (200, 0), "{query}: {}", r.text);
+    }
+}
