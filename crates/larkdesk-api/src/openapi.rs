@@ -71,14 +71,15 @@ fn schema_ref(name: &str) -> Value {
     json!({ "$ref": format!("#/components/schemas/{name}") })
 }
 
-/// An object with exactly these properties, all present.
+/// An object with exactly these properties, all present (and no other: these describe the
+/// `data` objects handlers build with `json!`, so a renamed key fails the response checks).
 fn object(properties: &[(&str, Value)]) -> Value {
     let props: Map<String, Value> = properties
         .iter()
         .map(|(k, v)| ((*k).to_owned(), v.clone()))
         .collect();
     let required: Vec<&str> = properties.iter().map(|(k, _)| *k).collect();
-    json!({ "type": "object", "properties": props, "required": required })
+    json!({ "type": "object", "properties": props, "required": required, "additionalProperties": false })
 }
 
 fn array(items: Value) -> Value {

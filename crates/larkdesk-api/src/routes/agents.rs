@@ -30,6 +30,8 @@ fn path_id(path: Result<Path<String>, PathRejection>) -> ApiResult<String> {
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[schema(as = AgentStatus)]
 pub(crate) struct StatusBody {
+    /// 1 online, 2 offline.
+    #[schema(value_type = i64, required = true)]
     status: Option<i64>,
 }
 
@@ -95,6 +97,7 @@ impl From<ScheduleBody> for ScheduleInput {
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub(crate) struct PatchSchedulesBody {
+    #[schema(value_type = ScheduleBody, required = true)]
     agent_schedule: Option<ScheduleBody>,
 }
 
@@ -137,6 +140,7 @@ pub async fn delete_schedules(
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub(crate) struct CreateSchedulesBody {
+    #[schema(value_type = Vec<ScheduleBody>, required = true)]
     agent_schedules: Option<Vec<ScheduleBody>>,
 }
 
@@ -259,6 +263,7 @@ pub async fn get_skill(
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub(crate) struct PatchSkillBody {
+    #[schema(value_type = SkillBody, required = true)]
     agent_skill: Option<SkillBody>,
 }
 

@@ -23,6 +23,7 @@ pub(crate) struct EventRef {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[schema(as = EventSubscription)]
 pub(crate) struct Subscription {
+    #[schema(value_type = Vec<EventRef>, required = true, min_items = 1)]
     events: Option<Vec<EventRef>>,
 }
 

@@ -43,6 +43,7 @@ pub(crate) struct FaqBody {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[schema(as = FaqRequest)]
 pub(crate) struct Wrapped {
+    #[schema(value_type = FaqBody, required = true)]
     faq: Option<FaqBody>,
 }
 

@@ -27,7 +27,10 @@ fn content_text(content: Option<Value>) -> ApiResult<String> {
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct NewTicketMessage {
+    #[schema(value_type = String, required = true, pattern = "^(text|post)$")]
     msg_type: Option<String>,
+    /// JSON text (`{"text":"…"}`, a post); the object itself is accepted too.
+    #[schema(value_type = String, required = true, min_length = 1)]
     content: Option<Value>,
 }
 
@@ -100,10 +103,16 @@ pub async fn list_ticket_messages(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct BotMessage {
+    #[schema(value_type = String, required = true, pattern = "^(text|post|image|interactive)$")]
     msg_type: Option<String>,
+    /// JSON text; the object itself is accepted too.
+    #[schema(value_type = String, required = true, min_length = 1)]
     content: Option<Value>,
+    #[schema(value_type = String, required = true, min_length = 1)]
     receiver_id: Option<String>,
+    /// `chat` (the default: the user's service group) or `user`.
     #[serde(default)]
+    #[schema(value_type = String, pattern = "^(chat|user)$")]
     receive_type: Option<String>,
 }
 

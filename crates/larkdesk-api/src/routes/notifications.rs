@@ -152,6 +152,7 @@ pub async fn preview(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct SubmitBody {
+    #[schema(value_type = String, required = true)]
     reason: Option<String>,
 }
 
@@ -190,7 +191,9 @@ pub async fn cancel_approve(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct ExecuteSendBody {
+    /// Milliseconds since the epoch, as a string (a number is accepted too).
     #[serde(default)]
+    #[schema(value_type = String, required = true, pattern = "^[0-9]{1,13}$")]
     send_at: Value,
 }
 
@@ -226,6 +229,7 @@ pub async fn execute_send(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct CancelSendBody {
+    #[schema(value_type = bool, required = true)]
     is_recall: Option<bool>,
 }
 

@@ -171,6 +171,7 @@ pub async fn list_tickets(
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct StartServiceBody {
+    #[schema(value_type = String, required = true, min_length = 1)]
     open_id: Option<String>,
     #[serde(default)]
     human_service: bool,
@@ -261,6 +262,7 @@ pub(crate) struct Faq {
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct AnswerUserQuery {
+    #[schema(value_type = String, required = true, min_length = 1)]
     event_id: Option<String>,
     #[serde(default)]
     faqs: Vec<Faq>,
