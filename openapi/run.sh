@@ -7,8 +7,9 @@
 #   1. the Feishu surface (tokens, helpdesk, health) with the demo credentials;
 #   2. the admin API with the admin token (last: it may reset the installation).
 # Checks: no 5xx, and every response's status, content type and body as the document says.
-# Path parameters are drawn part of the time from the demo's real ids (ticket, helpdesk, app,
-# tenant) so that requests get past the lookups.
+# Path parameters are drawn part of the time from real ids (the demo's ticket, helpdesk, app,
+# tenant and agent; a category, FAQ, field, skill and push job openapi/setup.py makes first) so
+# that requests get past the lookups.
 #
 # Usage: openapi/run.sh                 (from anywhere)
 # Env:   LARKDESK_BIN            the binary (default: $CARGO_TARGET_DIR or <repo>/target, debug/larkdesk;
@@ -100,46 +101,9 @@ run_backend() {
   done
   curl -fs "$base/readyz" >/dev/null || { echo "$base/readyz never answered 200" >&2; cat "$dir/server.log" >&2; return 1; }
 
-  # Credentials, and a schemathesis config with the demo's ids as dictionaries.
-  python3 - "$dir" <<'EOF'
-import base64, json, sys, urllib.request
-
-d = sys.argv[1]
-creds = json.load(open(f"{d}/creds.json"))
-demo = creds["demo"]
-req = urllib.request.Request(
-    f"{creds['base_url']}/open-apis/auth/v3/tenant_access_token/internal",
-    data=json.dumps({"app_id": demo["app_id"], "app_secret": demo["app_secret"]}).encode(),
-    method="POST",
-)
-with urllib.request.urlopen(req, timeout=10) as r:
-    token = json.load(r)["tenant_access_token"]
-helpdesk = base64.b64encode(f"{demo['helpdesk_id']}:{demo['helpdesk_token']}".encode()).decode()
-with open(f"{d}/env", "w") as f:
-    f.write(f"BASE={creds['base_url']}\nTOKEN={token}\nHELPDESK={helpdesk}\nADMIN={creds['admin_token']}\n")
-
-def values(xs):
-    return "[" + ", ".join(json.dumps(x) for x in xs) + "]"
-
-with open(f"{d}/schemathesis.toml", "w") as f:
-    f.write(f"""
-[dictionaries.tickets]
-values = {values(demo["ticket_ids"])}
-[dictionaries.helpdesks]
-values = {values([demo["helpdesk_id"]])}
-[dictionaries.apps]
-values = {values([demo["app_id"]])}
-[dictionaries.tenants]
-values = {values([demo["tenant_key"]])}
-
-[parameters]
-"path.ticket_id" = {{ dictionary = "tickets", probability = 0.5 }}
-"query.ticket_id" = {{ dictionary = "tickets", probability = 0.5 }}
-"path.helpdesk_id" = {{ dictionary = "helpdesks", probability = 0.7 }}
-"path.app_id" = {{ dictionary = "apps", probability = 0.7 }}
-"path.tenant_key" = {{ dictionary = "tenants", probability = 0.7 }}
-""")
-EOF
+  # Credentials; a category, FAQ, customized field, skill and push job to find; and the
+  # schemathesis config drawing path parameters from these ids part of the time.
+  python3 "$HERE/setup.py" "$dir" || return 1
   # shellcheck disable=SC1091
   . "$dir/env"
 
