@@ -101,6 +101,20 @@ async fn the_document_lists_every_endpoint_and_admin_route_once() {
         &operation(&doc, Endpoint::TicketImages.spec().path, &axum::http::Method::GET)["responses"]["200"];
     assert!(image["content"]["image/png"].is_object(), "{image}");
     assert!(image["content"]["application/json"].is_null(), "{image}");
+    // Like /healthz, the document is not journaled.
+    let r = server
+        .admin_request(reqwest::Method::GET, "/journal", Value::Null)
+        .await;
+    let entries = r.json()["data"]["entries"].clone();
+    assert!(r.json()["data"]["enabled"] == json!(true), "{}", r.text);
+    assert!(
+        !entries
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["path"] == "/openapi.json"),
+        "{entries}"
+    );
     // An unknown /open-apis path is Feishu's plain-text 404, which the document says.
     let r = server
         .send(server.http.get(server.url("/open-apis/helpdesk/v1/tickets/")))
