@@ -94,6 +94,16 @@ fn integer() -> Value {
     json!({ "type": "integer", "format": "int64" })
 }
 
+/// An id of digits (tickets, FAQs, push jobs, customized fields): anything else is refused.
+fn numeric_id() -> Value {
+    json!({ "type": "string", "pattern": "^[0-9]{1,19}$" })
+}
+
+/// An integer within bounds (the server refuses the others with 400 / `154000`).
+fn int_between(min: i64, max: i64) -> Value {
+    json!({ "type": "integer", "format": "int64", "minimum": min, "maximum": max })
+}
+
 fn boolean() -> Value {
     json!({ "type": "boolean" })
 }
@@ -140,8 +150,16 @@ fn q_required(name: &'static str, schema: Value, description: &'static str) -> Q
 /// Page parameters of the ticket lists: `page` from 1, `page_size` from 1 to 200.
 fn pages() -> [Query; 2] {
     [
-        q("page", integer(), "page number, from 1 (default 1)"),
-        q("page_size", integer(), "items per page, 1 to 200 (default 20)"),
+        q(
+            "page",
+            int_between(1, i64::from(i32::MAX)),
+            "page number, from 1 (default 1)",
+        ),
+        q(
+            "page_size",
+            int_between(1, 200),
+            "items per page, 1 to 200 (default 20)",
+        ),
     ]
 }
 
@@ -149,7 +167,11 @@ fn pages() -> [Query; 2] {
 fn tokens() -> [Query; 2] {
     [
         q("page_token", string(), "the previous page's token"),
-        q("page_size", integer(), "items per page, 1 to 100 (default 20)"),
+        q(
+            "page_size",
+            int_between(1, 100),
+            "items per page, 1 to 100 (default 20)",
+        ),
     ]
 }
 
@@ -210,7 +232,7 @@ fn feishu_io(endpoint: Endpoint, s: &mut Schemas) -> Io {
         E::ListTickets => {
             let ints = || array(integer());
             let mut query = vec![
-                q("ticket_id", string(), "a ticket id (digits)"),
+                q("ticket_id", numeric_id(), "a ticket id"),
                 q("agent_id", string(), "open_id of an agent of the ticket"),
                 q("closed_by_id", string(), "open_id of who closed it"),
                 q("type", integer(), "stage: 1 bot, 2 human"),
@@ -246,7 +268,7 @@ fn feishu_io(endpoint: Endpoint, s: &mut Schemas) -> Io {
         E::TicketImages => io(
             None,
             vec![
-                q_required("ticket_id", string(), "the ticket id (digits)"),
+                q_required("ticket_id", numeric_id(), "the ticket id"),
                 q_required("msg_id", string(), "the message id"),
                 q("index", integer(), "which image of the message, from 0"),
             ],
@@ -575,6 +597,9 @@ fn path_params(path: &str) -> Vec<Value> {
                              "reopen", "rate", "bot_answer"],
                 }),
                 "decision" => json!({ "type": "string", "enum": ["approve", "reject"] }),
+                "ticket_id" | "notification_id" | "faq_id" => numeric_id(),
+                // Categories' ids are digits too; other ids there are simply not found.
+                "id" => numeric_id(),
                 _ => string(),
             };
             json!({ "name": name, "in": "path", "required": true, "schema": schema })
