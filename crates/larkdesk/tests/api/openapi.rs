@@ -207,3 +207,169 @@ async fn requests_schemathesis_found_answering_5xx_do_not() {
         assert_eq!((r.status, r.code()), (200, 0), "{query}: {}", r.text);
     }
 }
+
+/// Calls endpoints with the demo app and checks each 200 against the document, so a `data`
+/// object whose keys or types change without the document fails here (without schemathesis).
+struct Checked<'a> {
+    server: &'a TestServer,
+    doc: Value,
+    token: String,
+}
+
+impl Checked<'_> {
+    /// `endpoint` with its path parameters filled in order, asserting a 200 that validates.
+    async fn call(&self, endpoint: Endpoint, params: &[&str], query: &str, body: Option<Value>) -> Value {
+        let spec = endpoint.spec();
+        let mut path = String::new();
+        let mut params = params.iter();
+        for segment in spec.path.split('/').skip(1) {
+            path.push('/');
+            if segment.starts_with('{') {
+                path.push_str(params.next().expect("a value for each path parameter"));
+            } else {
+                path.push_str(segment);
+            }
+        }
+        let mut request = self
+            .server
+            .http
+            .request(spec.method.clone(), self.server.url(&format!("{path}{query}")))
+            .header("Authorization", format!("Bearer {}", self.token))
+            .header(
+                "X-Lark-Helpdesk-Authorization",
+                self.server.demo_helpdesk_header(),
+            );
+        if let Some(body) = body {
+            request = request.body(body.to_string());
+        }
+        let r = self.server.send(request).await;
+        assert_eq!((r.status, r.code()), (200, 0), "{endpoint:?}: {}", r.text);
+        let method = spec.method.as_str().to_ascii_lowercase();
+        let schema = validator(&self.doc, &response_schema(spec.path, &method, "200"));
+        let body = r.json();
+        if let Err(e) = schema.validate(&body) {
+            panic!("{endpoint:?}: {e} at {}\n{body}", e.instance_path());
+        }
+        body["data"].clone()
+    }
+
+    async fn admin(&self, path: &str) {
+        let r = self
+            .server
+            .admin_request(reqwest::Method::GET, path, Value::Null)
+            .await;
+        assert_eq!(r.status, 200, "{path}: {}", r.text);
+        let full = format!("{}{path}", admin::PREFIX);
+        let schema = validator(&self.doc, &response_schema(&full, "get", "200"));
+        assert!(schema.is_valid(&r.json()), "{path}: {}", r.text);
+    }
+}
+
+#[tokio::test]
+async fn answers_of_every_resource_validate_against_the_document() {
+    use Endpoint as E;
+    let server = TestServer::start().await;
+    let c = Checked {
+        doc: document(&server).await,
+        token: server.demo_token().await,
+        server: &server,
+    };
+    let ticket = server.demo().ticket_ids[0].clone();
+    c.call(E::ListTickets, &[], "?page_size=5", None).await;
+    c.call(E::ListTicketMessages, &[&ticket], "", None).await;
+    let text = json!({"text": "hello"}).to_string();
+    c.call(
+        E::CreateTicketMessage,
+        &[&ticket],
+        "",
+        Some(json!({"msg_type": "text", "content": text})),
+    )
+    .await;
+    c.call(E::UpdateTicket, &[&ticket], "", Some(json!({"comment": "seen"})))
+        .await;
+
+    c.call(E::CustomizedFields, &[], "", None).await;
+    let field = json!({"key_name": "k", "display_name": "K", "position": "1", "field_type": "string",
+                       "description": "", "visible": true, "required": false});
+    c.call(E::CreateTicketCustomizedField, &[], "", Some(field)).await;
+    let fields = c.call(E::ListTicketCustomizedFields, &[], "", None).await;
+    let field_id = fields["items"][0]["ticket_customized_field_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    c.call(E::GetTicketCustomizedField, &[&field_id], "", None).await;
+
+    let category = c
+        .call(
+            E::CreateCategory,
+            &[],
+            "",
+            Some(json!({"name": "C", "parent_id": "0"})),
+        )
+        .await;
+    let category_id = category["category"]["category_id"].as_str().unwrap().to_owned();
+    c.call(E::ListCategories, &[], "", None).await;
+    c.call(E::GetCategory, &[&category_id], "", None).await;
+    let faq = json!({"faq": {"category_id": category_id, "question": "How?", "answer": "So."}});
+    let faq = c.call(E::CreateFaq, &[], "", Some(faq)).await;
+    let faq_id = faq["faq"]["faq_id"].as_str().unwrap().to_owned();
+    c.call(E::GetFaq, &[&faq_id], "", None).await;
+    c.call(E::ListFaqs, &[], "", None).await;
+    c.call(E::SearchFaqs, &[], "?query=How", None).await;
+
+    let skill = c
+        .call(
+            E::CreateAgentSkill,
+            &[],
+            "",
+            Some(json!({"name": "S", "rules": [], "agent_ids": []})),
+        )
+        .await;
+    let skill_id = skill["agent_skill_id"].as_str().unwrap().to_owned();
+    c.call(E::GetAgentSkill, &[&skill_id], "", None).await;
+    c.call(E::ListAgentSkills, &[], "", None).await;
+    c.call(E::ListAgentSkillRules, &[], "", None).await;
+    c.call(E::AgentEmails, &[], "", None).await;
+    let users = server
+        .admin_request(reqwest::Method::GET, "/users", Value::Null)
+        .await
+        .json();
+    let agent = users["data"]["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["is_agent"] == true)
+        .expect("the demo has an agent")["open_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let schedule = json!({"agent_schedules": [{"agent_id": agent, "agent_skill_ids": [skill_id],
+        "schedule": [{"start_time": "00:00", "end_time": "24:00", "weekday": 9}]}]});
+    c.call(E::CreateAgentSchedules, &[], "", Some(schedule)).await;
+    c.call(E::ListAgentSchedules, &[], "", None).await;
+    c.call(E::GetAgentSchedules, &[&agent], "", None).await;
+
+    let guest = c.call(E::ListTickets, &[], "", None).await["tickets"][0]["guest"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let job = json!({"job_name": "J", "push_content": "{\"elements\":[]}", "push_type": 0,
+                     "push_scope_type": 2, "user_list": [{"user_id": guest}]});
+    let job = c.call(E::CreateNotification, &[], "", Some(job)).await;
+    let job_id = job["notification_id"].as_str().unwrap().to_owned();
+    c.call(E::GetNotification, &[&job_id], "", None).await;
+    let events = json!({"events": [{"type": "helpdesk.ticket", "subtype": "ticket.created_v1"}]});
+    c.call(E::SubscribeEvents, &[], "", Some(events)).await;
+
+    for path in [
+        "/tenants",
+        "/apps",
+        "/helpdesks",
+        "/users",
+        "/tickets",
+        "/journal",
+        "/snapshot",
+    ] {
+        c.admin(path).await;
+    }
+}
