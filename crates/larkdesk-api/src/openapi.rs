@@ -451,20 +451,49 @@ fn feishu_io(endpoint: Endpoint, s: &mut Schemas) -> Io {
 fn admin_io(op: AdminOp, s: &mut Schemas) -> Io {
     use crate::{admin as a, emulator as e};
     use AdminOp as A;
+    use larkdesk_service::console;
     let any = || json!({ "type": "object" });
     let limit = || q("limit", integer(), "at most this many");
     match op {
-        A::CreateTenant => io(Some(s.of::<a::NewTenant>()), vec![], data(any())),
-        A::CreateApp => io(Some(s.of::<a::NewApp>()), vec![], data(any())),
-        A::CreateHelpdesk => io(Some(s.of::<a::NewHelpdesk>()), vec![], data(any())),
-        A::UpsertUser => io(Some(s.of::<a::NewUser>()), vec![], data(any())),
-        A::ListTenants => io(None, vec![], data(object(&[("tenants", array(any()))]))),
-        A::ListApps => io(None, vec![], data(object(&[("apps", array(any()))]))),
-        A::ListHelpdesks => io(None, vec![], data(object(&[("helpdesks", array(any()))]))),
+        A::CreateTenant => io(
+            Some(s.of::<a::NewTenant>()),
+            vec![],
+            data(s.of::<console::CreatedTenant>()),
+        ),
+        A::CreateApp => io(
+            Some(s.of::<a::NewApp>()),
+            vec![],
+            data(s.of::<console::CreatedApp>()),
+        ),
+        A::CreateHelpdesk => io(
+            Some(s.of::<a::NewHelpdesk>()),
+            vec![],
+            data(s.of::<console::CreatedHelpdesk>()),
+        ),
+        A::UpsertUser => io(
+            Some(s.of::<a::NewUser>()),
+            vec![],
+            data(s.of::<larkdesk_wire::ticket::TicketUser>()),
+        ),
+        A::ListTenants => io(
+            None,
+            vec![],
+            data(object(&[("tenants", array(s.of::<console::TenantInfo>()))])),
+        ),
+        A::ListApps => io(
+            None,
+            vec![],
+            data(object(&[("apps", array(s.of::<console::AppInfo>()))])),
+        ),
+        A::ListHelpdesks => io(
+            None,
+            vec![],
+            data(object(&[("helpdesks", array(s.of::<console::HelpdeskInfo>()))])),
+        ),
         A::ListUsers => io(
             None,
             vec![q("tenant_key", string(), "only this tenant's users")],
-            data(object(&[("users", array(any()))])),
+            data(object(&[("users", array(s.of::<console::UserInfo>()))])),
         ),
         A::ListTickets => io(None, vec![limit()], data(object(&[("tickets", array(any()))]))),
         A::RotateAppSecret => io(
@@ -523,7 +552,11 @@ fn admin_io(op: AdminOp, s: &mut Schemas) -> Io {
             data(object(&[("image_key", string())])),
         ),
         A::DecideNotification => io(None, vec![], data(object(&[("status", integer())]))),
-        A::RebuildProjections => io(None, vec![], data(any())),
+        A::RebuildProjections => io(
+            None,
+            vec![],
+            data(s.of::<larkdesk_service::tickets::RebuildReport>()),
+        ),
         A::SetAppEvents => io(Some(s.of::<a::AppEvents>()), vec![], data(any())),
         A::ClearAppEvents => io(None, vec![], data(empty())),
         A::ListDeliveries => io(
@@ -539,7 +572,10 @@ fn admin_io(op: AdminOp, s: &mut Schemas) -> Io {
         A::Reset => io(
             Some(s.of::<a::Reset>()),
             vec![],
-            data(object(&[("demo", json!({ "type": ["object", "null"] }))])),
+            data(object(&[(
+                "demo",
+                json!({ "oneOf": [s.of::<console::DemoCredentials>(), { "type": "null" }] }),
+            )])),
         ),
         A::Snapshot => io(
             None,
@@ -573,7 +609,7 @@ fn admin_io(op: AdminOp, s: &mut Schemas) -> Io {
             data(object(&[
                 ("enabled", boolean()),
                 ("capacity", integer()),
-                ("entries", array(any())),
+                ("entries", array(s.of::<crate::journal::Entry>())),
             ])),
         ),
         A::ClearJournal => io(
