@@ -12,10 +12,14 @@
 # copies that SQLite's pread makes into its page cache are not counted, the server reading the
 # copied pages is), and requests run one at a time, so nothing competes for the caches.
 #
-#   bench/cachesim.sh LABEL=BIN,DB_FILE,CREDS_JSON...
+#   bench/cachesim.sh LABEL=BIN,DB_FILE,CREDS_JSON[,SERVE_ARGS]...
 #   bench/cachesim.sh old-10k=/tmp/old/larkdesk,/data/10k.db,/data/10k.json new-10k=target/release/larkdesk,...
+#   BENCH_CACHESIM_CACHED=1 bench/cachesim.sh on=BIN,DB,CREDS off=BIN,DB,CREDS,--no-metrics
 #
 # CREDS_JSON: the credentials file written at the database's first start (--credentials-file).
+# SERVE_ARGS: more `serve` flags for this configuration, separated by spaces.
+# BENCH_CACHESIM_CACHED=1: the cached path instead: every GET asks for the same ticket, served
+# from the rendered-ticket cache (`--ticket-cache-ms 86400000`), after the first.
 # Each database is read as it is (a binary with newer migrations upgrades it at start: copy it
 # first). Prints a Markdown table and saves it to bench/results/cachesim-<date>[-$BENCH_TAG].md.
 set -euo pipefail
@@ -31,13 +35,23 @@ need sqlite3 "apt-get install -y sqlite3"
 need jq
 need curl
 for spec in "$@"; do
-  [[ $spec =~ ^[^=]+=[^,]+,[^,]+,[^,]+$ ]] || die "not LABEL=BIN,DB_FILE,CREDS_JSON: $spec"
+  [[ $spec =~ ^[^=]+=[^,]+,[^,]+,[^,]+(,[^,]*)?$ ]] || die "not LABEL=BIN,DB_FILE,CREDS_JSON[,SERVE_ARGS]: $spec"
 done
+if [[ -n ${BENCH_CACHESIM_CACHED:-} ]]; then
+  CACHE_ARGS=(--ticket-cache-ms 86400000)
+  WHAT="cached GET ticket (one ticket, served from the rendered-ticket cache)"
+else
+  CACHE_ARGS=(--ticket-cache-ms 0)
+  WHAT="uncached GET ticket"
+fi
 bench_tmpdir
 
-# measure LABEL BIN DB CREDS: appends "LABEL TICKETS IR D1MISS LLMISS" (per request) to rows.txt.
+# measure LABEL BIN DB CREDS [SERVE_ARGS]: appends "LABEL TICKETS IR D1MISS LLMISS" (per request)
+# to rows.txt.
 measure() {
   local label=$1 bin=$2 db=$3 creds=$4 out="$BENCH_TMP/callgrind.out.$1"
+  local -a extra
+  read -r -a extra <<<"${5:-}"
   [[ -x $bin && -f $db && -f $creds ]] || die "$label: missing binary, database or credentials file"
   local tickets
   tickets="$(sqlite3 "file:$db?mode=ro" "SELECT count(*) FROM tickets")"
@@ -46,7 +60,7 @@ measure() {
   CREDS="$BENCH_TMP/$name.creds.json"
   LARKDESK_JOURNAL=0 LARKDESK_LOG=warn valgrind --tool=callgrind --instr-atstart=no --cache-sim=yes --callgrind-out-file="$out" \
     "$bin" --database-url "sqlite://$db" serve --bind 127.0.0.1:0 --credentials-file "$CREDS" \
-    --no-event-delivery --no-rate-limit --ticket-cache-ms 0 \
+    --no-event-delivery --no-rate-limit "${CACHE_ARGS[@]}" "${extra[@]}" \
     >"$BENCH_TMP/$name.stdout" 2>"$BENCH_TMP/$name.stderr" &
   SERVER_PID=$!
   BENCH_PIDS+=("$SERVER_PID")
@@ -62,7 +76,14 @@ measure() {
     echo "header = \"X-Lark-Helpdesk-Authorization: $BENCH_HELPDESK_AUTH\""
     printf '%s\n' 'write-out = "%{http_code}\n"'
   } | tee "$cfg.warm" >"$cfg.measured"
-  sqlite3 "file:$db?mode=ro" "SELECT ticket_id FROM tickets ORDER BY random() LIMIT $((N + WARM))" >"$cfg.ids"
+  if [[ -n ${BENCH_CACHESIM_CACHED:-} ]]; then
+    local one
+    one="$(sqlite3 "file:$db?mode=ro" "SELECT ticket_id FROM tickets ORDER BY random() LIMIT 1")"
+    local k
+    for ((k = 0; k < N + WARM; k++)); do echo "$one"; done >"$cfg.ids"
+  else
+    sqlite3 "file:$db?mode=ro" "SELECT ticket_id FROM tickets ORDER BY random() LIMIT $((N + WARM))" >"$cfg.ids"
+  fi
   ((WARM + N <= $(wc -l <"$cfg.ids"))) || die "$label: fewer than $((N + WARM)) tickets in $db"
   local part
   i=0
@@ -93,18 +114,18 @@ measure() {
 
 for spec in "$@"; do
   label=${spec%%=*}
-  IFS=, read -r bin db creds <<<"${spec#*=}"
-  measure "$label" "$bin" "$db" "$creds"
+  IFS=, read -r bin db creds args <<<"${spec#*=}"
+  measure "$label" "$bin" "$db" "$creds" "${args:-}"
 done
 
 DATE="$(date +%Y-%m-%d)"
 REPORT="$RESULTS_DIR/cachesim-$DATE${BENCH_TAG:+-$BENCH_TAG}.md"
 mkdir -p "$RESULTS_DIR"
 {
-  echo "## Uncached GET ticket under callgrind's cache simulation ($DATE)"
+  echo "## $WHAT under callgrind's cache simulation ($DATE)"
   echo
   machine_info | grep -v '^- larkdesk\|^- wrk'
-  echo "- valgrind $(valgrind --version | sed 's/^valgrind-//'), callgrind \`--cache-sim=yes\`; larkdesk \`--ticket-cache-ms 0 --no-rate-limit\`; $(fmt_int "$N") GETs of random tickets over one keep-alive connection after $WARM not counted"
+  echo "- valgrind $(valgrind --version | sed 's/^valgrind-//'), callgrind \`--cache-sim=yes\`; larkdesk \`${CACHE_ARGS[*]} --no-rate-limit\`; $(fmt_int "$N") GETs (${WHAT}) over one keep-alive connection after $WARM not counted"
   for spec in "$@"; do echo "- ${spec%%=*}: \`${spec#*=}\`"; done
   echo
   echo "| configuration | tickets | instructions / GET | L1 data misses / GET | last-level misses / GET |"

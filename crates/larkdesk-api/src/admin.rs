@@ -348,16 +348,39 @@ async fn set_app_events(
     body: Body,
 ) -> ApiResult<Response> {
     let req: AppEvents = parse_body(body)?;
-    let app = state.services.store.app_by_app_id(&app_id).await?;
-    delivery::check_target(&req.request_url, state.event_allow_private)
+    let settings = configure_events(
+        &state,
+        &app_id,
+        req.request_url,
+        req.verification_token,
+        req.encrypt_key,
+    )
+    .await?;
+    Ok(success(json!({
+        "app_id": app_id,
+        "request_url": settings.request_url,
+        "verification_token": settings.verification_token,
+        "encrypt_key": settings.encrypt_key,
+    })))
+}
+
+/// Check and verify an app's event request URL, then keep it (the admin API and the console).
+pub(crate) async fn configure_events(
+    state: &crate::AppState,
+    app_id: &str,
+    request_url: String,
+    verification_token: Option<String>,
+    encrypt_key: Option<String>,
+) -> ApiResult<larkdesk_store::EventSettings> {
+    let app = state.services.store.app_by_app_id(app_id).await?;
+    delivery::check_target(&request_url, state.event_allow_private)
         .map_err(|why| ApiError::bad_request().with_message(why))?;
     let settings = larkdesk_store::EventSettings {
-        request_url: req.request_url,
-        verification_token: req
-            .verification_token
+        request_url,
+        verification_token: verification_token
             .filter(|t| !t.is_empty())
             .unwrap_or_else(larkdesk_domain::credentials::new_app_secret),
-        encrypt_key: req.encrypt_key.filter(|k| !k.is_empty()),
+        encrypt_key: encrypt_key.filter(|k| !k.is_empty()),
     };
     let config = delivery::DeliveryConfig {
         allow_private: state.event_allow_private,
@@ -372,12 +395,7 @@ async fn set_app_events(
         .store
         .set_event_settings(app.id, Some(&settings))
         .await?;
-    Ok(success(json!({
-        "app_id": app_id,
-        "request_url": settings.request_url,
-        "verification_token": settings.verification_token,
-        "encrypt_key": settings.encrypt_key,
-    })))
+    Ok(settings)
 }
 
 async fn clear_app_events(

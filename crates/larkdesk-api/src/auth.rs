@@ -199,6 +199,7 @@ impl Auth {
     /// (the SDKs disagree on which endpoints take which; the Node SDK sends tenant tokens even to
     /// user-token endpoints).
     pub async fn helpdesk_caller(&self, headers: &CallerHeaders, endpoint: Endpoint) -> ApiResult<Caller> {
+        crate::metrics::note_endpoint(endpoint);
         let scopes = endpoint.spec().scopes;
         let (app, user) = self.token_caller(headers).await?;
         if app.app_type != AppType::Custom {

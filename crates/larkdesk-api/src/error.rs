@@ -197,6 +197,7 @@ tokio::task_local! {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        crate::metrics::note_code(self.code);
         let log_id = logid::current();
         let admin = ADMIN_REQUEST.try_with(|admin| *admin).unwrap_or(false);
         let body = ErrorBody {

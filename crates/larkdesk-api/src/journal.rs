@@ -286,6 +286,9 @@ pub fn skipped(path: &str) -> bool {
         || path == crate::health::READYZ
         || path == crate::openapi::PATH
         || path.starts_with("/larkdesk/admin/v1/journal")
+        // The console is people's pages, not the API (and its sign-in form holds the admin token).
+        || path == crate::console::PREFIX
+        || path.starts_with("/console/")
 }
 
 #[cfg(test)]

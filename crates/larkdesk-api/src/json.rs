@@ -47,6 +47,16 @@ pub fn success_body<T: Serialize>(data: T) -> ApiResult<Bytes> {
     serialize(&larkdesk_wire::Success::new(data))
 }
 
+/// A success body made of already serialized JSON between a prefix and a suffix, in one
+/// allocation (see the test below for the shape it must match).
+pub fn success_around(prefix: &str, json: &str, suffix: &str) -> Bytes {
+    let mut body = Vec::with_capacity(prefix.len() + json.len() + suffix.len());
+    body.extend_from_slice(prefix.as_bytes());
+    body.extend_from_slice(json.as_bytes());
+    body.extend_from_slice(suffix.as_bytes());
+    Bytes::from(body)
+}
+
 /// Parse a request body as JSON. An empty body parses as `{}` so optional-only bodies work.
 pub fn parse_body<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> ApiResult<T> {
     let bytes = body.map_err(|e| ApiError::bad_request().with_message(e.body_text()))?;

@@ -1,9 +1,10 @@
 //! The HTTP layer of larkdesk: Feishu-compatible routes under `/open-apis`, larkdesk's admin API
-//! under `/larkdesk/admin/v1`, and the cross-cutting pieces (log ids, errors, auth, rate limits).
+//! under `/larkdesk/admin/v1`, the web console under `/console`, and the cross-cutting pieces (log ids, errors, auth, rate limits).
 
 pub mod admin;
 pub mod auth;
 pub mod body;
+pub mod console;
 pub mod emulator;
 pub mod endpoints;
 pub mod error;
@@ -32,7 +33,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::endpoints::{ENDPOINTS, Endpoint};
 use crate::error::ApiError;
-pub use crate::state::{AppState, SharedState};
+pub use crate::state::{AppState, Options, SharedState};
 
 /// The routes: Feishu's (one per row of the endpoint table), larkdesk's admin API, and
 /// Feishu's plain 404.
@@ -43,12 +44,16 @@ pub fn router(state: SharedState) -> Router {
         let method = MethodFilter::try_from(spec.method.clone()).expect("the table uses standard methods");
         router.route(spec.path, handler(spec.endpoint, method))
     });
+    let feishu = match state.metrics {
+        Some(_) => feishu.route(metrics::PATH, axum::routing::get(metrics::metrics)),
+        None => feishu,
+    };
     feishu
         .route(health::HEALTHZ, axum::routing::get(health::healthz))
         .route(health::READYZ, axum::routing::get(health::readyz))
         .route(openapi::PATH, axum::routing::get(openapi::serve))
-        .route(metrics::PATH, axum::routing::get(metrics::metrics))
         .nest(admin::PREFIX, admin::router(state.clone()))
+        .merge(console::router())
         // Feishu's gateway answers unknown paths and wrong methods alike with a plain-text 404.
         .fallback(page_not_found)
         .method_not_allowed_fallback(page_not_found)
@@ -101,17 +106,35 @@ async fn frame_request(
         let may_write = !matches!(method, axum::http::Method::GET | axum::http::Method::HEAD);
         let uri = request.uri().clone();
         let started = std::time::Instant::now();
-        let response = if state.journal.enabled() && !journal::skipped(uri.path()) {
-            journaled(&state, request, next, started).await
-        } else {
-            run_with_body(&state, request, next).await
+        // Boxed once: this future holds the whole request's state (kilobytes), and the layers
+        // around it (task-local scopes, the middleware's own box) would otherwise move it by
+        // value, a memcpy of all of it each time.
+        let run = Box::pin(async {
+            if state.journal.enabled() && !journal::skipped(uri.path()) {
+                journaled(&state, request, next, started).await
+            } else {
+                run_with_body(&state, request, next).await
+            }
+        });
+        let response = match &state.metrics {
+            Some(metrics) => {
+                let (response, endpoint, code) = metrics::noting(run).await;
+                metrics.observe(
+                    endpoint,
+                    admin_request,
+                    response.status().as_u16(),
+                    code,
+                    started.elapsed(),
+                );
+                response
+            }
+            None => run.await,
         };
         if may_write {
             state.tickets.bump();
         }
         let status = response.status().as_u16();
         let elapsed = started.elapsed();
-        state.metrics.observe(status, elapsed);
         if response.status().is_server_error() {
             let latency_ms = elapsed.as_secs_f64() * 1e3;
             tracing::error!(%method, path = uri.path(), status, latency_ms, log_id = %logid::current(), "request failed");
@@ -248,6 +271,10 @@ async fn body_allowance(
         .is_some_and(|rest| rest.starts_with('/'))
     {
         admin::check_admin(state, headers).await?;
+        return Ok(body::Allowance::Full);
+    }
+    // A console form of a signed-in browser (a long reply); sign-in forms stay small.
+    if path.starts_with("/console/") && console::has_session(state, headers) {
         return Ok(body::Allowance::Full);
     }
     Ok(body::Allowance::Small)

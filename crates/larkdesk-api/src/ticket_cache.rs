@@ -50,6 +50,20 @@ impl Weighter<PageKey, Entry<Bytes>> for PageWeighter {
     }
 }
 
+/// How often a cache served a request, and how often it had to render.
+#[derive(Debug, Default)]
+pub struct HitCounts {
+    pub hits: AtomicU64,
+    pub misses: AtomicU64,
+}
+
+impl HitCounts {
+    fn count(&self, missed: bool) {
+        let counter = if missed { &self.misses } else { &self.hits };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 pub struct TicketCache {
     /// `None` when caching is off.
     entries: Option<Memo<(i64, i64), Entry<Bytes>>>,
@@ -57,6 +71,10 @@ pub struct TicketCache {
     pages: Option<Memo<PageKey, Entry<Bytes>, PageWeighter>>,
     ttl: Duration,
     generation: AtomicU64,
+    /// Of `GET /tickets/:id` bodies.
+    pub ticket_counts: std::sync::Arc<HitCounts>,
+    /// Of `GET /tickets` pages.
+    pub page_counts: std::sync::Arc<HitCounts>,
 }
 
 impl TicketCache {
@@ -76,6 +94,8 @@ impl TicketCache {
             }),
             ttl,
             generation: AtomicU64::new(0),
+            ticket_counts: Default::default(),
+            page_counts: Default::default(),
         }
     }
 
@@ -101,6 +121,7 @@ impl TicketCache {
     async fn cached<K, V, W, E>(
         &self,
         memo: Option<&Memo<K, Entry<V>, W>>,
+        counts: &HitCounts,
         key: &K,
         render: impl Future<Output = Result<V, E>>,
     ) -> Result<V, E>
@@ -110,14 +131,19 @@ impl TicketCache {
         W: Weighter<K, Entry<V>> + Clone,
     {
         let Some(memo) = memo else {
+            counts.count(true);
             return render.await;
         };
         let generation = self.generation();
+        // Set when this request's own render runs (a request that waited for another's render
+        // of the same key was served without rendering: a hit).
+        let rendered = std::sync::atomic::AtomicBool::new(false);
         let entry = memo
             .get_or_load(
                 key,
                 Self::fresh(generation),
                 async {
+                    rendered.store(true, Ordering::Relaxed);
                     let value = render.await?;
                     let expires = Instant::now() + self.ttl;
                     Ok(Entry {
@@ -128,8 +154,9 @@ impl TicketCache {
                 },
                 |_| self.generation() == generation,
             )
-            .await?;
-        Ok(entry.value)
+            .await;
+        counts.count(rendered.load(Ordering::Relaxed));
+        Ok(entry?.value)
     }
 
     /// The rendered `GET /tickets/:id` body of a ticket.
@@ -139,8 +166,13 @@ impl TicketCache {
         ticket_id: i64,
         render: impl Future<Output = Result<Bytes, E>>,
     ) -> Result<Bytes, E> {
-        self.cached(self.entries.as_ref(), &(helpdesk_row, ticket_id), render)
-            .await
+        self.cached(
+            self.entries.as_ref(),
+            &self.ticket_counts,
+            &(helpdesk_row, ticket_id),
+            render,
+        )
+        .await
     }
 
     /// A rendered `GET /tickets` page.
@@ -149,7 +181,8 @@ impl TicketCache {
         key: &PageKey,
         render: impl Future<Output = Result<Bytes, E>>,
     ) -> Result<Bytes, E> {
-        self.cached(self.pages.as_ref(), key, render).await
+        self.cached(self.pages.as_ref(), &self.page_counts, key, render)
+            .await
     }
 
     /// The total of `filter` in a helpdesk, when counted since the last write.

@@ -255,6 +255,20 @@ impl Replay {
         self.clock.as_ref().map(|clock| clock.metrics(&self.ticket))
     }
 
+    /// The spans (ms) the clock stood still for so far — pending, or closed before a reopen —
+    /// as `actual_processing_time` leaves them out (before clipping to the agent's entry); a
+    /// pending span still open ends at `now_ms`. Empty for imported tickets, which have no clock.
+    pub fn paused_spans(&self, now_ms: i64) -> Vec<(i64, i64)> {
+        let Some(clock) = &self.clock else {
+            return Vec::new();
+        };
+        let mut spans = clock.pauses.clone();
+        if clock.phase == Phase::Pending {
+            spans.push((clock.phase_since, now_ms.max(clock.phase_since)));
+        }
+        spans
+    }
+
     /// The ticket so far, with its derived durations, and the state to resume from.
     pub fn finish(self) -> (Ticket, ReplayState) {
         let metrics = self.metrics();
@@ -2239,5 +2253,24 @@ mod tests {
             let whole = project("1", "h", &log).unwrap();
             prop_assert_eq!(without_metrics(&resumed), without_metrics(&whole));
         }
+    }
+    #[test]
+    fn paused_spans_are_the_pending_and_reopened_gaps() {
+        let events = vec![
+            created(at(0), false),
+            enter(at(10), A),
+            status(at(20), 4),
+            status(at(50), 2),
+            close(at(60), 51, Some(A)),
+            reopen(at(90)),
+            status(at(100), 4),
+        ];
+        let replay = replay("1", "1", &events).unwrap();
+        assert_eq!(
+            replay.paused_spans(at(130)),
+            vec![(at(20), at(50)), (at(60), at(90)), (at(100), at(130))]
+        );
+        let imported = Replay::new("1", "1");
+        assert!(imported.paused_spans(at(130)).is_empty());
     }
 }

@@ -23,6 +23,7 @@ use rand::Rng;
 use sha2::{Digest, Sha256};
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use larkdesk_store::prelude::*;
 
@@ -43,6 +44,29 @@ pub struct DeliveryConfig {
     /// May events go to loopback and private addresses (`--event-allow-private`)? Link-local and
     /// metadata addresses are refused regardless (see [`larkdesk_domain::event_target`]).
     pub allow_private: bool,
+    /// Counts of the worker's outcomes, for metrics.
+    pub stats: Arc<DeliveryStats>,
+}
+
+/// How the worker's delivery attempts ended, counted since the process started.
+#[derive(Debug, Default)]
+pub struct DeliveryStats {
+    pub delivered: AtomicU64,
+    /// Failed attempts that will be retried.
+    pub retried: AtomicU64,
+    /// Failed attempts after which the delivery is given up.
+    pub failed: AtomicU64,
+}
+
+impl DeliveryStats {
+    fn count(&self, outcome: &DeliveryOutcome) {
+        let counter = match outcome {
+            DeliveryOutcome::Delivered { .. } => &self.delivered,
+            DeliveryOutcome::Retry { .. } => &self.retried,
+            DeliveryOutcome::Failed { .. } => &self.failed,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 impl Default for DeliveryConfig {
@@ -56,6 +80,7 @@ impl Default for DeliveryConfig {
             poll: Duration::from_millis(250),
             timeout: Duration::from_secs(3),
             allow_private: false,
+            stats: Arc::default(),
         }
     }
 }
@@ -291,12 +316,24 @@ async fn deliver_one(
         },
     };
     tracing::debug!(event_id = %delivery.event_id, event_type = %delivery.event_type, ?outcome, "event delivery");
+    config.stats.count(&outcome);
     if let Err(e) = store.finish_delivery(delivery.id, &outcome).await {
         tracing::warn!(error = %e, "event delivery: outcome not recorded; it will be delivered again");
     }
 }
 
 /// Run the delivery worker until the process ends.
+/// Deliver a pending or failed event again now (the console's delivery log).
+pub async fn retry(store: &dyn Store, clock: &Clock, event_id: &str) -> crate::Result<()> {
+    if store.retry_delivery(event_id, clock.now_ms()).await? {
+        Ok(())
+    } else {
+        Err(crate::Error::invalid(format!(
+            "no pending or failed delivery of event {event_id}: delivered ones are not sent again"
+        )))
+    }
+}
+
 pub async fn run(store: Arc<dyn Store>, clock: Clock, config: DeliveryConfig) {
     let client = http_client(&config);
     loop {

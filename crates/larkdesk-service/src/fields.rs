@@ -130,6 +130,21 @@ impl Fields {
         Ok((items, next))
     }
 
+    /// The visible field definitions of a helpdesk, in creation order, without their people's
+    /// profiles (the console's ticket form; at most 200).
+    pub async fn definitions(
+        &self,
+        helpdesk: &larkdesk_store::Helpdesk,
+    ) -> Result<Vec<TicketCustomizedField>> {
+        Ok(self
+            .store
+            .list_fields(helpdesk, Some(true), 0, 200)
+            .await?
+            .into_iter()
+            .map(|(_, field)| field)
+            .collect())
+    }
+
     /// Every field of the caller's helpdesk (optionally only visible ones).
     pub async fn all(&self, caller: &Caller, visible: Option<bool>) -> Result<Vec<TicketCustomizedField>> {
         let rows = self

@@ -85,6 +85,8 @@ pub struct Services {
     pub faqs: faqs::Faqs,
     pub notifications: notifications::Notifications,
     pub subscriptions: subscriptions::Subscriptions,
+    /// The event delivery worker's outcomes (the worker is started by the binary).
+    pub deliveries: Arc<delivery::DeliveryStats>,
 }
 
 impl Services {
@@ -101,6 +103,7 @@ impl Services {
             faqs: faqs::Faqs::new(store.clone(), clock.clone()),
             notifications: notifications::Notifications::new(store.clone(), clock.clone()),
             subscriptions: subscriptions::Subscriptions::new(store.clone()),
+            deliveries: Arc::default(),
             store,
             clock,
         }

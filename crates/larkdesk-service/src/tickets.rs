@@ -29,6 +29,14 @@ use crate::{Caller, Clock, Error, Result, outbox};
 /// `channel` of tickets opened through the API (`start_service`).
 pub const CHANNEL_OPEN_API: i64 = 9;
 
+/// A ticket as `GET /tickets/:id` shows it.
+#[derive(Debug)]
+pub enum Rendered {
+    /// JSON of the wire `Ticket`, as its last write rendered it.
+    Json(String),
+    Ticket(Box<Ticket>),
+}
+
 /// The ticket use cases over one store and clock.
 #[derive(Clone)]
 pub struct Tickets {
@@ -177,6 +185,15 @@ impl Tickets {
         Ok(self.store.ticket(helpdesk, id).await?)
     }
 
+    /// The ticket as `GET /tickets/:id` shows it: its current render when there is one (see
+    /// [`TicketStore::rendered_ticket`]), else read from its projection.
+    pub async fn get_rendered(&self, helpdesk: &Helpdesk, id: TicketId) -> Result<Rendered> {
+        if let Some(json) = self.store.rendered_ticket(helpdesk, id).await? {
+            return Ok(Rendered::Json(json));
+        }
+        Ok(Rendered::Ticket(Box::new(self.get(helpdesk, id).await?)))
+    }
+
     /// See [`TicketStore::list_tickets`].
     pub async fn list(
         &self,
@@ -199,6 +216,36 @@ impl Tickets {
             .store
             .list_tickets(helpdesk, filter, known_total, offset, limit)
             .await?)
+    }
+
+    /// A page of the helpdesk's tickets for the console's queue, newest first, of any of
+    /// `statuses` (all when empty), after `before` (see [`TicketStore::ticket_page`]). Several
+    /// statuses are read one index range each and merged, so no page sorts more than
+    /// `statuses.len() * limit` rows.
+    pub async fn page(
+        &self,
+        helpdesk: &Helpdesk,
+        statuses: &[i64],
+        before: Option<(i64, TicketId)>,
+        limit: i64,
+    ) -> Result<Vec<Ticket>> {
+        let limit = limit.clamp(1, 200);
+        if statuses.is_empty() {
+            return Ok(self.store.ticket_page(helpdesk, None, before, limit).await?);
+        }
+        let mut merged = Vec::new();
+        for status in statuses {
+            merged.extend(
+                self.store
+                    .ticket_page(helpdesk, Some(*status), before, limit)
+                    .await?,
+            );
+        }
+        merged.sort_by(|a, b| {
+            (b.created_at, ticket_order(&b.ticket_id)).cmp(&(a.created_at, ticket_order(&a.ticket_id)))
+        });
+        merged.truncate(usize::try_from(limit).unwrap_or(200));
+        Ok(merged)
     }
 
     pub async fn messages(
@@ -272,10 +319,20 @@ impl Tickets {
     /// Open a conversation for a user of the tenant: a ticket (channel 9, Open API) and its
     /// chat. Appointed agents enter at once. Returns the chat id and the ticket.
     pub async fn start_service(&self, caller: &Caller, req: StartService) -> Result<(String, Ticket)> {
+        self.open_conversation(&caller.helpdesk, req).await
+    }
+
+    /// [`Self::start_service`] on a helpdesk (whose tenant the user must belong to), as the
+    /// console's guest view opens a conversation.
+    pub async fn open_conversation(
+        &self,
+        helpdesk: &Helpdesk,
+        req: StartService,
+    ) -> Result<(String, Ticket)> {
         if !req.appointed_agents.is_empty() && !req.human_service {
             return Err(Error::invalid("appointed_agents needs human_service=true"));
         }
-        let guest = match self.store.user(caller.app.tenant_id, &req.open_id).await {
+        let guest = match self.store.user(helpdesk.tenant_id, &req.open_id).await {
             Ok(u) => u.user.id,
             Err(larkdesk_store::StoreError::NotFound) => {
                 return Err(Error::invalid("open_id is not a user of this tenant"));
@@ -283,7 +340,7 @@ impl Tickets {
             Err(e) => return Err(e.into()),
         };
         for agent in &req.appointed_agents {
-            self.agent(&caller.helpdesk, agent).await?;
+            self.agent(helpdesk, agent).await?;
         }
         let mut events = vec![self.at(
             Actor::Guest(guest.clone()),
@@ -299,7 +356,7 @@ impl Tickets {
         let chat_id = ids::new_chat_id();
         let ticket = create(
             &*self.store,
-            &caller.helpdesk,
+            helpdesk,
             TicketId::generate(),
             &chat_id,
             events,
@@ -307,6 +364,51 @@ impl Tickets {
         )
         .await?;
         Ok((chat_id, ticket))
+    }
+
+    /// The stored form of `(field id, value)` pairs; an unknown field is refused.
+    async fn field_values(
+        &self,
+        helpdesk: &Helpdesk,
+        pairs: Vec<(String, String)>,
+    ) -> Result<Vec<FieldValue>> {
+        let mut fields = Vec::new();
+        for (field_id, value) in pairs {
+            let def = match self.store.field(helpdesk, &field_id).await {
+                Ok(def) => def,
+                Err(larkdesk_store::StoreError::NotFound) => {
+                    return Err(Error::invalid(format!("unknown customized field {field_id}")));
+                }
+                Err(e) => return Err(e.into()),
+            };
+            fields.push(FieldValue {
+                id: def.ticket_customized_field_id,
+                value,
+                key_name: def.key_name,
+                display_name: def.display_name,
+                position: def.position.parse().unwrap_or_default(),
+                required: def.required,
+                editable: def.editable,
+            });
+        }
+        Ok(fields)
+    }
+
+    /// An agent sets customized fields of a ticket (the console's ticket view).
+    pub async fn set_fields(
+        &self,
+        helpdesk: &Helpdesk,
+        id: TicketId,
+        agent_id: &str,
+        pairs: Vec<(String, String)>,
+    ) -> Result<Ticket> {
+        let agent = self.agent(helpdesk, agent_id).await?;
+        let fields = self.field_values(helpdesk, pairs).await?;
+        if fields.is_empty() {
+            return Err(Error::invalid("no customized field to set"));
+        }
+        let event = self.at(Actor::Agent(agent), EventKind::CustomizedFieldsSet { fields });
+        change(&*self.store, helpdesk, id, |_, _| Ok(vec![event])).await
     }
 
     /// Change ticket data (`PUT /tickets/:id`).
@@ -330,25 +432,9 @@ impl Tickets {
             }
             tagged = Some(self.store.tags_for_names(&caller.helpdesk, &names).await?);
         }
-        let mut fields = Vec::new();
-        for (field_id, value) in req.customized_fields.unwrap_or_default() {
-            let def = match self.store.field(&caller.helpdesk, &field_id).await {
-                Ok(def) => def,
-                Err(larkdesk_store::StoreError::NotFound) => {
-                    return Err(Error::invalid(format!("unknown customized field {field_id}")));
-                }
-                Err(e) => return Err(e.into()),
-            };
-            fields.push(FieldValue {
-                id: def.ticket_customized_field_id,
-                value,
-                key_name: def.key_name,
-                display_name: def.display_name,
-                position: def.position.parse().unwrap_or_default(),
-                required: def.required,
-                editable: def.editable,
-            });
-        }
+        let fields = self
+            .field_values(&caller.helpdesk, req.customized_fields.unwrap_or_default())
+            .await?;
         let actor = caller.actor();
         let at = |kind| self.at(actor.clone(), kind);
         change(&*self.store, &caller.helpdesk, id, |current, state| {
@@ -700,6 +786,9 @@ impl Tickets {
                 tx.replace(id, replayed.ticket(), replayed.state(), &messages)
                     .await?;
             }
+            // Renders too: one may be missing (tickets stored before renders were kept) or made
+            // at an older directory version.
+            render(&mut *tx, &helpdesk, &[(id, replayed.ticket())]).await?;
             tx.commit().await?;
             report.tickets += 1;
         }
@@ -725,14 +814,25 @@ impl Tickets {
                 state: &c.state,
             })
             .collect();
+        let projections: Vec<(TicketId, &Ticket)> = batch
+            .iter()
+            .zip(&created)
+            .map(|(t, c)| (t.id, &c.after))
+            .collect();
         let mut tx = self.store.begin_write().await?;
         tx.insert(helpdesk, &rows).await?;
+        render(&mut *tx, helpdesk, &projections).await?;
         tx.commit().await?;
         Ok(())
     }
 }
 
 /// The id of the message an event posts, if it posts one.
+/// A ticket id as a number, for ordering (ids are digit strings of one length as a rule).
+fn ticket_order(id: &str) -> u64 {
+    id.parse().unwrap_or(0)
+}
+
 fn message_id_of(kind: &EventKind) -> Option<String> {
     match kind {
         EventKind::Message { message_id, .. } => Some(message_id.clone()),
@@ -764,7 +864,7 @@ pub async fn create(
         state: &change.state,
     };
     tx.insert(helpdesk, &[row]).await?;
-    let ticket = finish(&mut *tx, helpdesk, chat_id, &change).await?;
+    let ticket = finish(&mut *tx, helpdesk, id, chat_id, &change).await?;
     tx.commit().await?;
     Ok(ticket)
 }
@@ -787,7 +887,7 @@ pub async fn change(
     let new = decide(current.ticket(), current.state())?;
     let change = current.append(new)?;
     tx.append(id, &change).await?;
-    let ticket = finish(&mut *tx, helpdesk, &locked.chat_id, &change).await?;
+    let ticket = finish(&mut *tx, helpdesk, id, &locked.chat_id, &change).await?;
     tx.commit().await?;
     Ok(ticket)
 }
@@ -816,20 +916,42 @@ pub async fn import(store: &dyn Store, helpdesk: &Helpdesk, ticket: &Ticket) -> 
         .map(drop)
 }
 
+/// Fill the people of projections from the directory and keep each ticket's `GET /tickets/:id`
+/// render, in the transaction that wrote them; the tickets with their people's profiles.
+async fn render(
+    tx: &mut dyn TicketWrite,
+    helpdesk: &Helpdesk,
+    projections: &[(TicketId, &Ticket)],
+) -> Result<Vec<Ticket>> {
+    let mut tickets: Vec<Ticket> = projections.iter().map(|(_, t)| (*t).clone()).collect();
+    let profiles = tx.profiles(helpdesk.tenant_id, &people_named(&tickets)).await?;
+    fill_people(&profiles.people, &mut tickets);
+    // A ticket holds strings, numbers, lists and string-keyed objects: it always serializes.
+    let bodies: Vec<String> = tickets
+        .iter()
+        .map(|t| serde_json::to_string(t).expect("a ticket serializes to JSON"))
+        .collect();
+    let renders: Vec<(TicketId, &str)> = projections
+        .iter()
+        .zip(&bodies)
+        .map(|((id, _), body)| (*id, body.as_str()))
+        .collect();
+    tx.put_renders(helpdesk, profiles.directory_version, &renders)
+        .await?;
+    Ok(tickets)
+}
+
 /// Queue what a change pushes to subscribed apps, in its transaction, and return the ticket
 /// after it with its people's profiles.
 async fn finish(
     tx: &mut dyn TicketWrite,
     helpdesk: &Helpdesk,
+    id: TicketId,
     chat_id: &str,
     change: &Appended,
 ) -> Result<Ticket> {
     let subscribers = tx.subscribers(helpdesk.id).await?;
-    let mut after = change.after.clone();
-    let people = tx
-        .profiles(helpdesk.tenant_id, &people_named(std::slice::from_ref(&after)))
-        .await?;
-    fill_people(&people, std::slice::from_mut(&mut after));
+    let after = render(tx, helpdesk, &[(id, &change.after)]).await?.remove(0);
     if !subscribers.is_empty() {
         // Only the stage, status and update time of the ticket before are notified, never its
         // people, so it needs no profiles.

@@ -64,9 +64,16 @@ const FAILED_GROUPS_KEPT: usize = 64;
 const MAX_KNOWN_STATEMENTS: usize = 256;
 
 /// One SQLite database file: its readers, its writer and its checkpointer.
+/// `$1`…`$16`, so that binding the usual statement's parameters formats no names.
+const PARAMETER_NAMES: [&str; 16] = [
+    "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12", "$13", "$14", "$15", "$16",
+];
+
 pub struct Direct {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
+    /// Reader connections out of `idle`, in use.
+    reading: AtomicUsize,
     writer: Arc<tokio::sync::Mutex<WriterState>>,
     /// Writers waiting for their first turn (not those waiting to learn how their group ended).
     waiting: AtomicUsize,
@@ -99,6 +106,7 @@ impl Direct {
         let direct = Arc::new(Self {
             path: path.to_owned(),
             idle: Mutex::new(Vec::new()),
+            reading: AtomicUsize::new(0),
             writer: Arc::new(tokio::sync::Mutex::new(WriterState {
                 conn: writer,
                 group: None,
@@ -118,22 +126,33 @@ impl Direct {
 
     fn take(&self) -> StoreResult<Connection> {
         let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        match idle {
-            Some(conn) => Ok(conn),
+        let conn = match idle {
+            Some(conn) => conn,
             None => {
                 let conn = connect(&self.path)?;
                 // A reader: it can never write, whatever statement it is given.
                 conn.pragma_update(None, "query_only", true).map_err(driver)?;
-                Ok(conn)
+                conn
             }
-        }
+        };
+        self.reading.fetch_add(1, Ordering::Relaxed);
+        Ok(conn)
     }
 
     fn put(&self, conn: Connection) {
+        self.reading.fetch_sub(1, Ordering::Relaxed);
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         if idle.len() < MAX_IDLE {
             idle.push(conn);
         }
+    }
+
+    /// Reader connections `(open, idle)`.
+    pub(crate) fn readers(&self) -> (u32, u32) {
+        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).len();
+        let reading = self.reading.load(Ordering::Relaxed);
+        let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        (count(idle + reading), count(idle))
     }
 
     /// Every row of `sql` with `args` bound, read on a reader connection.
@@ -203,10 +222,11 @@ impl Direct {
     ) -> StoreResult<(Vec<OwnedRow>, u64)> {
         let mut stmt = conn.prepare_cached(sql).map_err(driver)?;
         for (i, arg) in args.iter().enumerate() {
-            let index = stmt
-                .parameter_index(&format!("${}", i + 1))
-                .map_err(driver)?
-                .unwrap_or(i + 1);
+            let name = match PARAMETER_NAMES.get(i) {
+                Some(name) => std::borrow::Cow::Borrowed(*name),
+                None => std::borrow::Cow::Owned(format!("${}", i + 1)),
+            };
+            let index = stmt.parameter_index(&name).map_err(driver)?.unwrap_or(i + 1);
             stmt.raw_bind_parameter(index, to_value(arg)).map_err(driver)?;
         }
         let names = self.column_names(sql, &stmt);

@@ -72,6 +72,23 @@ pub const LIST_CAP: i64 = 10_000;
 /// Everything larkdesk persists. Implementations must be safe to share between instances
 /// pointing at the same database. Calling a method on a `dyn Store` needs its resource trait in
 /// scope: `use larkdesk_store::prelude::*`.
+/// People's directory profiles by open_id, read at one version of the tenant's directory.
+#[derive(Debug, Clone, Default)]
+pub struct Profiles {
+    pub people: HashMap<String, TicketUser>,
+    /// Bumped by every change to a stored profile (not by new people).
+    pub directory_version: i64,
+}
+
+/// How many database connections a store holds, and how many of them are busy.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolUsage {
+    /// The name of the pool (`reads`, `writes`, `direct_reads`).
+    pub pool: &'static str,
+    pub open: u32,
+    pub idle: u32,
+}
+
 pub trait Store:
     AccountStore
     + TicketStore
@@ -125,6 +142,8 @@ pub trait AccountStore: Send + Sync {
     /// The migrations this build brings that the database has not applied, as "0006 tickets
     /// keyed by ticket id" (empty: up to date). Fails when the database cannot be reached.
     async fn pending_migrations(&self) -> StoreResult<Vec<String>>;
+    /// The connection pools' sizes and idle connections, for metrics.
+    fn pool_usage(&self) -> Vec<PoolUsage>;
 
     /// Every tenant, app and helpdesk, oldest first (the admin lists).
     async fn tenants(&self) -> StoreResult<Vec<Tenant>>;
@@ -181,6 +200,10 @@ pub trait TicketStore: Send + Sync {
     /// A ticket of this helpdesk with its people's directory profiles; `NotFound` for other
     /// helpdesks' tickets.
     async fn ticket(&self, helpdesk: &Helpdesk, id: TicketId) -> StoreResult<Ticket>;
+    /// The ticket as `GET /tickets/:id` shows it (JSON of the wire `Ticket`), rendered by the
+    /// write that last changed it; `None` when there is no render or when a profile in the
+    /// tenant's directory changed since (read [`TicketStore::ticket`] then).
+    async fn rendered_ticket(&self, helpdesk: &Helpdesk, id: TicketId) -> StoreResult<Option<String>>;
     async fn ticket_events(&self, helpdesk: &Helpdesk, id: TicketId) -> StoreResult<Vec<TicketEvent>>;
     /// `(total capped at 10,000, page)`, newest first (`created_at`, then `ticket_id`). A
     /// `known_total` (the caller counted the same filter before, with nothing written since)
@@ -193,6 +216,17 @@ pub trait TicketStore: Send + Sync {
         offset: i64,
         limit: i64,
     ) -> StoreResult<(i64, Vec<Ticket>)>;
+    /// One page of a helpdesk's tickets, newest first (`created_at`, then `ticket_id`), of one
+    /// status or all, starting after the position `before` (`(created_at, ticket_id)` of the
+    /// last ticket of the previous page). Keyset paging on the `(helpdesk, [status,] created_at,
+    /// ticket_id)` indexes: a page costs the same however deep it is, and nothing is counted.
+    async fn ticket_page(
+        &self,
+        helpdesk: &Helpdesk,
+        status: Option<i64>,
+        before: Option<(i64, TicketId)>,
+        limit: i64,
+    ) -> StoreResult<Vec<Ticket>>;
     /// Messages of a ticket in time order, optionally within an inclusive ms range.
     async fn list_messages(
         &self,
@@ -263,12 +297,17 @@ pub trait TicketWrite: Send {
     ) -> StoreResult<()>;
     /// Add people to the directory; people it knows keep their profile (and agents stay agents).
     async fn add_people(&mut self, tenant: TenantRowId, people: &[(&TicketUser, bool)]) -> StoreResult<()>;
-    /// Directory profiles of these people, by open_id (people it does not know are left out).
-    async fn profiles(
+    /// Directory profiles of these people, by open_id (people it does not know are left out),
+    /// and the directory's version they were read at (see [`TicketWrite::put_renders`]).
+    async fn profiles(&mut self, tenant: TenantRowId, open_ids: &[String]) -> StoreResult<Profiles>;
+    /// Keep tickets' `GET /tickets/:id` renders (JSON of the wire `Ticket`, people filled from
+    /// profiles read at `directory_version`), replacing older ones.
+    async fn put_renders(
         &mut self,
-        tenant: TenantRowId,
-        open_ids: &[String],
-    ) -> StoreResult<HashMap<String, TicketUser>>;
+        helpdesk: &Helpdesk,
+        directory_version: i64,
+        renders: &[(TicketId, &str)],
+    ) -> StoreResult<()>;
     /// Apps with event settings subscribed to this helpdesk's events.
     async fn subscribers(&mut self, helpdesk: HelpdeskRowId) -> StoreResult<Vec<Subscriber>>;
     async fn enqueue(&mut self, entries: &[OutboxEntry]) -> StoreResult<()>;
@@ -507,8 +546,14 @@ pub trait EventStore: Send + Sync {
     /// not handed out again until the lease runs out.
     async fn claim_deliveries(&self, now_ms: i64, lease_ms: i64, limit: i64) -> StoreResult<Vec<Delivery>>;
     async fn finish_delivery(&self, id: i64, outcome: &DeliveryOutcome) -> StoreResult<()>;
+    /// Deliver a pending or failed event again as soon as a worker is free (`next_attempt_at =
+    /// now_ms`, a failed one pending again, its attempts kept). `false` when no pending or failed
+    /// delivery has this event id.
+    async fn retry_delivery(&self, event_id: &str, now_ms: i64) -> StoreResult<bool>;
     /// The newest deliveries first, optionally of one app (public app_id).
     async fn deliveries(&self, app_id: Option<&str>, limit: i64) -> StoreResult<Vec<DeliveryRecord>>;
+    /// Deliveries still to be made (pending, whether due or waiting to retry).
+    async fn outbox_pending(&self) -> StoreResult<i64>;
 }
 
 /// What a store's connections are set up for.

@@ -142,10 +142,10 @@ fn unset_time() -> i64 {
     -1
 }
 
-/// `data` of `GET /tickets/:ticket_id`.
+/// `data` of `GET /tickets/:ticket_id` (`T`: the ticket, or its JSON already rendered).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct GetTicketData {
-    pub ticket: Ticket,
+pub struct GetTicketData<T = Ticket> {
+    pub ticket: T,
 }
 
 /// A chat message of a ticket, as listed by `GET /tickets/:id/messages`.

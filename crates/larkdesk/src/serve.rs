@@ -27,6 +27,10 @@ pub struct ServeArgs {
     #[arg(long, env = "LARKDESK_NO_RATE_LIMIT")]
     no_rate_limit: bool,
 
+    /// Count nothing for and serve no `GET /metrics` (for measuring what metrics cost).
+    #[arg(long, env = "LARKDESK_NO_METRICS")]
+    no_metrics: bool,
+
     /// Override one endpoint's per-second limit, e.g. get_ticket=20 (0 = unlimited). Repeatable;
     /// the variable takes a comma-separated list.
     #[arg(
@@ -112,6 +116,11 @@ pub struct ServeArgs {
     #[arg(long, env = "LARKDESK_JOURNAL")]
     journal: Option<usize>,
 
+    /// Seconds a web console session lasts (`/console`); sessions also end at restart.
+    #[arg(long, env = "LARKDESK_CONSOLE_SESSION_SECS", default_value_t = larkdesk_api::console::DEFAULT_SESSION_SECS,
+        value_parser = clap::value_parser!(u64).range(1..=30 * 24 * 60 * 60))]
+    console_session_secs: u64,
+
     /// Seconds open requests get to finish after SIGTERM/Ctrl-C before their connections are
     /// closed (below Docker's 10 s default stop timeout).
     #[arg(long, env = "LARKDESK_SHUTDOWN_GRACE_SECS", default_value_t = 8)]
@@ -162,16 +171,20 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs) -> anyhow::Result<()> {
         std::time::Duration::from_millis(args.body_timeout_ms),
         usize::try_from(args.body_memory_mib * 1024 * 1024)?,
     );
-    let state = larkdesk_api::AppState::new(
-        store.clone(),
-        limits,
-        clock.clone(),
+    let options = larkdesk_api::Options {
         ticket_cache_ttl,
-        args.event_allow_private,
-        journal,
+        event_allow_private: args.event_allow_private,
+        journal_capacity: journal,
         bodies,
-    )
-    .await?;
+        metrics: !args.no_metrics,
+    };
+    let state = larkdesk_api::AppState::new(store.clone(), limits, clock.clone(), options).await?;
+    // Demo mode (the default profile): agents sign in to the console by picking one, and the
+    // guest view is on.
+    state.console.set_demo(!args.no_demo);
+    state
+        .console
+        .set_ttl(std::time::Duration::from_secs(args.console_session_secs));
 
     if let Some(demo) = &demo {
         created.insert("demo".into(), serde_json::to_value(demo)?);
@@ -200,6 +213,7 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs) -> anyhow::Result<()> {
             lease: std::time::Duration::from_secs(args.event_lease_secs),
             timeout: std::time::Duration::from_secs(args.event_timeout_secs),
             allow_private: args.event_allow_private,
+            stats: state.services.deliveries.clone(),
             ..Default::default()
         };
         tokio::spawn(delivery::run(store, clock, config));

@@ -34,6 +34,7 @@ impl TokenFailure {
             Self::BadSecret => (10014, "app secret invalid".to_owned()),
             Self::Internal => (155000, "Internal error".to_owned()),
         };
+        crate::metrics::note_code(code);
         respond(
             StatusCode::OK,
             &TokenErrorResponse {
@@ -75,6 +76,7 @@ pub async fn tenant_access_token(
     State(state): State<SharedState>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    crate::metrics::note_endpoint(crate::endpoints::Endpoint::TenantAccessToken);
     match issue(&state, TokenKind::Tenant, body).await {
         Ok((tenant_access_token, expire)) => respond(
             StatusCode::OK,
@@ -93,6 +95,7 @@ pub async fn app_access_token(
     State(state): State<SharedState>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    crate::metrics::note_endpoint(crate::endpoints::Endpoint::AppAccessToken);
     match issue(&state, TokenKind::App, body).await {
         Ok((app_access_token, expire)) => respond(
             StatusCode::OK,

@@ -132,6 +132,23 @@ impl<DB: Backend> EventStore for SqlStore<DB> {
         Ok(())
     }
 
+    async fn outbox_pending(&self) -> StoreResult<i64> {
+        sql("SELECT count(*) AS n FROM event_outbox WHERE status = 'pending'")
+            .fetch_one(&self.pool)
+            .await?
+            .int("n")
+    }
+
+    async fn retry_delivery(&self, event_id: &str, now_ms: i64) -> StoreResult<bool> {
+        let done = sql("UPDATE event_outbox SET status = 'pending', next_attempt_at = $2
+             WHERE event_id = $1 AND status IN ('pending', 'failed')")
+        .bind(event_id)
+        .bind(now_ms)
+        .execute(&self.writer)
+        .await?;
+        Ok(done > 0)
+    }
+
     async fn deliveries(&self, app_id: Option<&str>, limit: i64) -> StoreResult<Vec<DeliveryRecord>> {
         let mut q = Builder::new::<DB>(
             "SELECT o.event_id, a.app_id AS public_app_id, o.event_type, o.status, o.attempts, o.created_at,

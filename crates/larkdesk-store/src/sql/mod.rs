@@ -65,6 +65,7 @@ pub const RESET_ORDER: &[&str] = &[
     "ticket_images",
     "ticket_messages",
     "ticket_events",
+    "ticket_renders",
     "tickets",
     "faq_images",
     "faqs",
@@ -189,6 +190,27 @@ impl<DB: Backend> AccountStore for SqlStore<DB> {
             .map(|r| r.int("version"))
             .collect::<StoreResult<Vec<_>>>()?;
         Ok(crate::dialect::pending_migrations(&DB::migrator(), &applied))
+    }
+
+    fn pool_usage(&self) -> Vec<crate::PoolUsage> {
+        let sqlx_pool = |pool: &'static str, p: &Pool<DB>| crate::PoolUsage {
+            pool,
+            open: p.size(),
+            idle: u32::try_from(p.num_idle()).unwrap_or(u32::MAX),
+        };
+        let mut usage = vec![
+            sqlx_pool("reads", &self.pool),
+            sqlx_pool("writes", &self.writer.pool),
+        ];
+        if let Some(direct) = &self.direct {
+            let (open, idle) = direct.readers();
+            usage.push(crate::PoolUsage {
+                pool: "direct_reads",
+                open,
+                idle,
+            });
+        }
+        usage
     }
 
     async fn tenants(&self) -> StoreResult<Vec<Tenant>> {

@@ -1,7 +1,6 @@
 //! Tickets: the event log, the ticket projection, messages, list queries, and the write
 //! transaction the service changes them through.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -171,17 +170,37 @@ async fn profiles<'a, DB: Backend>(
     on: impl Into<On<'a, DB>>,
     tenant: TenantRowId,
     open_ids: &[String],
-) -> StoreResult<HashMap<String, TicketUser>> {
+) -> StoreResult<crate::Profiles> {
+    // From the tenant's row, so that the version comes with the profiles (one statement: one
+    // snapshot) even when nobody is found.
     let rows = sql(format!(
-        "SELECT {USER_COLUMNS} FROM users WHERE tenant_id = $1 AND open_id IN ({})",
+        "SELECT n.directory_version, {} FROM tenants n
+         LEFT JOIN users u ON u.tenant_id = n.id AND u.open_id IN ({})
+         WHERE n.id = $1",
+        USER_COLUMNS
+            .split(", ")
+            .map(|c| format!("u.{c}"))
+            .collect::<Vec<_>>()
+            .join(", "),
         DB::json_strings("$2")
     ))
     .bind(tenant)
     .bind(to_json(&open_ids))
     .fetch_all(on)
     .await?;
-    rows::profiles(&rows)
+    let directory_version = match rows.first() {
+        Some(row) => row.int("directory_version")?,
+        None => return Err(crate::StoreError::NotFound),
+    };
+    Ok(crate::Profiles {
+        people: rows::profiles(&rows)?,
+        directory_version,
+    })
 }
+
+/// `$1` ticket_id, `$2` helpdesk row id, `$3` tenant row id: the render, if current.
+const RENDERED_TICKET: &str = "SELECT r.body FROM ticket_renders r JOIN tenants n ON n.id = $3
+     WHERE r.ticket_id = $1 AND r.helpdesk_id = $2 AND r.directory_version = n.directory_version";
 
 #[async_trait]
 impl<DB: Backend> TicketStore for SqlStore<DB> {
@@ -208,6 +227,22 @@ impl<DB: Backend> TicketStore for SqlStore<DB> {
             .fetch_all(&self.pool)
             .await?;
         rows::ticket_with_people(&rows, &helpdesk.helpdesk_id)
+    }
+
+    async fn rendered_ticket(&self, helpdesk: &Helpdesk, id: TicketId) -> StoreResult<Option<String>> {
+        let rows = if let Some(direct) = &self.direct {
+            let args = [id.into(), helpdesk.id.into(), helpdesk.tenant_id.into()];
+            let rows = direct.read(RENDERED_TICKET, &args)?;
+            return rows.first().map(|r| r.text("body")).transpose();
+        } else {
+            sql(RENDERED_TICKET)
+                .bind(id)
+                .bind(helpdesk.id)
+                .bind(helpdesk.tenant_id)
+                .fetch_optional(&self.pool)
+                .await?
+        };
+        rows.map(|r| r.text("body")).transpose()
     }
 
     async fn ticket_events(&self, helpdesk: &Helpdesk, id: TicketId) -> StoreResult<Vec<TicketEvent>> {
@@ -256,8 +291,43 @@ impl<DB: Backend> TicketStore for SqlStore<DB> {
             .map(|r| rows::projection(r, &helpdesk.helpdesk_id))
             .collect::<StoreResult<Vec<_>>>()?;
         let people = profiles(&self.pool, helpdesk.tenant_id, &rows::people_named(&tickets)).await?;
-        rows::fill_people(&people, &mut tickets);
+        rows::fill_people(&people.people, &mut tickets);
         Ok((total, tickets))
+    }
+
+    async fn ticket_page(
+        &self,
+        helpdesk: &Helpdesk,
+        status: Option<i64>,
+        before: Option<(i64, TicketId)>,
+        limit: i64,
+    ) -> StoreResult<Vec<Ticket>> {
+        let mut page = Builder::new::<DB>(format!(
+            "SELECT {} FROM tickets t WHERE t.helpdesk_id = ",
+            self.statements.ticket_columns
+        ));
+        page.arg(helpdesk.id);
+        if let Some(status) = status {
+            page.push(" AND t.status = ").arg(status);
+        }
+        if let Some((created_at, ticket_id)) = before {
+            // A row value, which both SQLite and PostgreSQL read as a range on the index.
+            page.push(" AND (t.created_at, t.ticket_id) < (")
+                .arg(created_at)
+                .push(", ")
+                .arg(ticket_id)
+                .push(")");
+        }
+        page.push(" ORDER BY t.created_at DESC, t.ticket_id DESC LIMIT ")
+            .arg(limit.clamp(1, 500));
+        let rows = page.build().fetch_all(&self.pool).await?;
+        let mut tickets = rows
+            .iter()
+            .map(|r| rows::projection(r, &helpdesk.helpdesk_id))
+            .collect::<StoreResult<Vec<_>>>()?;
+        let people = profiles(&self.pool, helpdesk.tenant_id, &rows::people_named(&tickets)).await?;
+        rows::fill_people(&people.people, &mut tickets);
+        Ok(tickets)
     }
 
     async fn list_messages(
@@ -565,12 +635,38 @@ impl<DB: Backend> TicketWrite for SqlWrite<DB> {
         Ok(())
     }
 
-    async fn profiles(
-        &mut self,
-        tenant: TenantRowId,
-        open_ids: &[String],
-    ) -> StoreResult<HashMap<String, TicketUser>> {
+    async fn profiles(&mut self, tenant: TenantRowId, open_ids: &[String]) -> StoreResult<crate::Profiles> {
         profiles(&mut self.tx, tenant, open_ids).await
+    }
+
+    async fn put_renders(
+        &mut self,
+        helpdesk: &Helpdesk,
+        directory_version: i64,
+        renders: &[(TicketId, &str)],
+    ) -> StoreResult<()> {
+        for chunk in renders.chunks(ROWS_PER_INSERT) {
+            let mut b = Builder::new::<DB>(
+                "INSERT INTO ticket_renders (ticket_id, helpdesk_id, directory_version, body) VALUES ",
+            );
+            for (i, &(id, body)) in chunk.iter().enumerate() {
+                b.push(if i == 0 { "(" } else { ", (" });
+                b.arg(id)
+                    .push(", ")
+                    .arg(helpdesk.id)
+                    .push(", ")
+                    .arg(directory_version)
+                    .push(", ")
+                    .arg(body)
+                    .push(")");
+            }
+            b.push(
+                " ON CONFLICT (ticket_id) DO UPDATE SET helpdesk_id = excluded.helpdesk_id,
+                   directory_version = excluded.directory_version, body = excluded.body",
+            );
+            b.build().execute(&mut self.tx).await?;
+        }
+        Ok(())
     }
 
     async fn subscribers(&mut self, helpdesk: HelpdeskRowId) -> StoreResult<Vec<Subscriber>> {

@@ -107,6 +107,19 @@ async fn ten_megabyte_admin_body_is_400_154000() {
 async fn corrupt_stored_data_is_500_155000_without_details() {
     let server = TestServer::start().await;
     let id = server.demo().ticket_ids[0].clone();
+    // A GET reads the ticket's render: a corrupt one...
+    server
+        .sql(&format!(
+            "UPDATE ticket_renders SET body = '{{not json' WHERE ticket_id = {id}"
+        ))
+        .await;
+    let r = server.demo_get_ticket(&id).await;
+    assert_feishu_error(&r, 500, 155000);
+    assert!(!r.text.contains("not json"), "no internals leak: {}", r.text);
+    // ...and, without a render, the projection: a corrupt one.
+    server
+        .sql(&format!("DELETE FROM ticket_renders WHERE ticket_id = {id}"))
+        .await;
     server
         .sql(&format!(
             "UPDATE tickets SET customized_fields = 'not json' WHERE ticket_id = {id}"

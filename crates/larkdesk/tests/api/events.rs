@@ -12,9 +12,10 @@ use sha2::{Digest, Sha256};
 
 use crate::common::{TestServer, assert_admin_error, assert_feishu_error};
 use crate::lifecycle::Desk;
+use crate::ops::sample;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Mode {
+pub(crate) enum Mode {
     Ok,
     Fail,
     Hang,
@@ -107,7 +108,7 @@ impl Receiver {
         }
     }
 
-    fn set_mode(&self, mode: Mode) {
+    pub(crate) fn set_mode(&self, mode: Mode) {
         *self.mode.lock().unwrap() = mode;
     }
 
@@ -160,7 +161,7 @@ pub(crate) async fn subscribe(desk: &Desk, path: &str, pairs: &[(&str, &str)]) -
         .await
 }
 
-const ALL: &[(&str, &str)] = &[
+pub(crate) const ALL: &[(&str, &str)] = &[
     ("helpdesk.ticket", "ticket.created_v1"),
     ("helpdesk.ticket", "ticket.updated_v1"),
     ("helpdesk.ticket_message", "ticket_message.created_v1"),
@@ -348,7 +349,7 @@ async fn encrypted_events_decrypt_with_the_encrypt_key() {
     }
 }
 
-async fn latest_delivery(server: &TestServer) -> Value {
+pub(crate) async fn latest_delivery(server: &TestServer) -> Value {
     server
         .send(
             server
@@ -394,6 +395,16 @@ async fn failed_deliveries_are_retried_on_schedule_then_given_up() {
         (json!("pending"), json!(1))
     );
     assert!(entry["last_error"].as_str().unwrap().contains("500"));
+    let metrics = crate::ops::get(&desk.server, "/metrics").await.text;
+    let deliveries = |text: &str, result: &str| {
+        sample(
+            text,
+            &format!("larkdesk_event_deliveries_total{{result=\"{result}\"}}"),
+        )
+    };
+    assert_eq!(deliveries(&metrics, "retried"), 1.0, "{metrics}");
+    assert_eq!(deliveries(&metrics, "failed"), 0.0, "{metrics}");
+    assert_eq!(sample(&metrics, "larkdesk_outbox_pending"), 1.0, "{metrics}");
     // ...then retried after 15 s, and after 300 s more given up.
     desk.advance(1).await;
     receiver.wait_for(2).await;
@@ -405,6 +416,11 @@ async fn failed_deliveries_are_retried_on_schedule_then_given_up() {
         (entry["status"].clone(), entry["attempts"].clone()),
         (json!("failed"), json!(3))
     );
+    let metrics = crate::ops::get(&desk.server, "/metrics").await.text;
+    assert_eq!(deliveries(&metrics, "retried"), 2.0, "{metrics}");
+    assert_eq!(deliveries(&metrics, "failed"), 1.0, "{metrics}");
+    assert_eq!(deliveries(&metrics, "delivered"), 0.0, "{metrics}");
+    assert_eq!(sample(&metrics, "larkdesk_outbox_pending"), 0.0, "{metrics}");
     desk.advance(100_000).await;
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(attempts(&receiver), 3, "no attempts after giving up");

@@ -672,6 +672,10 @@ async fn rebuild_restores_a_damaged_projection_from_the_log() {
         .sql(&format!("UPDATE tickets SET status = 2, agent_resolution_time = 0, agent_ids = '[]' WHERE ticket_id = {id}"))
         .await;
     desk.server.sql("DELETE FROM ticket_messages").await;
+    // Without its render, a GET reads the damaged projection.
+    desk.server
+        .sql(&format!("DELETE FROM ticket_renders WHERE ticket_id = {id}"))
+        .await;
     assert_ne!(desk.ticket(&id).await, good);
 
     // The CLI rebuild, on the same database.
@@ -699,4 +703,87 @@ async fn rebuild_restores_a_damaged_projection_from_the_log() {
         .send(desk.feishu(reqwest::Method::GET, &format!("/tickets/{id}/messages")))
         .await;
     assert_eq!(messages.json()["data"]["total"], json!(1));
+}
+
+/// A GET is served from the render the last write kept: it must show exactly what reading the
+/// projection shows, through every kind of change.
+#[tokio::test]
+async fn renders_show_exactly_what_the_projection_shows() {
+    let desk = Desk::with_args(&["--clock-control", "--ticket-cache-ms", "0", "--no-rate-limit"]).await;
+    let id = desk.start(true).await;
+    let mut seen = vec![];
+    let mut check = async |desk: &Desk, step: &str| {
+        let rendered = desk.ticket(&id).await;
+        desk.server
+            .sql(&format!("DELETE FROM ticket_renders WHERE ticket_id = {id}"))
+            .await;
+        let projected = desk.ticket(&id).await;
+        assert_eq!(rendered, projected, "after {step}");
+        seen.push(rendered);
+    };
+    check(&desk, "start_service").await;
+    desk.advance(7).await;
+    for (action, body) in [
+        ("agent_enter", json!({"agent_id": desk.agent_a})),
+        ("guest_message", json!({"content": "help"})),
+        (
+            "agent_message",
+            json!({"agent_id": desk.agent_a, "content": "on it"}),
+        ),
+        ("add_collaborator", json!({"user_id": desk.agent_b})),
+        ("close", json!({"by": "agent", "agent_id": desk.agent_a})),
+        ("reopen", json!({})),
+        ("close", json!({"by": "user"})),
+        ("rate", json!({"score": 1, "dissatisfaction_reason": ["slow"]})),
+    ] {
+        desk.advance(11).await;
+        desk.act(&id, action, body).await;
+        check(&desk, action).await;
+    }
+    assert_ne!(seen.first(), seen.last(), "the changes changed the ticket");
+}
+
+/// A render names people as the directory had them; a profile changed since is shown at once
+/// (the render is stale and the projection is read), and the next write renders it anew.
+#[tokio::test]
+async fn a_changed_profile_shows_at_once_on_rendered_tickets() {
+    let desk = Desk::with_args(&["--clock-control", "--ticket-cache-ms", "0"]).await;
+    let id = desk.start(true).await;
+    desk.act(&id, "agent_enter", json!({"agent_id": desk.agent_a}))
+        .await;
+    assert_eq!(desk.ticket(&id).await["agents"][0]["name"], json!("Agent A"));
+    desk.server
+        .admin(
+            "/users",
+            json!({"tenant_key": desk.tenant_key, "id": desk.agent_a, "name": "Agent Renamed", "is_agent": true}),
+        )
+        .await;
+    assert_eq!(
+        desk.ticket(&id).await["agents"][0]["name"],
+        json!("Agent Renamed")
+    );
+    desk.act(&id, "guest_message", json!({"content": "still there?"}))
+        .await;
+    // Rendered anew: the render shows the new name even with the projection's people gone.
+    desk.server
+        .sql(&format!(
+            "UPDATE tickets SET agent_ids = '[]' WHERE ticket_id = {id}"
+        ))
+        .await;
+    assert_eq!(
+        desk.ticket(&id).await["agents"][0]["name"],
+        json!("Agent Renamed")
+    );
+    // A profile written again unchanged leaves renders current.
+    desk.server
+        .admin(
+            "/users",
+            json!({"tenant_key": desk.tenant_key, "id": desk.agent_a, "name": "Agent Renamed", "is_agent": true}),
+        )
+        .await;
+    assert_eq!(
+        desk.ticket(&id).await["agents"][0]["name"],
+        json!("Agent Renamed"),
+        "still the render (the projection's agents were emptied above)"
+    );
 }

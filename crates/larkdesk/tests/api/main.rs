@@ -7,6 +7,7 @@ mod agents;
 mod auth;
 mod bodies;
 mod common;
+mod console;
 mod dbfile;
 mod errors;
 mod events;

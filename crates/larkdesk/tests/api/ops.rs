@@ -11,7 +11,7 @@ fn on_postgres() -> bool {
     std::env::var("LARKDESK_TEST_BACKEND").as_deref() == Ok("postgres")
 }
 
-async fn get(server: &TestServer, path: &str) -> crate::common::Response {
+pub(crate) async fn get(server: &TestServer, path: &str) -> crate::common::Response {
     server.send(server.http.get(server.url(path))).await
 }
 
@@ -615,70 +615,116 @@ async fn sqlite_memory_is_an_in_memory_installation() {
     assert_eq!(get(&server, "/readyz").await.status, 200);
 }
 
-/// The value of one sample line of a Prometheus text body.
-fn sample(text: &str, name: &str) -> Option<f64> {
+/// The value of one sample line of a Prometheus text body (0 when the series has no sample yet).
+pub(crate) fn sample(text: &str, series: &str) -> f64 {
     text.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or(0.0)
 }
 
 #[tokio::test]
-async fn metrics_count_responses_by_status_with_a_latency_histogram() {
-    let server = TestServer::start().await;
+async fn metrics_count_requests_by_endpoint_status_and_feishu_code() {
+    let server = TestServer::start_with(&["--rate-limit", "list_tickets=1"]).await;
     let before = get(&server, "/metrics").await;
     assert_eq!(before.status, 200);
     assert_eq!(
         before.header("content-type"),
-        Some("text/plain; version=0.0.4; charset=utf-8")
+        Some("application/openmetrics-text; version=1.0.0; charset=utf-8")
     );
-    let count_before = sample(&before.text, "larkdesk_http_request_duration_seconds_count").unwrap();
-    let ok_before = sample(&before.text, "larkdesk_http_requests_total{status=\"200\"}").unwrap_or(0.0);
+    assert!(before.text.ends_with("# EOF\n"), "{}", before.text);
+    let ticket = server.demo().ticket_ids[0].clone();
+    let ok = r#"larkdesk_http_requests_total{endpoint="get_ticket",status="200",code="0"}"#;
+    let ok_before = sample(&before.text, ok);
+    // Twice: the second is served from the rendered-ticket cache (nothing wrote in between;
+    // a token request is a POST, which invalidates the cache).
+    let token = server.demo_token().await;
+    let desk = server.demo_helpdesk_header();
+    for _ in 0..2 {
+        let r = server.get_ticket(&ticket, Some(&token), Some(&desk)).await;
+        assert_eq!(r.code(), 0, "{}", r.text);
+    }
+    assert_eq!(get(&server, "/no/such/path").await.status, 404);
+    let refused = server.get_ticket(&ticket, Some("t-bogus"), None).await;
+    let refused_code = refused.code();
+    assert_ne!(refused_code, 0);
+    // The second list within a second is refused by the limiter.
+    let mut lists = Vec::new();
+    for _ in 0..2 {
+        let list = server
+            .http
+            .get(server.url("/open-apis/helpdesk/v1/tickets"))
+            .bearer_auth(&token)
+            .header("X-Lark-Helpdesk-Authorization", server.demo_helpdesk_header());
+        lists.push(server.send(list).await);
+    }
+    assert_eq!(lists[0].code(), 0, "{}", lists[0].text);
+    assert_eq!((lists[1].status, lists[1].code()), (429, 99991400));
+
+    let after = get(&server, "/metrics").await.text;
+    assert_eq!(sample(&after, ok), ok_before + 2.0, "{after}");
+    let bad_token = format!(
+        r#"larkdesk_http_requests_total{{endpoint="get_ticket",status="{}",code="{refused_code}"}}"#,
+        refused.status
+    );
+    assert_eq!(sample(&after, &bad_token), 1.0, "{after}");
+    assert_eq!(
+        sample(
+            &after,
+            r#"larkdesk_http_requests_total{endpoint="none",status="404",code="1254040"}"#
+        ) + sample(
+            &after,
+            r#"larkdesk_http_requests_total{endpoint="none",status="404",code="0"}"#
+        ),
+        1.0,
+        "an unknown path counts under endpoint none: {after}"
+    );
+    assert_eq!(
+        sample(&after, r#"larkdesk_rate_limited_total{endpoint="list_tickets"}"#),
+        1.0,
+        "{after}"
+    );
+    assert_eq!(
+        sample(
+            &after,
+            r#"larkdesk_http_requests_total{endpoint="list_tickets",status="429",code="99991400"}"#
+        ),
+        1.0,
+        "{after}"
+    );
+    // A latency histogram per endpoint, its buckets cumulative up to the count.
+    let count = r#"larkdesk_http_request_duration_seconds_count{endpoint="get_ticket"}"#;
+    assert!(sample(&after, count) >= 3.0, "{after}");
+    assert_eq!(
+        sample(
+            &after,
+            r#"larkdesk_http_request_duration_seconds_bucket{le="+Inf",endpoint="get_ticket"}"#
+        ),
+        sample(&after, count),
+        "{after}"
+    );
+    // The cache: the first GET rendered (or was rendered by an earlier request), the second hit.
+    let hits = r#"larkdesk_ticket_cache_requests_total{cache="ticket",result="hit"}"#;
+    assert!(
+        sample(&after, hits) >= sample(&before.text, hits) + 1.0,
+        "{after}"
+    );
+    // Gauges read at scrape time.
+    assert!(
+        after.contains(r#"larkdesk_db_connections{pool="reads",state="idle"}"#),
+        "{after}"
+    );
+    assert!(after.contains("larkdesk_outbox_pending 0\n"), "{after}");
+    assert!(sample(&after, "larkdesk_journal_entries") >= 3.0, "{after}");
+}
+
+#[tokio::test]
+async fn no_metrics_serves_no_metrics_endpoint() {
+    let server = TestServer::start_with(&["--no-metrics"]).await;
     assert_eq!(
         server.demo_get_ticket(&server.demo().ticket_ids[0]).await.code(),
         0
     );
-    assert_eq!(get(&server, "/no/such/path").await.status, 404);
-    let r = server
-        .get_ticket(&server.demo().ticket_ids[0], Some("t-bogus"), None)
-        .await;
-    let refused = r.status;
-
-    let after = get(&server, "/metrics").await.text;
-    // The first scrape, the token request, the GET, the 404 and the refusal.
-    assert_eq!(
-        sample(&after, "larkdesk_http_request_duration_seconds_count").unwrap(),
-        count_before + 5.0,
-        "{after}"
-    );
-    assert_eq!(
-        sample(&after, "larkdesk_http_requests_total{status=\"200\"}").unwrap(),
-        ok_before + 3.0,
-        "{after}"
-    );
-    assert_eq!(
-        sample(&after, "larkdesk_http_requests_total{status=\"404\"}"),
-        Some(1.0),
-        "{after}"
-    );
-    assert!(
-        sample(
-            &after,
-            &format!("larkdesk_http_requests_total{{status=\"{refused}\"}}")
-        )
-        .unwrap()
-            >= 1.0,
-        "{after}"
-    );
-    assert_eq!(
-        sample(
-            &after,
-            "larkdesk_http_request_duration_seconds_bucket{le=\"+Inf\"}"
-        ),
-        sample(&after, "larkdesk_http_request_duration_seconds_count"),
-    );
-    assert!(
-        sample(&after, "larkdesk_journal_entries").unwrap() >= 3.0,
-        "{after}"
-    );
+    assert_eq!(get(&server, "/metrics").await.status, 404);
 }
 
 #[tokio::test]
