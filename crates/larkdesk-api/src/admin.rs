@@ -2,13 +2,14 @@
 //! (`Authorization: Bearer <admin token>`). It does what Feishu's console does; see [`console`].
 //! Responses use the same `{code,msg,data}` envelope as the Feishu API.
 
+use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Request, State};
+use axum::http::Method;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Router, routing::put};
+use axum::routing::{MethodFilter, MethodRouter, on};
 use larkdesk_domain::token::TokenKind;
 use larkdesk_service::{console, delivery};
 use larkdesk_store::AppType;
@@ -23,53 +24,134 @@ use crate::state::SharedState;
 
 pub const PREFIX: &str = "/larkdesk/admin/v1";
 
+/// An operation of the admin API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AdminOp {
+    CreateTenant,
+    ListTenants,
+    CreateApp,
+    ListApps,
+    RotateAppSecret,
+    SetAppScopes,
+    SetAppWireProfile,
+    MintTenantToken,
+    CreateHelpdesk,
+    ListHelpdesks,
+    ListTickets,
+    Reset,
+    Snapshot,
+    Restore,
+    Journal,
+    ClearJournal,
+    RotateHelpdeskToken,
+    ImportTicket,
+    TicketEvents,
+    TicketAction,
+    PutFaqImage,
+    DecideNotification,
+    UpsertUser,
+    ListUsers,
+    MintUserToken,
+    RebuildProjections,
+    SetAppEvents,
+    ClearAppEvents,
+    ListDeliveries,
+    AdvanceClock,
+}
+
+/// One route of the admin API: its path is under [`PREFIX`].
+#[derive(Debug, Clone)]
+pub struct AdminRoute {
+    pub op: AdminOp,
+    pub method: Method,
+    pub path: &'static str,
+}
+
+const fn route(op: AdminOp, method: Method, path: &'static str) -> AdminRoute {
+    AdminRoute { op, method, path }
+}
+
+use AdminOp as A;
+
+/// Every admin route; the router and the OpenAPI document are made from it.
+#[rustfmt::skip]
+pub static ROUTES: &[AdminRoute] = &[
+    route(A::CreateTenant, Method::POST, "/tenants"),
+    route(A::ListTenants, Method::GET, "/tenants"),
+    route(A::CreateApp, Method::POST, "/apps"),
+    route(A::ListApps, Method::GET, "/apps"),
+    route(A::RotateAppSecret, Method::POST, "/apps/{app_id}/rotate_secret"),
+    route(A::SetAppScopes, Method::PUT, "/apps/{app_id}/scopes"),
+    route(A::SetAppWireProfile, Method::PUT, "/apps/{app_id}/wire_profile"),
+    route(A::MintTenantToken, Method::POST, "/apps/{app_id}/tenant_access_token"),
+    route(A::CreateHelpdesk, Method::POST, "/helpdesks"),
+    route(A::ListHelpdesks, Method::GET, "/helpdesks"),
+    route(A::ListTickets, Method::GET, "/tickets"),
+    route(A::Reset, Method::POST, "/reset"),
+    route(A::Snapshot, Method::GET, "/snapshot"),
+    route(A::Restore, Method::POST, "/restore"),
+    route(A::Journal, Method::GET, "/journal"),
+    route(A::ClearJournal, Method::DELETE, "/journal"),
+    route(A::RotateHelpdeskToken, Method::POST, "/helpdesks/{helpdesk_id}/rotate_token"),
+    route(A::ImportTicket, Method::POST, "/helpdesks/{helpdesk_id}/tickets"),
+    route(A::TicketEvents, Method::GET, "/helpdesks/{helpdesk_id}/tickets/{ticket_id}/events"),
+    route(A::TicketAction, Method::POST, "/helpdesks/{helpdesk_id}/tickets/{ticket_id}/{action}"),
+    route(A::PutFaqImage, Method::POST, "/helpdesks/{helpdesk_id}/faqs/{faq_id}/images"),
+    route(A::DecideNotification, Method::POST, "/helpdesks/{helpdesk_id}/notifications/{notification_id}/{decision}"),
+    route(A::UpsertUser, Method::POST, "/users"),
+    route(A::ListUsers, Method::GET, "/users"),
+    route(A::MintUserToken, Method::POST, "/tenants/{tenant_key}/users/{open_id}/user_access_token"),
+    route(A::RebuildProjections, Method::POST, "/rebuild_projections"),
+    route(A::SetAppEvents, Method::PUT, "/apps/{app_id}/events"),
+    route(A::ClearAppEvents, Method::DELETE, "/apps/{app_id}/events"),
+    route(A::ListDeliveries, Method::GET, "/event_deliveries"),
+    route(A::AdvanceClock, Method::POST, "/clock/advance"),
+];
+
+/// The handler of each admin operation.
+fn handler(op: AdminOp, method: MethodFilter) -> MethodRouter<SharedState> {
+    match op {
+        A::CreateTenant => on(method, create_tenant),
+        A::ListTenants => on(method, list_tenants),
+        A::CreateApp => on(method, create_app),
+        A::ListApps => on(method, list_apps),
+        A::RotateAppSecret => on(method, rotate_app_secret),
+        A::SetAppScopes => on(method, set_app_scopes),
+        A::SetAppWireProfile => on(method, set_app_wire_profile),
+        A::MintTenantToken => on(method, mint_tenant_token),
+        A::CreateHelpdesk => on(method, create_helpdesk),
+        A::ListHelpdesks => on(method, list_helpdesks),
+        A::ListTickets => on(method, list_tickets),
+        A::Reset => on(method, reset),
+        A::Snapshot => on(method, snapshot),
+        A::Restore => on(method, restore),
+        A::Journal => on(method, journal),
+        A::ClearJournal => on(method, clear_journal),
+        A::RotateHelpdeskToken => on(method, rotate_helpdesk_token),
+        A::ImportTicket => on(method, import_ticket),
+        A::TicketEvents => on(method, emulator::events),
+        A::TicketAction => on(method, emulator::act),
+        A::PutFaqImage => on(method, put_faq_image),
+        A::DecideNotification => on(method, decide_notification),
+        A::UpsertUser => on(method, upsert_user),
+        A::ListUsers => on(method, list_users),
+        A::MintUserToken => on(method, mint_user_token),
+        A::RebuildProjections => on(method, rebuild_projections),
+        A::SetAppEvents => on(method, set_app_events),
+        A::ClearAppEvents => on(method, clear_app_events),
+        A::ListDeliveries => on(method, list_deliveries),
+        A::AdvanceClock => on(method, advance_clock),
+    }
+}
+
 pub fn router(state: SharedState) -> Router<SharedState> {
-    Router::new()
-        .route("/tenants", post(create_tenant).get(list_tenants))
-        .route("/apps", post(create_app).get(list_apps))
-        .route("/apps/{app_id}/rotate_secret", post(rotate_app_secret))
-        .route("/apps/{app_id}/scopes", put(set_app_scopes))
-        .route("/apps/{app_id}/wire_profile", put(set_app_wire_profile))
-        .route("/apps/{app_id}/tenant_access_token", post(mint_tenant_token))
-        .route("/helpdesks", post(create_helpdesk).get(list_helpdesks))
-        .route("/tickets", get(list_tickets))
-        .route("/reset", post(reset))
-        .route("/snapshot", get(snapshot))
-        .route("/restore", post(restore))
-        .route("/journal", get(journal).delete(clear_journal))
-        .route(
-            "/helpdesks/{helpdesk_id}/rotate_token",
-            post(rotate_helpdesk_token),
-        )
-        .route("/helpdesks/{helpdesk_id}/tickets", post(import_ticket))
-        .route(
-            "/helpdesks/{helpdesk_id}/tickets/{ticket_id}/events",
-            axum::routing::get(emulator::events),
-        )
-        .route(
-            "/helpdesks/{helpdesk_id}/tickets/{ticket_id}/{action}",
-            post(emulator::act),
-        )
-        .route(
-            "/helpdesks/{helpdesk_id}/faqs/{faq_id}/images",
-            post(put_faq_image),
-        )
-        .route(
-            "/helpdesks/{helpdesk_id}/notifications/{notification_id}/{decision}",
-            post(decide_notification),
-        )
-        .route("/users", post(upsert_user).get(list_users))
-        .route(
-            "/tenants/{tenant_key}/users/{open_id}/user_access_token",
-            post(mint_user_token),
-        )
-        .route("/rebuild_projections", post(rebuild_projections))
-        .route(
-            "/apps/{app_id}/events",
-            put(set_app_events).delete(clear_app_events),
-        )
-        .route("/event_deliveries", axum::routing::get(list_deliveries))
-        .route("/clock/advance", post(advance_clock))
+    // Routes that share a path become one route with several methods.
+    ROUTES
+        .iter()
+        .fold(Router::new(), |router, r| {
+            let method = MethodFilter::try_from(r.method.clone()).expect("the table uses standard methods");
+            router.route(r.path, handler(r.op, method))
+        })
         .route_layer(middleware::from_fn_with_state(state, require_admin))
         // Every admin error is a JSON envelope, an unknown admin path or method too.
         .fallback(admin_not_found)
@@ -122,8 +204,8 @@ pub async fn check_admin(state: &crate::AppState, headers: &axum::http::HeaderMa
 
 type Body = Result<Bytes, BytesRejection>;
 
-#[derive(Deserialize)]
-struct NewTenant {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct NewTenant {
     name: String,
     #[serde(default)]
     tenant_key: Option<String>,
@@ -136,8 +218,8 @@ async fn create_tenant(State(state): State<SharedState>, body: Body) -> ApiResul
     ))
 }
 
-#[derive(Deserialize)]
-struct NewApp {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct NewApp {
     tenant_key: String,
     name: String,
     #[serde(default)]
@@ -173,8 +255,9 @@ async fn rotate_app_secret(
     Ok(success(json!({ "app_id": app_id, "app_secret": app_secret })))
 }
 
-#[derive(Deserialize)]
-struct Scopes {
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = AppScopes)]
+pub(crate) struct Scopes {
     scopes: Vec<String>,
 }
 
@@ -189,8 +272,8 @@ async fn set_app_scopes(
     Ok(success(json!({ "app_id": app_id, "scopes": req.scopes })))
 }
 
-#[derive(Deserialize)]
-struct WireProfileBody {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct WireProfileBody {
     wire_profile: String,
 }
 
@@ -198,7 +281,7 @@ struct WireProfileBody {
 /// is publicly reported to send (`production`; see the README's "Wire profiles").
 async fn set_app_wire_profile(
     State(state): State<SharedState>,
-    Path(app_id): Path<String>,
+    AdminPath(app_id): AdminPath<String>,
     body: Body,
 ) -> ApiResult<Response> {
     let req: WireProfileBody = parse_body(body)?;
@@ -225,8 +308,9 @@ async fn mint_tenant_token(
     Ok(success(json!({ "tenant_access_token": token, "expire": expire })))
 }
 
-#[derive(Deserialize)]
-struct UserToken {
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = UserTokenRequest)]
+pub(crate) struct UserToken {
     app_id: String,
 }
 
@@ -247,8 +331,8 @@ async fn mint_user_token(
     Ok(success(json!({ "user_access_token": token, "expire": expire })))
 }
 
-#[derive(Deserialize)]
-struct AppEvents {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct AppEvents {
     request_url: String,
     #[serde(default)]
     verification_token: Option<String>,
@@ -338,8 +422,8 @@ async fn rebuild_projections(State(state): State<SharedState>) -> ApiResult<Resp
     Ok(success(state.services.tickets.rebuild().await?))
 }
 
-#[derive(Deserialize)]
-struct NewHelpdesk {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct NewHelpdesk {
     tenant_key: String,
     name: String,
     #[serde(default)]
@@ -381,8 +465,8 @@ async fn import_ticket(
 }
 
 /// A user as given to the admin API: a `ticket_user` whose `id` may be omitted.
-#[derive(Deserialize)]
-struct NewUser {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct NewUser {
     tenant_key: String,
     #[serde(flatten)]
     user: TicketUser,
@@ -397,8 +481,9 @@ async fn upsert_user(State(state): State<SharedState>, body: Body) -> ApiResult<
     ))
 }
 
-#[derive(Deserialize)]
-struct Advance {
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = AdvanceClock)]
+pub(crate) struct Advance {
     seconds: i64,
 }
 
@@ -413,8 +498,9 @@ async fn advance_clock(State(state): State<SharedState>, body: Body) -> ApiResul
     Ok(success(json!({ "now_ms": state.services.clock.now_ms() })))
 }
 
-#[derive(Deserialize)]
-struct FaqImage {
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = AdminFaqImage)]
+pub(crate) struct FaqImage {
     /// base64 of the image's bytes.
     image: String,
     #[serde(default)]
@@ -508,8 +594,9 @@ async fn list_tickets(
     Ok(success(json!({ "tickets": tickets })))
 }
 
-#[derive(Deserialize, Default)]
-struct Reset {
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+#[schema(as = ResetRequest)]
+pub(crate) struct Reset {
     /// Re-create the demo installation after emptying (its new credentials are returned).
     #[serde(default)]
     demo: bool,

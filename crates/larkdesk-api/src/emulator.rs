@@ -18,8 +18,8 @@ use crate::json::{parse_body, required, success};
 use crate::routes::tickets::{Body, parse_ticket_id};
 use crate::state::SharedState;
 
-#[derive(Debug, Deserialize, Default)]
-struct ActionBody {
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
+pub(crate) struct ActionBody {
     /// For agent actions: the agent's open_id.
     agent_id: Option<String>,
     /// Message text (guest_message, bot_message, agent_message).
@@ -37,8 +37,8 @@ struct ActionBody {
     user_id: Option<String>,
 }
 
-#[derive(Debug, Deserialize, Default)]
-struct BotAnswer {
+#[derive(Debug, Deserialize, Default, utoipa::ToSchema)]
+pub(crate) struct BotAnswer {
     /// The guest message's `ticket_message.created` event id.
     event_id: Option<String>,
 }

@@ -27,7 +27,8 @@ pub const BODY_CAP: usize = 4096;
 pub const REDACTED: &str = "<redacted>";
 
 /// One request as journaled.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = JournalEntry)]
 pub struct Entry {
     /// Increases by one per journaled request of this instance.
     pub seq: u64,
@@ -39,6 +40,7 @@ pub struct Entry {
     pub path: String,
     pub query: Option<String>,
     /// In arrival order, names lower-case, credentials redacted.
+    #[schema(value_type = Vec<Vec<String>>)]
     pub headers: Vec<(String, String)>,
     pub body: Option<String>,
     pub body_truncated: bool,
@@ -282,6 +284,7 @@ pub fn response_code(body: &[u8]) -> Option<i64> {
 pub fn skipped(path: &str) -> bool {
     path == crate::health::HEALTHZ
         || path == crate::health::READYZ
+        || path == crate::openapi::PATH
         || path.starts_with("/larkdesk/admin/v1/journal")
         // The console is people's pages, not the API (and its sign-in form holds the admin token).
         || path == crate::console::PREFIX

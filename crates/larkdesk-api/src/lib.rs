@@ -15,6 +15,7 @@ pub mod json;
 pub mod logid;
 pub mod memo;
 pub mod metrics;
+pub mod openapi;
 pub mod query;
 pub mod ratelimit;
 pub mod routes;
@@ -50,6 +51,7 @@ pub fn router(state: SharedState) -> Router {
     feishu
         .route(health::HEALTHZ, axum::routing::get(health::healthz))
         .route(health::READYZ, axum::routing::get(health::readyz))
+        .route(openapi::PATH, axum::routing::get(openapi::serve))
         .nest(admin::PREFIX, admin::router(state.clone()))
         .merge(console::router())
         // Feishu's gateway answers unknown paths and wrong methods alike with a plain-text 404.

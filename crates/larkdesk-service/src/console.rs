@@ -16,13 +16,13 @@ use crate::{Error, Result};
 /// Name of the admin token digest in `server_secrets`.
 const ADMIN_TOKEN_HASH: &str = "admin_token_sha256";
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CreatedTenant {
     pub tenant_key: String,
     pub name: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CreatedApp {
     pub app_id: String,
     pub app_secret: String,
@@ -32,7 +32,7 @@ pub struct CreatedApp {
     pub scopes: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CreatedHelpdesk {
     pub helpdesk_id: String,
     pub helpdesk_token: String,
@@ -207,7 +207,7 @@ pub async fn is_admin_token(store: &dyn Store, presented: &str) -> Result<bool> 
 }
 
 /// Credentials of the demo installation, printed at first start.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DemoCredentials {
     pub tenant_key: String,
     pub app_id: String,
@@ -339,14 +339,14 @@ pub async fn seed_demo(store: &dyn Store, now_ms: i64) -> Result<DemoCredentials
 }
 
 /// A tenant as the admin lists show it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct TenantInfo {
     pub tenant_key: String,
     pub name: String,
 }
 
 /// An app as the admin lists show it: no secret, not even its digest.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AppInfo {
     pub app_id: String,
     pub tenant_key: String,
@@ -356,7 +356,7 @@ pub struct AppInfo {
 }
 
 /// A helpdesk as the admin lists show it: no token.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct HelpdeskInfo {
     pub helpdesk_id: String,
     pub tenant_key: String,
@@ -364,7 +364,7 @@ pub struct HelpdeskInfo {
 }
 
 /// A user as the admin lists show it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct UserInfo {
     pub tenant_key: String,
     pub open_id: String,

@@ -120,7 +120,7 @@ pub struct Acted {
 }
 
 /// Outcome of rebuilding ticket projections from the event log.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct RebuildReport {
     pub tickets: u64,
     /// Tickets whose stored projection differed from the one rebuilt from the log.

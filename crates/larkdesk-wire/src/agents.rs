@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// An agent as schedules and skills show them (`AgentUser`; skills' `Agent` has the same
 /// fields).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AgentUser {
     pub id: String,
     pub avatar_url: String,
@@ -19,7 +19,7 @@ pub struct AgentUser {
 
 /// One entry of a weekly schedule: `weekday` 1–7 (Monday–Sunday), 9 every day, 10 Monday to
 /// Friday, 11 the weekend; times `"HH:MM"`, `end_time` up to `"24:00"`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WeekdaySchedule {
     #[serde(default)]
     pub start_time: String,
@@ -29,7 +29,7 @@ pub struct WeekdaySchedule {
     pub weekday: i64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AgentSkillLessInfo {
     pub id: String,
     pub name: String,
@@ -39,7 +39,7 @@ pub struct AgentSkillLessInfo {
 /// `GET /agents/:agent_id/schedules` (`agent_schedule`) and `GET /agent_schedules` items.
 /// `status`: 1 online, 2 offline (set by the agent), 3 off duty (outside the schedule),
 /// 4 removed (the schedule was deleted).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AgentSchedule {
     pub status: i64,
     pub agent: AgentUser,
@@ -50,7 +50,7 @@ pub struct AgentSchedule {
 /// A skill rule. `operand` is a string in every official SDK (JSON text such as
 /// `{"selected_departments":[{"id":"…","name":"IT"}]}`); requests may send an object, which is
 /// kept as its JSON text.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AgentSkillRule {
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -63,7 +63,7 @@ pub struct AgentSkillRule {
 
 /// `GET /agent_skills/:id` (`agent_skill`) and `GET /agent_skills` items. `id` and
 /// `agent_skill_id` are the same (the newer SDKs have the second).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AgentSkill {
     pub id: String,
     pub helpdesk_id: String,
@@ -77,7 +77,7 @@ pub struct AgentSkill {
 
 /// A FAQ category. `children` only in `GET /categories` (the tree); `GET /categories/:id`
 /// answers [`CategoryFlat`].
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Category {
     pub category_id: String,
     pub id: String,
@@ -86,11 +86,12 @@ pub struct Category {
     pub helpdesk_id: String,
     pub language: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(no_recursion)]
     pub children: Option<Vec<Category>>,
 }
 
 /// `GET /categories/:id`: the category flat in `data`, without `parent_id` (all SDKs agree).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CategoryFlat {
     pub category_id: String,
     pub id: String,

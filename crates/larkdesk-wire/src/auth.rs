@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 /// Body of `tenant_access_token/internal` and `app_access_token/internal`.
 /// Both fields are optional at the serde level so a missing field becomes our own
 /// "invalid param" answer rather than a parse failure.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct InternalTokenRequest {
     #[serde(default)]
     pub app_id: Option<String>,
@@ -13,7 +13,7 @@ pub struct InternalTokenRequest {
     pub app_secret: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TenantAccessTokenResponse {
     pub code: i64,
     pub msg: &'static str,
@@ -21,7 +21,7 @@ pub struct TenantAccessTokenResponse {
     pub expire: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AppAccessTokenResponse {
     pub code: i64,
     pub msg: &'static str,
@@ -30,9 +30,11 @@ pub struct AppAccessTokenResponse {
 }
 
 /// Token endpoint failures are HTTP 200 with a non-zero code and an empty `data`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenErrorResponse {
     pub code: i64,
     pub msg: String,
+    /// Always `{}`.
+    #[schema(value_type = Object)]
     pub data: serde_json::Map<String, serde_json::Value>,
 }

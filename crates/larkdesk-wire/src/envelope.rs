@@ -21,14 +21,14 @@ impl<T> Success<T> {
 }
 
 /// An error response body.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     pub code: i64,
     pub msg: String,
     pub error: ErrorDetail,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     pub log_id: String,
     /// Feishu's troubleshooting link; `None` (omitted) on errors of larkdesk's own admin API,
@@ -41,7 +41,7 @@ pub struct ErrorDetail {
     pub permission_violations: Vec<PermissionViolation>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PermissionViolation {
     #[serde(rename = "type")]
     pub kind: String,

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::ticket::TicketUser;
 
 /// One element of a rich-text answer: `type` is `text`, `hyperlink`, `img` or `line break`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Richtext {
     #[serde(default)]
     pub content: String,
@@ -16,7 +16,7 @@ pub struct Richtext {
 }
 
 /// A category as a FAQ names it (without `children`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FaqCategory {
     pub category_id: String,
     /// Legacy copy of `category_id`.
@@ -27,7 +27,7 @@ pub struct FaqCategory {
     pub language: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Faq {
     pub faq_id: String,
     /// Legacy copy of `faq_id`.
@@ -50,14 +50,14 @@ pub struct Faq {
 }
 
 /// `data` of `GET /faqs/:id` and `POST /faqs`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FaqData {
     pub faq: Faq,
 }
 
 /// `data` of `GET /faqs`: `page_size` is the number of items returned; `page_token` only while
 /// `has_more`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ListFaqsData {
     pub has_more: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -68,7 +68,7 @@ pub struct ListFaqsData {
 }
 
 /// `data` of `GET /faqs/search` (no `total`, no `page_size`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SearchFaqsData {
     pub has_more: bool,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -5,21 +5,22 @@ use serde::{Deserialize, Serialize};
 
 use crate::ticket::TicketUser;
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DropdownOption {
     pub tag: String,
     pub display_name: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(no_recursion)]
     pub children: Vec<DropdownOption>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct DropdownOptions {
     #[serde(default)]
     pub children: Vec<DropdownOption>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TicketCustomizedField {
     pub ticket_customized_field_id: String,
     pub helpdesk_id: String,
@@ -41,7 +42,7 @@ pub struct TicketCustomizedField {
 }
 
 /// `data` of `GET /ticket_customized_fields`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ListTicketCustomizedFieldsData {
     pub has_more: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -50,7 +51,7 @@ pub struct ListTicketCustomizedFieldsData {
 }
 
 /// `data` of `GET /customized_fields`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CustomizedFieldsData {
     pub user_customized_fields: Vec<serde_json::Value>,
     pub ticket_customized_fields: Vec<TicketCustomizedField>,

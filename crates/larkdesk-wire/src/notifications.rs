@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 pub const NOTIFICATION_APPROVE: &str = "helpdesk.notification.approve_v1";
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NotificationUser {
     #[serde(default)]
     pub user_id: String,
@@ -15,7 +15,7 @@ pub struct NotificationUser {
     pub name: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NotificationDepartment {
     #[serde(default)]
     pub department_id: String,
@@ -23,7 +23,7 @@ pub struct NotificationDepartment {
     pub name: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NotificationChat {
     #[serde(default)]
     pub chat_id: String,
@@ -32,7 +32,7 @@ pub struct NotificationChat {
 }
 
 /// A push job as `GET /notifications/:id` returns it (`data.notification`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Notification {
     pub id: String,
     pub job_name: String,
@@ -60,27 +60,27 @@ pub struct Notification {
 }
 
 /// `data` of `POST /notifications`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CreateNotificationData {
     pub notification_id: String,
     pub status: i64,
 }
 
 /// `data` of `GET /notifications/:id`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct GetNotificationData {
     pub notification: Notification,
     pub approval_app_link: String,
 }
 
 /// `data` of `POST /notifications/:id/submit_approve`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SubmitApproveData {
     pub has_access: bool,
 }
 
 /// The `event` of `helpdesk.notification.approve_v1`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct NotificationApproved {
     pub notification_id: String,
     pub helpdesk_id: String,

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// A user as shown inside a ticket (`ticket_user`). All fields are strings.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TicketUser {
     #[serde(default)]
     pub id: String,
@@ -23,7 +23,7 @@ pub struct TicketUser {
 
 /// The ticket's note. An object, not an array (`docs/feishu-wire.md` HAZARD 4). `user_id` is a 64-bit integer that
 /// exceeds 2^53, so it stays an `i64` end to end and is never routed through `f64`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Comments {
     pub content: String,
     /// Milliseconds.
@@ -36,7 +36,7 @@ pub struct Comments {
     pub user_id: i64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct I18n {
     #[serde(default)]
     pub zh_cn: String,
@@ -47,7 +47,7 @@ pub struct I18n {
 }
 
 /// `customized_field_display_item`. `position` is an int here (a string in field definitions).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CustomizedFieldDisplayItem {
     pub id: String,
     #[serde(default)]
@@ -64,7 +64,7 @@ pub struct CustomizedFieldDisplayItem {
     pub editable: bool,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TicketTag {
     pub id: String,
     pub name: String,
@@ -76,7 +76,7 @@ pub struct TicketTag {
 /// unknown, `updated_at` -1 when unset as the doc says); lists `agents`/`collaborators` are always
 /// present; optional objects (`comments`, `dissatisfaction_reason`, `closed_by`, `agent_owner`)
 /// are omitted when absent; `customized_fields` and `tags` are omitted when empty, as the doc says.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Ticket {
     #[serde(default)]
     pub ticket_id: String,
@@ -143,14 +143,14 @@ fn unset_time() -> i64 {
 }
 
 /// `data` of `GET /tickets/:ticket_id` (`T`: the ticket, or its JSON already rendered).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct GetTicketData<T = Ticket> {
     pub ticket: T,
 }
 
 /// A chat message of a ticket, as listed by `GET /tickets/:id/messages`.
 /// `created_at` is an integer in milliseconds (`docs/feishu-wire.md` HAZARD 3: never a string).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TicketMessage {
     pub id: String,
     pub message_id: String,
@@ -163,21 +163,21 @@ pub struct TicketMessage {
 }
 
 /// `data` of `GET /tickets`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ListTicketsData {
     pub total: i64,
     pub tickets: Vec<Ticket>,
 }
 
 /// `data` of `GET /tickets/:id/messages`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ListMessagesData {
     pub messages: Vec<TicketMessage>,
     pub total: i64,
 }
 
 /// `data` of `POST /start_service`. `ticket_id` only for human-service tickets.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct StartServiceData {
     pub chat_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -185,7 +185,7 @@ pub struct StartServiceData {
 }
 
 /// `data` of message-creating endpoints.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct MessageIdData {
     pub message_id: String,
 }

@@ -27,8 +27,11 @@ fn path_id(path: Result<Path<String>, PathRejection>) -> ApiResult<String> {
     Ok(id)
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct StatusBody {
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[schema(as = AgentStatus)]
+pub(crate) struct StatusBody {
+    /// 1 online, 2 offline.
+    #[schema(value_type = i64, required = true)]
     status: Option<i64>,
 }
 
@@ -75,8 +78,8 @@ pub async fn get_schedules(
     Ok(success(json!({ "agent_schedule": agent_schedule })))
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct ScheduleBody {
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub(crate) struct ScheduleBody {
     agent_id: Option<String>,
     schedule: Option<Vec<WeekdaySchedule>>,
     agent_skill_ids: Option<Vec<String>>,
@@ -92,8 +95,9 @@ impl From<ScheduleBody> for ScheduleInput {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct PatchSchedulesBody {
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub(crate) struct PatchSchedulesBody {
+    #[schema(value_type = ScheduleBody, required = true)]
     agent_schedule: Option<ScheduleBody>,
 }
 
@@ -134,8 +138,9 @@ pub async fn delete_schedules(
     Ok(success(json!({})))
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct CreateSchedulesBody {
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub(crate) struct CreateSchedulesBody {
+    #[schema(value_type = Vec<ScheduleBody>, required = true)]
     agent_schedules: Option<Vec<ScheduleBody>>,
 }
 
@@ -174,8 +179,8 @@ pub async fn list_schedules(
     Ok(success(json!({ "agent_schedules": agent_schedules })))
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct RuleBody {
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub(crate) struct RuleBody {
     id: Option<String>,
     selected_operator: Option<i64>,
     #[serde(default)]
@@ -199,8 +204,8 @@ fn rule_inputs(rules: Vec<RuleBody>) -> Vec<RuleInput> {
         .collect()
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct SkillBody {
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub(crate) struct SkillBody {
     name: Option<String>,
     rules: Option<Vec<RuleBody>>,
     agent_ids: Option<Vec<String>>,
@@ -256,8 +261,9 @@ pub async fn get_skill(
     Ok(success(json!({ "agent_skill": agent_skill })))
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct PatchSkillBody {
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub(crate) struct PatchSkillBody {
+    #[schema(value_type = SkillBody, required = true)]
     agent_skill: Option<SkillBody>,
 }
 

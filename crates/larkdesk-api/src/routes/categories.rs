@@ -26,8 +26,8 @@ fn category_id(path: Result<Path<String>, PathRejection>) -> ApiResult<String> {
 }
 
 /// SDKs send a whole `Category` (ids, helpdesk_id, …): only these are read.
-#[derive(Debug, Default, Deserialize)]
-struct CategoryBody {
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub(crate) struct CategoryBody {
     name: Option<String>,
     parent_id: Option<String>,
     language: Option<String>,

@@ -13,15 +13,17 @@ use crate::error::{ApiError, ApiResult};
 use crate::json::{parse_body, success};
 use crate::state::SharedState;
 
-#[derive(Debug, Deserialize)]
-struct EventRef {
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub(crate) struct EventRef {
     #[serde(rename = "type")]
     kind: Option<String>,
     subtype: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-struct Subscription {
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = EventSubscription)]
+pub(crate) struct Subscription {
+    #[schema(value_type = Vec<EventRef>, required = true, min_items = 1)]
     events: Option<Vec<EventRef>>,
 }
 

@@ -30,8 +30,8 @@ fn path_faq_id(path: Result<Path<String>, PathRejection>) -> ApiResult<FaqId> {
 }
 
 /// `FaqCreateInfo` / `FaqUpdateInfo`. `answer_richtext` is JSON text or an array (either SDK).
-#[derive(Debug, Default, Deserialize)]
-struct FaqBody {
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub(crate) struct FaqBody {
     category_id: Option<String>,
     question: Option<String>,
     answer: Option<String>,
@@ -40,8 +40,10 @@ struct FaqBody {
     tags: Option<Vec<String>>,
 }
 
-#[derive(Debug, Deserialize)]
-struct Wrapped {
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = FaqRequest)]
+pub(crate) struct Wrapped {
+    #[schema(value_type = FaqBody, required = true)]
     faq: Option<FaqBody>,
 }
 

@@ -48,16 +48,25 @@ pub async fn customized_fields(
     }))
 }
 
-#[derive(Debug, Deserialize)]
-struct NewField {
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = NewTicketCustomizedField)]
+pub(crate) struct NewField {
+    #[schema(value_type = String, required = true, min_length = 1)]
     key_name: Option<String>,
+    #[schema(value_type = String, required = true, min_length = 1)]
     display_name: Option<String>,
+    /// An integer as a string (`"3"`); a number is accepted too.
+    #[schema(value_type = String, required = true, pattern = "^[0-9]{1,9}$")]
     position: Option<serde_json::Value>,
+    #[schema(value_type = String, required = true, pattern = "^(string|multiline|dropdown|dropdown_nested)$")]
     field_type: Option<String>,
+    #[schema(value_type = String, required = true)]
     description: Option<String>,
+    #[schema(value_type = bool, required = true)]
     visible: Option<bool>,
     #[serde(default)]
     editable: Option<bool>,
+    #[schema(value_type = bool, required = true)]
     required: Option<bool>,
     #[serde(default)]
     dropdown_options: Option<DropdownOptions>,
@@ -124,9 +133,12 @@ pub async fn get_field(
     Ok(success(state.services.fields.get(&caller, &id).await?))
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct PatchBody {
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[schema(as = PatchTicketCustomizedField)]
+pub(crate) struct PatchBody {
     display_name: Option<String>,
+    /// An integer as a string (`"3"`); a number is accepted too.
+    #[schema(value_type = Option<String>)]
     position: Option<serde_json::Value>,
     description: Option<String>,
     visible: Option<bool>,
@@ -178,8 +190,9 @@ pub async fn delete_field(
     Ok(success(json!({})))
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct ListBody {
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[schema(as = ListTicketCustomizedFieldsBody)]
+pub(crate) struct ListBody {
     visible: Option<bool>,
 }
 

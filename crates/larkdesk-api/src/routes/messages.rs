@@ -25,9 +25,12 @@ fn content_text(content: Option<Value>) -> ApiResult<String> {
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct NewTicketMessage {
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub(crate) struct NewTicketMessage {
+    #[schema(value_type = String, required = true, pattern = "^(text|post)$")]
     msg_type: Option<String>,
+    /// JSON text (`{"text":"…"}`, a post); the object itself is accepted too.
+    #[schema(value_type = String, required = true, min_length = 1)]
     content: Option<Value>,
 }
 
@@ -61,11 +64,13 @@ pub async fn create_ticket_message(
 /// `time_start`/`time_end` units are undocumented and the doc's examples are 10-digit seconds:
 /// values below 10^11 are taken as seconds, larger ones as milliseconds.
 fn to_ms(v: i64) -> i64 {
-    if v.abs() < 100_000_000_000 {
-        v.saturating_mul(1000)
-    } else {
-        v
-    }
+    if is_seconds(v) { v.saturating_mul(1000) } else { v }
+}
+
+/// Whether a time is in seconds (below 10^11 either way; `unsigned_abs`, as `abs` of
+/// `i64::MIN` overflows).
+fn is_seconds(v: i64) -> bool {
+    v.unsigned_abs() < 100_000_000_000
 }
 
 /// `GET /tickets/:ticket_id/messages`, oldest first.
@@ -85,13 +90,9 @@ pub async fn list_ticket_messages(
     let (offset, limit) = q.page(200)?;
     // The end bound is inclusive to the end of that second.
     let start = q.int("time_start")?.map(to_ms);
-    let end = q.int("time_end")?.map(|v| {
-        if v.abs() < 100_000_000_000 {
-            to_ms(v) + 999
-        } else {
-            v
-        }
-    });
+    let end = q
+        .int("time_end")?
+        .map(|v| if is_seconds(v) { to_ms(v) + 999 } else { v });
     let (total, messages) = state
         .services
         .tickets
@@ -100,12 +101,18 @@ pub async fn list_ticket_messages(
     Ok(success(ListMessagesData { messages, total }))
 }
 
-#[derive(Debug, Deserialize)]
-struct BotMessage {
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub(crate) struct BotMessage {
+    #[schema(value_type = String, required = true, pattern = "^(text|post|image|interactive)$")]
     msg_type: Option<String>,
+    /// JSON text; the object itself is accepted too.
+    #[schema(value_type = String, required = true, min_length = 1)]
     content: Option<Value>,
+    #[schema(value_type = String, required = true, min_length = 1)]
     receiver_id: Option<String>,
+    /// `chat` (the default: the user's service group) or `user`.
     #[serde(default)]
+    #[schema(value_type = String, pattern = "^(chat|user)$")]
     receive_type: Option<String>,
 }
 
@@ -143,4 +150,18 @@ pub async fn bot_message(
     };
     let message_id = state.services.tickets.bot_message(&caller, message).await?;
     Ok(success(MessageIdData { message_id }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_at_the_ends_of_i64_do_not_overflow() {
+        assert_eq!(to_ms(i64::MIN), i64::MIN);
+        assert_eq!(to_ms(i64::MAX), i64::MAX);
+        assert_eq!(to_ms(-5), -5000);
+        assert_eq!(to_ms(1_700_000_000), 1_700_000_000_000);
+        assert!(!is_seconds(i64::MIN));
+    }
 }

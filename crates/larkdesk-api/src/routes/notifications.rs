@@ -40,8 +40,9 @@ fn check_user_id_type(raw: Option<&str>) -> ApiResult<()> {
 
 /// The job as create and PATCH send it. SDKs send the whole object, read-only fields too
 /// (ignored here); `null` lists are empty.
-#[derive(Debug, Default, Deserialize)]
-struct JobBody {
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[schema(as = NotificationJob)]
+pub(crate) struct JobBody {
     job_name: Option<String>,
     push_content: Option<String>,
     push_type: Option<i64>,
@@ -149,8 +150,9 @@ pub async fn preview(
     Ok(success(json!({})))
 }
 
-#[derive(Debug, Deserialize)]
-struct SubmitBody {
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub(crate) struct SubmitBody {
+    #[schema(value_type = String, required = true)]
     reason: Option<String>,
 }
 
@@ -187,9 +189,11 @@ pub async fn cancel_approve(
     Ok(success(json!({})))
 }
 
-#[derive(Debug, Deserialize)]
-struct ExecuteSendBody {
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub(crate) struct ExecuteSendBody {
+    /// Milliseconds since the epoch, as a string (a number is accepted too).
     #[serde(default)]
+    #[schema(value_type = String, required = true, pattern = "^[0-9]{1,13}$")]
     send_at: Value,
 }
 
@@ -223,8 +227,9 @@ pub async fn execute_send(
     Ok(success(json!({})))
 }
 
-#[derive(Debug, Deserialize)]
-struct CancelSendBody {
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub(crate) struct CancelSendBody {
+    #[schema(value_type = bool, required = true)]
     is_recall: Option<bool>,
 }
 

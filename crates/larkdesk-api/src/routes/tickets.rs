@@ -93,16 +93,16 @@ fn stored_render(json: &str, id: TicketId) -> ApiResult<Bytes> {
     ))
 }
 
-#[derive(Debug, Deserialize)]
-struct FieldValue {
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub(crate) struct FieldValue {
     id: String,
     #[serde(default)]
     value: String,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct UpdateTicket {
+pub(crate) struct UpdateTicket {
     status: Option<i64>,
     tag_names: Option<Vec<String>>,
     comment: Option<String>,
@@ -190,8 +190,9 @@ pub async fn list_tickets(
     Ok(respond_bytes(StatusCode::OK, profiled(&caller, body)))
 }
 
-#[derive(Debug, Deserialize)]
-struct StartServiceBody {
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub(crate) struct StartServiceBody {
+    #[schema(value_type = String, required = true, min_length = 1)]
     open_id: Option<String>,
     #[serde(default)]
     human_service: bool,
@@ -272,15 +273,17 @@ pub async fn ticket_image(
     Ok(response)
 }
 
-#[derive(Debug, Deserialize)]
-struct Faq {
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[schema(as = AnswerUserQueryFaq)]
+pub(crate) struct Faq {
     id: String,
     #[serde(default)]
     score: f64,
 }
 
-#[derive(Debug, Deserialize)]
-struct AnswerUserQuery {
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub(crate) struct AnswerUserQuery {
+    #[schema(value_type = String, required = true, min_length = 1)]
     event_id: Option<String>,
     #[serde(default)]
     faqs: Vec<Faq>,

@@ -18,6 +18,7 @@ mod golden;
 mod lifecycle;
 mod limits;
 mod notifications;
+mod openapi;
 mod ops;
 mod ratelimit;
 mod scale;
