@@ -504,6 +504,12 @@ impl<'q> Builder<'q> {
         self
     }
 
+    /// The text so far (for tests that ask the database how it would run a query).
+    #[cfg(test)]
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
     pub fn build(self) -> Sql<'q> {
         Sql {
             text: Cow::Owned(self.text),

@@ -206,6 +206,33 @@ static PROFILE_COLUMNS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|
         .join(", ")
 });
 
+/// A page of a helpdesk's tickets, newest first, after the `(created_at, ticket_id)` position
+/// `before` (keyset paging: a page costs the same at any depth; see the plan test below).
+fn ticket_page_query<'q, DB: Backend>(
+    columns: &str,
+    helpdesk: HelpdeskRowId,
+    status: Option<i64>,
+    before: Option<(i64, TicketId)>,
+    limit: i64,
+) -> Builder<'q> {
+    let mut page = Builder::new::<DB>(format!("SELECT {columns} FROM tickets t WHERE t.helpdesk_id = "));
+    page.arg(helpdesk);
+    if let Some(status) = status {
+        page.push(" AND t.status = ").arg(status);
+    }
+    if let Some((created_at, ticket_id)) = before {
+        // A row value, which both SQLite and PostgreSQL read as a range on the index.
+        page.push(" AND (t.created_at, t.ticket_id) < (")
+            .arg(created_at)
+            .push(", ")
+            .arg(ticket_id)
+            .push(")");
+    }
+    page.push(" ORDER BY t.created_at DESC, t.ticket_id DESC LIMIT ")
+        .arg(limit.clamp(1, 500));
+    page
+}
+
 /// `$1` ticket_id, `$2` helpdesk row id, `$3` tenant row id: the render, if current.
 const RENDERED_TICKET: &str = "SELECT r.body FROM ticket_renders r JOIN tenants n ON n.id = $3
      WHERE r.ticket_id = $1 AND r.helpdesk_id = $2 AND r.directory_version = n.directory_version";
@@ -310,24 +337,13 @@ impl<DB: Backend> TicketStore for SqlStore<DB> {
         before: Option<(i64, TicketId)>,
         limit: i64,
     ) -> StoreResult<Vec<Ticket>> {
-        let mut page = Builder::new::<DB>(format!(
-            "SELECT {} FROM tickets t WHERE t.helpdesk_id = ",
-            self.statements.ticket_columns
-        ));
-        page.arg(helpdesk.id);
-        if let Some(status) = status {
-            page.push(" AND t.status = ").arg(status);
-        }
-        if let Some((created_at, ticket_id)) = before {
-            // A row value, which both SQLite and PostgreSQL read as a range on the index.
-            page.push(" AND (t.created_at, t.ticket_id) < (")
-                .arg(created_at)
-                .push(", ")
-                .arg(ticket_id)
-                .push(")");
-        }
-        page.push(" ORDER BY t.created_at DESC, t.ticket_id DESC LIMIT ")
-            .arg(limit.clamp(1, 500));
+        let page = ticket_page_query::<DB>(
+            &self.statements.ticket_columns,
+            helpdesk.id,
+            status,
+            before,
+            limit,
+        );
         let rows = page.build().fetch_all(&self.pool).await?;
         let mut tickets = rows
             .iter()
@@ -790,4 +806,45 @@ pub(crate) async fn enqueue<DB: Backend>(conn: &mut WriteTx<DB>, entries: &[Outb
         .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Keyset pages of the console's queue must stay index ranges at any depth: no sort of the
+    /// helpdesk's tickets, no scan past the page (what "a page at 1M tickets costs what a page
+    /// at 1k does" rests on).
+    #[tokio::test]
+    async fn ticket_pages_are_index_ranges_without_a_sort() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.db");
+        let url = format!("sqlite://{}", path.display());
+        drop(crate::connect(&url, 1).await.expect("create and migrate"));
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let columns = Statements::new::<sqlx::Sqlite>().ticket_columns.clone();
+        for status in [None, Some(50)] {
+            for before in [None, Some((1_700_000_000_000, TicketId::new(7)))] {
+                let query = ticket_page_query::<sqlx::Sqlite>(&columns, HelpdeskRowId(1), status, before, 20);
+                let mut plan = conn
+                    .prepare(&format!("EXPLAIN QUERY PLAN {}", query.text()))
+                    .unwrap();
+                let unbound = std::iter::repeat_n(rusqlite::types::Null, plan.parameter_count());
+                let steps: Vec<String> = plan
+                    .query_map(rusqlite::params_from_iter(unbound), |row| row.get::<_, String>(3))
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap();
+                let plan = steps.join(" | ");
+                assert!(
+                    plan.contains("USING INDEX tickets_by_helpdesk_"),
+                    "{status:?} {before:?}: {plan}"
+                );
+                assert!(!plan.contains("TEMP B-TREE"), "{status:?} {before:?}: {plan}");
+                if before.is_some() {
+                    assert!(plan.contains("created_at<"), "a range, not a scan: {plan}");
+                }
+            }
+        }
+    }
 }
