@@ -20,7 +20,7 @@ use sqlx::Pool;
 
 use std::sync::Arc;
 
-use crate::backend::{Backend, Columns, On, Writer, sql};
+use crate::backend::{Arg, Backend, Columns, On, Row, Writer, sql};
 use crate::direct::Direct;
 use crate::rows::{self, USER_COLUMNS, to_json};
 use crate::{
@@ -42,6 +42,19 @@ pub struct SqlStore<DB: Backend> {
 }
 
 impl<DB: Backend> SqlStore<DB> {
+    /// A read of one key's few rows: on a SQLite file, on this thread through a direct reader
+    /// (no hand-off to sqlx's connection thread per statement and row); otherwise through the
+    /// read pool.
+    pub(crate) async fn point_read(&self, query: &str, args: [Arg<'_>; 3]) -> StoreResult<Vec<Row<DB>>> {
+        if let Some(direct) = &self.direct {
+            return Ok(direct.read(query, &args)?.into_iter().map(Row::Direct).collect());
+        }
+        args.into_iter()
+            .fold(sql(query), |q, arg| q.bind(arg))
+            .fetch_all(&self.pool)
+            .await
+    }
+
     /// Open (and migrate) the database at `url`.
     pub(crate) async fn open(url: &str, max_connections: u32, workload: Workload) -> anyhow::Result<Self> {
         let pools = DB::open(url, max_connections, workload).await?;

@@ -10,7 +10,7 @@ use larkdesk_domain::log::{Appended, LogMessage, LogState};
 use larkdesk_wire::ticket::{Ticket, TicketMessage, TicketUser};
 
 use super::{SqlStore, conflict_or, upsert_user};
-use crate::backend::{Backend, Builder, Columns, On, WriteTx, sql};
+use crate::backend::{Arg, Backend, Builder, Columns, On, Row, WriteTx, sql};
 use crate::rows::{self, PROJECTION_COLUMNS, USER_COLUMNS, json_column, to_json};
 use crate::{
     BotMessage, Helpdesk, LIST_CAP, LockedTicket, NewTicketRows, OutboxEntry, StoreResult, StoredMessage,
@@ -233,9 +233,28 @@ fn ticket_page_query<'q, DB: Backend>(
     page
 }
 
+/// `$1` ticket_id, `$2` helpdesk row id, `$3` tenant row id: what the point reads of one ticket
+/// ([`TicketStore::ticket`], [`RENDERED_TICKET`]) bind.
+fn ticket_key(helpdesk: &Helpdesk, id: TicketId) -> [Arg<'static>; 3] {
+    [id.into(), helpdesk.id.into(), helpdesk.tenant_id.into()]
+}
+
 /// `$1` ticket_id, `$2` helpdesk row id, `$3` tenant row id: the render, if current.
 const RENDERED_TICKET: &str = "SELECT r.body FROM ticket_renders r JOIN tenants n ON n.id = $3
      WHERE r.ticket_id = $1 AND r.helpdesk_id = $2 AND r.directory_version = n.directory_version";
+
+impl<DB: Backend> SqlStore<DB> {
+    /// Tickets from rows holding their projection, with their people's directory profiles.
+    async fn with_people(&self, rows: &[Row<DB>], helpdesk: &Helpdesk) -> StoreResult<Vec<Ticket>> {
+        let mut tickets = rows
+            .iter()
+            .map(|r| rows::projection(r, &helpdesk.helpdesk_id))
+            .collect::<StoreResult<Vec<_>>>()?;
+        let people = profiles(&self.pool, helpdesk.tenant_id, &rows::people_named(&tickets)).await?;
+        rows::fill_people(&people.people, &mut tickets);
+        Ok(tickets)
+    }
+}
 
 #[async_trait]
 impl<DB: Backend> TicketStore for SqlStore<DB> {
@@ -250,34 +269,13 @@ impl<DB: Backend> TicketStore for SqlStore<DB> {
     /// however many people the ticket names.
     async fn ticket(&self, helpdesk: &Helpdesk, id: TicketId) -> StoreResult<Ticket> {
         let query = self.statements.ticket_with_people.as_str();
-        if let Some(direct) = &self.direct {
-            let args = [id.into(), helpdesk.id.into(), helpdesk.tenant_id.into()];
-            let rows = direct.read(query, &args)?;
-            return rows::ticket_with_people(&rows, &helpdesk.helpdesk_id);
-        }
-        let rows = sql(query)
-            .bind(id)
-            .bind(helpdesk.id)
-            .bind(helpdesk.tenant_id)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = self.point_read(query, ticket_key(helpdesk, id)).await?;
         rows::ticket_with_people(&rows, &helpdesk.helpdesk_id)
     }
 
     async fn rendered_ticket(&self, helpdesk: &Helpdesk, id: TicketId) -> StoreResult<Option<String>> {
-        let rows = if let Some(direct) = &self.direct {
-            let args = [id.into(), helpdesk.id.into(), helpdesk.tenant_id.into()];
-            let rows = direct.read(RENDERED_TICKET, &args)?;
-            return rows.first().map(|r| r.text("body")).transpose();
-        } else {
-            sql(RENDERED_TICKET)
-                .bind(id)
-                .bind(helpdesk.id)
-                .bind(helpdesk.tenant_id)
-                .fetch_optional(&self.pool)
-                .await?
-        };
-        rows.map(|r| r.text("body")).transpose()
+        let rows = self.point_read(RENDERED_TICKET, ticket_key(helpdesk, id)).await?;
+        rows.first().map(|r| r.text("body")).transpose()
     }
 
     async fn ticket_events(&self, helpdesk: &Helpdesk, id: TicketId) -> StoreResult<Vec<TicketEvent>> {
@@ -321,13 +319,7 @@ impl<DB: Backend> TicketStore for SqlStore<DB> {
             .arg(offset)
             .push(") ORDER BY t.created_at DESC, t.ticket_id DESC");
         let rows = page.build().fetch_all(&self.pool).await?;
-        let mut tickets = rows
-            .iter()
-            .map(|r| rows::projection(r, &helpdesk.helpdesk_id))
-            .collect::<StoreResult<Vec<_>>>()?;
-        let people = profiles(&self.pool, helpdesk.tenant_id, &rows::people_named(&tickets)).await?;
-        rows::fill_people(&people.people, &mut tickets);
-        Ok((total, tickets))
+        Ok((total, self.with_people(&rows, helpdesk).await?))
     }
 
     async fn ticket_page(
@@ -345,13 +337,7 @@ impl<DB: Backend> TicketStore for SqlStore<DB> {
             limit,
         );
         let rows = page.build().fetch_all(&self.pool).await?;
-        let mut tickets = rows
-            .iter()
-            .map(|r| rows::projection(r, &helpdesk.helpdesk_id))
-            .collect::<StoreResult<Vec<_>>>()?;
-        let people = profiles(&self.pool, helpdesk.tenant_id, &rows::people_named(&tickets)).await?;
-        rows::fill_people(&people.people, &mut tickets);
-        Ok(tickets)
+        self.with_people(&rows, helpdesk).await
     }
 
     async fn list_messages(
