@@ -116,25 +116,21 @@ async fn frame_request(
                 run_with_body(&state, request, next).await
             }
         });
-        let response = match &state.metrics {
-            Some(metrics) => {
+        let (response, noted) = match &state.metrics {
+            Some(_) => {
                 let (response, endpoint, code) = metrics::noting(run).await;
-                metrics.observe(
-                    endpoint,
-                    admin_request,
-                    response.status().as_u16(),
-                    code,
-                    started.elapsed(),
-                );
-                response
+                (response, Some((endpoint, code)))
             }
-            None => run.await,
+            None => (run.await, None),
         };
         if may_write {
             state.tickets.bump();
         }
         let status = response.status().as_u16();
         let elapsed = started.elapsed();
+        if let (Some(metrics), Some((endpoint, code))) = (&state.metrics, noted) {
+            metrics.observe(endpoint, admin_request, status, code, elapsed);
+        }
         if response.status().is_server_error() {
             let latency_ms = elapsed.as_secs_f64() * 1e3;
             tracing::error!(%method, path = uri.path(), status, latency_ms, log_id = %logid::current(), "request failed");

@@ -230,20 +230,19 @@ async fn ticket(
     render_ticket(&state, &session, &helpdesk_id, &ticket_id).await
 }
 
-/// A ticket, its messages (up to the newest 500) and its log.
+/// A ticket and its messages (up to the newest 500).
 pub(super) async fn load(
     state: &SharedState,
     helpdesk: &Helpdesk,
     id: TicketId,
-) -> PageResult<(Ticket, Vec<TicketMessage>, Vec<TicketEvent>)> {
+) -> PageResult<(Ticket, Vec<TicketMessage>)> {
     let tickets = &state.services.tickets;
     let ticket = tickets.get(helpdesk, id).await?;
     let (total, _) = tickets.messages(helpdesk, id, (None, None), 0, 1).await?;
     let (_, messages) = tickets
         .messages(helpdesk, id, (None, None), (total - 500).max(0), 500)
         .await?;
-    let events = tickets.events(helpdesk, id).await?;
-    Ok((ticket, messages, events))
+    Ok((ticket, messages))
 }
 
 async fn render_ticket(
@@ -255,7 +254,8 @@ async fn render_ticket(
     let me = agent_of(session)?;
     let helpdesk = helpdesk_of(state, me, helpdesk_id).await?;
     let id = parse_ticket_id(raw_id)?;
-    let (ticket, messages, events) = load(state, &helpdesk, id).await?;
+    let (ticket, messages) = load(state, &helpdesk, id).await?;
+    let events = state.services.tickets.events(&helpdesk, id).await?;
     let now = state.services.clock.now_ms();
     let here = format!(
         "/console/agent/helpdesks/{}/tickets/{}",

@@ -124,7 +124,7 @@ async fn render_ticket(
     let me = guest_of(session)?;
     let helpdesk = helpdesk_of(state, me, helpdesk_id).await?;
     let id = parse_ticket_id(raw_id)?;
-    let (ticket, messages, _) = load(state, &helpdesk, id).await?;
+    let (ticket, messages) = load(state, &helpdesk, id).await?;
     if ticket.guest.id != me.open_id {
         return Err(PageError::not_found());
     }
