@@ -68,35 +68,17 @@ fi
 export NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}"
 export no_proxy="$NO_PROXY"
 TMP="$(mktemp -d)"
-SERVER_PID=""
+# shellcheck source=../scripts/larkdesk-server.sh
+. "$ROOT/scripts/larkdesk-server.sh"
 cleanup() {
-  if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
+  larkdesk_stop
   rm -rf "$TMP"
 }
 trap cleanup EXIT
 
 log "starting $LARKDESK_BIN"
-"$LARKDESK_BIN" serve --bind 127.0.0.1:0 \
-  --database-url "${CONFORMANCE_DATABASE_URL:-sqlite://$TMP/ld.db}" \
-  --event-allow-private \
-  --credentials-file "$TMP/creds.json" >"$TMP/server.log" 2>&1 &
-SERVER_PID=$!
-
-# The credentials file appears once the server has bound its port (up to ~20 s).
-for _ in $(seq 1 100); do
-  [[ -s "$TMP/creds.json" ]] && break
-  if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-    echo "larkdesk exited early; its log:" >&2; cat "$TMP/server.log" >&2; exit 1
-  fi
-  sleep 0.2
-done
-if [[ ! -s "$TMP/creds.json" ]]; then
-  echo "larkdesk did not write $TMP/creds.json within 20 s; its log:" >&2
-  cat "$TMP/server.log" >&2; exit 1
-fi
+larkdesk_start "$TMP" --database-url "${CONFORMANCE_DATABASE_URL:-sqlite://$TMP/ld.db}" \
+  --event-allow-private || exit 1
 export LARKDESK_CREDS="$TMP/creds.json"
 export SEED_TICKET="$HERE/seed_ticket.json"
 

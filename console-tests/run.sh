@@ -17,33 +17,22 @@ export CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund
 
 work=$(mktemp -d)
-server=""
+LARKDESK_BIN="$target/debug/larkdesk"
+# shellcheck source=../scripts/larkdesk-server.sh
+. "$root/scripts/larkdesk-server.sh"
 cleanup() {
-  if [ -n "$server" ]; then
-    kill "$server" 2>/dev/null || true
-    wait "$server" 2>/dev/null || true
-  fi
+  larkdesk_stop
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 admin_token="ldadm-console-tests-$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')"
-LARKDESK_ADMIN_TOKEN="$admin_token" "$target/debug/larkdesk" serve \
-  --bind "127.0.0.1:$port" --database-url "sqlite://$work/larkdesk.db" \
-  --clock-control --credentials-file "$work/credentials.json" \
-  >"$work/server.log" 2>&1 &
-server=$!
-base="http://127.0.0.1:$port"
-for _ in $(seq 1 100); do
-  curl -fs "$base/readyz" >/dev/null 2>&1 && break
-  kill -0 "$server" 2>/dev/null || { cat "$work/server.log" >&2; exit 1; }
-  sleep 0.1
-done
-curl -fs "$base/readyz" >/dev/null || { echo "console-tests: server not ready" >&2; cat "$work/server.log" >&2; exit 1; }
+export LARKDESK_ADMIN_TOKEN="$admin_token"
+larkdesk_start "$work" --database-url "sqlite://$work/larkdesk.db" --clock-control || exit 1
+base="$BASE_URL"
 
 export LARKDESK_BASE_URL="$base" LARKDESK_ADMIN_TOKEN="$admin_token"
-export LARKDESK_CREDENTIALS="$work/credentials.json"
+export LARKDESK_CREDENTIALS="$work/creds.json"
 export SCREENSHOTS="$root/target/console-screenshots"
 mkdir -p "$SCREENSHOTS"
 status=0

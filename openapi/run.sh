@@ -45,15 +45,9 @@ fi
 export NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}"
 export no_proxy="$NO_PROXY"
 TMP="$(mktemp -d)"
-SERVER_PID=""
 PG_DB=""
-stop_server() {
-  if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-    kill "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-  fi
-  SERVER_PID=""
-}
+# shellcheck source=../scripts/larkdesk-server.sh
+. "$ROOT/scripts/larkdesk-server.sh"
 drop_pg() {
   if [[ -n "$PG_DB" ]]; then
     psql "$LARKDESK_TEST_POSTGRES_URL" -qAtc "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null || true
@@ -61,7 +55,7 @@ drop_pg() {
   fi
 }
 cleanup() {
-  stop_server
+  larkdesk_stop
   drop_pg
   rm -rf "$TMP"
 }
@@ -83,23 +77,7 @@ run_backend() {
   log "$name: starting $LARKDESK_BIN"
   # Rate limits off: a 429 is documented, but it would stop the generated cases short of the
   # endpoints' own logic.
-  "$LARKDESK_BIN" serve --bind 127.0.0.1:0 --database-url "$db_url" --no-rate-limit \
-    --credentials-file "$dir/creds.json" >"$dir/server.log" 2>&1 &
-  SERVER_PID=$!
-  for _ in $(seq 1 150); do
-    [[ -s "$dir/creds.json" ]] && break
-    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-      echo "larkdesk exited early; its log:" >&2; cat "$dir/server.log" >&2; return 1
-    fi
-    sleep 0.2
-  done
-  local base
-  base="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["base_url"])' "$dir/creds.json")"
-  for _ in $(seq 1 100); do
-    curl -fs "$base/readyz" >/dev/null && break
-    sleep 0.2
-  done
-  curl -fs "$base/readyz" >/dev/null || { echo "$base/readyz never answered 200" >&2; cat "$dir/server.log" >&2; return 1; }
+  larkdesk_start "$dir" --database-url "$db_url" --no-rate-limit || return 1
 
   # Credentials; a category, FAQ, customized field, skill and push job to find; and the
   # schemathesis config drawing path parameters from these ids part of the time.
@@ -130,7 +108,7 @@ run_backend() {
     >"$dir/admin.out" 2>&1 || status=1
   report "$dir/admin.out"
   log "$name: schemathesis took $((SECONDS - started)) s"
-  stop_server
+  larkdesk_stop
   if [[ $status -ne 0 ]]; then
     log "$name: FAILED; server errors logged:"
     grep -E 'ERROR|panicked' "$dir/server.log" | head -40 >&2 || true
