@@ -59,22 +59,7 @@ impl<'a> Browser<'a> {
 
     /// Sign in as the demo agent (demo mode: by picking).
     async fn sign_in_demo_agent(&mut self) -> Response {
-        let users = self
-            .server
-            .admin_request(reqwest::Method::GET, "/users", json!({}))
-            .await;
-        let agent = users.json()["data"]["users"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|u| u["is_agent"] == json!(true))
-            .cloned()
-            .expect("the demo has an agent");
-        let pick = format!(
-            "{}/{}",
-            agent["tenant_key"].as_str().unwrap(),
-            agent["open_id"].as_str().unwrap()
-        );
+        let (pick, _) = demo_user(self.server, true).await;
         self.post("/console/login/agent", &[("user", &pick)]).await
     }
 
@@ -84,6 +69,26 @@ impl<'a> Browser<'a> {
         assert_eq!(page.status, 200, "{path}: {}", page.text);
         csrf_of(&page.text)
     }
+}
+
+/// The first directory user who is (or is not) an agent: how the console's sign-in forms name
+/// them (`tenant_key/open_id`), and their open_id.
+async fn demo_user(server: &TestServer, is_agent: bool) -> (String, String) {
+    let users = server
+        .admin_request(reqwest::Method::GET, "/users", json!({}))
+        .await;
+    let user = users.json()["data"]["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["is_agent"] == json!(is_agent))
+        .cloned()
+        .unwrap_or_else(|| panic!("the demo has a user with is_agent {is_agent}"));
+    let open_id = user["open_id"].as_str().unwrap().to_owned();
+    (
+        format!("{}/{open_id}", user["tenant_key"].as_str().unwrap()),
+        open_id,
+    )
 }
 
 fn form_body(form: &[(&str, &str)]) -> String {
@@ -341,21 +346,7 @@ async fn pages_are_for_their_role() {
     admin.sign_in_admin().await;
     assert_page(&admin.get("/console/agent").await, 403, "for agents");
     // A guest is not an agent: picking one as agent is refused.
-    let users = server
-        .admin_request(reqwest::Method::GET, "/users", json!({}))
-        .await;
-    let guest = users.json()["data"]["users"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["is_agent"] == json!(false))
-        .cloned()
-        .unwrap();
-    let pick = format!(
-        "{}/{}",
-        guest["tenant_key"].as_str().unwrap(),
-        guest["open_id"].as_str().unwrap()
-    );
+    let (pick, _) = demo_user(&server, false).await;
     let r = Browser::new(&server)
         .post("/console/login/agent", &[("user", &pick)])
         .await;
@@ -595,18 +586,7 @@ async fn the_queue_pages_by_position_without_repeating_a_ticket() {
     let server = TestServer::start().await;
     let demo = server.demo().clone();
     let token = server.demo_token().await;
-    let users = server
-        .admin_request(reqwest::Method::GET, "/users", json!({}))
-        .await;
-    let guest = users.json()["data"]["users"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["is_agent"] == json!(false))
-        .unwrap()["open_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (_, guest) = demo_user(&server, false).await;
     for _ in 0..30 {
         let r = server
             .send(
@@ -660,22 +640,8 @@ async fn the_queue_pages_by_position_without_repeating_a_ticket() {
 async fn a_guest_clicks_through_a_lifecycle_and_the_durations_follow() {
     let server = TestServer::start().await;
     let demo = server.demo().clone();
-    let users = server
-        .admin_request(reqwest::Method::GET, "/users", json!({}))
-        .await;
-    let guest = users.json()["data"]["users"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["is_agent"] == json!(false))
-        .cloned()
-        .unwrap();
+    let (pick, _) = demo_user(&server, false).await;
     let mut browser = Browser::new(&server);
-    let pick = format!(
-        "{}/{}",
-        guest["tenant_key"].as_str().unwrap(),
-        guest["open_id"].as_str().unwrap()
-    );
     let r = browser.post("/console/login/guest", &[("user", &pick)]).await;
     assert_eq!(r.header("location"), Some("/console/guest"), "{}", r.text);
     let token = browser.csrf("/console/guest").await;
