@@ -752,12 +752,9 @@ async fn a_changed_profile_shows_at_once_on_rendered_tickets() {
     desk.act(&id, "agent_enter", json!({"agent_id": desk.agent_a}))
         .await;
     assert_eq!(desk.ticket(&id).await["agents"][0]["name"], json!("Agent A"));
-    desk.server
-        .admin(
-            "/users",
-            json!({"tenant_key": desk.tenant_key, "id": desk.agent_a, "name": "Agent Renamed", "is_agent": true}),
-        )
-        .await;
+    let renamed =
+        json!({"tenant_key": desk.tenant_key, "id": desk.agent_a, "name": "Agent Renamed", "is_agent": true});
+    desk.server.admin("/users", renamed.clone()).await;
     assert_eq!(
         desk.ticket(&id).await["agents"][0]["name"],
         json!("Agent Renamed")
@@ -775,12 +772,7 @@ async fn a_changed_profile_shows_at_once_on_rendered_tickets() {
         json!("Agent Renamed")
     );
     // A profile written again unchanged leaves renders current.
-    desk.server
-        .admin(
-            "/users",
-            json!({"tenant_key": desk.tenant_key, "id": desk.agent_a, "name": "Agent Renamed", "is_agent": true}),
-        )
-        .await;
+    desk.server.admin("/users", renamed).await;
     assert_eq!(
         desk.ticket(&id).await["agents"][0]["name"],
         json!("Agent Renamed"),
