@@ -176,9 +176,12 @@ pub fn new_event_id() -> String {
     hex(16)
 }
 
-/// A message id (`om_` + 32 hex), as IM uses.
+/// A message id (`om_` + 32 hex), as IM uses. Its first 12 hex digits are the time of making
+/// in milliseconds and the other 20 are random, so ids made later sort later: the unique index
+/// on message ids then grows at its end, where the changes of one group commit share a page,
+/// instead of taking a random page each (a page written per message post, a seventh of them).
 pub fn new_message_id() -> String {
-    format!("om_{}", hex(16))
+    format!("om_{:012x}{}", unix_ms().clamp(0, 0xffff_ffff_ffff), hex(10))
 }
 
 /// The id of the `ticket_message.created` event of a message: derived from the message id so
@@ -231,6 +234,33 @@ mod tests {
             ids[0].to_string().starts_with('7'),
             "made between 2024-04 and 2030-06"
         );
+    }
+
+    #[test]
+    fn message_ids_are_32_hex_and_sort_in_the_order_they_were_made() {
+        let mut ids = Vec::new();
+        for _ in 0..3 {
+            ids.extend((0..100).map(|_| new_message_id()));
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        for id in &ids {
+            let hex = id.strip_prefix("om_").expect("om_ prefix");
+            assert_eq!(hex.len(), 32, "{id}");
+            assert!(
+                hex.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+                "{id}"
+            );
+        }
+        let made_ms = |id: &str| i64::from_str_radix(&id[3..15], 16).unwrap();
+        let (first, last) = (made_ms(&ids[0]), made_ms(&ids[299]));
+        assert!(last >= first + 4, "three batches 2 ms apart: {first} .. {last}");
+        // Ids of different milliseconds sort by time; within one the order is random.
+        for (a, b) in ids[..100].iter().zip(&ids[200..]) {
+            assert!(a < b, "{a} made before {b}");
+        }
+        let unique: std::collections::HashSet<_> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len());
     }
 
     #[test]
