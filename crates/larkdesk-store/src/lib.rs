@@ -11,6 +11,7 @@ mod backend;
 mod dialect;
 mod direct;
 mod models;
+mod profile_cache;
 mod rows;
 mod sql;
 mod sqlite_file;

@@ -22,6 +22,7 @@ use std::sync::Arc;
 
 use crate::backend::{Arg, Backend, Columns, On, Row, Writer, sql};
 use crate::direct::Direct;
+use crate::profile_cache::ProfileCache;
 use crate::rows::{self, USER_COLUMNS, to_json};
 use crate::{
     AccountStore, App, Helpdesk, NewApp, NewHelpdesk, StoreError, StoreResult, Tenant, TicketSummary,
@@ -39,6 +40,8 @@ pub struct SqlStore<DB: Backend> {
     direct: Option<Arc<Direct>>,
     /// Statements whose text is built from the dialect, built once.
     statements: std::sync::Arc<tickets::Statements>,
+    /// Profiles writes read, for the next write (see [`crate::profile_cache`]).
+    profiles: Arc<ProfileCache>,
 }
 
 impl<DB: Backend> SqlStore<DB> {
@@ -67,6 +70,7 @@ impl<DB: Backend> SqlStore<DB> {
             max_connections,
             direct: pools.direct,
             statements: tickets::Statements::new::<DB>(),
+            profiles: Arc::default(),
         })
     }
 }
@@ -283,7 +287,10 @@ impl<DB: Backend> AccountStore for SqlStore<DB> {
         for table in RESET_ORDER {
             sql(format!("DELETE FROM {table}")).execute(&mut tx).await?;
         }
-        tx.commit().await
+        tx.commit().await?;
+        // Row ids of tenants can come again, at directory version 0.
+        self.profiles.clear();
+        Ok(())
     }
 
     async fn snapshot(&self) -> StoreResult<Vec<(String, SnapshotRows)>> {
@@ -291,7 +298,10 @@ impl<DB: Backend> AccountStore for SqlStore<DB> {
     }
 
     async fn restore(&self, tables: &[(String, SnapshotRows)]) -> StoreResult<()> {
-        self.restore_tables(tables).await
+        let restored = self.restore_tables(tables).await;
+        // Whatever happened, the directory may hold other profiles at versions seen before.
+        self.profiles.clear();
+        restored
     }
 
     async fn create_tenant(&self, tenant_key: &str, name: &str) -> StoreResult<Tenant> {

@@ -11,6 +11,7 @@ use larkdesk_wire::ticket::{Ticket, TicketMessage, TicketUser};
 
 use super::{SqlStore, conflict_or, upsert_user};
 use crate::backend::{Arg, Backend, Builder, Columns, On, Row, WriteTx, sql};
+use crate::profile_cache::ProfileCache;
 use crate::rows::{self, PROJECTION_COLUMNS, USER_COLUMNS, json_column, to_json};
 use crate::{
     BotMessage, Helpdesk, LIST_CAP, LockedTicket, NewTicketRows, OutboxEntry, StoreResult, StoredMessage,
@@ -262,6 +263,8 @@ impl<DB: Backend> TicketStore for SqlStore<DB> {
         Ok(Box::new(SqlWrite {
             tx: self.writer.begin().await?,
             statements: self.statements.clone(),
+            profiles: self.profiles.clone(),
+            added_people: false,
         }))
     }
 
@@ -546,6 +549,10 @@ fn where_clause<'q, DB: Backend>(q: &mut Builder<'q>, helpdesk: &Helpdesk, filte
 struct SqlWrite<DB: Backend> {
     tx: WriteTx<DB>,
     statements: Arc<Statements>,
+    profiles: Arc<ProfileCache>,
+    /// This transaction added people to the directory: what it reads of the directory is not
+    /// committed, so the profile cache is left alone.
+    added_people: bool,
 }
 
 #[async_trait]
@@ -637,6 +644,7 @@ impl<DB: Backend> TicketWrite for SqlWrite<DB> {
     }
 
     async fn add_people(&mut self, tenant: TenantRowId, people: &[(&TicketUser, bool)]) -> StoreResult<()> {
+        self.added_people |= !people.is_empty();
         if let (Some(lock), false) = (DB::LOCK_DIRECTORY, people.is_empty()) {
             sql(lock).execute(&mut self.tx).await?;
         }
@@ -646,8 +654,23 @@ impl<DB: Backend> TicketWrite for SqlWrite<DB> {
         Ok(())
     }
 
+    /// The people kept in the profile cache at the tenant's current directory version, if all
+    /// are; else read (and kept).
     async fn profiles(&mut self, tenant: TenantRowId, open_ids: &[String]) -> StoreResult<crate::Profiles> {
-        profiles(&mut self.tx, tenant, open_ids).await
+        if self.added_people || open_ids.is_empty() {
+            return profiles(&mut self.tx, tenant, open_ids).await;
+        }
+        let version = sql("SELECT directory_version FROM tenants WHERE id = $1")
+            .bind(tenant)
+            .fetch_one(&mut self.tx)
+            .await?
+            .int("directory_version")?;
+        if let Some(kept) = self.profiles.get(tenant, version, open_ids) {
+            return Ok(kept);
+        }
+        let read = profiles(&mut self.tx, tenant, open_ids).await?;
+        self.profiles.put(tenant, &read);
+        Ok(read)
     }
 
     async fn put_renders(
