@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Message posts, two larkdesk binaries A/B: rounds alternate A and B on fresh copies of one
+# SQLite database, so both meet the same machine (this VM's speed drifts by tens of percent over
+# an hour). Per round: POST /tickets/:id/messages to random open tickets at 64 connections for
+# BENCH_DURATION after a 2 s warm-up, with the server's CPU per request (user and kernel, from
+# /proc) and the size of the write-ahead log it left.
+#
+#   bench/posts-ab.sh A_BIN B_BIN
+#   BENCH_ROUNDS=3 BENCH_DURATION=10s bench/posts-ab.sh target/release/larkdesk /tmp/old/larkdesk
+#   BENCH_DB=saved.db BENCH_CREDS=saved.creds.json bench/posts-ab.sh A_BIN B_BIN   # reuse a database
+#
+# Without BENCH_DB, a database with BENCH_TICKETS (100k) generated tickets is made first (by A);
+# BENCH_KEEP=1 keeps it (and its credentials file) for the next run. Prints a
+# Markdown table and saves it to bench/results/posts-ab-<date>[-$BENCH_TAG].md.
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+[[ $# -eq 2 ]] || die "usage: bench/posts-ab.sh A_BIN B_BIN"
+A_BIN="$(realpath "$1")"
+B_BIN="$(realpath "$2")"
+ROUNDS="${BENCH_ROUNDS:-3}"
+DURATION="${BENCH_DURATION:-10s}"
+CONNS="${BENCH_CONNECTIONS:-64}"
+need wrk "apt-get install -y wrk"
+need sqlite3 "apt-get install -y sqlite3"
+need jq
+need taskset
+bench_tmpdir
+
+SOURCE_DB="${BENCH_DB:-}"
+SETUP_CREDS="${BENCH_CREDS:-$BENCH_TMP/setup.creds.json}"
+if [[ -n $SOURCE_DB ]]; then
+  [[ -s $SETUP_CREDS ]] || die "BENCH_DB needs BENCH_CREDS: the credentials file of its first start"
+else
+  SOURCE_DB="$BENCH_TMP/source.db"
+  LARKDESK="$A_BIN" start_larkdesk "sqlite://$SOURCE_DB" setup --no-rate-limit
+  cp "$CREDS" "$SETUP_CREDS"
+  stop_pid "$SERVER_PID" 10
+  log "loading ${BENCH_TICKETS:-100000} tickets"
+  LARKDESK_LOG=warn "$A_BIN" --database-url "sqlite://$SOURCE_DB" admin generate-tickets \
+    --helpdesk-id "$(jq -r .demo.helpdesk_id "$CREDS")" --count "${BENCH_TICKETS:-100000}" >/dev/null
+fi
+sqlite3 "$SOURCE_DB" "SELECT ticket_id FROM tickets WHERE status < 50" >"$BENCH_TMP/open.ids"
+
+declare -A ROWS
+round() {
+  local label=$1 bin=$2 round=$3 before after
+  cp "$SOURCE_DB" "$BENCH_TMP/bench.db"
+  rm -f "$BENCH_TMP/bench.db-wal" "$BENCH_TMP/bench.db-shm"
+  sync
+  LARKDESK="$bin" start_larkdesk "sqlite://$BENCH_TMP/bench.db" "$label" --no-rate-limit
+  local pid=$SERVER_PID
+  # The demo credentials were printed when the database was made; the token is asked anew.
+  demo_auth "$SETUP_CREDS" "$BASE_URL"
+  BENCH_IDS_FILE="$BENCH_TMP/open.ids" BENCH_ID_PATH_SUFFIX=/messages BENCH_METHOD=POST \
+    BENCH_BODY='{"msg_type":"text","content":{"text":"Thanks, we are looking into it."}}' \
+    run_wrk "$label-warm-$round" "$CONNS" 2s "$BASE_URL"
+  before="$(proc_counters "$pid")"
+  BENCH_IDS_FILE="$BENCH_TMP/open.ids" BENCH_ID_PATH_SUFFIX=/messages BENCH_METHOD=POST \
+    BENCH_BODY='{"msg_type":"text","content":{"text":"Thanks, we are looking into it."}}' \
+    run_wrk "$label-$round" "$CONNS" "$DURATION" "$BASE_URL"
+  after="$(proc_counters "$pid")"
+  counters_per_request "$before" "$after" "$W_REQUESTS"
+  local wal
+  wal="$(stat -c %s "$BENCH_TMP/bench.db-wal" 2>/dev/null || echo 0)"
+  ROWS[$label,$round]="| $label | $round | $(fmt_int "$W_RPS") | $W_P50 ms | $W_P99 ms | $C_USER_US + $C_SYS_US µs | $(human_bytes "$wal") |"
+  stop_pid "$pid" 30
+}
+
+for ((r = 1; r <= ROUNDS; r++)); do
+  round A "$A_BIN" "$r"
+  round B "$B_BIN" "$r"
+done
+
+DATE="$(date +%F)"
+REPORT="$RESULTS_DIR/posts-ab-$DATE${BENCH_TAG:+-$BENCH_TAG}.md"
+mkdir -p "$RESULTS_DIR"
+{
+  echo "## Message posts A/B, $(wc -l <"$BENCH_TMP/open.ids") open tickets of $(sqlite3 "$SOURCE_DB" 'SELECT count(*) FROM tickets') ($DATE)"
+  echo
+  machine_info
+  echo "- A: $A_BIN; B: $B_BIN; $CONNS connections, $DURATION per round after a 2 s warm-up, rounds alternate"
+  echo
+  echo "| binary | round | req/s | p50 | p99 | server CPU per request (user + kernel) | log file after |"
+  echo "|---|---:|---:|---:|---:|---:|---:|"
+  for ((r = 1; r <= ROUNDS; r++)); do
+    echo "${ROWS[A,$r]}"
+    echo "${ROWS[B,$r]}"
+  done
+} | tee "$REPORT"
