@@ -70,7 +70,6 @@ struct CheckpointPolicy {
     every: Duration,
     restart_at: i64,
     catch_up_passes: usize,
-    restart_anyway_at: i64,
 }
 
 impl Default for CheckpointPolicy {
@@ -79,14 +78,10 @@ impl Default for CheckpointPolicy {
             every: CHECKPOINT_EVERY,
             restart_at: RESTART_LOG_AT,
             catch_up_passes: CATCH_UP_PASSES,
-            restart_anyway_at: RESTART_ANYWAY_AT,
         }
     }
 }
 
-/// A log this long (1 GiB) starts again even when the checkpointer could not catch up (see
-/// [`checkpoints`]): the writers then wait for one long pass.
-const RESTART_ANYWAY_AT: i64 = 4 * RESTART_LOG_AT;
 /// Checkpoint passes made while writes go on, before the one they wait for, at most...
 const CATCH_UP_PASSES: usize = 16;
 /// ...and until one took less than this (copying and syncing).
@@ -528,11 +523,9 @@ fn connect(path: &Path) -> StoreResult<Connection> {
 ///    ([`QUICK_PASS`]) or [`CATCH_UP_PASSES`] were made. (A pass that finds the log wholly
 ///    copied syncs the file itself; the explicit sync makes every pass pay for its own copies,
 ///    so the last one, which the writers wait for, has little to sync.)
-/// 2. If a pass was quick, it takes its turn at the writer (in the writers' queue, between
-///    changes), commits the open group, copies the few frames written since and lets go. The
-///    next group starts the log again, reusing the file's blocks. Writers wait only for that
-///    last pass. If none was (the writes outrun the disk), it tries again a second later, and
-///    makes the last pass anyway once the log is [`RESTART_ANYWAY_AT`] frames long.
+/// 2. It takes its turn at the writer (in the writers' queue, between changes), commits the
+///    open group, copies the few frames written since and lets go. The next group starts the
+///    log again, reusing the file's blocks. Writers wait only for that last pass.
 ///
 /// One pass a second (not more often) also lets a page written by many changes be copied once.
 fn checkpoints(
@@ -550,26 +543,20 @@ fn checkpoints(
             .ok()
     };
     while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(policy.every) {
-        let Some(mut frames) = checkpoint().filter(|&frames| frames >= policy.restart_at) else {
+        if checkpoint().is_none_or(|frames| frames < policy.restart_at) {
             continue;
-        };
-        let mut caught_up = false;
+        }
         for _ in 0..policy.catch_up_passes {
             let pass = std::time::Instant::now();
-            let Some(now) = checkpoint() else { break };
-            frames = now;
+            if checkpoint().is_none() {
+                break;
+            }
             if let Err(err) = database_file.sync_data() {
                 tracing::warn!(error = %err, "syncing the SQLite database file failed");
             }
             if pass.elapsed() < QUICK_PASS {
-                caught_up = true;
                 break;
             }
-        }
-        // Writes outran the passes: the last one would be long, so wait for a lull, unless the
-        // log is too long to wait any more.
-        if !caught_up && frames < policy.restart_anyway_at {
-            continue;
         }
         let Some(writer) = writer.upgrade() else { return };
         let mut state = writer.blocking_lock();
@@ -923,7 +910,6 @@ mod tests {
             every: Duration::from_millis(20),
             restart_at: 256,
             catch_up_passes: 1,
-            restart_anyway_at: 1024,
         };
         let db = Direct::open_with(&path, policy).expect("open");
         // Four writers, each row a page of its own: at least this many bytes reach the log.
