@@ -43,6 +43,13 @@ else
 fi
 sqlite3 "$SOURCE_DB" "SELECT ticket_id FROM tickets WHERE status < 50" >"$BENCH_TMP/open.ids"
 
+# posts LABEL DURATION: message posts to random open tickets of the server at $BASE_URL.
+posts() {
+  BENCH_IDS_FILE="$BENCH_TMP/open.ids" BENCH_ID_PATH_SUFFIX=/messages BENCH_METHOD=POST \
+    BENCH_BODY='{"msg_type":"text","content":{"text":"Thanks, we are looking into it."}}' \
+    run_wrk "$1" "$CONNS" "$2" "$BASE_URL"
+}
+
 declare -A ROWS
 round() {
   local label=$1 bin=$2 round=$3 before after
@@ -53,13 +60,9 @@ round() {
   local pid=$SERVER_PID
   # The demo credentials were printed when the database was made; the token is asked anew.
   demo_auth "$SETUP_CREDS" "$BASE_URL"
-  BENCH_IDS_FILE="$BENCH_TMP/open.ids" BENCH_ID_PATH_SUFFIX=/messages BENCH_METHOD=POST \
-    BENCH_BODY='{"msg_type":"text","content":{"text":"Thanks, we are looking into it."}}' \
-    run_wrk "$label-warm-$round" "$CONNS" 2s "$BASE_URL"
+  posts "$label-warm-$round" 2s
   before="$(proc_counters "$pid")"
-  BENCH_IDS_FILE="$BENCH_TMP/open.ids" BENCH_ID_PATH_SUFFIX=/messages BENCH_METHOD=POST \
-    BENCH_BODY='{"msg_type":"text","content":{"text":"Thanks, we are looking into it."}}' \
-    run_wrk "$label-$round" "$CONNS" "$DURATION" "$BASE_URL"
+  posts "$label-$round" "$DURATION"
   after="$(proc_counters "$pid")"
   counters_per_request "$before" "$after" "$W_REQUESTS"
   local wal

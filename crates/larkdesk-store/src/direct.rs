@@ -235,9 +235,7 @@ impl Direct {
     /// first, so the statement is durable when it returns.
     pub(crate) async fn writer(&self) -> StoreResult<OwnedMutexGuard<WriterState>> {
         let mut state = self.turn().await;
-        if state.group.is_some() {
-            state.commit_group()?;
-        }
+        state.commit_group()?;
         Ok(state)
     }
 
@@ -560,11 +558,12 @@ fn checkpoints(
         }
         let Some(writer) = writer.upgrade() else { return };
         let mut state = writer.blocking_lock();
-        if state.group.is_some() {
-            // Its writers learn the outcome from `finish_group`, as if one of them committed it.
-            let _ = state.commit_group();
-        }
+        // The open group's writers learn the outcome from `finish_group`, as if one of them
+        // committed it.
+        let _ = state.commit_group();
         checkpoint();
+        // Held until the last pass is done: the next group then starts the log again.
+        drop(state);
     }
 }
 
