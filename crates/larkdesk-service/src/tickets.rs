@@ -291,8 +291,8 @@ impl Tickets {
             // (400/154000, as the doc says), not a missing resource.
             Err(larkdesk_store::StoreError::NotFound) => {
                 let event_id = ids::message_event_id(message_id);
-                match self.store.message_by_event_id(helpdesk, &event_id).await {
-                    Ok(m) if m.ticket_id == id && m.message.message_id == message_id => {
+                match self.store.message_by_event_id(helpdesk, id, &event_id).await {
+                    Ok(m) if m.message.message_id == message_id => {
                         Err(Error::invalid("index is past the message's last image"))
                     }
                     Ok(_) | Err(larkdesk_store::StoreError::NotFound) => {
@@ -537,11 +537,13 @@ impl Tickets {
 
     /// The text of the guest message whose `ticket_message.created` event is `event_id`.
     pub async fn asked(&self, helpdesk: &Helpdesk, id: TicketId, event_id: &str) -> Result<String> {
-        let asked = self.store.message_by_event_id(helpdesk, event_id).await?;
-        if asked.ticket_id != id {
-            return Err(Error::Missing("event_id belongs to another ticket".into()));
+        match self.store.message_by_event_id(helpdesk, id, event_id).await {
+            Ok(asked) => Ok(message_text_of(&asked.message.content)),
+            Err(larkdesk_store::StoreError::NotFound) => Err(Error::Missing(
+                "no message of this ticket has this event_id".into(),
+            )),
+            Err(e) => Err(e.into()),
         }
-        Ok(message_text_of(&asked.message.content))
     }
 
     /// The bot (`bot_id` sends) answers the message of `event_id` with FAQs: `(faq id, score)`,

@@ -501,7 +501,7 @@ async fn story(backend: Backend, url: String) {
     assert_eq!((total, page.len()), (65, 5));
 
     let stored = b
-        .message_by_event_id(&helpdesk, &ids::message_event_id("om_first"))
+        .message_by_event_id(&helpdesk, t1, &ids::message_event_id("om_first"))
         .await
         .unwrap();
     assert_eq!(
@@ -514,10 +514,22 @@ async fn story(backend: Backend, url: String) {
     );
     assert_eq!(stored.message.message_id, "om_first");
     assert!(matches!(
-        b.message_by_event_id(&other_desk, &ids::message_event_id("om_first"))
+        b.message_by_event_id(&other_desk, t1, &ids::message_event_id("om_first"))
             .await,
         Err(StoreError::NotFound)
     ));
+    assert!(
+        matches!(
+            b.message_by_event_id(
+                &helpdesk,
+                TicketId::new(t1.get() + 1_000),
+                &ids::message_event_id("om_first")
+            )
+            .await,
+            Err(StoreError::NotFound)
+        ),
+        "an event id is looked up within its ticket only"
+    );
 
     // --- A bot-stage ticket, and an import.
     let t2 = TicketId::new(t1.get() + 1);
@@ -982,7 +994,7 @@ async fn story(backend: Backend, url: String) {
     .await
     .unwrap();
     let late = a
-        .message_by_event_id(&helpdesk, &ids::message_event_id("om_late"))
+        .message_by_event_id(&helpdesk, t1, &ids::message_event_id("om_late"))
         .await
         .unwrap();
     assert_eq!(late.message.position, 66, "numbered after the log's 65");
@@ -1012,7 +1024,7 @@ async fn story(backend: Backend, url: String) {
     .await
     .unwrap();
     let later = b
-        .message_by_event_id(&helpdesk, &ids::message_event_id("om_later"))
+        .message_by_event_id(&helpdesk, t1, &ids::message_event_id("om_later"))
         .await
         .unwrap();
     assert_eq!(later.message.position, 67, "the repaired state numbers on");

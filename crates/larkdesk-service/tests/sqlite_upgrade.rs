@@ -189,7 +189,7 @@ async fn upgrading_to_tickets_keyed_by_ticket_id_keeps_every_ticket_log_and_mess
         assert_eq!((total, messages.len()), (1, 1));
         assert_eq!(&messages[0].message_id, message_id);
         let stored = store
-            .message_by_event_id(&helpdesk, &format!("ev_{message_id}"))
+            .message_by_event_id(&helpdesk, *ticket_id, &format!("ev_{message_id}"))
             .await
             .unwrap();
         assert_eq!(

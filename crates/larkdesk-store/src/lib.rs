@@ -237,8 +237,14 @@ pub trait TicketStore: Send + Sync {
         offset: i64,
         limit: i64,
     ) -> StoreResult<(i64, Vec<TicketMessage>)>;
-    /// The message a `ticket_message.created` event id refers to.
-    async fn message_by_event_id(&self, helpdesk: &Helpdesk, event_id: &str) -> StoreResult<StoredMessage>;
+    /// The message of ticket `id` that a `ticket_message.created` event id refers to (looked up
+    /// among the ticket's messages: event ids have no index of their own).
+    async fn message_by_event_id(
+        &self,
+        helpdesk: &Helpdesk,
+        id: TicketId,
+        event_id: &str,
+    ) -> StoreResult<StoredMessage>;
     /// Every ticket, with its helpdesk's public id, in ticket id order.
     async fn all_tickets(&self) -> StoreResult<Vec<(TicketId, String)>>;
 

@@ -389,13 +389,19 @@ impl<DB: Backend> TicketStore for SqlStore<DB> {
         Ok((total, messages))
     }
 
-    async fn message_by_event_id(&self, helpdesk: &Helpdesk, event_id: &str) -> StoreResult<StoredMessage> {
+    async fn message_by_event_id(
+        &self,
+        helpdesk: &Helpdesk,
+        id: TicketId,
+        event_id: &str,
+    ) -> StoreResult<StoredMessage> {
         let row = sql(
             "SELECT m.ticket_id, m.message_id, m.event_id, m.msg_type, m.content, m.sender_type,
                     m.sender_id, m.created_at, m.position
              FROM ticket_messages m JOIN tickets t ON t.ticket_id = m.ticket_id
-             WHERE m.event_id = $1 AND t.helpdesk_id = $2",
+             WHERE m.ticket_id = $1 AND m.event_id = $2 AND t.helpdesk_id = $3",
         )
+        .bind(id)
         .bind(event_id)
         .bind(helpdesk.id)
         .fetch_one(&self.pool)
