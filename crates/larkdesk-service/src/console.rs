@@ -494,7 +494,8 @@ pub async fn snapshot(store: &dyn Store) -> Result<serde_json::Value> {
 
 /// Replace the installation with the one `document` ([`snapshot`]) holds, in one transaction.
 /// A document of another format or version, with an unknown table, or with rows the schema
-/// refuses is `Invalid`, and nothing changes.
+/// refuses is `Invalid`, and nothing changes. Tables of earlier versions that hold derived rows
+/// ([`larkdesk_store::DROPPED_TABLES`]) are passed over.
 pub async fn restore(store: &dyn Store, document: &serde_json::Value) -> Result<()> {
     let invalid = |why: &str| Error::Invalid(format!("not a larkdesk snapshot: {why}"));
     if document.get("format").and_then(|f| f.as_str()) != Some(SNAPSHOT_FORMAT) {
@@ -508,6 +509,9 @@ pub async fn restore(store: &dyn Store, document: &serde_json::Value) -> Result<
     };
     let mut parsed = Vec::with_capacity(tables.len());
     for (name, rows) in tables {
+        if larkdesk_store::DROPPED_TABLES.contains(&name.as_str()) {
+            continue;
+        }
         if !larkdesk_store::RESET_ORDER.contains(&name.as_str()) {
             return Err(invalid(&format!("unknown table {name}")));
         }

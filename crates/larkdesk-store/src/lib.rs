@@ -30,7 +30,7 @@ use larkdesk_wire::ticket::{Ticket, TicketMessage, TicketUser};
 
 pub use models::*;
 pub use rows::{fill_people, people_named};
-pub use sql::{RESET_ORDER, SnapshotRows, SqlStore};
+pub use sql::{DROPPED_TABLES, RESET_ORDER, SnapshotRows, SqlStore};
 pub use sqlite_file::secure_sqlite_file;
 
 #[derive(Debug, thiserror::Error)]

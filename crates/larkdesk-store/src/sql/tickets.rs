@@ -241,8 +241,8 @@ fn ticket_key(helpdesk: &Helpdesk, id: TicketId) -> [Arg<'static>; 3] {
 }
 
 /// `$1` ticket_id, `$2` helpdesk row id, `$3` tenant row id: the render, if current.
-const RENDERED_TICKET: &str = "SELECT r.body FROM ticket_renders r JOIN tenants n ON n.id = $3
-     WHERE r.ticket_id = $1 AND r.helpdesk_id = $2 AND r.directory_version = n.directory_version";
+const RENDERED_TICKET: &str = "SELECT t.render FROM tickets t JOIN tenants n ON n.id = $3
+     WHERE t.ticket_id = $1 AND t.helpdesk_id = $2 AND t.render_directory_version = n.directory_version";
 
 impl<DB: Backend> SqlStore<DB> {
     /// Tickets from rows holding their projection, with their people's directory profiles.
@@ -278,7 +278,7 @@ impl<DB: Backend> TicketStore for SqlStore<DB> {
 
     async fn rendered_ticket(&self, helpdesk: &Helpdesk, id: TicketId) -> StoreResult<Option<String>> {
         let rows = self.point_read(RENDERED_TICKET, ticket_key(helpdesk, id)).await?;
-        rows.first().map(|r| r.text("body")).transpose()
+        rows.first().map(|r| r.text("render")).transpose()
     }
 
     async fn ticket_events(&self, helpdesk: &Helpdesk, id: TicketId) -> StoreResult<Vec<TicketEvent>> {
@@ -685,26 +685,15 @@ impl<DB: Backend> TicketWrite for SqlWrite<DB> {
         directory_version: i64,
         renders: &[(TicketId, &str)],
     ) -> StoreResult<()> {
-        for chunk in renders.chunks(ROWS_PER_INSERT) {
-            let mut b = Builder::new::<DB>(
-                "INSERT INTO ticket_renders (ticket_id, helpdesk_id, directory_version, body) VALUES ",
-            );
-            for (i, &(id, body)) in chunk.iter().enumerate() {
-                b.push(if i == 0 { "(" } else { ", (" });
-                b.arg(id)
-                    .push(", ")
-                    .arg(helpdesk.id)
-                    .push(", ")
-                    .arg(directory_version)
-                    .push(", ")
-                    .arg(body)
-                    .push(")");
-            }
-            b.push(
-                " ON CONFLICT (ticket_id) DO UPDATE SET helpdesk_id = excluded.helpdesk_id,
-                   directory_version = excluded.directory_version, body = excluded.body",
-            );
-            b.build().execute(&mut self.tx).await?;
+        for &(id, body) in renders {
+            sql("UPDATE tickets SET render_directory_version = $1, render = $2
+                 WHERE ticket_id = $3 AND helpdesk_id = $4")
+            .bind(directory_version)
+            .bind(body)
+            .bind(id)
+            .bind(helpdesk.id)
+            .execute(&mut self.tx)
+            .await?;
         }
         Ok(())
     }

@@ -110,7 +110,7 @@ async fn corrupt_stored_data_is_500_155000_without_details() {
     // A GET reads the ticket's render: a corrupt one...
     server
         .sql(&format!(
-            "UPDATE ticket_renders SET body = '{{not json' WHERE ticket_id = {id}"
+            "UPDATE tickets SET render = '{{not json' WHERE ticket_id = {id}"
         ))
         .await;
     let r = server.demo_get_ticket(&id).await;
@@ -118,7 +118,9 @@ async fn corrupt_stored_data_is_500_155000_without_details() {
     assert!(!r.text.contains("not json"), "no internals leak: {}", r.text);
     // ...and, without a render, the projection: a corrupt one.
     server
-        .sql(&format!("DELETE FROM ticket_renders WHERE ticket_id = {id}"))
+        .sql(&format!(
+            "UPDATE tickets SET render = NULL, render_directory_version = NULL WHERE ticket_id = {id}"
+        ))
         .await;
     server
         .sql(&format!(
