@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Pages of the SQLite file a message post writes, counted in the write-ahead log of a real run:
+# BENCH_DURATION (2s) of POST /tickets/:id/messages to random open tickets at 64 connections,
+# then the server is killed (kill -9 keeps its log as it was) and bench/wal-pages.py counts each
+# commit's distinct pages by the table or index they belong to. Each of those pages is written
+# to the log at its commit and to the database file at a checkpoint.
+#
+#   bench/pages-per-post.sh                               # 100k generated tickets
+#   BENCH_DB=saved.db BENCH_CREDS=saved.creds.json bench/pages-per-post.sh   # reuse a database
+#
+# Keep runs short: the log must not start again during the run (the server does so once it
+# holds 65,536 frames), or its earlier commits are gone; the script refuses a log that did (its
+# header's checkpoint sequence number changed).
+# Prints a Markdown table and saves it to bench/results/pages-per-post-<date>[-$BENCH_TAG].md.
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+DURATION="${BENCH_DURATION:-2s}"
+need wrk "apt-get install -y wrk"
+need sqlite3 "apt-get install -y sqlite3"
+need jq
+need taskset
+need python3
+build_release -p larkdesk
+bench_tmpdir
+
+SOURCE_DB="${BENCH_DB:-}"
+SETUP_CREDS="${BENCH_CREDS:-$BENCH_TMP/setup.creds.json}"
+if [[ -n $SOURCE_DB ]]; then
+  [[ -s $SETUP_CREDS ]] || die "BENCH_DB needs BENCH_CREDS: the credentials file of its first start"
+else
+  SOURCE_DB="$BENCH_TMP/source.db"
+  start_larkdesk "sqlite://$SOURCE_DB" setup --no-rate-limit
+  cp "$CREDS" "$SETUP_CREDS"
+  stop_pid "$SERVER_PID" 10
+  log "loading ${BENCH_TICKETS:-100000} tickets"
+  LARKDESK_LOG=warn "$LARKDESK" --database-url "sqlite://$SOURCE_DB" admin generate-tickets \
+    --helpdesk-id "$(jq -r .demo.helpdesk_id "$CREDS")" --count "${BENCH_TICKETS:-100000}" >/dev/null
+fi
+sqlite3 "$SOURCE_DB" "SELECT ticket_id FROM tickets WHERE status < 50" >"$BENCH_TMP/open.ids"
+
+DB="$BENCH_TMP/bench.db"
+cp "$SOURCE_DB" "$DB"
+rm -f "$DB-wal" "$DB-shm"
+# Upgrade the copy (a database of an earlier version) and empty its log before counting.
+start_larkdesk "sqlite://$DB" upgrade --no-rate-limit
+stop_pid "$SERVER_PID" 30
+BEFORE="$(sqlite3 "$DB" "SELECT count(*) FROM ticket_messages")"
+
+# wal_generation FILE: the checkpoint sequence number in a log's header (-1 without a log); it
+# changes each time the log starts again.
+wal_generation() {
+  python3 -c 'import struct, sys
+try:
+    head = open(sys.argv[1], "rb").read(16)
+except FileNotFoundError:
+    head = b""
+print(struct.unpack(">I", head[12:16])[0] if len(head) == 16 else -1)' "$1"
+}
+
+start_larkdesk "sqlite://$DB" larkdesk --no-rate-limit
+PID=$SERVER_PID
+demo_auth "$SETUP_CREDS" "$BASE_URL"
+GENERATION="$(wal_generation "$DB-wal")"
+((GENERATION >= 0)) || GENERATION=0
+BENCH_IDS_FILE="$BENCH_TMP/open.ids" BENCH_ID_PATH_SUFFIX=/messages BENCH_METHOD=POST \
+  BENCH_BODY='{"msg_type":"text","content":{"text":"Thanks, we are looking into it."}}' \
+  run_wrk posts 64 "$DURATION" "$BASE_URL"
+kill -KILL "$PID"
+stop_pid "$PID" 5
+
+REPORT="$RESULTS_DIR/pages-per-post-$(date +%F)${BENCH_TAG:+-$BENCH_TAG}.md"
+mkdir -p "$RESULTS_DIR"
+[[ "$(wal_generation "$DB-wal")" == "$GENERATION" ]] \
+  || die "the log started again during the run, so it lacks the earlier posts: use a shorter BENCH_DURATION"
+TABLE="$(python3 "$BENCH_DIR/wal-pages.py" "$DB" "$DB-wal" "$BEFORE")" || die "counting the log failed"
+{
+  echo "## Pages a message post writes, $(wc -l <"$BENCH_TMP/open.ids") open tickets of $(sqlite3 "$SOURCE_DB" 'SELECT count(*) FROM tickets') ($(date +%F))"
+  echo
+  machine_info
+  echo "- $DURATION of posts at 64 connections ($(fmt_int "$W_RPS") a second); page size $(sqlite3 "$DB" 'PRAGMA page_size') bytes"
+  echo "$TABLE"
+} | tee "$REPORT"
