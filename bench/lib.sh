@@ -222,6 +222,38 @@ check_ok() {
   [[ ${out##*$'\n'} == 200 ]] || die "GET $url answered ${out##*$'\n'}: ${out%$'\n'*}"
 }
 
+# ---- a SQLite database of generated tickets, for the message-post scripts --------------------
+# source_database: sets SOURCE_DB and SETUP_CREDS (the credentials file of its first start) and
+# writes the ids of its open tickets (status < 50) to $BENCH_TMP/open.ids. BENCH_DB and BENCH_CREDS
+# name a database to reuse; without them, one with BENCH_TICKETS (100k) tickets is made in
+# $BENCH_TMP by $LARKDESK.
+source_database() {
+  SOURCE_DB="${BENCH_DB:-}"
+  SETUP_CREDS="${BENCH_CREDS:-}"
+  if [[ -n $SOURCE_DB ]]; then
+    [[ -s $SETUP_CREDS ]] || die "BENCH_DB needs BENCH_CREDS: the credentials file of its first start"
+  else
+    SOURCE_DB="$BENCH_TMP/source.db"
+    start_larkdesk "sqlite://$SOURCE_DB" setup --no-rate-limit
+    SETUP_CREDS="$CREDS"
+    stop_pid "$SERVER_PID" 10
+    log "loading ${BENCH_TICKETS:-100000} tickets"
+    LARKDESK_LOG=warn "$LARKDESK" --database-url "sqlite://$SOURCE_DB" admin generate-tickets \
+      --helpdesk-id "$(jq -r .demo.helpdesk_id "$CREDS")" --count "${BENCH_TICKETS:-100000}" >/dev/null
+  fi
+  sqlite3 "$SOURCE_DB" "SELECT ticket_id FROM tickets WHERE status < 50" >"$BENCH_TMP/open.ids"
+}
+
+# The message the post benchmarks send.
+MESSAGE_BODY='{"msg_type":"text","content":{"text":"Thanks, we are looking into it."}}'
+
+# post_messages LABEL CONNECTIONS DURATION: run_wrk POSTing MESSAGE_BODY to random tickets of
+# $BENCH_TMP/open.ids on the server at $BASE_URL.
+post_messages() {
+  BENCH_IDS_FILE="$BENCH_TMP/open.ids" BENCH_ID_PATH_SUFFIX=/messages BENCH_METHOD=POST BENCH_BODY="$MESSAGE_BODY" \
+    run_wrk "$1" "$2" "$3" "$BASE_URL"
+}
+
 # ---- wrk ----------------------------------------------------------------------------------------
 # run_wrk LABEL CONNECTIONS DURATION URL: runs wrk pinned to $CLIENT_CPU with auth.lua and sets
 # W_RPS W_P50 W_P90 W_P99 W_MAX W_REQUESTS W_NON2XX W_ERRORS. The full output goes to

@@ -25,20 +25,7 @@ need python3
 build_release -p larkdesk
 bench_tmpdir
 
-SOURCE_DB="${BENCH_DB:-}"
-SETUP_CREDS="${BENCH_CREDS:-$BENCH_TMP/setup.creds.json}"
-if [[ -n $SOURCE_DB ]]; then
-  [[ -s $SETUP_CREDS ]] || die "BENCH_DB needs BENCH_CREDS: the credentials file of its first start"
-else
-  SOURCE_DB="$BENCH_TMP/source.db"
-  start_larkdesk "sqlite://$SOURCE_DB" setup --no-rate-limit
-  cp "$CREDS" "$SETUP_CREDS"
-  stop_pid "$SERVER_PID" 10
-  log "loading ${BENCH_TICKETS:-100000} tickets"
-  LARKDESK_LOG=warn "$LARKDESK" --database-url "sqlite://$SOURCE_DB" admin generate-tickets \
-    --helpdesk-id "$(jq -r .demo.helpdesk_id "$CREDS")" --count "${BENCH_TICKETS:-100000}" >/dev/null
-fi
-sqlite3 "$SOURCE_DB" "SELECT ticket_id FROM tickets WHERE status < 50" >"$BENCH_TMP/open.ids"
+source_database
 
 DB="$BENCH_TMP/bench.db"
 cp "$SOURCE_DB" "$DB"
@@ -64,9 +51,7 @@ PID=$SERVER_PID
 demo_auth "$SETUP_CREDS" "$BASE_URL"
 GENERATION="$(wal_generation "$DB-wal")"
 ((GENERATION >= 0)) || GENERATION=0
-BENCH_IDS_FILE="$BENCH_TMP/open.ids" BENCH_ID_PATH_SUFFIX=/messages BENCH_METHOD=POST \
-  BENCH_BODY='{"msg_type":"text","content":{"text":"Thanks, we are looking into it."}}' \
-  run_wrk posts 64 "$DURATION" "$BASE_URL"
+post_messages posts 64 "$DURATION"
 kill -KILL "$PID"
 stop_pid "$PID" 5
 

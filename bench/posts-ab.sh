@@ -28,27 +28,7 @@ need jq
 need taskset
 bench_tmpdir
 
-SOURCE_DB="${BENCH_DB:-}"
-SETUP_CREDS="${BENCH_CREDS:-$BENCH_TMP/setup.creds.json}"
-if [[ -n $SOURCE_DB ]]; then
-  [[ -s $SETUP_CREDS ]] || die "BENCH_DB needs BENCH_CREDS: the credentials file of its first start"
-else
-  SOURCE_DB="$BENCH_TMP/source.db"
-  LARKDESK="$A_BIN" start_larkdesk "sqlite://$SOURCE_DB" setup --no-rate-limit
-  cp "$CREDS" "$SETUP_CREDS"
-  stop_pid "$SERVER_PID" 10
-  log "loading ${BENCH_TICKETS:-100000} tickets"
-  LARKDESK_LOG=warn "$A_BIN" --database-url "sqlite://$SOURCE_DB" admin generate-tickets \
-    --helpdesk-id "$(jq -r .demo.helpdesk_id "$CREDS")" --count "${BENCH_TICKETS:-100000}" >/dev/null
-fi
-sqlite3 "$SOURCE_DB" "SELECT ticket_id FROM tickets WHERE status < 50" >"$BENCH_TMP/open.ids"
-
-# posts LABEL DURATION: message posts to random open tickets of the server at $BASE_URL.
-posts() {
-  BENCH_IDS_FILE="$BENCH_TMP/open.ids" BENCH_ID_PATH_SUFFIX=/messages BENCH_METHOD=POST \
-    BENCH_BODY='{"msg_type":"text","content":{"text":"Thanks, we are looking into it."}}' \
-    run_wrk "$1" "$CONNS" "$2" "$BASE_URL"
-}
+LARKDESK="$A_BIN" source_database
 
 declare -A ROWS
 round() {
@@ -60,9 +40,9 @@ round() {
   local pid=$SERVER_PID
   # The demo credentials were printed when the database was made; the token is asked anew.
   demo_auth "$SETUP_CREDS" "$BASE_URL"
-  posts "$label-warm-$round" 2s
+  post_messages "$label-warm-$round" "$CONNS" 2s
   before="$(proc_counters "$pid")"
-  posts "$label-$round" "$DURATION"
+  post_messages "$label-$round" "$CONNS" "$DURATION"
   after="$(proc_counters "$pid")"
   counters_per_request "$before" "$after" "$W_REQUESTS"
   local wal

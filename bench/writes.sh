@@ -66,7 +66,6 @@ measure() {
   P99[$name,$c]+=" $W_P99"
   NON2XX[$name,$c]=$((${NON2XX[$name,$c]:-0} + W_NON2XX))
 }
-MESSAGE='{"msg_type":"text","content":{"text":"Thanks, we are looking into it."}}'
 ONE_ID="$(head -1 "$BENCH_TMP/all.ids")"
 SCENARIOS=(baseline cached_get random_get message_post mixed)
 for c in "${CONNS[@]}"; do
@@ -74,9 +73,9 @@ for c in "${CONNS[@]}"; do
     BENCH_IDS_FILE="" measure baseline "$c" "$round" "$BASELINE_URL/open-apis/helpdesk/v1/tickets/1"
     BENCH_IDS_FILE="" measure cached_get "$c" "$round" "$LARKDESK_URL/open-apis/helpdesk/v1/tickets/$ONE_ID"
     BENCH_IDS_FILE="$BENCH_TMP/all.ids" measure random_get "$c" "$round" "$LARKDESK_URL"
-    BENCH_IDS_FILE="$BENCH_TMP/open.ids" BENCH_ID_PATH_SUFFIX=/messages BENCH_METHOD=POST BENCH_BODY="$MESSAGE" \
+    BENCH_IDS_FILE="$BENCH_TMP/open.ids" BENCH_ID_PATH_SUFFIX=/messages BENCH_METHOD=POST BENCH_BODY="$MESSAGE_BODY" \
       measure message_post "$c" "$round" "$LARKDESK_URL"
-    BENCH_MIX=80,10,10 BENCH_IDS_FILE="$BENCH_TMP/all.ids" BENCH_WRITE_IDS_FILE="$BENCH_TMP/open.ids" BENCH_BODY="$MESSAGE" \
+    BENCH_MIX=80,10,10 BENCH_IDS_FILE="$BENCH_TMP/all.ids" BENCH_WRITE_IDS_FILE="$BENCH_TMP/open.ids" BENCH_BODY="$MESSAGE_BODY" \
       measure mixed "$c" "$round" "$LARKDESK_URL"
   done
 done
