@@ -29,25 +29,30 @@ pub struct LogMessage {
     pub created_at: i64,
     /// Position among the ticket's messages, from 1.
     pub position: i64,
+    /// The `seq` of its event in the ticket's log (from 1): a message row is stored under its
+    /// event's row.
+    pub seq: i64,
 }
 
-/// The messages `events` hold, numbered from `first_position`.
-fn messages_from(events: &[TicketEvent], first_position: i64) -> Vec<LogMessage> {
+/// The messages `events` hold, the first event being the log's `first_seq`th, numbered from
+/// `first_position`.
+fn messages_from(events: &[TicketEvent], first_seq: usize, first_position: i64) -> Vec<LogMessage> {
     events
         .iter()
-        .filter_map(|e| match &e.kind {
+        .zip(first_seq as i64..)
+        .filter_map(|(e, seq)| match &e.kind {
             EventKind::Message {
                 sender,
                 sender_id,
                 message_id,
                 msg_type,
                 content,
-            } => Some((e.at_ms, sender, sender_id, message_id, msg_type, content)),
+            } => Some((seq, e.at_ms, sender, sender_id, message_id, msg_type, content)),
             _ => None,
         })
         .zip(first_position..)
         .map(
-            |((at_ms, sender, sender_id, message_id, msg_type, content), position)| LogMessage {
+            |((seq, at_ms, sender, sender_id, message_id, msg_type, content), position)| LogMessage {
                 event_id: ids::message_event_id(message_id),
                 message_id: message_id.clone(),
                 msg_type: msg_type.clone(),
@@ -56,6 +61,7 @@ fn messages_from(events: &[TicketEvent], first_position: i64) -> Vec<LogMessage>
                 sender_id: sender_id.clone(),
                 created_at: at_ms,
                 position,
+                seq,
             },
         )
         .collect()
@@ -63,7 +69,7 @@ fn messages_from(events: &[TicketEvent], first_position: i64) -> Vec<LogMessage>
 
 /// Every message of a log, in order.
 pub fn messages(log: &[TicketEvent]) -> Vec<LogMessage> {
-    messages_from(log, 1)
+    messages_from(log, 1, 1)
 }
 
 /// Move every event from `already` on up to the latest time before it.
@@ -182,7 +188,7 @@ impl Projected {
             ..self.state.clone()
         };
         state.count(&new);
-        let new_messages = messages_from(&new, self.state.messages as i64 + 1);
+        let new_messages = messages_from(&new, self.state.events + 1, self.state.messages as i64 + 1);
         Ok(Appended {
             before,
             after,
@@ -282,6 +288,7 @@ mod tests {
         let m = messages(&log);
         assert_eq!(m.len(), 2);
         assert_eq!((m[0].position, m[1].position), (1, 2));
+        assert_eq!((m[0].seq, m[1].seq), (2, 4), "the seq of each message's event");
         assert_eq!((m[1].created_at, m[1].sender_type), (4, 2));
         assert_eq!(m[0].event_id, ids::message_event_id("om_a"));
     }
@@ -300,6 +307,7 @@ mod tests {
         assert_eq!(done.after.ticket_id, "7");
         assert_eq!(done.new_messages.len(), 1);
         assert_eq!((done.earlier_messages, done.new_messages[0].position), (1, 2));
+        assert_eq!(done.new_messages[0].seq, 3, "numbered after the log's events");
         assert_eq!((done.state.events, done.state.messages), (3, 2));
 
         let new = create(id, "9", vec![created(1_000)]).unwrap();
@@ -333,8 +341,14 @@ mod tests {
         let state: LogState = serde_json::from_str(&serde_json::to_string(stored.state()).unwrap()).unwrap();
         let resumed = Projected::resume(stored.ticket().clone(), state);
         let done = resumed.append(rest.clone()).unwrap();
-        let whole = Projected::replay(id, "9", &[first, rest].concat()).unwrap();
+        let log = [first, rest].concat();
+        let whole = Projected::replay(id, "9", &log).unwrap();
         assert_eq!(&done.after, whole.ticket());
+        assert_eq!(
+            done.new_messages,
+            messages(&log)[1..],
+            "numbered as the whole log numbers them"
+        );
         assert_eq!(&done.state, whole.state());
         assert_eq!((done.state.messages, done.state.comments), (3, 2));
     }

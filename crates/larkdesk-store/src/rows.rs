@@ -269,6 +269,7 @@ pub(crate) fn stored_message(row: &impl Columns) -> StoreResult<StoredMessage> {
             sender_id: row.text("sender_id")?,
             created_at: row.int("created_at")?,
             position: row.int("position")?,
+            seq: row.int("seq")?,
         },
     })
 }

@@ -28,7 +28,7 @@ const SECOND: i64 = 7_000_000_000_000_000_001;
 const THIRD: i64 = 1;
 
 /// The list and lookup indexes of the three tables, which the upgrade must keep.
-const INDEXES: [&str; 8] = [
+const INDEXES: [&str; 7] = [
     "tickets_by_helpdesk_created",
     "tickets_by_helpdesk_updated",
     "tickets_by_helpdesk_status",
@@ -36,7 +36,6 @@ const INDEXES: [&str; 8] = [
     "tickets_by_helpdesk_guest",
     "tickets_by_agent",
     "tickets_by_tag",
-    "ticket_messages_by_ticket",
 ];
 
 fn created(at_ms: i64, guest: &str) -> TicketEvent {
@@ -270,8 +269,8 @@ async fn contents_before(pool: &PgPool) -> Contents {
         .await,
         messages: strings(
             pool,
-            "SELECT jsonb_set(to_jsonb(m), '{ticket_id}', to_jsonb(t.ticket_id))::text
-             FROM ticket_messages m JOIN tickets t ON t.id = m.ticket_id ORDER BY m.id",
+            "SELECT (jsonb_set(to_jsonb(m), '{ticket_id}', to_jsonb(t.ticket_id)) - 'id')::text
+             FROM ticket_messages m JOIN tickets t ON t.id = m.ticket_id ORDER BY m.message_id",
         )
         .await,
     }
@@ -280,7 +279,8 @@ async fn contents_before(pool: &PgPool) -> Contents {
 async fn contents_after(pool: &PgPool) -> Contents {
     Contents {
         // Without the columns later migrations add (0007's log_state, 0014's render and its
-        // version): this is about 0006.
+        // version) nor the message ids 0015 changes (checked in `messages_under_their_events`):
+        // this is about 0006.
         tickets: strings(
             pool,
             "SELECT (to_jsonb(t) - 'log_state' - 'render' - 'render_directory_version')::text
@@ -290,7 +290,7 @@ async fn contents_after(pool: &PgPool) -> Contents {
         events: strings(pool, "SELECT to_jsonb(e)::text FROM ticket_events e ORDER BY id").await,
         messages: strings(
             pool,
-            "SELECT to_jsonb(m)::text FROM ticket_messages m ORDER BY id",
+            "SELECT (to_jsonb(m) - 'id')::text FROM ticket_messages m ORDER BY message_id",
         )
         .await,
     }
@@ -423,7 +423,22 @@ async fn upgrade(url: String) {
 
     check_schema(&pool, &old_schema).await;
     check_constraints(&pool).await;
+    messages_under_their_events(&pool).await;
     pool.close().await;
+}
+
+/// After 0015 each message row has the row id of its ticket's message event.
+async fn messages_under_their_events(pool: &PgPool) {
+    let (messages, matched): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM ticket_messages),
+                (SELECT count(*) FROM ticket_messages m JOIN ticket_events e
+                   ON e.id = m.id AND e.ticket_id = m.ticket_id
+                  AND e.event::jsonb ->> 'message_id' = m.message_id)",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!((messages, matched), (4, 4));
 }
 
 /// The upgrade runs in one transaction: failing it at its second UPDATE, after the event log was
@@ -468,7 +483,8 @@ async fn interrupted_upgrade_changes_nothing(
 
 /// `tickets` is keyed by ticket_id, has no `id` any more, and every other constraint and index
 /// is as before, under the same name (but for what later migrations change: 0007 and 0014 add
-/// columns, 0013 drops the unique constraint on message event ids).
+/// columns, 0013 drops the unique constraint on message event ids, 0015 the messages' index and
+/// keys them by their events' row ids).
 async fn check_schema(pool: &PgPool, old_schema: &[String]) {
     let columns: Vec<String> = strings(
         pool,
@@ -499,8 +515,9 @@ async fn check_schema(pool: &PgPool, old_schema: &[String]) {
         let mut want: Vec<String> = old_schema
             .iter()
             .filter(|line| !line.contains("tickets_ticket_id_key"))
-            // Dropped by 0013, later than the upgrade this test is about.
+            // Dropped by 0013 and 0015, later than the upgrade this test is about.
             .filter(|line| !line.contains("ticket_messages_event_id_key"))
+            .filter(|line| !line.contains("ticket_messages_by_ticket"))
             .map(|line| match line.as_str() {
                 "tickets tickets_pkey: PRIMARY KEY (id)" => {
                     "tickets tickets_pkey: PRIMARY KEY (ticket_id)".to_owned()
@@ -511,6 +528,10 @@ async fn check_schema(pool: &PgPool, old_schema: &[String]) {
                 _ => line.replace("REFERENCES tickets(id)", "REFERENCES tickets(ticket_id)"),
             })
             .collect();
+        want.push(
+            "ticket_messages ticket_messages_id_fkey: FOREIGN KEY (id) REFERENCES ticket_events(id)"
+                .to_owned(),
+        );
         want.sort();
         want
     };
@@ -545,9 +566,10 @@ async fn check_constraints(pool: &PgPool) {
     assert_eq!(
         refused(
             pool,
-            "INSERT INTO ticket_messages (ticket_id, message_id, event_id, msg_type, content, sender_type,
+            // Under an event that has no message (0015 keys messages by their events' ids).
+            "INSERT INTO ticket_messages (id, ticket_id, message_id, event_id, msg_type, content, sender_type,
                sender_id, created_at, position)
-             VALUES (2, 'om_x', 'ev_om_x', 'text', '{}', 1, 'ou_x', 0, 0)"
+             VALUES ((SELECT min(id) FROM ticket_events), 2, 'om_x', 'ev_om_x', 'text', '{}', 1, 'ou_x', 0, 0)"
         )
         .await
         .as_deref(),

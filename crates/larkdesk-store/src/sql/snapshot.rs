@@ -175,12 +175,18 @@ impl<DB: Backend> SqlStore<DB> {
                 )));
             }
         }
+        let messages = messages_under_their_events(tables)?;
         // Every statement is built (and every value checked) before the writer is taken.
         let mut statements: Vec<(String, Vec<Val>)> = Vec::new();
         let mut with_ids = Vec::new();
         for table in RESET_ORDER.iter().rev() {
             let Some((_, rows)) = tables.iter().find(|(name, _)| name == table) else {
                 continue;
+            };
+            let rows = if *table == "ticket_messages" {
+                &messages
+            } else {
+                rows
             };
             let columns = self.columns(table).await?;
             if columns.iter().any(|c| c.name == "id") {
@@ -232,6 +238,52 @@ impl<DB: Backend> SqlStore<DB> {
         }
         tx.commit().await
     }
+}
+
+/// The snapshot's message rows, each under the row id of its event (the `message` event of its
+/// ticket's log with its message id), as migration 0015 keys them: a snapshot taken before it
+/// holds ids of their own.
+fn messages_under_their_events(tables: &[(String, SnapshotRows)]) -> StoreResult<SnapshotRows> {
+    let rows_of = |name: &str| {
+        tables
+            .iter()
+            .find(|(table, _)| table == name)
+            .map_or(&[][..], |(_, rows)| rows.as_slice())
+    };
+    let mut event_rows = std::collections::HashMap::new();
+    for e in rows_of("ticket_events") {
+        let Some(Value::String(text)) = e.get("event") else {
+            continue;
+        };
+        let Ok(Value::Object(event)) = serde_json::from_str::<Value>(text) else {
+            continue;
+        };
+        if let (Some("message"), Some(Value::String(message_id))) =
+            (event.get("kind").and_then(Value::as_str), event.get("message_id"))
+        {
+            event_rows.insert(
+                (e.get("ticket_id").and_then(Value::as_i64), message_id.clone()),
+                e.get("id").cloned(),
+            );
+        }
+    }
+    rows_of("ticket_messages")
+        .iter()
+        .map(|m| {
+            let message_id = m.get("message_id").and_then(Value::as_str).unwrap_or_default();
+            let key = (m.get("ticket_id").and_then(Value::as_i64), message_id.to_owned());
+            let Some(Some(id)) = event_rows.get(&key) else {
+                return Err(bad(
+                    "ticket_messages",
+                    "message_id",
+                    "no message event of its ticket has it",
+                ));
+            };
+            let mut row = m.clone();
+            row.insert("id".to_owned(), id.clone());
+            Ok(row)
+        })
+        .collect()
 }
 
 /// A constraint the snapshot's rows break (a duplicate id, a missing parent, a NULL where none

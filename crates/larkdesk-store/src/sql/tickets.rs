@@ -74,6 +74,32 @@ impl Statements {
     }
 }
 
+// A ticket's messages are reached through its log's (ticket_id, seq) index: a message row has
+// the row id of its event (migration 0015). They come in log order, which is time order (a log's
+// times never go back).
+
+/// How many messages of ticket `$1` were created from `$2` to `$3` (ms).
+const MESSAGE_COUNT: &str = "SELECT count(*) AS n FROM ticket_events e JOIN ticket_messages m ON m.id = e.id
+     WHERE e.ticket_id = $1 AND m.created_at BETWEEN $2 AND $3";
+/// A page of them (`$5` rows from `$6`) with their senders' profiles in tenant `$1`.
+const MESSAGE_PAGE: &str = "SELECT m.id, m.message_id, m.msg_type, m.created_at, m.content, m.sender_id,
+            coalesce(u.name, '') AS user_name, coalesce(u.avatar_url, '') AS avatar_url
+     FROM ticket_events e JOIN ticket_messages m ON m.id = e.id
+     LEFT JOIN users u ON u.tenant_id = $1 AND u.open_id = m.sender_id
+     WHERE e.ticket_id = $2 AND m.created_at BETWEEN $3 AND $4
+     ORDER BY e.seq LIMIT $5 OFFSET $6";
+/// Every message id of ticket `$1` and its position.
+const MESSAGE_POSITIONS: &str =
+    "SELECT m.message_id, m.position FROM ticket_events e JOIN ticket_messages m ON m.id = e.id
+     WHERE e.ticket_id = $1 ORDER BY e.seq";
+/// The message of ticket `$1` in helpdesk `$3` whose event id is `$2`.
+const MESSAGE_BY_EVENT_ID: &str =
+    "SELECT m.ticket_id, m.message_id, m.event_id, m.msg_type, m.content, m.sender_type,
+            m.sender_id, m.created_at, m.position, e.seq
+     FROM tickets t JOIN ticket_events e ON e.ticket_id = t.ticket_id
+     JOIN ticket_messages m ON m.id = e.id
+     WHERE t.ticket_id = $1 AND t.helpdesk_id = $3 AND m.event_id = $2";
+
 /// The projection's values after the placeholders a builder is at, JSON list columns cast the
 /// way the dialect wants them.
 fn push_projection<'t, DB: Backend>(b: &mut Builder<'t>, t: &'t Ticket) {
@@ -88,18 +114,25 @@ fn push_projection<'t, DB: Backend>(b: &mut Builder<'t>, t: &'t Ticket) {
     }
 }
 
-/// Insert messages of tickets, as `(ticket, message)` rows.
+/// Insert messages of tickets, as `(ticket, message)` rows, each under the row id of its event
+/// (which must be inserted already): a ticket's messages are found through its log's index (see
+/// migration 0015), so they need no index of their own.
 async fn insert_messages<DB: Backend>(
     tx: &mut WriteTx<DB>,
     messages: &[(TicketId, &LogMessage)],
 ) -> StoreResult<()> {
     for chunk in messages.chunks(ROWS_PER_INSERT) {
         let mut b = Builder::new::<DB>(
-            "INSERT INTO ticket_messages (ticket_id, message_id, event_id, msg_type, content, sender_type,
+            "INSERT INTO ticket_messages (id, ticket_id, message_id, event_id, msg_type, content, sender_type,
                sender_id, created_at, position) VALUES ",
         );
         for (i, &(id, m)) in chunk.iter().enumerate() {
-            b.push(if i == 0 { "(" } else { ", (" });
+            b.push(if i == 0 { "((" } else { ", ((" })
+                .push("SELECT id FROM ticket_events WHERE ticket_id = ")
+                .arg(id)
+                .push(" AND seq = ")
+                .arg(m.seq)
+                .push("), ");
             b.args([
                 id.into(),
                 (&m.message_id).into(),
@@ -357,31 +390,22 @@ impl<DB: Backend> TicketStore for SqlStore<DB> {
             .fetch_one(&self.pool)
             .await?;
         let (from, to) = (range_ms.0.unwrap_or(i64::MIN), range_ms.1.unwrap_or(i64::MAX));
-        let total = sql(
-            "SELECT count(*) AS n FROM ticket_messages WHERE ticket_id = $1 AND created_at BETWEEN $2 AND $3",
-        )
-        .bind(id)
-        .bind(from)
-        .bind(to)
-        .fetch_one(&self.pool)
-        .await?
-        .int("n")?;
-        let rows = sql(
-            "SELECT m.id, m.message_id, m.msg_type, m.created_at, m.content, m.sender_id,
-                    coalesce(u.name, '') AS user_name, coalesce(u.avatar_url, '') AS avatar_url
-             FROM ticket_messages m
-             LEFT JOIN users u ON u.tenant_id = $1 AND u.open_id = m.sender_id
-             WHERE m.ticket_id = $2 AND m.created_at BETWEEN $3 AND $4
-             ORDER BY m.created_at, m.id LIMIT $5 OFFSET $6",
-        )
-        .bind(helpdesk.tenant_id)
-        .bind(id)
-        .bind(from)
-        .bind(to)
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&self.pool)
-        .await?;
+        let total = sql(MESSAGE_COUNT)
+            .bind(id)
+            .bind(from)
+            .bind(to)
+            .fetch_one(&self.pool)
+            .await?
+            .int("n")?;
+        let rows = sql(MESSAGE_PAGE)
+            .bind(helpdesk.tenant_id)
+            .bind(id)
+            .bind(from)
+            .bind(to)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await?;
         let messages = rows
             .iter()
             .map(rows::ticket_message)
@@ -395,17 +419,12 @@ impl<DB: Backend> TicketStore for SqlStore<DB> {
         id: TicketId,
         event_id: &str,
     ) -> StoreResult<StoredMessage> {
-        let row = sql(
-            "SELECT m.ticket_id, m.message_id, m.event_id, m.msg_type, m.content, m.sender_type,
-                    m.sender_id, m.created_at, m.position
-             FROM ticket_messages m JOIN tickets t ON t.ticket_id = m.ticket_id
-             WHERE m.ticket_id = $1 AND m.event_id = $2 AND t.helpdesk_id = $3",
-        )
-        .bind(id)
-        .bind(event_id)
-        .bind(helpdesk.id)
-        .fetch_one(&self.pool)
-        .await?;
+        let row = sql(MESSAGE_BY_EVENT_ID)
+            .bind(id)
+            .bind(event_id)
+            .bind(helpdesk.id)
+            .fetch_one(&self.pool)
+            .await?;
         rows::stored_message(&row)
     }
 
@@ -624,7 +643,7 @@ impl<DB: Backend> TicketWrite for SqlWrite<DB> {
     }
 
     async fn message_positions(&mut self, id: TicketId) -> StoreResult<Vec<(String, i64)>> {
-        sql("SELECT message_id, position FROM ticket_messages WHERE ticket_id = $1 ORDER BY position")
+        sql(MESSAGE_POSITIONS)
             .bind(id)
             .fetch_all(&mut self.tx)
             .await?
@@ -641,7 +660,7 @@ impl<DB: Backend> TicketWrite for SqlWrite<DB> {
         messages: &[LogMessage],
     ) -> StoreResult<()> {
         write_projection::<DB>(&mut self.tx, id, projection, state, None).await?;
-        sql("DELETE FROM ticket_messages WHERE ticket_id = $1")
+        sql("DELETE FROM ticket_messages WHERE id IN (SELECT id FROM ticket_events WHERE ticket_id = $1)")
             .bind(id)
             .execute(&mut self.tx)
             .await?;
@@ -849,6 +868,44 @@ mod tests {
                     assert!(plan.contains("created_at<"), "a range, not a scan: {plan}");
                 }
             }
+        }
+    }
+
+    /// A ticket's messages are read through its log's index and by row id: no scan of the
+    /// messages table, no sort.
+    #[tokio::test]
+    async fn messages_are_read_through_their_tickets_log_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.db");
+        let url = format!("sqlite://{}", path.display());
+        drop(crate::connect(&url, 1).await.expect("create and migrate"));
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        for query in [
+            MESSAGE_COUNT,
+            MESSAGE_PAGE,
+            MESSAGE_POSITIONS,
+            MESSAGE_BY_EVENT_ID,
+        ] {
+            let mut plan = conn.prepare(&format!("EXPLAIN QUERY PLAN {query}")).unwrap();
+            let unbound = std::iter::repeat_n(rusqlite::types::Null, plan.parameter_count());
+            let steps: Vec<String> = plan
+                .query_map(rusqlite::params_from_iter(unbound), |row| row.get::<_, String>(3))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            let plan = steps.join(" | ");
+            assert!(
+                plan.contains("SEARCH e USING") && plan.contains("(ticket_id=?"),
+                "{query}: {plan}"
+            );
+            assert!(
+                plan.contains("SEARCH m USING INTEGER PRIMARY KEY"),
+                "{query}: {plan}"
+            );
+            assert!(
+                !plan.contains("SCAN") && !plan.contains("TEMP B-TREE"),
+                "{query}: {plan}"
+            );
         }
     }
 }

@@ -41,9 +41,8 @@ async fn observe(server: &TestServer, ticket: &str) -> Value {
     seen
 }
 
-/// A new tenant and app, a message on `ticket`, then a status change.
-async fn change(server: &TestServer, ticket: &str) -> crate::common::Installation {
-    let other = server.new_tenant(json!({})).await;
+/// The demo bot posts `text` to `ticket`.
+async fn post(server: &TestServer, ticket: &str, text: &str) {
     let token = server.demo_token().await;
     let helpdesk = server.demo_helpdesk_header();
     let r = server
@@ -53,12 +52,18 @@ async fn change(server: &TestServer, ticket: &str) -> crate::common::Installatio
                 .post(server.url(&format!("/open-apis/helpdesk/v1/tickets/{ticket}/messages")))
                 .bearer_auth(&token)
                 .header("X-Lark-Helpdesk-Authorization", &helpdesk)
-                .body(
-                    json!({"msg_type": "text", "content": "{\"text\":\"after the snapshot\"}"}).to_string(),
-                ),
+                .body(json!({"msg_type": "text", "content": json!({"text": text}).to_string()}).to_string()),
         )
         .await;
     assert_eq!(r.code(), 0, "{}", r.text);
+}
+
+/// A new tenant and app, a message on `ticket`, then a status change.
+async fn change(server: &TestServer, ticket: &str) -> crate::common::Installation {
+    let other = server.new_tenant(json!({})).await;
+    post(server, ticket, "after the snapshot").await;
+    let token = server.demo_token().await;
+    let helpdesk = server.demo_helpdesk_header();
     let r = server
         .send(
             server
@@ -196,6 +201,43 @@ async fn a_snapshot_from_before_renders_moved_into_ticket_rows_restores() {
     change(&server, &ticket).await;
     server.admin("/restore", snapshot).await;
     assert_eq!(observe(&server, &ticket).await, before);
+}
+
+/// Snapshots made before messages took their events' row ids (migration 0015) hold message rows
+/// numbered on their own: they restore under their events' ids, and read as they were.
+#[tokio::test]
+async fn a_snapshot_from_before_messages_took_their_events_row_ids_restores() {
+    let server = TestServer::start().await;
+    let ticket = server.demo().ticket_ids[0].clone();
+    for text in ["one", "two", "three"] {
+        post(&server, &ticket, text).await;
+    }
+    let before = observe(&server, &ticket).await;
+    assert_eq!(before["messages"]["messages"].as_array().map(Vec::len), Some(3));
+    let snapshot = admin_get_raw(&server, "/snapshot").await;
+    let mut old = snapshot.clone();
+    let messages = old["tables"]["ticket_messages"].as_array_mut().unwrap();
+    assert!(messages.len() > 2, "the demo tickets have messages");
+    let mut renumbered = 0;
+    for (row, id) in messages.iter_mut().zip(1..) {
+        renumbered += usize::from(row["id"] != json!(id));
+        row["id"] = json!(id);
+    }
+    assert!(
+        renumbered > 0,
+        "the old numbering differs from the events' row ids"
+    );
+    change(&server, &ticket).await;
+    let changed = observe(&server, &ticket).await;
+    // A message whose ticket's log has no message event with its id is refused.
+    let mut orphan = old.clone();
+    orphan["tables"]["ticket_messages"][0]["message_id"] = json!("om_no_such_event");
+    let r = server.admin_raw("/restore", orphan).await;
+    assert_admin_error(&r, 400, 154000);
+    assert_eq!(observe(&server, &ticket).await, changed);
+    server.admin("/restore", old).await;
+    assert_eq!(observe(&server, &ticket).await, before);
+    assert_eq!(admin_get_raw(&server, "/snapshot").await, snapshot);
 }
 
 #[tokio::test]
