@@ -20,7 +20,8 @@ use larkdesk_domain::log::{self, Appended, LogState};
 use larkdesk_domain::status::{TicketStage, TicketStatus};
 use larkdesk_store::prelude::*;
 use larkdesk_store::{
-    BotMessage, Helpdesk, NewTicketRows, TicketFilter, TicketWrite, fill_people, people_named,
+    BotMessage, Helpdesk, NewTicketRows, Render, Subscriber, TicketFilter, TicketWrite, fill_people,
+    people_named,
 };
 use larkdesk_wire::ticket::{Ticket, TicketMessage, TicketUser};
 
@@ -889,10 +890,17 @@ pub async fn change(
     };
     let new = decide(current.ticket(), current.state())?;
     let change = current.append(new)?;
-    tx.append(id, &change, resumed).await?;
-    let ticket = finish(&mut *tx, helpdesk, id, &locked.chat_id, &change).await?;
+    let subscribers = tx.subscribers(helpdesk.id).await?;
+    let (mut after, directory_version, mut bodies) = renders(&mut *tx, helpdesk, &[&change.after]).await?;
+    let render = Render {
+        directory_version,
+        body: &bodies.remove(0),
+    };
+    tx.append(id, &change, resumed, render).await?;
+    let after = after.remove(0);
+    notify(&mut *tx, &subscribers, &locked.chat_id, &change, &after).await?;
     tx.commit().await?;
-    Ok(ticket)
+    Ok(after)
 }
 
 /// Store a ticket given as a ready-made snapshot (imports, demo data): its log starts with an
@@ -919,14 +927,14 @@ pub async fn import(store: &dyn Store, helpdesk: &Helpdesk, ticket: &Ticket) -> 
         .map(drop)
 }
 
-/// Fill the people of projections from the directory and keep each ticket's `GET /tickets/:id`
-/// render, in the transaction that wrote them; the tickets with their people's profiles.
-async fn render(
+/// Tickets with their people's profiles filled from the directory, the directory version
+/// those were read at, and their `GET /tickets/:id` renders.
+async fn renders(
     tx: &mut dyn TicketWrite,
     helpdesk: &Helpdesk,
-    projections: &[(TicketId, &Ticket)],
-) -> Result<Vec<Ticket>> {
-    let mut tickets: Vec<Ticket> = projections.iter().map(|(_, t)| (*t).clone()).collect();
+    projections: &[&Ticket],
+) -> Result<(Vec<Ticket>, i64, Vec<String>)> {
+    let mut tickets: Vec<Ticket> = projections.iter().map(|t| (*t).clone()).collect();
     let profiles = tx.profiles(helpdesk.tenant_id, &people_named(&tickets)).await?;
     fill_people(&profiles.people, &mut tickets);
     // A ticket holds strings, numbers, lists and string-keyed objects: it always serializes.
@@ -934,13 +942,24 @@ async fn render(
         .iter()
         .map(|t| serde_json::to_string(t).expect("a ticket serializes to JSON"))
         .collect();
+    Ok((tickets, profiles.directory_version, bodies))
+}
+
+/// Fill the people of projections from the directory and keep each ticket's `GET /tickets/:id`
+/// render, in the transaction that wrote them; the tickets with their people's profiles.
+async fn render(
+    tx: &mut dyn TicketWrite,
+    helpdesk: &Helpdesk,
+    projections: &[(TicketId, &Ticket)],
+) -> Result<Vec<Ticket>> {
+    let tickets: Vec<&Ticket> = projections.iter().map(|(_, t)| *t).collect();
+    let (tickets, directory_version, bodies) = renders(tx, helpdesk, &tickets).await?;
     let renders: Vec<(TicketId, &str)> = projections
         .iter()
         .zip(&bodies)
         .map(|((id, _), body)| (*id, body.as_str()))
         .collect();
-    tx.put_renders(helpdesk, profiles.directory_version, &renders)
-        .await?;
+    tx.put_renders(helpdesk, directory_version, &renders).await?;
     Ok(tickets)
 }
 
@@ -955,18 +974,31 @@ async fn finish(
 ) -> Result<Ticket> {
     let subscribers = tx.subscribers(helpdesk.id).await?;
     let after = render(tx, helpdesk, &[(id, &change.after)]).await?.remove(0);
+    notify(tx, &subscribers, chat_id, change, &after).await?;
+    Ok(after)
+}
+
+/// Queue what `change` pushes to `subscribers`, in its transaction (`after`: the ticket after
+/// it, with its people's profiles).
+async fn notify(
+    tx: &mut dyn TicketWrite,
+    subscribers: &[Subscriber],
+    chat_id: &str,
+    change: &Appended,
+    after: &Ticket,
+) -> Result<()> {
     if !subscribers.is_empty() {
         // Only the stage, status and update time of the ticket before are notified, never its
         // people, so it needs no profiles.
         let notes = larkdesk_domain::notify::notifications(
             change.before.as_ref(),
-            &after,
+            after,
             &change.events,
             change.earlier_messages,
             chat_id,
         );
         let at_ms = change.events.last().map_or(0, |e| e.at_ms);
-        tx.enqueue(&outbox::entries(&subscribers, &notes, at_ms)).await?;
+        tx.enqueue(&outbox::entries(subscribers, &notes, at_ms)).await?;
     }
-    Ok(after)
+    Ok(())
 }

@@ -81,6 +81,14 @@ pub struct Profiles {
     pub directory_version: i64,
 }
 
+/// A ticket's `GET /tickets/:id` body (JSON of the wire `Ticket`, people filled from profiles
+/// read at `directory_version`), kept in its row.
+#[derive(Debug, Clone, Copy)]
+pub struct Render<'a> {
+    pub directory_version: i64,
+    pub body: &'a str,
+}
+
 /// How many database connections a store holds, and how many of them are busy.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PoolUsage {
@@ -290,10 +298,17 @@ pub trait TicketWrite: Send {
     async fn log(&mut self, id: TicketId) -> StoreResult<Vec<TicketEvent>>;
     /// Insert new tickets with their logs and messages (`Conflict` if an id is taken).
     async fn insert(&mut self, helpdesk: &Helpdesk, tickets: &[NewTicketRows<'_>]) -> StoreResult<()>;
-    /// Write a change to a locked ticket: its new events, its projection, its new messages.
-    /// `stored_is_before`: the row holds `change.before` as it is (the change resumed from the
-    /// stored projection), so only the columns that differ are written; otherwise all are.
-    async fn append(&mut self, id: TicketId, change: &Appended, stored_is_before: bool) -> StoreResult<()>;
+    /// Write a change to a locked ticket: its new events, its projection with its `render` (in
+    /// the same row update), its new messages. `stored_is_before`: the row holds
+    /// `change.before` as it is (the change resumed from the stored projection), so only the
+    /// columns that differ are written; otherwise all are.
+    async fn append(
+        &mut self,
+        id: TicketId,
+        change: &Appended,
+        stored_is_before: bool,
+        render: Render<'_>,
+    ) -> StoreResult<()>;
     /// `(message_id, position)` of a locked ticket's stored messages, in order.
     async fn message_positions(&mut self, id: TicketId) -> StoreResult<Vec<(String, i64)>>;
     /// Replace a locked ticket's projection, kept state and all its messages.

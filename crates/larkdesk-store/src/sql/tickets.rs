@@ -634,10 +634,24 @@ impl<DB: Backend> TicketWrite for SqlWrite<DB> {
         insert_messages::<DB>(&mut self.tx, &messages).await
     }
 
-    async fn append(&mut self, id: TicketId, change: &Appended, stored_is_before: bool) -> StoreResult<()> {
+    async fn append(
+        &mut self,
+        id: TicketId,
+        change: &Appended,
+        stored_is_before: bool,
+        render: crate::Render<'_>,
+    ) -> StoreResult<()> {
         insert_events::<DB>(&mut self.tx, &[(id, change.first_seq, &change.events)]).await?;
         let stored = change.before.as_ref().filter(|_| stored_is_before);
-        write_projection::<DB>(&mut self.tx, id, &change.after, &change.state, stored).await?;
+        write_projection::<DB>(
+            &mut self.tx,
+            id,
+            &change.after,
+            &change.state,
+            stored,
+            Some(render),
+        )
+        .await?;
         let messages: Vec<_> = change.new_messages.iter().map(|m| (id, m)).collect();
         insert_messages::<DB>(&mut self.tx, &messages).await
     }
@@ -659,7 +673,7 @@ impl<DB: Backend> TicketWrite for SqlWrite<DB> {
         state: &LogState,
         messages: &[LogMessage],
     ) -> StoreResult<()> {
-        write_projection::<DB>(&mut self.tx, id, projection, state, None).await?;
+        write_projection::<DB>(&mut self.tx, id, projection, state, None, None).await?;
         sql("DELETE FROM ticket_messages WHERE id IN (SELECT id FROM ticket_events WHERE ticket_id = $1)")
             .bind(id)
             .execute(&mut self.tx)
@@ -730,21 +744,29 @@ impl<DB: Backend> TicketWrite for SqlWrite<DB> {
     }
 }
 
-/// Write every projected column of a ticket row.
-/// Write a ticket's projection and kept state. With the projection the row holds (`stored`),
-/// only the columns whose values differ are set: an index whose columns are not set is not
-/// touched (SQLite rewrites the entries of every index on a column in the SET list; PostgreSQL
-/// can then update the row in place), and a message post changes two or three of 25 columns.
+/// Write a ticket's projection and kept state, and its render if given (one row update, not
+/// two: each rewrites the whole row, render included). With the projection the row holds
+/// (`stored`), only the columns whose values differ are set: an index whose columns are not set
+/// is not touched (SQLite rewrites the entries of every index on a column in the SET list;
+/// PostgreSQL can then update the row in place), and a message post changes two or three of 25
+/// columns.
 async fn write_projection<DB: Backend>(
     tx: &mut WriteTx<DB>,
     id: TicketId,
     t: &Ticket,
     state: &LogState,
     stored: Option<&Ticket>,
+    render: Option<crate::Render<'_>>,
 ) -> StoreResult<()> {
     let before = stored.map(rows::projection_values);
     let mut b = Builder::new::<DB>("UPDATE tickets SET log_state = ");
     b.arg(to_json(state));
+    if let Some(render) = render {
+        b.push(", render_directory_version = ")
+            .arg(render.directory_version)
+            .push(", render = ")
+            .arg(render.body);
+    }
     for (i, (arg, json)) in rows::projection_values(t).into_iter().enumerate() {
         if before.as_ref().is_some_and(|before| before[i].0 == arg) {
             continue;
