@@ -144,6 +144,15 @@ async fn old_installation(pool: &SqlitePool) -> Vec<(TicketId, Vec<TicketEvent>)
         .await
         .unwrap();
     }
+    // A message row no event of its ticket's log has: not in the log, so 0015 leaves it out (as
+    // a rebuild would).
+    exec(
+        pool,
+        "INSERT INTO ticket_messages (ticket_id, message_id, event_id, msg_type, content, sender_type,
+           sender_id, created_at, position)
+         VALUES (1, 'om_orphan', 'ev_om_orphan', 'text', '{}', 1, 'ou_ann', 0, 0)",
+    )
+    .await;
     tickets.into_iter().map(|(id, _, events)| (id, events)).collect()
 }
 
@@ -225,6 +234,16 @@ async fn upgrading_to_tickets_keyed_by_ticket_id_keeps_every_ticket_log_and_mess
     assert_eq!(store.ticket_events(&helpdesk, FIRST).await.unwrap().len(), 2);
 
     check_schema(&url).await;
+    let pool = SqlitePool::connect(&url).await.unwrap();
+    let messages: Vec<String> = sqlx::query_scalar("SELECT message_id FROM ticket_messages ORDER BY id")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        messages,
+        ["om_a1", "om_b1", "om_b2"],
+        "each under its event; the orphan left out"
+    );
 }
 
 /// The foreign keys now name the public id, and the database is whole.

@@ -4,7 +4,8 @@
 -- message post, as the log's index does; a post now writes one such page instead of two.
 -- SQLite changes a primary key only by rebuilding the table; the statements below run in the
 -- migration's one transaction. Every message has its event (messages are projected from the
--- log), found by its message id.
+-- log), found by its message id; a row without one is not in the log, and is left out, as
+-- `rebuild-projections` would leave it out.
 CREATE TABLE ticket_messages_new (
     id          INTEGER PRIMARY KEY REFERENCES ticket_events(id),
     ticket_id   INTEGER NOT NULL REFERENCES tickets(ticket_id),
