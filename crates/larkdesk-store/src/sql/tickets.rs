@@ -857,30 +857,39 @@ pub(crate) async fn enqueue<DB: Backend>(conn: &mut WriteTx<DB>, entries: &[Outb
 mod tests {
     use super::*;
 
-    /// Keyset pages of the console's queue must stay index ranges at any depth: no sort of the
-    /// helpdesk's tickets, no scan past the page (what "a page at 1M tickets costs what a page
-    /// at 1k does" rests on).
-    #[tokio::test]
-    async fn ticket_pages_are_index_ranges_without_a_sort() {
+    /// A freshly created and migrated SQLite database, opened directly (with its directory).
+    async fn migrated_sqlite() -> (tempfile::TempDir, rusqlite::Connection) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("plan.db");
         let url = format!("sqlite://{}", path.display());
         drop(crate::connect(&url, 1).await.expect("create and migrate"));
         let conn = rusqlite::Connection::open(&path).unwrap();
+        (dir, conn)
+    }
+
+    /// SQLite's plan for `query` (parameters unbound), its steps joined by ` | `.
+    fn query_plan(conn: &rusqlite::Connection, query: &str) -> String {
+        let mut plan = conn.prepare(&format!("EXPLAIN QUERY PLAN {query}")).unwrap();
+        let unbound = std::iter::repeat_n(rusqlite::types::Null, plan.parameter_count());
+        let steps: Vec<String> = plan
+            .query_map(rusqlite::params_from_iter(unbound), |row| row.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        steps.join(" | ")
+    }
+
+    /// Keyset pages of the console's queue must stay index ranges at any depth: no sort of the
+    /// helpdesk's tickets, no scan past the page (what "a page at 1M tickets costs what a page
+    /// at 1k does" rests on).
+    #[tokio::test]
+    async fn ticket_pages_are_index_ranges_without_a_sort() {
+        let (_dir, conn) = migrated_sqlite().await;
         let columns = Statements::new::<sqlx::Sqlite>().ticket_columns.clone();
         for status in [None, Some(50)] {
             for before in [None, Some((1_700_000_000_000, TicketId::new(7)))] {
                 let query = ticket_page_query::<sqlx::Sqlite>(&columns, HelpdeskRowId(1), status, before, 20);
-                let mut plan = conn
-                    .prepare(&format!("EXPLAIN QUERY PLAN {}", query.text()))
-                    .unwrap();
-                let unbound = std::iter::repeat_n(rusqlite::types::Null, plan.parameter_count());
-                let steps: Vec<String> = plan
-                    .query_map(rusqlite::params_from_iter(unbound), |row| row.get::<_, String>(3))
-                    .unwrap()
-                    .collect::<Result<_, _>>()
-                    .unwrap();
-                let plan = steps.join(" | ");
+                let plan = query_plan(&conn, query.text());
                 assert!(
                     plan.contains("USING INDEX tickets_by_helpdesk_"),
                     "{status:?} {before:?}: {plan}"
@@ -897,25 +906,14 @@ mod tests {
     /// messages table, no sort.
     #[tokio::test]
     async fn messages_are_read_through_their_tickets_log_index() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("plan.db");
-        let url = format!("sqlite://{}", path.display());
-        drop(crate::connect(&url, 1).await.expect("create and migrate"));
-        let conn = rusqlite::Connection::open(&path).unwrap();
+        let (_dir, conn) = migrated_sqlite().await;
         for query in [
             MESSAGE_COUNT,
             MESSAGE_PAGE,
             MESSAGE_POSITIONS,
             MESSAGE_BY_EVENT_ID,
         ] {
-            let mut plan = conn.prepare(&format!("EXPLAIN QUERY PLAN {query}")).unwrap();
-            let unbound = std::iter::repeat_n(rusqlite::types::Null, plan.parameter_count());
-            let steps: Vec<String> = plan
-                .query_map(rusqlite::params_from_iter(unbound), |row| row.get::<_, String>(3))
-                .unwrap()
-                .collect::<Result<_, _>>()
-                .unwrap();
-            let plan = steps.join(" | ");
+            let plan = query_plan(&conn, query);
             assert!(
                 plan.contains("SEARCH e USING") && plan.contains("(ticket_id=?"),
                 "{query}: {plan}"
