@@ -4,6 +4,7 @@
 //! stores them as INTEGER 0/1; either is accepted back), text and JSON columns as strings, bytes
 //! as lower-case hex strings.
 
+use larkdesk_domain::events::{EventKind, TicketEvent};
 use serde_json::{Map, Value};
 
 use super::{RESET_ORDER, SqlStore};
@@ -255,14 +256,13 @@ fn messages_under_their_events(tables: &[(String, SnapshotRows)]) -> StoreResult
         let Some(Value::String(text)) = e.get("event") else {
             continue;
         };
-        let Ok(Value::Object(event)) = serde_json::from_str::<Value>(text) else {
-            continue;
-        };
-        if let (Some("message"), Some(Value::String(message_id))) =
-            (event.get("kind").and_then(Value::as_str), event.get("message_id"))
+        if let Ok(TicketEvent {
+            kind: EventKind::Message { message_id, .. },
+            ..
+        }) = serde_json::from_str(text)
         {
             event_rows.insert(
-                (e.get("ticket_id").and_then(Value::as_i64), message_id.clone()),
+                (e.get("ticket_id").and_then(Value::as_i64), message_id),
                 e.get("id").cloned(),
             );
         }
