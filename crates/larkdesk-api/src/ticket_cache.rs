@@ -7,7 +7,11 @@
 //! Consistency: every request that may write (any method but GET/HEAD) bumps a generation
 //! counter when it finishes, and an entry is only served while the generation it was rendered
 //! under is current, so an instance always reads its own writes, whatever code path wrote. A
-//! read that raced a write is not cached. Writes made by other instances or by the CLI become
+//! read that raced a write is not cached. One exception: the total of a filter that matches
+//! tickets by what they were created with only (the unfiltered list, a creation-time range)
+//! is kept across writes until the store adds or removes tickets (its ticket-set version,
+//! bumped by the store itself after such a commit): under a stream of message posts a list
+//! otherwise recounted up to 10,000 tickets each time, three quarters of its cost. Writes made by other instances or by the CLI become
 //! visible within the time-to-live (1 s by default; `--ticket-cache-ms 0` turns caching off).
 //! Requests that miss the same ticket or page together render it once (see [`Memo`]).
 //! Entry counts (pages: bytes) are bounded, so memory does not grow with the number of tickets.
@@ -40,6 +44,13 @@ struct Entry<T> {
     value: T,
 }
 
+/// A counted total, with the store's ticket-set version it was counted at.
+#[derive(Clone)]
+struct Total {
+    ticket_set: u64,
+    count: i64,
+}
+
 /// Pages weigh their size in bytes.
 #[derive(Clone)]
 struct PageWeighter;
@@ -67,7 +78,7 @@ impl HitCounts {
 pub struct TicketCache {
     /// `None` when caching is off.
     entries: Option<Memo<(i64, i64), Entry<Bytes>>>,
-    totals: Option<Memo<(i64, TicketFilter), Entry<i64>>>,
+    totals: Option<Memo<(i64, TicketFilter), Entry<Total>>>,
     pages: Option<Memo<PageKey, Entry<Bytes>, PageWeighter>>,
     ttl: Duration,
     generation: AtomicU64,
@@ -185,26 +196,50 @@ impl TicketCache {
             .await
     }
 
-    /// The total of `filter` in a helpdesk, when counted since the last write.
-    pub fn total(&self, helpdesk_row: i64, filter: &TicketFilter) -> Option<i64> {
+    /// The total of `filter` in a helpdesk, when counted since the last write, or, for a filter
+    /// that [matches by creation only](TicketFilter::matches_by_creation_only), since the store's
+    /// ticket set last changed (`ticket_set`: its version now).
+    pub fn total(&self, helpdesk_row: i64, filter: &TicketFilter, ticket_set: u64) -> Option<i64> {
         let key = (helpdesk_row, filter.clone());
-        Some(
-            self.totals
-                .as_ref()?
-                .get(&key, Self::fresh(self.generation()))?
-                .value,
-        )
+        let generation = self.generation();
+        let now = Instant::now();
+        let by_creation = filter.matches_by_creation_only();
+        let valid = |entry: &Entry<Total>| {
+            now < entry.expires
+                && if by_creation {
+                    entry.value.ticket_set == ticket_set
+                } else {
+                    entry.generation == generation
+                }
+        };
+        Some(self.totals.as_ref()?.get(&key, valid)?.value.count)
     }
 
-    /// Keep a total counted under `generation`, unless a write finished since.
-    pub fn put_total(&self, helpdesk_row: i64, filter: &TicketFilter, generation: u64, total: i64) {
+    /// Keep a total counted under `generation` and `ticket_set` (both read before counting),
+    /// unless what it depends on changed since.
+    pub fn put_total(
+        &self,
+        helpdesk_row: i64,
+        filter: &TicketFilter,
+        (generation, ticket_set): (u64, u64),
+        current_ticket_set: u64,
+        total: i64,
+    ) {
+        let unchanged = if filter.matches_by_creation_only() {
+            ticket_set == current_ticket_set
+        } else {
+            generation == self.generation()
+        };
         if let Some(totals) = &self.totals
-            && generation == self.generation()
+            && unchanged
         {
             let entry = Entry {
                 generation,
                 expires: Instant::now() + self.ttl,
-                value: total,
+                value: Total {
+                    ticket_set,
+                    count: total,
+                },
             };
             totals.insert((helpdesk_row, filter.clone()), entry);
         }
@@ -265,17 +300,52 @@ mod tests {
             ..TicketFilter::default()
         };
         let g = cache.generation();
-        cache.put_total(1, &open, g, 7);
-        assert_eq!(cache.total(1, &open), Some(7));
-        assert_eq!(cache.total(1, &TicketFilter::default()), None, "another filter");
-        assert_eq!(cache.total(2, &open), None, "another helpdesk");
-        cache.bump();
-        assert_eq!(cache.total(1, &open), None, "stale after a write");
-        cache.put_total(1, &open, g, 7);
+        cache.put_total(1, &open, (g, 0), 0, 7);
+        assert_eq!(cache.total(1, &open, 0), Some(7));
         assert_eq!(
-            cache.total(1, &open),
+            cache.total(1, &TicketFilter::default(), 0),
+            None,
+            "another filter"
+        );
+        assert_eq!(cache.total(2, &open, 0), None, "another helpdesk");
+        cache.bump();
+        assert_eq!(cache.total(1, &open, 0), None, "stale after a write");
+        cache.put_total(1, &open, (g, 0), 0, 7);
+        assert_eq!(
+            cache.total(1, &open, 0),
             None,
             "a count that raced a write is not kept"
+        );
+    }
+
+    #[test]
+    fn totals_by_creation_only_last_until_the_ticket_set_changes() {
+        let cache = TicketCache::new(Duration::from_secs(60));
+        let all = TicketFilter::default();
+        let created = TicketFilter {
+            created: Some((0, 1_000)),
+            ..TicketFilter::default()
+        };
+        for filter in [&all, &created] {
+            let g = cache.generation();
+            cache.put_total(1, filter, (g, 3), 3, 10_000);
+            cache.bump();
+            assert_eq!(cache.total(1, filter, 3), Some(10_000), "kept across writes");
+            assert_eq!(cache.total(1, filter, 4), None, "stale once tickets were added");
+            cache.put_total(1, filter, (cache.generation(), 4), 5, 9);
+            assert_eq!(
+                cache.total(1, filter, 5),
+                None,
+                "a count that raced an insert is not kept"
+            );
+        }
+        let short = TicketCache::new(Duration::from_millis(1));
+        short.put_total(1, &all, (0, 0), 0, 7);
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(
+            short.total(1, &all, 0),
+            None,
+            "expired: other processes may write"
         );
     }
 
@@ -356,7 +426,7 @@ mod tests {
         let cache = TicketCache::new(Duration::ZERO);
         assert_eq!(ticket(&cache, b"v1").await, &b"v1"[..]);
         assert_eq!(ticket(&cache, b"v2").await, &b"v2"[..]);
-        cache.put_total(1, &TicketFilter::default(), cache.generation(), 3);
-        assert_eq!(cache.total(1, &TicketFilter::default()), None);
+        cache.put_total(1, &TicketFilter::default(), (cache.generation(), 0), 0, 3);
+        assert_eq!(cache.total(1, &TicketFilter::default(), 0), None);
     }
 }

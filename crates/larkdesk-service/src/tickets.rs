@@ -195,6 +195,12 @@ impl Tickets {
         Ok(Rendered::Ticket(Box::new(self.get(helpdesk, id).await?)))
     }
 
+    /// The store's count of commits that added or removed tickets (see
+    /// [`larkdesk_store::TicketStore::ticket_set_version`]).
+    pub fn ticket_set_version(&self) -> u64 {
+        self.store.ticket_set_version()
+    }
+
     /// See [`TicketStore::list_tickets`].
     pub async fn list(
         &self,

@@ -206,6 +206,11 @@ pub trait AccountStore: Send + Sync {
 pub trait TicketStore: Send + Sync {
     /// A transaction that changes tickets (see [`TicketWrite`]).
     async fn begin_write(&self) -> StoreResult<Box<dyn TicketWrite>>;
+    /// Counts this store's commits that added or removed tickets (creates, imports, reset,
+    /// restore), bumped once each has committed. A count of a filter that
+    /// [matches by creation only](TicketFilter::matches_by_creation_only), taken while this
+    /// stayed the same, stays true until it moves (writes by other processes aside).
+    fn ticket_set_version(&self) -> u64;
     /// A ticket of this helpdesk with its people's directory profiles; `NotFound` for other
     /// helpdesks' tickets.
     async fn ticket(&self, helpdesk: &Helpdesk, id: TicketId) -> StoreResult<Ticket>;

@@ -125,6 +125,44 @@ pub struct TicketFilter {
     pub updated: Option<(i64, i64)>,
 }
 
+impl TicketFilter {
+    /// Whether the tickets this filter matches depend only on what a ticket is created with
+    /// (its id and creation time, which no change alters): then changes to tickets never change
+    /// its total, only tickets added or removed do (see [`TicketStore::ticket_set_version`]).
+    /// Every other field can change after creation (`PUT /tickets/:id` sets type, channel,
+    /// status, solved, tags; a message moves status 1 to 2 and the update time).
+    ///
+    /// [`TicketStore::ticket_set_version`]: crate::TicketStore::ticket_set_version
+    pub fn matches_by_creation_only(&self) -> bool {
+        let Self {
+            ticket_id: _,
+            created: _,
+            agent_id,
+            closed_by_id,
+            ticket_type,
+            channel,
+            solved,
+            score,
+            status_list,
+            guest_name,
+            guest_id,
+            tags,
+            updated,
+        } = self;
+        agent_id.is_none()
+            && closed_by_id.is_none()
+            && ticket_type.is_none()
+            && channel.is_none()
+            && solved.is_none()
+            && score.is_none()
+            && status_list.is_empty()
+            && guest_name.is_none()
+            && guest_id.is_none()
+            && tags.is_empty()
+            && updated.is_none()
+    }
+}
+
 /// A ticket chat message as stored: the message its ticket's log implies, and the ticket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredMessage {
@@ -379,4 +417,82 @@ pub struct TicketSummary {
     pub status: i64,
     pub created_at: i64,
     pub updated_at: Option<i64>,
+}
+
+#[cfg(test)]
+mod filter_tests {
+    use super::*;
+
+    #[test]
+    fn only_creation_facts_make_a_filter_match_by_creation_only() {
+        let by_creation = [
+            TicketFilter::default(),
+            TicketFilter {
+                ticket_id: Some(TicketId::new(7)),
+                ..TicketFilter::default()
+            },
+            TicketFilter {
+                created: Some((1, 2)),
+                ..TicketFilter::default()
+            },
+        ];
+        for filter in by_creation {
+            assert!(filter.matches_by_creation_only(), "{filter:?}");
+        }
+        let some = |s: &str| Some(s.to_owned());
+        let changeable = [
+            TicketFilter {
+                agent_id: some("a"),
+                ..TicketFilter::default()
+            },
+            TicketFilter {
+                closed_by_id: some("a"),
+                ..TicketFilter::default()
+            },
+            TicketFilter {
+                ticket_type: Some(1),
+                ..TicketFilter::default()
+            },
+            TicketFilter {
+                channel: Some(1),
+                ..TicketFilter::default()
+            },
+            TicketFilter {
+                solved: Some(1),
+                ..TicketFilter::default()
+            },
+            TicketFilter {
+                score: Some(1),
+                ..TicketFilter::default()
+            },
+            TicketFilter {
+                status_list: vec![1],
+                ..TicketFilter::default()
+            },
+            TicketFilter {
+                guest_name: some("g"),
+                ..TicketFilter::default()
+            },
+            TicketFilter {
+                guest_id: some("g"),
+                ..TicketFilter::default()
+            },
+            TicketFilter {
+                tags: vec!["t".into()],
+                ..TicketFilter::default()
+            },
+            TicketFilter {
+                updated: Some((1, 2)),
+                ..TicketFilter::default()
+            },
+            TicketFilter {
+                created: Some((1, 2)),
+                status_list: vec![50],
+                ..TicketFilter::default()
+            },
+        ];
+        for filter in changeable {
+            assert!(!filter.matches_by_creation_only(), "{filter:?}");
+        }
+    }
 }

@@ -173,18 +173,18 @@ pub async fn list_tickets(
     let helpdesk = caller.helpdesk.id.0;
     let key = (helpdesk, filter, offset, limit);
     let render = async {
-        let generation = state.tickets.generation();
+        let tickets = &state.services.tickets;
+        let read_at = (state.tickets.generation(), tickets.ticket_set_version());
         let filter = &key.1;
-        let known_total = state.tickets.total(helpdesk, filter);
-        let (total, tickets) = state
-            .services
-            .tickets
+        let known_total = state.tickets.total(helpdesk, filter, read_at.1);
+        let (total, page) = tickets
             .list(&caller.helpdesk, filter, known_total, offset, limit)
             .await?;
         if known_total.is_none() {
-            state.tickets.put_total(helpdesk, filter, generation, total);
+            let now = tickets.ticket_set_version();
+            state.tickets.put_total(helpdesk, filter, read_at, now, total);
         }
-        success_body(ListTicketsData { total, tickets })
+        success_body(ListTicketsData { total, tickets: page })
     };
     let body = state.tickets.page(&key, render).await?;
     Ok(respond_bytes(StatusCode::OK, profiled(&caller, body)))

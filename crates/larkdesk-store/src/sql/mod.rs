@@ -19,6 +19,7 @@ use larkdesk_wire::ticket::TicketUser;
 use sqlx::Pool;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::backend::{Arg, Backend, Columns, On, Row, Writer, sql};
 use crate::direct::Direct;
@@ -42,6 +43,8 @@ pub struct SqlStore<DB: Backend> {
     statements: std::sync::Arc<tickets::Statements>,
     /// Profiles writes read, for the next write (see [`crate::profile_cache`]).
     profiles: Arc<ProfileCache>,
+    /// [`TicketStore::ticket_set_version`].
+    ticket_set: Arc<AtomicU64>,
 }
 
 impl<DB: Backend> SqlStore<DB> {
@@ -71,6 +74,7 @@ impl<DB: Backend> SqlStore<DB> {
             direct: pools.direct,
             statements: tickets::Statements::new::<DB>(),
             profiles: Arc::default(),
+            ticket_set: Arc::default(),
         })
     }
 }
@@ -292,7 +296,9 @@ impl<DB: Backend> AccountStore for SqlStore<DB> {
         for table in RESET_ORDER {
             sql(format!("DELETE FROM {table}")).execute(&mut tx).await?;
         }
-        tx.commit().await?;
+        let committed = tx.commit().await;
+        self.ticket_set.fetch_add(1, Ordering::Release);
+        committed?;
         // Row ids of tenants can come again, at directory version 0.
         self.profiles.clear();
         Ok(())
@@ -304,8 +310,10 @@ impl<DB: Backend> AccountStore for SqlStore<DB> {
 
     async fn restore(&self, tables: &[(String, SnapshotRows)]) -> StoreResult<()> {
         let restored = self.restore_tables(tables).await;
-        // Whatever happened, the directory may hold other profiles at versions seen before.
+        // Whatever happened, the directory may hold other profiles at versions seen before, and
+        // other tickets.
         self.profiles.clear();
+        self.ticket_set.fetch_add(1, Ordering::Release);
         restored
     }
 

@@ -2,6 +2,7 @@
 //! transaction the service changes them through.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use larkdesk_domain::events::TicketEvent;
@@ -298,7 +299,13 @@ impl<DB: Backend> TicketStore for SqlStore<DB> {
             statements: self.statements.clone(),
             profiles: self.profiles.clone(),
             added_people: false,
+            ticket_set: self.ticket_set.clone(),
+            inserted: false,
         }))
+    }
+
+    fn ticket_set_version(&self) -> u64 {
+        self.ticket_set.load(Ordering::Acquire)
     }
 
     /// One statement (on a SQLite file, read on this thread; on PostgreSQL, one round trip),
@@ -578,6 +585,10 @@ struct SqlWrite<DB: Backend> {
     /// This transaction added people to the directory: what it reads of the directory is not
     /// committed, so the profile cache is left alone.
     added_people: bool,
+    /// The store's [`TicketStore::ticket_set_version`], bumped once this commits, if it
+    /// `inserted` tickets.
+    ticket_set: Arc<AtomicU64>,
+    inserted: bool,
 }
 
 #[async_trait]
@@ -603,6 +614,7 @@ impl<DB: Backend> TicketWrite for SqlWrite<DB> {
     }
 
     async fn insert(&mut self, helpdesk: &Helpdesk, tickets: &[NewTicketRows<'_>]) -> StoreResult<()> {
+        self.inserted = true;
         for chunk in tickets.chunks(ROWS_PER_INSERT) {
             let mut b = Builder::new::<DB>(format!(
                 "INSERT INTO tickets (ticket_id, helpdesk_id, chat_id, log_state, {PROJECTION_COLUMNS}) VALUES "
@@ -740,7 +752,12 @@ impl<DB: Backend> TicketWrite for SqlWrite<DB> {
     }
 
     async fn commit(self: Box<Self>) -> StoreResult<()> {
-        self.tx.commit().await
+        let committed = self.tx.commit().await;
+        // After the commit (a count taken since sees the new tickets), and whatever its outcome.
+        if self.inserted {
+            self.ticket_set.fetch_add(1, Ordering::Release);
+        }
+        committed
     }
 }
 

@@ -278,6 +278,20 @@ async fn list_tickets_filters_paging_and_order() {
     assert_eq!(after["total"], json!(5), "the close is counted at once");
     assert_eq!(after["tickets"][0]["ticket_id"], json!(ids[4]));
 
+    // The unfiltered total is kept across writes that add no ticket (it depends on nothing
+    // else), and a new ticket is counted at once.
+    let everything = "/tickets?page_size=1";
+    assert_eq!(ok(&desk, Method::GET, everything, None).await["total"], json!(7));
+    desk.act(&ids[3], "guest_message", json!({"content": "still there?"}))
+        .await;
+    assert_eq!(ok(&desk, Method::GET, everything, None).await["total"], json!(7));
+    ids.push(desk.start(true).await);
+    assert_eq!(
+        ok(&desk, Method::GET, everything, None).await["total"],
+        json!(8),
+        "the new ticket is counted at once"
+    );
+
     // Rendered pages are remembered too, and any write renders the next one again.
     let all_list = "/tickets?page_size=50";
     let status_in = |page: &Value, id: &str| {
