@@ -107,6 +107,8 @@ pub enum On<'a, DB: Database> {
     Writer(&'a Writer<DB>),
     /// A SQLite write transaction's connection ([`crate::direct`]).
     Direct(&'a Direct, &'a mut rusqlite::Connection),
+    /// A direct SQLite reader, on this thread: for reads whose cost is bounded ([`crate::direct`]).
+    Reader(&'a Direct),
 }
 
 /// Where sqlx runs a query.
@@ -383,6 +385,11 @@ impl<'q> Sql<'q> {
                 .into_iter()
                 .map(Row::Direct)
                 .collect()),
+            Target::Reader(db) => Ok(db
+                .read(&self.text, &self.args)?
+                .into_iter()
+                .map(Row::Direct)
+                .collect()),
             Target::Sqlx(exec) => {
                 let rows = DB::fetch_all(&self.text, self.args, exec).await?;
                 Ok(rows.into_iter().map(Row::Sqlx).collect())
@@ -397,6 +404,11 @@ impl<'q> Sql<'q> {
         match on.into().target().await? {
             Target::Direct(db, conn) => Ok(db
                 .run(conn.get(), &self.text, &self.args)?
+                .into_iter()
+                .next()
+                .map(Row::Direct)),
+            Target::Reader(db) => Ok(db
+                .read(&self.text, &self.args)?
                 .into_iter()
                 .next()
                 .map(Row::Direct)),
@@ -415,6 +427,8 @@ impl<'q> Sql<'q> {
     pub async fn execute<'a, DB: Backend>(self, on: impl Into<On<'a, DB>>) -> StoreResult<u64> {
         match on.into().target().await? {
             Target::Direct(db, conn) => Ok(db.run_counting(conn.get(), &self.text, &self.args)?.1),
+            // A reader is `query_only`: a statement that would change something fails.
+            Target::Reader(db) => db.read(&self.text, &self.args).map(|_| 0),
             Target::Sqlx(exec) => Ok(DB::execute(&self.text, self.args, exec).await?),
         }
     }
@@ -423,6 +437,7 @@ impl<'q> Sql<'q> {
 /// Where a query runs once its [`On`] is settled: a direct SQLite connection, or sqlx.
 enum Target<'a, DB: Database> {
     Direct(&'a Direct, DirectConn<'a>),
+    Reader(&'a Direct),
     Sqlx(Exec<'a, DB>),
 }
 
@@ -446,6 +461,7 @@ impl<'a, DB: Database> On<'a, DB> {
     async fn target(self) -> StoreResult<Target<'a, DB>> {
         Ok(match self {
             On::Direct(db, conn) => Target::Direct(db, DirectConn::Held(conn)),
+            On::Reader(db) => Target::Reader(db),
             On::Writer(Writer { direct: Some(db), .. }) => {
                 Target::Direct(db, DirectConn::Writer(db.writer().await?))
             }

@@ -48,6 +48,16 @@ pub struct SqlStore<DB: Backend> {
 }
 
 impl<DB: Backend> SqlStore<DB> {
+    /// Where a read of bounded cost runs (a few index ranges of at most [`LIST_CAP`] entries,
+    /// not a scan): on a SQLite file, on this thread through a direct reader, as
+    /// [`SqlStore::point_read`]; otherwise through the read pool.
+    pub(crate) fn bounded_reads(&self) -> On<'_, DB> {
+        match &self.direct {
+            Some(direct) => On::Reader(direct),
+            None => On::Pool(&self.pool),
+        }
+    }
+
     /// A read of one key's few rows: on a SQLite file, on this thread through a direct reader
     /// (no hand-off to sqlx's connection thread per statement and row); otherwise through the
     /// read pool.

@@ -280,12 +280,17 @@ const RENDERED_TICKET: &str = "SELECT t.render FROM tickets t JOIN tenants n ON 
 
 impl<DB: Backend> SqlStore<DB> {
     /// Tickets from rows holding their projection, with their people's directory profiles.
-    async fn with_people(&self, rows: &[Row<DB>], helpdesk: &Helpdesk) -> StoreResult<Vec<Ticket>> {
+    async fn with_people(
+        &self,
+        rows: &[Row<DB>],
+        helpdesk: &Helpdesk,
+        on: On<'_, DB>,
+    ) -> StoreResult<Vec<Ticket>> {
         let mut tickets = rows
             .iter()
             .map(|r| rows::projection(r, &helpdesk.helpdesk_id))
             .collect::<StoreResult<Vec<_>>>()?;
-        let people = profiles(&self.pool, helpdesk.tenant_id, &rows::people_named(&tickets)).await?;
+        let people = profiles(on, helpdesk.tenant_id, &rows::people_named(&tickets)).await?;
         rows::fill_people(&people.people, &mut tickets);
         Ok(tickets)
     }
@@ -339,13 +344,20 @@ impl<DB: Backend> TicketStore for SqlStore<DB> {
         offset: i64,
         limit: i64,
     ) -> StoreResult<(i64, Vec<Ticket>)> {
+        // A filter on creation facts only reads one index range of at most LIST_CAP entries
+        // (offset + limit are within it): bounded, so on a SQLite file it reads on this thread,
+        // as a point read does. Other filters can scan a helpdesk's tickets.
+        let reads = || match filter.matches_by_creation_only() {
+            true => self.bounded_reads(),
+            false => On::Pool(&self.pool),
+        };
         let total = match known_total {
             Some(total) => total,
             None => {
                 let mut count = Builder::new::<DB>("SELECT count(*) AS n FROM (SELECT 1");
                 where_clause::<DB>(&mut count, helpdesk, filter);
                 count.push(" LIMIT ").arg(LIST_CAP).push(") AS capped");
-                count.build().fetch_one(&self.pool).await?.int("n")?
+                count.build().fetch_one(reads()).await?.int("n")?
             }
         };
         // Newest first; ticket_id breaks ties so pages never overlap. The page's ids are found
@@ -361,8 +373,8 @@ impl<DB: Backend> TicketStore for SqlStore<DB> {
             .push(" OFFSET ")
             .arg(offset)
             .push(") ORDER BY t.created_at DESC, t.ticket_id DESC");
-        let rows = page.build().fetch_all(&self.pool).await?;
-        Ok((total, self.with_people(&rows, helpdesk).await?))
+        let rows = page.build().fetch_all(reads()).await?;
+        Ok((total, self.with_people(&rows, helpdesk, reads()).await?))
     }
 
     async fn ticket_page(
@@ -379,8 +391,9 @@ impl<DB: Backend> TicketStore for SqlStore<DB> {
             before,
             limit,
         );
-        let rows = page.build().fetch_all(&self.pool).await?;
-        self.with_people(&rows, helpdesk).await
+        // One index range of `limit` entries: bounded (see `SqlStore::bounded_reads`).
+        let rows = page.build().fetch_all(self.bounded_reads()).await?;
+        self.with_people(&rows, helpdesk, self.bounded_reads()).await
     }
 
     async fn list_messages(
