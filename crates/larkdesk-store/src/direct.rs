@@ -6,9 +6,10 @@
 //! and 450 µs of CPU, most of it in the kernel: the hand-offs cost more than SQLite's own work.
 //! A statement on a local file takes microseconds, less than one hand-off, so on a SQLite file:
 //!
-//! - **Point reads** whose cost is bounded (one ticket by id, not lists or scans) run on a
-//!   rusqlite connection taken from a small idle list, on the calling thread, which blocks for
-//!   that long. Everything else reads through sqlx.
+//! - **Reads whose cost is bounded** (one ticket by id; a list page of the unfiltered list or
+//!   a creation-time range, one index range of at most 10,000 entries; not filtered lists,
+//!   which can scan) run on a rusqlite connection taken from a small idle list, on the
+//!   calling thread, which blocks for that long. Everything else reads through sqlx.
 //! - **Every write** runs on the one writer connection here. Writers wait for it in a fair
 //!   (FIFO) queue, an async mutex, so a burst queues in arrival order and none meets SQLite's
 //!   "database is locked"; a change's statements run on the holder's thread without yielding.
