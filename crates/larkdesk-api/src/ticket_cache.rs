@@ -11,8 +11,9 @@
 //! tickets by what they were created with only (the unfiltered list, a creation-time range)
 //! is kept across writes until the store adds or removes tickets (its ticket-set version,
 //! bumped by the store itself after such a commit): under a stream of message posts a list
-//! otherwise recounted up to 10,000 tickets each time, three quarters of its cost. Writes made by other instances or by the CLI become
-//! visible within the time-to-live (1 s by default; `--ticket-cache-ms 0` turns caching off).
+//! otherwise recounted up to 10,000 tickets each time, three quarters of its cost. Writes made
+//! by other instances or by the CLI become visible within the time-to-live (1 s by default;
+//! `--ticket-cache-ms 0` turns caching off).
 //! Requests that miss the same ticket or page together render it once (see [`Memo`]).
 //! Entry counts (pages: bytes) are bounded, so memory does not grow with the number of tickets.
 
