@@ -5,9 +5,11 @@
 #   bench/writes.sh                                   # 100k tickets on SQLite, 64 connections
 #   BENCH_TICKETS=1000000 BENCH_CONNECTIONS="1 64" BENCH_DURATION=10s bench/writes.sh
 #   BENCH_BACKEND=postgres BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres bench/writes.sh
+#   BENCH_DB=saved.db BENCH_CREDS=saved.creds.json bench/writes.sh   # SQLite: a copy of a saved database
 #
 # Loads BENCH_TICKETS generated tickets into the demo helpdesk (`larkdesk admin generate-tickets`),
-# then, per connection count and round: the baseline; GET of one ticket (cached); GET of a random
+# or, with BENCH_DB and BENCH_CREDS (the credentials file of its first start), copies that SQLite
+# database (a million tickets take minutes to generate), then, per connection count and round: the baseline; GET of one ticket (cached); GET of a random
 # ticket; POST /tickets/:id/messages to a random open ticket (status < 50); and a mix of 80% GET of
 # a random ticket, 10% a GET /tickets page, 10% such a message. Server pinned to CPU 0, wrk to
 # CPU 1 (PostgreSQL itself is not pinned). Prints a Markdown table and saves it to
@@ -42,12 +44,22 @@ else
   DB="sqlite://$BENCH_TMP/bench.db"
   query() { sqlite3 "$BENCH_TMP/bench.db" "$1"; }
 fi
-start_larkdesk "$DB" larkdesk --no-rate-limit
-demo_auth "$CREDS" "$BASE_URL"
-stop_pid "$SERVER_PID" 10
-log "loading $TICKETS tickets"
-LARKDESK_LOG=warn "$LARKDESK" --database-url "$DB" admin generate-tickets --helpdesk-id "$HELPDESK_ID" \
-  --count "$TICKETS" >"$BENCH_TMP/generate.json"
+if [[ -n ${BENCH_DB:-} ]]; then
+  [[ $BACKEND == sqlite ]] || die "BENCH_DB is a SQLite database"
+  [[ -s ${BENCH_CREDS:-} ]] || die "BENCH_DB needs BENCH_CREDS: the credentials file of its first start"
+  log "copying $BENCH_DB"
+  cp "$BENCH_DB" "$BENCH_TMP/bench.db"
+  CREDS="$BENCH_CREDS"
+  TICKETS="$(query "SELECT count(*) FROM tickets")"
+else
+  start_larkdesk "$DB" larkdesk --no-rate-limit
+  demo_auth "$CREDS" "$BASE_URL"
+  stop_pid "$SERVER_PID" 10
+  log "loading $TICKETS tickets"
+  LARKDESK_LOG=warn "$LARKDESK" --database-url "$DB" admin generate-tickets --helpdesk-id "$HELPDESK_ID" \
+    --count "$TICKETS" >"$BENCH_TMP/generate.json"
+fi
+SETUP_CREDS="$CREDS"
 query "SELECT ticket_id FROM tickets" >"$BENCH_TMP/all.ids"
 query "SELECT ticket_id FROM tickets WHERE status < 50" >"$BENCH_TMP/open.ids"
 log "$(wc -l <"$BENCH_TMP/all.ids") tickets, $(wc -l <"$BENCH_TMP/open.ids") open"
@@ -55,6 +67,7 @@ log "$(wc -l <"$BENCH_TMP/all.ids") tickets, $(wc -l <"$BENCH_TMP/open.ids") ope
 start_larkdesk "$DB" larkdesk-loaded --no-rate-limit
 LARKDESK_PID=$SERVER_PID
 LARKDESK_URL=$BASE_URL
+demo_auth "$SETUP_CREDS" "$LARKDESK_URL"
 start_baseline baseline
 BASELINE_URL=$BASE_URL
 
