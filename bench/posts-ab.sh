@@ -8,6 +8,7 @@
 #   bench/posts-ab.sh A_BIN B_BIN
 #   BENCH_ROUNDS=3 BENCH_DURATION=10s bench/posts-ab.sh target/release/larkdesk /tmp/old/larkdesk
 #   BENCH_DB=saved.db BENCH_CREDS=saved.creds.json bench/posts-ab.sh A_BIN B_BIN   # reuse a database
+#   BENCH_MIX=80,10,10 bench/posts-ab.sh A_BIN B_BIN   # writes.sh's mix instead of posts alone
 #
 # Without BENCH_DB, a database with BENCH_TICKETS (100k) generated tickets is made first (by A);
 # BENCH_KEEP=1 keeps it (and its credentials file) for the next run. Prints a
@@ -29,6 +30,17 @@ need taskset
 bench_tmpdir
 
 LARKDESK="$A_BIN" source_database
+[[ -n ${BENCH_MIX:-} ]] && sqlite3 "$SOURCE_DB" "SELECT ticket_id FROM tickets" >"$BENCH_TMP/all.ids"
+
+# load LABEL CONNECTIONS DURATION: message posts, or BENCH_MIX (GET%,LIST%,POST%) as writes.sh runs it.
+load() {
+  if [[ -n ${BENCH_MIX:-} ]]; then
+    BENCH_IDS_FILE="$BENCH_TMP/all.ids" BENCH_WRITE_IDS_FILE="$BENCH_TMP/open.ids" BENCH_BODY="$MESSAGE_BODY" \
+      run_wrk "$@" "$BASE_URL"
+  else
+    post_messages "$@"
+  fi
+}
 
 declare -A ROWS
 round() {
@@ -40,9 +52,9 @@ round() {
   local pid=$SERVER_PID
   # The demo credentials were printed when the database was made; the token is asked anew.
   demo_auth "$SETUP_CREDS" "$BASE_URL"
-  post_messages "$label-warm-$round" "$CONNS" 2s
+  load "$label-warm-$round" "$CONNS" 2s
   before="$(proc_counters "$pid")"
-  post_messages "$label-$round" "$CONNS" "$DURATION"
+  load "$label-$round" "$CONNS" "$DURATION"
   after="$(proc_counters "$pid")"
   counters_per_request "$before" "$after" "$W_REQUESTS"
   local wal
@@ -60,7 +72,9 @@ DATE="$(date +%F)"
 REPORT="$RESULTS_DIR/posts-ab-$DATE${BENCH_TAG:+-$BENCH_TAG}.md"
 mkdir -p "$RESULTS_DIR"
 {
-  echo "## Message posts A/B, $(wc -l <"$BENCH_TMP/open.ids") open tickets of $(sqlite3 "$SOURCE_DB" 'SELECT count(*) FROM tickets') ($DATE)"
+  what="Message posts"
+  [[ -n ${BENCH_MIX:-} ]] && what="Mixed load ($BENCH_MIX: GET%, list%, post%)"
+  echo "## $what A/B, $(wc -l <"$BENCH_TMP/open.ids") open tickets of $(sqlite3 "$SOURCE_DB" 'SELECT count(*) FROM tickets') ($DATE)"
   echo
   machine_info
   echo "- A: $A_BIN; B: $B_BIN; $CONNS connections, $DURATION per round after a 2 s warm-up, rounds alternate"

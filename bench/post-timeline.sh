@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Message posts second by second from a fresh start: what one long run's p99 hides. Posts to
+# random open tickets at 64 connections in BENCH_SLICES one-second wrk runs, on a fresh copy of a
+# SQLite database, with the write-ahead log's size and restart count (its header's checkpoint
+# sequence) after each: the first seconds grow the log file, and a restart holds writers briefly.
+#
+#   BENCH_DB=saved.db BENCH_CREDS=saved.creds.json bench/post-timeline.sh
+#   BENCH_SLICES=30 BENCH_TICKETS=1000000 bench/post-timeline.sh    # generates the database first
+#
+# Prints a Markdown table and saves it to bench/results/post-timeline-<date>[-$BENCH_TAG].md.
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+SLICES="${BENCH_SLICES:-20}"
+need wrk "apt-get install -y wrk"
+need sqlite3 "apt-get install -y sqlite3"
+need jq
+need taskset
+need od
+build_release -p larkdesk
+bench_tmpdir
+source_database
+
+cp "$SOURCE_DB" "$BENCH_TMP/bench.db"
+rm -f "$BENCH_TMP/bench.db-wal" "$BENCH_TMP/bench.db-shm"
+sync
+start_larkdesk "sqlite://$BENCH_TMP/bench.db" larkdesk --no-rate-limit
+demo_auth "$SETUP_CREDS" "$BASE_URL"
+ROWS=()
+for ((i = 1; i <= SLICES; i++)); do
+  post_messages "slice-$i" 64 1s
+  wal="$BENCH_TMP/bench.db-wal"
+  restarts="$(od -An -tu4 --endian=big -j12 -N4 "$wal" 2>/dev/null | tr -d ' ')"
+  ROWS+=("| $i | $(fmt_int "$W_RPS") | $W_P50 ms | $W_P99 ms | $W_MAX ms | $(human_bytes "$(stat -c %s "$wal")") | ${restarts:-0} |")
+done
+stop_pid "$SERVER_PID" 30
+
+DATE="$(date +%F)"
+REPORT="$RESULTS_DIR/post-timeline-$DATE${BENCH_TAG:+-$BENCH_TAG}.md"
+mkdir -p "$RESULTS_DIR"
+{
+  echo "## Message posts second by second, $(wc -l <"$BENCH_TMP/open.ids") open tickets of $(sqlite3 "$SOURCE_DB" 'SELECT count(*) FROM tickets') ($DATE)"
+  echo
+  machine_info
+  echo "- 64 connections, one-second wrk runs back to back from the server's start (no warm-up)"
+  echo
+  echo "| second | req/s | p50 | p99 | max | log file | log restarts |"
+  echo "|---:|---:|---:|---:|---:|---:|---:|"
+  printf '%s\n' "${ROWS[@]}"
+} | tee "$REPORT"
