@@ -20,8 +20,8 @@ use larkdesk_domain::log::{self, Appended, LogState};
 use larkdesk_domain::status::{TicketStage, TicketStatus};
 use larkdesk_store::prelude::*;
 use larkdesk_store::{
-    BotMessage, Helpdesk, NewTicketRows, Render, Subscriber, TicketFilter, TicketWrite, fill_people,
-    people_named,
+    BotMessage, Helpdesk, NewTicketRows, Render, Subscriber, TicketFilter, TicketPage, TicketWrite,
+    fill_people, people_named,
 };
 use larkdesk_wire::ticket::{Ticket, TicketMessage, TicketUser};
 
@@ -210,18 +210,27 @@ impl Tickets {
         offset: i64,
         limit: i64,
     ) -> Result<(i64, Vec<Ticket>)> {
-        // Checked: `offset` comes from the caller's page number, which may be near i64::MAX.
-        if offset
-            .checked_add(limit)
-            .is_none_or(|end| end > larkdesk_store::LIST_CAP)
-        {
-            return Err(Error::invalid(
-                "at most 10000 tickets can be paged through; narrow the filters",
-            ));
-        }
+        check_page(offset, limit)?;
         Ok(self
             .store
             .list_tickets(helpdesk, filter, known_total, offset, limit)
+            .await?)
+    }
+
+    /// `GET /tickets`: [`Tickets::list`]'s page as the tickets' stored renders when they are
+    /// all current (see [`TicketStore::list_ticket_page`]), so the page needs no rendering.
+    pub async fn list_page(
+        &self,
+        helpdesk: &Helpdesk,
+        filter: &TicketFilter,
+        known_total: Option<i64>,
+        offset: i64,
+        limit: i64,
+    ) -> Result<(i64, TicketPage)> {
+        check_page(offset, limit)?;
+        Ok(self
+            .store
+            .list_ticket_page(helpdesk, filter, known_total, offset, limit)
             .await?)
     }
 
@@ -1005,6 +1014,20 @@ async fn notify(
         );
         let at_ms = change.events.last().map_or(0, |e| e.at_ms);
         tx.enqueue(&outbox::entries(subscribers, &notes, at_ms)).await?;
+    }
+    Ok(())
+}
+
+/// A page no deeper than the 10,000 tickets a list can page through. Checked: `offset` comes
+/// from the caller's page number, which may be near i64::MAX.
+fn check_page(offset: i64, limit: i64) -> Result<()> {
+    if offset
+        .checked_add(limit)
+        .is_none_or(|end| end > larkdesk_store::LIST_CAP)
+    {
+        return Err(Error::invalid(
+            "at most 10000 tickets can be paged through; narrow the filters",
+        ));
     }
     Ok(())
 }

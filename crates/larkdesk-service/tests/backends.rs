@@ -14,7 +14,9 @@ use larkdesk_domain::ids::{self, TenantRowId, TicketId};
 use larkdesk_domain::lifecycle::{self, LifecycleError};
 use larkdesk_service::tickets::{self, NewTicket, RebuildReport, Tickets};
 use larkdesk_service::{Clock, Error};
-use larkdesk_store::{AppType, BotMessage, FieldDefinition, NewApp, NewHelpdesk, StoreError, TicketFilter};
+use larkdesk_store::{
+    AppType, BotMessage, FieldDefinition, NewApp, NewHelpdesk, StoreError, TicketFilter, TicketPage,
+};
 use larkdesk_wire::ticket::{Ticket, TicketUser};
 use sqlx::Connection;
 
@@ -700,7 +702,47 @@ async fn story(backend: Backend, url: String) {
         .list_tickets(&helpdesk, &TicketFilter::default(), Some(42), 0, 10)
         .await
         .unwrap();
-    assert_eq!((total, same_page), (42, page), "a known total is not recounted");
+    assert_eq!((total, &same_page), (42, &page), "a known total is not recounted");
+    // The same page from the tickets' stored renders: the JSON `GET /tickets` sends either way.
+    let as_json = |tickets: &[Ticket]| {
+        tickets
+            .iter()
+            .map(|t| serde_json::to_value(t).unwrap())
+            .collect::<Vec<_>>()
+    };
+    match a
+        .list_ticket_page(&helpdesk, &TicketFilter::default(), None, 0, 10)
+        .await
+        .unwrap()
+    {
+        (3, TicketPage::Rendered(renders)) => assert_eq!(
+            renders
+                .iter()
+                .map(|r| serde_json::from_str::<serde_json::Value>(r).unwrap())
+                .collect::<Vec<_>>(),
+            as_json(&page),
+            "renders are the page"
+        ),
+        other => panic!("every ticket has a current render: {other:?}"),
+    }
+    // A profile changed since the renders were made: the page is read from projections.
+    a.upsert_user(tenant.id, &user("ou_agent", "Renamed Agent"), true)
+        .await
+        .unwrap();
+    match a
+        .list_ticket_page(&helpdesk, &TicketFilter::default(), Some(3), 0, 10)
+        .await
+        .unwrap()
+    {
+        (3, TicketPage::Tickets(tickets)) => {
+            assert_eq!(tickets.len(), 3);
+            assert_eq!(
+                tickets[1].agent_owner.as_ref().map(|a| a.name.as_str()),
+                Some("Renamed Agent")
+            );
+        }
+        other => panic!("renders made before the rename are not served: {other:?}"),
+    }
     assert_eq!(
         list(by(|f| f.agent_id = Some("ou_agent".into())), 0, 10).await,
         (2, vec![t1, t3])

@@ -1,6 +1,7 @@
 //! Tickets: the event log, the ticket projection, messages, list queries, and the write
 //! transaction the service changes them through.
 
+use crate::TicketPage;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -278,7 +279,59 @@ fn ticket_key(helpdesk: &Helpdesk, id: TicketId) -> [Arg<'static>; 3] {
 const RENDERED_TICKET: &str = "SELECT t.render FROM tickets t JOIN tenants n ON n.id = $3
      WHERE t.ticket_id = $1 AND t.helpdesk_id = $2 AND t.render_directory_version = n.directory_version";
 
+/// `SELECT {columns} FROM tickets t{join}… WHERE t.ticket_id IN (the page's ids)`, newest first
+/// (`created_at`, then `ticket_id`, so pages never overlap). The page's ids are found first and
+/// only those rows read: rows skipped by OFFSET then cost an index step, not a table row. A
+/// `join` ends with the tenant's row id, bound here.
+fn list_page<'q, DB: Backend>(
+    columns: &str,
+    join: &str,
+    helpdesk: &Helpdesk,
+    filter: &'q TicketFilter,
+    offset: i64,
+    limit: i64,
+) -> Builder<'q> {
+    let mut page = Builder::new::<DB>(format!("SELECT {columns} FROM tickets t"));
+    if !join.is_empty() {
+        page.push(join).arg(helpdesk.tenant_id);
+    }
+    page.push(" WHERE t.ticket_id IN (SELECT t.ticket_id");
+    where_clause::<DB>(&mut page, helpdesk, filter);
+    page.push(" ORDER BY t.created_at DESC, t.ticket_id DESC LIMIT ")
+        .arg(limit)
+        .push(" OFFSET ")
+        .arg(offset)
+        .push(") ORDER BY t.created_at DESC, t.ticket_id DESC");
+    page
+}
+
 impl<DB: Backend> SqlStore<DB> {
+    /// Where a list of `filter` reads. A filter on creation facts only reads one index range of
+    /// at most LIST_CAP entries (offset + limit are within it): bounded, so on a SQLite file it
+    /// reads on this thread, as a point read does. Other filters can scan a helpdesk's tickets.
+    fn list_reads(&self, filter: &TicketFilter) -> On<'_, DB> {
+        match filter.matches_by_creation_only() {
+            true => self.bounded_reads(),
+            false => On::Pool(&self.pool),
+        }
+    }
+
+    /// The total of a list, capped at LIST_CAP, unless the caller knows it.
+    async fn list_total(
+        &self,
+        helpdesk: &Helpdesk,
+        filter: &TicketFilter,
+        known: Option<i64>,
+    ) -> StoreResult<i64> {
+        if let Some(total) = known {
+            return Ok(total);
+        }
+        let mut count = Builder::new::<DB>("SELECT count(*) AS n FROM (SELECT 1");
+        where_clause::<DB>(&mut count, helpdesk, filter);
+        count.push(" LIMIT ").arg(LIST_CAP).push(") AS capped");
+        count.build().fetch_one(self.list_reads(filter)).await?.int("n")
+    }
+
     /// Tickets from rows holding their projection, with their people's directory profiles.
     async fn with_people(
         &self,
@@ -344,37 +397,55 @@ impl<DB: Backend> TicketStore for SqlStore<DB> {
         offset: i64,
         limit: i64,
     ) -> StoreResult<(i64, Vec<Ticket>)> {
-        // A filter on creation facts only reads one index range of at most LIST_CAP entries
-        // (offset + limit are within it): bounded, so on a SQLite file it reads on this thread,
-        // as a point read does. Other filters can scan a helpdesk's tickets.
-        let reads = || match filter.matches_by_creation_only() {
-            true => self.bounded_reads(),
-            false => On::Pool(&self.pool),
-        };
-        let total = match known_total {
-            Some(total) => total,
-            None => {
-                let mut count = Builder::new::<DB>("SELECT count(*) AS n FROM (SELECT 1");
-                where_clause::<DB>(&mut count, helpdesk, filter);
-                count.push(" LIMIT ").arg(LIST_CAP).push(") AS capped");
-                count.build().fetch_one(reads()).await?.int("n")?
+        let total = self.list_total(helpdesk, filter, known_total).await?;
+        let page = list_page::<DB>(
+            &self.statements.ticket_columns,
+            "",
+            helpdesk,
+            filter,
+            offset,
+            limit,
+        );
+        let rows = page.build().fetch_all(self.list_reads(filter)).await?;
+        Ok((
+            total,
+            self.with_people(&rows, helpdesk, self.list_reads(filter)).await?,
+        ))
+    }
+
+    async fn list_ticket_page(
+        &self,
+        helpdesk: &Helpdesk,
+        filter: &TicketFilter,
+        known_total: Option<i64>,
+        offset: i64,
+        limit: i64,
+    ) -> StoreResult<(i64, TicketPage)> {
+        let total = self.list_total(helpdesk, filter, known_total).await?;
+        let page = list_page::<DB>(
+            "t.render, t.render_directory_version, n.directory_version",
+            " JOIN tenants n ON n.id = ",
+            helpdesk,
+            filter,
+            offset,
+            limit,
+        );
+        let rows = page.build().fetch_all(self.list_reads(filter)).await?;
+        let mut renders = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let current = row.opt_int("render_directory_version")? == Some(row.int("directory_version")?);
+            match row.opt_text("render")? {
+                Some(render) if current => renders.push(render),
+                // Rendered before a profile changed, or never: the page from projections.
+                _ => {
+                    let (_, tickets) = self
+                        .list_tickets(helpdesk, filter, Some(total), offset, limit)
+                        .await?;
+                    return Ok((total, TicketPage::Tickets(tickets)));
+                }
             }
-        };
-        // Newest first; ticket_id breaks ties so pages never overlap. The page's ids are found
-        // first and only those rows read: rows skipped by OFFSET then cost an index step, not a
-        // table row.
-        let mut page = Builder::new::<DB>(format!(
-            "SELECT {} FROM tickets t WHERE t.ticket_id IN (SELECT t.ticket_id",
-            self.statements.ticket_columns
-        ));
-        where_clause::<DB>(&mut page, helpdesk, filter);
-        page.push(" ORDER BY t.created_at DESC, t.ticket_id DESC LIMIT ")
-            .arg(limit)
-            .push(" OFFSET ")
-            .arg(offset)
-            .push(") ORDER BY t.created_at DESC, t.ticket_id DESC");
-        let rows = page.build().fetch_all(reads()).await?;
-        Ok((total, self.with_people(&rows, helpdesk, reads()).await?))
+        }
+        Ok((total, TicketPage::Rendered(renders)))
     }
 
     async fn ticket_page(
