@@ -1,8 +1,9 @@
 //! A bounded cache of rendered `GET /tickets/:id` bodies, so the hottest read skips the
 //! database and JSON rendering; of `GET /tickets` totals, so paging through a filter does
 //! not recount it (counting up to 10,000 matches is most of a list's cost at scale); and of
-//! rendered `GET /tickets` pages, because a page of 20 tickets costs ~1 ms of reading and
-//! rendering while dashboards and sync jobs ask for the same pages over and over.
+//! rendered `GET /tickets` pages, because a page reads its 20 tickets' rows (and renders
+//! them when their stored renders are stale) while dashboards and sync jobs ask for the same
+//! pages over and over.
 //!
 //! Consistency: every request that may write (any method but GET/HEAD) bumps a generation
 //! counter when it finishes, and an entry is only served while the generation it was rendered
