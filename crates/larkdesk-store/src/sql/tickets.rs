@@ -1,7 +1,6 @@
 //! Tickets: the event log, the ticket projection, messages, list queries, and the write
 //! transaction the service changes them through.
 
-use crate::TicketPage;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -17,7 +16,7 @@ use crate::profile_cache::ProfileCache;
 use crate::rows::{self, PROJECTION_COLUMNS, USER_COLUMNS, json_column, to_json};
 use crate::{
     BotMessage, Helpdesk, LIST_CAP, LockedTicket, NewTicketRows, OutboxEntry, StoreResult, StoredMessage,
-    Subscriber, TicketFilter, TicketStore, TicketWrite,
+    Subscriber, TicketFilter, TicketPage, TicketStore, TicketWrite,
 };
 
 /// Rows per multi-row `INSERT`: comfortably under SQLite's 32,766 and PostgreSQL's 65,535 bind
@@ -279,21 +278,26 @@ fn ticket_key(helpdesk: &Helpdesk, id: TicketId) -> [Arg<'static>; 3] {
 const RENDERED_TICKET: &str = "SELECT t.render FROM tickets t JOIN tenants n ON n.id = $3
      WHERE t.ticket_id = $1 AND t.helpdesk_id = $2 AND t.render_directory_version = n.directory_version";
 
-/// `SELECT {columns} FROM tickets t{join}… WHERE t.ticket_id IN (the page's ids)`, newest first
-/// (`created_at`, then `ticket_id`, so pages never overlap). The page's ids are found first and
-/// only those rows read: rows skipped by OFFSET then cost an index step, not a table row. A
-/// `join` ends with the tenant's row id, bound here.
+/// A list page's renders: each ticket's, if current (the rule of [`RENDERED_TICKET`]); needs the
+/// tenant as `n` (see [`list_page`]).
+const PAGE_RENDERS: &str =
+    "CASE WHEN t.render_directory_version = n.directory_version THEN t.render END AS render";
+
+/// `SELECT {columns} FROM tickets t … WHERE t.ticket_id IN (the page's ids)`, newest first
+/// (`created_at`, then `ticket_id`, so pages never overlap); with `with_tenant`, the helpdesk's
+/// tenant row joined as `n`. The page's ids are found first and only those rows read: rows
+/// skipped by OFFSET then cost an index step, not a table row.
 fn list_page<'q, DB: Backend>(
     columns: &str,
-    join: &str,
+    with_tenant: bool,
     helpdesk: &Helpdesk,
     filter: &'q TicketFilter,
     offset: i64,
     limit: i64,
 ) -> Builder<'q> {
     let mut page = Builder::new::<DB>(format!("SELECT {columns} FROM tickets t"));
-    if !join.is_empty() {
-        page.push(join).arg(helpdesk.tenant_id);
+    if with_tenant {
+        page.push(" JOIN tenants n ON n.id = ").arg(helpdesk.tenant_id);
     }
     page.push(" WHERE t.ticket_id IN (SELECT t.ticket_id");
     where_clause::<DB>(&mut page, helpdesk, filter);
@@ -400,7 +404,7 @@ impl<DB: Backend> TicketStore for SqlStore<DB> {
         let total = self.list_total(helpdesk, filter, known_total).await?;
         let page = list_page::<DB>(
             &self.statements.ticket_columns,
-            "",
+            false,
             helpdesk,
             filter,
             offset,
@@ -422,30 +426,22 @@ impl<DB: Backend> TicketStore for SqlStore<DB> {
         limit: i64,
     ) -> StoreResult<(i64, TicketPage)> {
         let total = self.list_total(helpdesk, filter, known_total).await?;
-        let page = list_page::<DB>(
-            "t.render, t.render_directory_version, n.directory_version",
-            " JOIN tenants n ON n.id = ",
-            helpdesk,
-            filter,
-            offset,
-            limit,
-        );
+        let page = list_page::<DB>(PAGE_RENDERS, true, helpdesk, filter, offset, limit);
         let rows = page.build().fetch_all(self.list_reads(filter)).await?;
-        let mut renders = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let current = row.opt_int("render_directory_version")? == Some(row.int("directory_version")?);
-            match row.opt_text("render")? {
-                Some(render) if current => renders.push(render),
-                // Rendered before a profile changed, or never: the page from projections.
-                _ => {
-                    let (_, tickets) = self
-                        .list_tickets(helpdesk, filter, Some(total), offset, limit)
-                        .await?;
-                    return Ok((total, TicketPage::Tickets(tickets)));
-                }
+        let renders: Option<Vec<String>> = rows
+            .iter()
+            .map(|row| row.opt_text("render"))
+            .collect::<StoreResult<_>>()?;
+        match renders {
+            Some(renders) => Ok((total, TicketPage::Rendered(renders))),
+            // A render made before a profile changed, or none: the page from projections.
+            None => {
+                let (_, tickets) = self
+                    .list_tickets(helpdesk, filter, Some(total), offset, limit)
+                    .await?;
+                Ok((total, TicketPage::Tickets(tickets)))
             }
         }
-        Ok((total, TicketPage::Rendered(renders)))
     }
 
     async fn ticket_page(
