@@ -46,13 +46,6 @@ struct Entry<T> {
     value: T,
 }
 
-/// A counted total, with the store's ticket-set version it was counted at.
-#[derive(Clone)]
-struct Total {
-    ticket_set: u64,
-    count: i64,
-}
-
 /// Pages weigh their size in bytes.
 #[derive(Clone)]
 struct PageWeighter;
@@ -80,7 +73,8 @@ impl HitCounts {
 pub struct TicketCache {
     /// `None` when caching is off.
     entries: Option<Memo<(i64, i64), Entry<Bytes>>>,
-    totals: Option<Memo<(i64, TicketFilter), Entry<Total>>>,
+    /// Under [`TicketCache::total_version`] rather than the generation.
+    totals: Option<Memo<(i64, TicketFilter), Entry<i64>>>,
     pages: Option<Memo<PageKey, Entry<Bytes>, PageWeighter>>,
     ttl: Duration,
     generation: AtomicU64,
@@ -198,50 +192,33 @@ impl TicketCache {
             .await
     }
 
-    /// The total of `filter` in a helpdesk, when counted since the last write, or, for a filter
-    /// that [matches by creation only](TicketFilter::matches_by_creation_only), since the store's
-    /// ticket set last changed (`ticket_set`: its version now).
-    pub fn total(&self, helpdesk_row: i64, filter: &TicketFilter, ticket_set: u64) -> Option<i64> {
-        let key = (helpdesk_row, filter.clone());
-        let generation = self.generation();
-        let now = Instant::now();
-        let by_creation = filter.matches_by_creation_only();
-        let valid = |entry: &Entry<Total>| {
-            now < entry.expires
-                && if by_creation {
-                    entry.value.ticket_set == ticket_set
-                } else {
-                    entry.generation == generation
-                }
-        };
-        Some(self.totals.as_ref()?.get(&key, valid)?.value.count)
+    /// What a total of `filter` depends on, now: the generation (any write), or for a filter that
+    /// [matches by creation only](TicketFilter::matches_by_creation_only) the store's
+    /// `ticket_set` version (tickets added or removed). Each filter keeps to one of the two.
+    pub fn total_version(&self, filter: &TicketFilter, ticket_set: u64) -> u64 {
+        if filter.matches_by_creation_only() {
+            ticket_set
+        } else {
+            self.generation()
+        }
     }
 
-    /// Keep a total counted under `generation` and `ticket_set` (both read before counting),
-    /// unless what it depends on changed since.
-    pub fn put_total(
-        &self,
-        helpdesk_row: i64,
-        filter: &TicketFilter,
-        (generation, ticket_set): (u64, u64),
-        current_ticket_set: u64,
-        total: i64,
-    ) {
-        let unchanged = if filter.matches_by_creation_only() {
-            ticket_set == current_ticket_set
-        } else {
-            generation == self.generation()
-        };
+    /// The total of `filter` in a helpdesk, when counted at `version` (its
+    /// [`TicketCache::total_version`] now).
+    pub fn total(&self, helpdesk_row: i64, filter: &TicketFilter, version: u64) -> Option<i64> {
+        let key = (helpdesk_row, filter.clone());
+        Some(self.totals.as_ref()?.get(&key, Self::fresh(version))?.value)
+    }
+
+    /// Keep a total counted at `version` (read before counting), unless it moved since (`now`).
+    pub fn put_total(&self, helpdesk_row: i64, filter: &TicketFilter, version: u64, now: u64, total: i64) {
         if let Some(totals) = &self.totals
-            && unchanged
+            && version == now
         {
             let entry = Entry {
-                generation,
+                generation: version,
                 expires: Instant::now() + self.ttl,
-                value: Total {
-                    ticket_set,
-                    count: total,
-                },
+                value: total,
             };
             totals.insert((helpdesk_row, filter.clone()), entry);
         }
@@ -301,20 +278,19 @@ mod tests {
             status_list: vec![1],
             ..TicketFilter::default()
         };
-        let g = cache.generation();
-        cache.put_total(1, &open, (g, 0), 0, 7);
-        assert_eq!(cache.total(1, &open, 0), Some(7));
-        assert_eq!(
-            cache.total(1, &TicketFilter::default(), 0),
-            None,
-            "another filter"
-        );
-        assert_eq!(cache.total(2, &open, 0), None, "another helpdesk");
+        let version = |filter: &TicketFilter| cache.total_version(filter, 0);
+        let g = version(&open);
+        assert_eq!(g, cache.generation(), "a status filter follows every write");
+        cache.put_total(1, &open, g, version(&open), 7);
+        assert_eq!(cache.total(1, &open, version(&open)), Some(7));
+        let all = TicketFilter::default();
+        assert_eq!(cache.total(1, &all, version(&all)), None, "another filter");
+        assert_eq!(cache.total(2, &open, version(&open)), None, "another helpdesk");
         cache.bump();
-        assert_eq!(cache.total(1, &open, 0), None, "stale after a write");
-        cache.put_total(1, &open, (g, 0), 0, 7);
+        assert_eq!(cache.total(1, &open, version(&open)), None, "stale after a write");
+        cache.put_total(1, &open, g, version(&open), 7);
         assert_eq!(
-            cache.total(1, &open, 0),
+            cache.total(1, &open, version(&open)),
             None,
             "a count that raced a write is not kept"
         );
@@ -329,23 +305,28 @@ mod tests {
             ..TicketFilter::default()
         };
         for filter in [&all, &created] {
-            let g = cache.generation();
-            cache.put_total(1, filter, (g, 3), 3, 10_000);
+            let at = |ticket_set| cache.total_version(filter, ticket_set);
+            cache.put_total(1, filter, at(3), at(3), 10_000);
             cache.bump();
-            assert_eq!(cache.total(1, filter, 3), Some(10_000), "kept across writes");
-            assert_eq!(cache.total(1, filter, 4), None, "stale once tickets were added");
-            cache.put_total(1, filter, (cache.generation(), 4), 5, 9);
+            assert_eq!(cache.total(1, filter, at(3)), Some(10_000), "kept across writes");
             assert_eq!(
-                cache.total(1, filter, 5),
+                cache.total(1, filter, at(4)),
+                None,
+                "stale once tickets were added"
+            );
+            cache.put_total(1, filter, at(4), at(5), 9);
+            assert_eq!(
+                cache.total(1, filter, at(5)),
                 None,
                 "a count that raced an insert is not kept"
             );
         }
         let short = TicketCache::new(Duration::from_millis(1));
-        short.put_total(1, &all, (0, 0), 0, 7);
+        let v = short.total_version(&all, 0);
+        short.put_total(1, &all, v, v, 7);
         std::thread::sleep(Duration::from_millis(5));
         assert_eq!(
-            short.total(1, &all, 0),
+            short.total(1, &all, v),
             None,
             "expired: other processes may write"
         );
@@ -428,7 +409,7 @@ mod tests {
         let cache = TicketCache::new(Duration::ZERO);
         assert_eq!(ticket(&cache, b"v1").await, &b"v1"[..]);
         assert_eq!(ticket(&cache, b"v2").await, &b"v2"[..]);
-        cache.put_total(1, &TicketFilter::default(), (cache.generation(), 0), 0, 3);
+        cache.put_total(1, &TicketFilter::default(), 0, 0, 3);
         assert_eq!(cache.total(1, &TicketFilter::default(), 0), None);
     }
 }

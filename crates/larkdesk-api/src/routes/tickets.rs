@@ -78,19 +78,8 @@ pub(crate) async fn serve_ticket(
 /// again: larkdesk serialized it in the transaction that wrote the ticket, and parsing it would
 /// be a fifth of an uncached GET's cost. Only its outline is checked, against a damaged or
 /// truncated row.
-/// The `GET /tickets` body [`ListTicketsData`] serializes to, made of the tickets' stored
-/// renders (each a JSON object, as [`stored_render`] checks).
-fn rendered_list(total: i64, renders: &[String]) -> ApiResult<Bytes> {
-    if renders.iter().any(|r| !(r.starts_with('{') && r.ends_with('}'))) {
-        tracing::error!("a stored ticket render is not a JSON object");
-        return Err(ApiError::internal());
-    }
-    let prefix = format!(r#"{{"code":0,"msg":"success","data":{{"total":{total},"tickets":["#);
-    Ok(crate::json::success_around(&prefix, &renders.join(","), "]}}"))
-}
-
 fn stored_render(json: &str, id: TicketId) -> ApiResult<Bytes> {
-    if !(json.starts_with('{') && json.ends_with('}')) {
+    if !looks_like_an_object(json) {
         tracing::error!(
             ticket_id = id.get(),
             "a stored ticket render is not a JSON object"
@@ -102,6 +91,22 @@ fn stored_render(json: &str, id: TicketId) -> ApiResult<Bytes> {
         json,
         "}}",
     ))
+}
+
+/// The `GET /tickets` body [`ListTicketsData`] serializes to, made of the tickets' stored
+/// renders, passed through and checked as [`stored_render`] does.
+fn rendered_list(total: i64, renders: &[String]) -> ApiResult<Bytes> {
+    if !renders.iter().all(|r| looks_like_an_object(r)) {
+        tracing::error!("a stored ticket render is not a JSON object");
+        return Err(ApiError::internal());
+    }
+    let prefix = format!(r#"{{"code":0,"msg":"success","data":{{"total":{total},"tickets":["#);
+    Ok(crate::json::success_around(&prefix, &renders.join(","), "]}}"))
+}
+
+/// The outline of a stored render: one JSON object.
+fn looks_like_an_object(json: &str) -> bool {
+    json.starts_with('{') && json.ends_with('}')
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -185,15 +190,17 @@ pub async fn list_tickets(
     let key = (helpdesk, filter, offset, limit);
     let render = async {
         let tickets = &state.services.tickets;
-        let read_at = (state.tickets.generation(), tickets.ticket_set_version());
         let filter = &key.1;
-        let known_total = state.tickets.total(helpdesk, filter, read_at.1);
+        let version = || state.tickets.total_version(filter, tickets.ticket_set_version());
+        let counted_at = version();
+        let known_total = state.tickets.total(helpdesk, filter, counted_at);
         let (total, page) = tickets
             .list_page(&caller.helpdesk, filter, known_total, offset, limit)
             .await?;
         if known_total.is_none() {
-            let now = tickets.ticket_set_version();
-            state.tickets.put_total(helpdesk, filter, read_at, now, total);
+            state
+                .tickets
+                .put_total(helpdesk, filter, counted_at, version(), total);
         }
         match page {
             TicketPage::Rendered(renders) => rendered_list(total, &renders),
