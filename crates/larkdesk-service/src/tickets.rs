@@ -20,8 +20,8 @@ use larkdesk_domain::log::{self, Appended, LogState};
 use larkdesk_domain::status::{TicketStage, TicketStatus};
 use larkdesk_store::prelude::*;
 use larkdesk_store::{
-    BotMessage, Helpdesk, NewTicketRows, Render, Subscriber, TicketFilter, TicketPage, TicketWrite,
-    fill_people, people_named,
+    BotMessage, Helpdesk, NewTicketRows, Render, Subscriber, TicketFilter, TicketWrite, fill_people,
+    people_named,
 };
 use larkdesk_wire::ticket::{Ticket, TicketMessage, TicketUser};
 
@@ -36,6 +36,14 @@ pub enum Rendered {
     /// JSON of the wire `Ticket`, as its last write rendered it.
     Json(String),
     Ticket(Box<Ticket>),
+}
+
+/// A page of `GET /tickets`, as [`Tickets::list_page`] found it.
+#[derive(Debug, Clone)]
+pub enum TicketPage {
+    /// JSON of each wire `Ticket`, as its last write rendered it.
+    Rendered(Vec<String>),
+    Tickets(Vec<Ticket>),
 }
 
 /// The ticket use cases over one store and clock.
@@ -218,7 +226,8 @@ impl Tickets {
     }
 
     /// `GET /tickets`: [`Tickets::list`]'s page as the tickets' stored renders when they are
-    /// all current (see [`TicketStore::list_ticket_page`]), so the page needs no rendering.
+    /// all current (see [`TicketStore::list_ticket_renders`]), so the page needs no rendering;
+    /// else read from projections, as [`Tickets::get_rendered`] does for one ticket.
     pub async fn list_page(
         &self,
         helpdesk: &Helpdesk,
@@ -228,10 +237,18 @@ impl Tickets {
         limit: i64,
     ) -> Result<(i64, TicketPage)> {
         check_page(offset, limit)?;
-        Ok(self
+        let (total, renders) = self
             .store
-            .list_ticket_page(helpdesk, filter, known_total, offset, limit)
-            .await?)
+            .list_ticket_renders(helpdesk, filter, known_total, offset, limit)
+            .await?;
+        if let Some(renders) = renders {
+            return Ok((total, TicketPage::Rendered(renders)));
+        }
+        let (total, tickets) = self
+            .store
+            .list_tickets(helpdesk, filter, Some(total), offset, limit)
+            .await?;
+        Ok((total, TicketPage::Tickets(tickets)))
     }
 
     /// A page of the helpdesk's tickets for the console's queue, newest first, of any of

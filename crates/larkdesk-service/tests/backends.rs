@@ -12,11 +12,9 @@ use larkdesk_domain::credentials::SecretHash;
 use larkdesk_domain::events::{Actor, EventKind, Sender, TicketEvent};
 use larkdesk_domain::ids::{self, TenantRowId, TicketId};
 use larkdesk_domain::lifecycle::{self, LifecycleError};
-use larkdesk_service::tickets::{self, NewTicket, RebuildReport, Tickets};
+use larkdesk_service::tickets::{self, NewTicket, RebuildReport, TicketPage, Tickets};
 use larkdesk_service::{Clock, Error};
-use larkdesk_store::{
-    AppType, BotMessage, FieldDefinition, NewApp, NewHelpdesk, StoreError, TicketFilter, TicketPage,
-};
+use larkdesk_store::{AppType, BotMessage, FieldDefinition, NewApp, NewHelpdesk, StoreError, TicketFilter};
 use larkdesk_wire::ticket::{Ticket, TicketUser};
 use sqlx::Connection;
 
@@ -710,8 +708,8 @@ async fn story(backend: Backend, url: String) {
             .map(|t| serde_json::to_value(t).unwrap())
             .collect::<Vec<_>>()
     };
-    match a
-        .list_ticket_page(&helpdesk, &TicketFilter::default(), None, 0, 10)
+    match service_a
+        .list_page(&helpdesk, &TicketFilter::default(), None, 0, 10)
         .await
         .unwrap()
     {
@@ -729,8 +727,13 @@ async fn story(backend: Backend, url: String) {
     a.upsert_user(tenant.id, &user("ou_agent", "Renamed Agent"), true)
         .await
         .unwrap();
-    match a
-        .list_ticket_page(&helpdesk, &TicketFilter::default(), Some(3), 0, 10)
+    let (_, stale) = a
+        .list_ticket_renders(&helpdesk, &TicketFilter::default(), Some(3), 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(stale, None, "no page of renders made before the rename");
+    match service_a
+        .list_page(&helpdesk, &TicketFilter::default(), Some(3), 0, 10)
         .await
         .unwrap()
     {

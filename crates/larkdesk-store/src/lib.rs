@@ -230,17 +230,17 @@ pub trait TicketStore: Send + Sync {
         offset: i64,
         limit: i64,
     ) -> StoreResult<(i64, Vec<Ticket>)>;
-    /// [`TicketStore::list_tickets`]'s page as each ticket's stored render (see
-    /// [`TicketStore::rendered_ticket`]) when every ticket on it has a current one, so the page
-    /// needs no rendering; otherwise as tickets read from their projections.
-    async fn list_ticket_page(
+    /// [`TicketStore::list_tickets`]'s total, and its page as each ticket's stored render (see
+    /// [`TicketStore::rendered_ticket`]) when every ticket on it has a current one; `None` for
+    /// the page otherwise (read [`TicketStore::list_tickets`] then).
+    async fn list_ticket_renders(
         &self,
         helpdesk: &Helpdesk,
         filter: &TicketFilter,
         known_total: Option<i64>,
         offset: i64,
         limit: i64,
-    ) -> StoreResult<(i64, TicketPage)>;
+    ) -> StoreResult<(i64, Option<Vec<String>>)>;
     /// One page of a helpdesk's tickets, newest first (`created_at`, then `ticket_id`), of one
     /// status or all, starting after the position `before` (`(created_at, ticket_id)` of the
     /// last ticket of the previous page). Keyset paging on the `(helpdesk, [status,] created_at,

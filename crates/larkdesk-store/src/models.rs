@@ -163,14 +163,6 @@ impl TicketFilter {
     }
 }
 
-/// A page of `GET /tickets`: JSON renders of the wire `Ticket` (as `GET /tickets/:id` shows
-/// each), or tickets to render.
-#[derive(Debug, Clone)]
-pub enum TicketPage {
-    Rendered(Vec<String>),
-    Tickets(Vec<Ticket>),
-}
-
 /// A ticket chat message as stored: the message its ticket's log implies, and the ticket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredMessage {

@@ -16,7 +16,7 @@ use crate::profile_cache::ProfileCache;
 use crate::rows::{self, PROJECTION_COLUMNS, USER_COLUMNS, json_column, to_json};
 use crate::{
     BotMessage, Helpdesk, LIST_CAP, LockedTicket, NewTicketRows, OutboxEntry, StoreResult, StoredMessage,
-    Subscriber, TicketFilter, TicketPage, TicketStore, TicketWrite,
+    Subscriber, TicketFilter, TicketStore, TicketWrite,
 };
 
 /// Rows per multi-row `INSERT`: comfortably under SQLite's 32,766 and PostgreSQL's 65,535 bind
@@ -417,31 +417,23 @@ impl<DB: Backend> TicketStore for SqlStore<DB> {
         ))
     }
 
-    async fn list_ticket_page(
+    async fn list_ticket_renders(
         &self,
         helpdesk: &Helpdesk,
         filter: &TicketFilter,
         known_total: Option<i64>,
         offset: i64,
         limit: i64,
-    ) -> StoreResult<(i64, TicketPage)> {
+    ) -> StoreResult<(i64, Option<Vec<String>>)> {
         let total = self.list_total(helpdesk, filter, known_total).await?;
         let page = list_page::<DB>(PAGE_RENDERS, true, helpdesk, filter, offset, limit);
         let rows = page.build().fetch_all(self.list_reads(filter)).await?;
-        let renders: Option<Vec<String>> = rows
+        // `None` as soon as one render was made before a profile changed, or is missing.
+        let renders = rows
             .iter()
             .map(|row| row.opt_text("render"))
-            .collect::<StoreResult<_>>()?;
-        match renders {
-            Some(renders) => Ok((total, TicketPage::Rendered(renders))),
-            // A render made before a profile changed, or none: the page from projections.
-            None => {
-                let (_, tickets) = self
-                    .list_tickets(helpdesk, filter, Some(total), offset, limit)
-                    .await?;
-                Ok((total, TicketPage::Tickets(tickets)))
-            }
-        }
+            .collect::<StoreResult<Option<Vec<String>>>>()?;
+        Ok((total, renders))
     }
 
     async fn ticket_page(
