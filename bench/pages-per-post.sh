@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Pages of the SQLite file a message post writes, counted in the write-ahead log of a real run:
-# BENCH_DURATION (2s) of POST /tickets/:id/messages to random open tickets at 64 connections,
+# BENCH_DURATION (1s) of POST /tickets/:id/messages to random open tickets at 64 connections,
 # then the server is killed (kill -9 keeps its log as it was) and bench/wal-pages.py counts each
 # commit's distinct pages by the table or index they belong to. Each of those pages is written
 # to the log at its commit and to the database file at a checkpoint.
@@ -9,14 +9,14 @@
 #   BENCH_DB=saved.db BENCH_CREDS=saved.creds.json bench/pages-per-post.sh   # reuse a database
 #
 # Keep runs short: the log must not start again during the run (the server does so once it
-# holds 65,536 frames), or its earlier commits are gone; the script refuses a log that did (its
+# holds 16,384 frames), or its earlier commits are gone; the script refuses a log that did (its
 # header's checkpoint sequence number changed).
 # Prints a Markdown table and saves it to bench/results/pages-per-post-<date>[-$BENCH_TAG].md.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-DURATION="${BENCH_DURATION:-2s}"
+DURATION="${BENCH_DURATION:-1s}"
 need wrk "apt-get install -y wrk"
 need sqlite3 "apt-get install -y sqlite3"
 need jq

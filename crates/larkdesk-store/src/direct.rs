@@ -60,11 +60,15 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const MMAP_SIZE: i64 = 1 << 40;
 /// How often the checkpointer copies the log into the database file.
 pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
-/// A log of at least this many frames (4 KiB pages, so 256 MiB) is started again from its
+/// A log of at least this many frames (4 KiB pages, so 64 MiB) is started again from its
 /// beginning once copied (see [`checkpoints`]). Under a light load the log starts again by
 /// itself, as soon as a checkpoint finds no write in progress; this is for a steady stream of
 /// writes, where each restart holds the writers up for one short pass: the larger, the rarer.
-const RESTART_LOG_AT: i64 = 65_536;
+/// But the larger, the longer a fresh log file grows (each new block zeroed by the kernel) and
+/// the more of it the page cache holds: message posts at 64 connections to a million tickets
+/// went 4.0–4.9k a second (p99 33–39 ms) restarting at 65,536 frames, 6.1–6.5k (23–25 ms) at
+/// this; at 100k tickets the two were alike (`bench/posts-ab.sh`, alternating rounds).
+const RESTART_LOG_AT: i64 = 16_384;
 /// How often the checkpointer runs and how long a log it starts again (tests take shorter ones).
 #[derive(Debug, Clone, Copy)]
 struct CheckpointPolicy {
