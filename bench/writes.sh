@@ -11,7 +11,8 @@
 # or, with BENCH_DB and BENCH_CREDS (the credentials file of its first start), copies that SQLite
 # database (a million tickets take minutes to generate), then, per connection count and round: the baseline; GET of one ticket (cached); GET of a random
 # ticket; POST /tickets/:id/messages to a random open ticket (status < 50); and a mix of 80% GET of
-# a random ticket, 10% a GET /tickets page, 10% such a message. Server pinned to CPU 0, wrk to
+# a random ticket, 10% a GET /tickets page, 10% such a message; each after BENCH_WARMUP seconds
+# (2; 0 for none) of the same load, not counted. Server pinned to CPU 0, wrk to
 # CPU 1 (PostgreSQL itself is not pinned). Prints a Markdown table and saves it to
 # bench/results/writes-<date>[-$BENCH_TAG].md.
 set -euo pipefail
@@ -74,6 +75,8 @@ BASELINE_URL=$BASE_URL
 declare -A RPS P99 NON2XX
 measure() {
   local name=$1 c=$2 round=$3 url=$4
+  # A fresh server's first seconds of writes grow its log file: not what a long run sees.
+  [[ ${BENCH_WARMUP:-2} != 0 ]] && BENCH_WARMUP_CONNS=$c warm_up "$url"
   run_wrk "$name-c$c-r$round" "$c" "$DURATION" "$url"
   RPS[$name,$c]+=" $W_RPS"
   P99[$name,$c]+=" $W_P99"
@@ -100,7 +103,7 @@ mkdir -p "$RESULTS_DIR"
   echo "## Random GETs, message writes and a mix, $TICKETS tickets on $BACKEND ($DATE)"
   echo
   machine_info
-  echo "- \`--no-rate-limit\`; ${ROUNDS} rounds of ${DURATION} per row, median; wrk -t1 on CPU $CLIENT_CPU, servers on CPU $SERVER_CPU"
+  echo "- \`--no-rate-limit\`; ${ROUNDS} rounds of ${DURATION} per row after a ${BENCH_WARMUP:-2} s warm-up, median; wrk -t1 on CPU $CLIENT_CPU, servers on CPU $SERVER_CPU"
   echo "- cached_get: GET /tickets/:id of one ticket; random_get: GET /tickets/:id of a random ticket of all $(wc -l <"$BENCH_TMP/all.ids"); message_post: POST /tickets/:id/messages to a random open ticket of $(wc -l <"$BENCH_TMP/open.ids"); mixed: 80% random_get, 10% GET /tickets?page_size=20 (pages 1-50), 10% message_post"
   echo
   echo "| what | connections | req/s | p99 | % of baseline req/s | non-2xx |"
