@@ -61,6 +61,8 @@ else
     --count "$TICKETS" >"$BENCH_TMP/generate.json"
 fi
 SETUP_CREDS="$CREDS"
+# Written back now, not by the kernel's flusher 30 s later, in the middle of a measured run.
+sync
 query "SELECT ticket_id FROM tickets" >"$BENCH_TMP/all.ids"
 query "SELECT ticket_id FROM tickets WHERE status < 50" >"$BENCH_TMP/open.ids"
 log "$(wc -l <"$BENCH_TMP/all.ids") tickets, $(wc -l <"$BENCH_TMP/open.ids") open"
