@@ -13,6 +13,8 @@
 --                          a random ticket of BENCH_IDS_FILE, a GET /tickets list page (one of
 --                          the first 50 pages of 20), or BENCH_BODY POSTed to /messages of a
 --                          random ticket of BENCH_WRITE_IDS_FILE                    (optional)
+--   BENCH_MAX_REQUESTS     send no more once this many responses came back; wrk still
+--                          waits out -d, so its req/s then counts that whole time   (optional)
 --
 -- At the end it prints one machine-readable line that the bench scripts parse:
 --   BENCH_RESULT requests=N seconds=S rps=R p50_ms=.. p90_ms=.. p99_ms=.. max_ms=.. non2xx=N socket_errors=N
@@ -92,6 +94,18 @@ elseif ids_file and ids_file ~= "" then
   local n = #requests
   request = function()
     return requests[math.random(n)]
+  end
+end
+
+-- Only when asked: a response() callback costs wrk time on every response.
+local max_requests = tonumber(os.getenv("BENCH_MAX_REQUESTS") or "")
+if max_requests then
+  local answered = 0
+  response = function()
+    answered = answered + 1
+    if answered >= max_requests then
+      wrk.thread:stop()
+    end
   end
 end
 
