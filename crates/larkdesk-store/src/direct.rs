@@ -65,9 +65,10 @@ pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 /// itself, as soon as a checkpoint finds no write in progress; this is for a steady stream of
 /// writes, where each restart holds the writers up for one short pass: the larger, the rarer.
 /// But the larger, the longer a fresh log file grows (each new block zeroed by the kernel) and
-/// the more of it the page cache holds: message posts at 64 connections to a million tickets
-/// went 4.0–4.9k a second (p99 33–39 ms) restarting at 65,536 frames, 6.1–6.5k (23–25 ms) at
-/// this; at 100k tickets the two were alike (`bench/posts-ab.sh`, alternating rounds).
+/// the more of it the page cache holds: message posts at 64 connections to a million tickets,
+/// in eight alternating rounds (`bench/posts-ab.sh`), were faster at this than at 65,536 frames
+/// in six (4.6–6.5k a second against 3.8–6.0k) and their p99 lower in all eight (23–34 ms
+/// against 29–43); at 100k tickets the two were alike. 4,096 frames did no better.
 const RESTART_LOG_AT: i64 = 16_384;
 /// How often the checkpointer runs and how long a log it starts again (tests take shorter ones).
 #[derive(Debug, Clone, Copy)]
