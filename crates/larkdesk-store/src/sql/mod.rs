@@ -48,9 +48,9 @@ pub struct SqlStore<DB: Backend> {
 }
 
 impl<DB: Backend> SqlStore<DB> {
-    /// Where a read of bounded cost runs (a few index ranges of at most [`LIST_CAP`] entries,
-    /// not a scan): on a SQLite file, on this thread through a direct reader, as
-    /// [`SqlStore::point_read`]; otherwise through the read pool.
+    /// Where a read of bounded cost runs (one key's rows, or a few index ranges of at most
+    /// [`LIST_CAP`] entries, not a scan): on a SQLite file, on this thread through a direct
+    /// reader; otherwise through the read pool.
     pub(crate) fn bounded_reads(&self) -> On<'_, DB> {
         match &self.direct {
             Some(direct) => On::Reader(direct),
@@ -58,16 +58,13 @@ impl<DB: Backend> SqlStore<DB> {
         }
     }
 
-    /// A read of one key's few rows: on a SQLite file, on this thread through a direct reader
-    /// (no hand-off to sqlx's connection thread per statement and row); otherwise through the
-    /// read pool.
+    /// A read of one key's few rows, where [`SqlStore::bounded_reads`] run: on a SQLite file,
+    /// on this thread through a direct reader (no hand-off to sqlx's connection thread per
+    /// statement and row); otherwise through the read pool.
     pub(crate) async fn point_read(&self, query: &str, args: [Arg<'_>; 3]) -> StoreResult<Vec<Row<DB>>> {
-        if let Some(direct) = &self.direct {
-            return Ok(direct.read(query, &args)?.into_iter().map(Row::Direct).collect());
-        }
         args.into_iter()
             .fold(sql(query), |q, arg| q.bind(arg))
-            .fetch_all(&self.pool)
+            .fetch_all(self.bounded_reads())
             .await
     }
 
