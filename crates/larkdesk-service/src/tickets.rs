@@ -20,8 +20,8 @@ use larkdesk_domain::log::{self, Appended, LogState};
 use larkdesk_domain::status::{TicketStage, TicketStatus};
 use larkdesk_store::prelude::*;
 use larkdesk_store::{
-    BotMessage, Helpdesk, NewTicketRows, Render, Subscriber, TicketFilter, TicketWrite, fill_people,
-    people_named,
+    BotMessage, Helpdesk, ListRequest, NewTicketRows, Render, Subscriber, TicketFilter, TicketWrite,
+    fill_people, people_named,
 };
 use larkdesk_wire::ticket::{Ticket, TicketMessage, TicketUser};
 
@@ -210,43 +210,23 @@ impl Tickets {
     }
 
     /// See [`TicketStore::list_tickets`].
-    pub async fn list(
-        &self,
-        helpdesk: &Helpdesk,
-        filter: &TicketFilter,
-        known_total: Option<i64>,
-        offset: i64,
-        limit: i64,
-    ) -> Result<(i64, Vec<Ticket>)> {
-        check_page(offset, limit)?;
-        Ok(self
-            .store
-            .list_tickets(helpdesk, filter, known_total, offset, limit)
-            .await?)
+    pub async fn list(&self, helpdesk: &Helpdesk, list: ListRequest<'_>) -> Result<(i64, Vec<Ticket>)> {
+        check_page(list)?;
+        Ok(self.store.list_tickets(helpdesk, list).await?)
     }
 
     /// `GET /tickets`: [`Tickets::list`]'s page as the tickets' stored renders when they are
     /// all current (see [`TicketStore::list_ticket_renders`]), so the page needs no rendering;
     /// else read from projections, as [`Tickets::get_rendered`] does for one ticket.
-    pub async fn list_page(
-        &self,
-        helpdesk: &Helpdesk,
-        filter: &TicketFilter,
-        known_total: Option<i64>,
-        offset: i64,
-        limit: i64,
-    ) -> Result<(i64, TicketPage)> {
-        check_page(offset, limit)?;
-        let (total, renders) = self
-            .store
-            .list_ticket_renders(helpdesk, filter, known_total, offset, limit)
-            .await?;
+    pub async fn list_page(&self, helpdesk: &Helpdesk, list: ListRequest<'_>) -> Result<(i64, TicketPage)> {
+        check_page(list)?;
+        let (total, renders) = self.store.list_ticket_renders(helpdesk, list).await?;
         if let Some(renders) = renders {
             return Ok((total, TicketPage::Rendered(renders)));
         }
         let (total, tickets) = self
             .store
-            .list_tickets(helpdesk, filter, Some(total), offset, limit)
+            .list_tickets(helpdesk, list.known_total(Some(total)))
             .await?;
         Ok((total, TicketPage::Tickets(tickets)))
     }
@@ -641,7 +621,7 @@ impl Tickets {
             };
             let (open, _) = self
                 .store
-                .list_tickets(&caller.helpdesk, &active, None, 0, 1)
+                .list_tickets(&caller.helpdesk, ListRequest::new(&active, 0, 1))
                 .await?;
             if open > 0 {
                 return Err(Error::MethodForbidden(
@@ -1037,9 +1017,10 @@ async fn notify(
 
 /// A page no deeper than the 10,000 tickets a list can page through. Checked: `offset` comes
 /// from the caller's page number, which may be near i64::MAX.
-fn check_page(offset: i64, limit: i64) -> Result<()> {
-    if offset
-        .checked_add(limit)
+fn check_page(list: ListRequest<'_>) -> Result<()> {
+    if list
+        .offset
+        .checked_add(list.limit)
         .is_none_or(|end| end > larkdesk_store::LIST_CAP)
     {
         return Err(Error::invalid(

@@ -14,7 +14,9 @@ use larkdesk_domain::ids::{self, TenantRowId, TicketId};
 use larkdesk_domain::lifecycle::{self, LifecycleError};
 use larkdesk_service::tickets::{self, NewTicket, RebuildReport, TicketPage, Tickets};
 use larkdesk_service::{Clock, Error};
-use larkdesk_store::{AppType, BotMessage, FieldDefinition, NewApp, NewHelpdesk, StoreError, TicketFilter};
+use larkdesk_store::{
+    AppType, BotMessage, FieldDefinition, ListRequest, NewApp, NewHelpdesk, StoreError, TicketFilter,
+};
 use larkdesk_wire::ticket::{Ticket, TicketUser};
 use sqlx::Connection;
 
@@ -679,7 +681,7 @@ async fn story(backend: Backend, url: String) {
         let helpdesk = helpdesk.clone();
         async move {
             let (total, tickets) = store
-                .list_tickets(&helpdesk, &filter, None, offset, limit)
+                .list_tickets(&helpdesk, ListRequest::new(&filter, offset, limit))
                 .await
                 .unwrap();
             (total, ticket_ids(&tickets))
@@ -688,7 +690,7 @@ async fn story(backend: Backend, url: String) {
     assert_eq!(list(TicketFilter::default(), 0, 10).await, (3, vec![t2, t1, t3]));
     assert_eq!(list(TicketFilter::default(), 1, 1).await, (3, vec![t1]));
     let (_, page) = a
-        .list_tickets(&helpdesk, &TicketFilter::default(), None, 0, 10)
+        .list_tickets(&helpdesk, ListRequest::new(&TicketFilter::default(), 0, 10))
         .await
         .unwrap();
     assert_eq!(
@@ -697,7 +699,10 @@ async fn story(backend: Backend, url: String) {
         "list shows tickets in full"
     );
     let (total, same_page) = b
-        .list_tickets(&helpdesk, &TicketFilter::default(), Some(42), 0, 10)
+        .list_tickets(
+            &helpdesk,
+            ListRequest::new(&TicketFilter::default(), 0, 10).known_total(Some(42)),
+        )
         .await
         .unwrap();
     assert_eq!((total, &same_page), (42, &page), "a known total is not recounted");
@@ -709,7 +714,7 @@ async fn story(backend: Backend, url: String) {
             .collect::<Vec<_>>()
     };
     match service_a
-        .list_page(&helpdesk, &TicketFilter::default(), None, 0, 10)
+        .list_page(&helpdesk, ListRequest::new(&TicketFilter::default(), 0, 10))
         .await
         .unwrap()
     {
@@ -728,12 +733,18 @@ async fn story(backend: Backend, url: String) {
         .await
         .unwrap();
     let (_, stale) = a
-        .list_ticket_renders(&helpdesk, &TicketFilter::default(), Some(3), 0, 10)
+        .list_ticket_renders(
+            &helpdesk,
+            ListRequest::new(&TicketFilter::default(), 0, 10).known_total(Some(3)),
+        )
         .await
         .unwrap();
     assert_eq!(stale, None, "no page of renders made before the rename");
     match service_a
-        .list_page(&helpdesk, &TicketFilter::default(), Some(3), 0, 10)
+        .list_page(
+            &helpdesk,
+            ListRequest::new(&TicketFilter::default(), 0, 10).known_total(Some(3)),
+        )
         .await
         .unwrap()
     {

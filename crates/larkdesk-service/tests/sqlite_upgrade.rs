@@ -7,7 +7,7 @@ use std::path::Path;
 use larkdesk_domain::events::{Actor, EventKind, Sender, TicketEvent};
 use larkdesk_domain::ids::TicketId;
 use larkdesk_service::tickets::{self, Tickets};
-use larkdesk_store::TicketFilter;
+use larkdesk_store::{ListRequest, TicketFilter};
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
 
@@ -212,7 +212,7 @@ async fn upgrading_to_tickets_keyed_by_ticket_id_keeps_every_ticket_log_and_mess
         "people still come from the directory"
     );
     let (total, page) = store
-        .list_tickets(&helpdesk, &TicketFilter::default(), None, 0, 10)
+        .list_tickets(&helpdesk, ListRequest::new(&TicketFilter::default(), 0, 10))
         .await
         .unwrap();
     let listed: Vec<&str> = page.iter().map(|t| t.ticket_id.as_str()).collect();

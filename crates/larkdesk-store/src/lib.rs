@@ -219,16 +219,12 @@ pub trait TicketStore: Send + Sync {
     /// tenant's directory changed since (read [`TicketStore::ticket`] then).
     async fn rendered_ticket(&self, helpdesk: &Helpdesk, id: TicketId) -> StoreResult<Option<String>>;
     async fn ticket_events(&self, helpdesk: &Helpdesk, id: TicketId) -> StoreResult<Vec<TicketEvent>>;
-    /// `(total capped at 10,000, page)`, newest first (`created_at`, then `ticket_id`). A
-    /// `known_total` (the caller counted the same filter before, with nothing written since)
-    /// skips counting: at a million tickets the count is most of a list's cost.
+    /// `(total capped at 10,000, page)`, newest first (`created_at`, then `ticket_id`); the
+    /// total is counted unless the request knows it.
     async fn list_tickets(
         &self,
         helpdesk: &Helpdesk,
-        filter: &TicketFilter,
-        known_total: Option<i64>,
-        offset: i64,
-        limit: i64,
+        list: ListRequest<'_>,
     ) -> StoreResult<(i64, Vec<Ticket>)>;
     /// [`TicketStore::list_tickets`]'s total, and its page as each ticket's stored render (see
     /// [`TicketStore::rendered_ticket`]) when every ticket on it has a current one; `None` for
@@ -236,10 +232,7 @@ pub trait TicketStore: Send + Sync {
     async fn list_ticket_renders(
         &self,
         helpdesk: &Helpdesk,
-        filter: &TicketFilter,
-        known_total: Option<i64>,
-        offset: i64,
-        limit: i64,
+        list: ListRequest<'_>,
     ) -> StoreResult<(i64, Option<Vec<String>>)>;
     /// One page of a helpdesk's tickets, newest first (`created_at`, then `ticket_id`), of one
     /// status or all, starting after the position `before` (`(created_at, ticket_id)` of the

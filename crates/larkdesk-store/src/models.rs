@@ -163,6 +163,40 @@ impl TicketFilter {
     }
 }
 
+/// One page of `GET /tickets` to read: the filter, where the page starts, how many tickets it
+/// holds, and its total when the caller already knows it.
+#[derive(Debug, Clone, Copy)]
+pub struct ListRequest<'a> {
+    pub filter: &'a TicketFilter,
+    /// Tickets skipped, newest first.
+    pub offset: i64,
+    /// Most tickets on the page.
+    pub limit: i64,
+    /// The filter's total, when the caller counted it before with nothing written since: then
+    /// it is not counted again (at a million tickets the count is most of a list's cost).
+    pub known_total: Option<i64>,
+}
+
+impl<'a> ListRequest<'a> {
+    /// `limit` tickets of `filter` from `offset`, the total counted.
+    pub fn new(filter: &'a TicketFilter, offset: i64, limit: i64) -> Self {
+        Self {
+            filter,
+            offset,
+            limit,
+            known_total: None,
+        }
+    }
+
+    /// The same page, with the total known (or not).
+    pub fn known_total(self, total: Option<i64>) -> Self {
+        Self {
+            known_total: total,
+            ..self
+        }
+    }
+}
+
 /// A ticket chat message as stored: the message its ticket's log implies, and the ticket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredMessage {

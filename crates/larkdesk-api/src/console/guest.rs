@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use larkdesk_service::tickets::{Action, Closer, StartService};
-use larkdesk_store::TicketFilter;
+use larkdesk_store::{ListRequest, TicketFilter};
 
 use super::agent::{conversation, details, helpdesk_of, helpdesks_of, load, parse_ticket_id};
 use super::layout::{self, csrf_field, esc};
@@ -69,7 +69,11 @@ async fn render_home(state: &SharedState, session: &Session) -> PageResult {
         ..TicketFilter::default()
     };
     for h in &helpdesks {
-        let (_, tickets) = state.services.tickets.list(h, &filter, None, 0, 20).await?;
+        let (_, tickets) = state
+            .services
+            .tickets
+            .list(h, ListRequest::new(&filter, 0, 20))
+            .await?;
         for t in tickets {
             body.push_str(&format!(
                 r#"<tr><td><a href="/console/guest/helpdesks/{hd}/tickets/{id}">{id}</a></td><td>{name}</td><td>{status}</td><td>{created}</td></tr>"#,

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use larkdesk_domain::ids::TicketId;
 use larkdesk_domain::status::TicketStage;
 use larkdesk_service::tickets::{Rendered, StartService, TicketPage, TicketUpdate};
-use larkdesk_store::TicketFilter;
+use larkdesk_store::{ListRequest, TicketFilter};
 use larkdesk_wire::ticket::{GetTicketData, ListTicketsData, StartServiceData};
 use serde::Deserialize;
 use serde_json::json;
@@ -195,7 +195,10 @@ pub async fn list_tickets(
         let counted_at = version();
         let known_total = state.tickets.total(helpdesk, filter, counted_at);
         let (total, page) = tickets
-            .list_page(&caller.helpdesk, filter, known_total, offset, limit)
+            .list_page(
+                &caller.helpdesk,
+                ListRequest::new(filter, offset, limit).known_total(known_total),
+            )
             .await?;
         if known_total.is_none() {
             state

@@ -15,8 +15,8 @@ use crate::backend::{Arg, Backend, Builder, Columns, On, Row, WriteTx, sql};
 use crate::profile_cache::ProfileCache;
 use crate::rows::{self, PROJECTION_COLUMNS, USER_COLUMNS, json_column, to_json};
 use crate::{
-    BotMessage, Helpdesk, LIST_CAP, LockedTicket, NewTicketRows, OutboxEntry, StoreResult, StoredMessage,
-    Subscriber, TicketFilter, TicketStore, TicketWrite,
+    BotMessage, Helpdesk, LIST_CAP, ListRequest, LockedTicket, NewTicketRows, OutboxEntry, StoreResult,
+    StoredMessage, Subscriber, TicketFilter, TicketStore, TicketWrite,
 };
 
 /// Rows per multi-row `INSERT`: comfortably under SQLite's 32,766 and PostgreSQL's 65,535 bind
@@ -291,20 +291,18 @@ fn list_page<'q, DB: Backend>(
     columns: &str,
     with_tenant: bool,
     helpdesk: &Helpdesk,
-    filter: &'q TicketFilter,
-    offset: i64,
-    limit: i64,
+    list: ListRequest<'q>,
 ) -> Builder<'q> {
     let mut page = Builder::new::<DB>(format!("SELECT {columns} FROM tickets t"));
     if with_tenant {
         page.push(" JOIN tenants n ON n.id = ").arg(helpdesk.tenant_id);
     }
     page.push(" WHERE t.ticket_id IN (SELECT t.ticket_id");
-    where_clause::<DB>(&mut page, helpdesk, filter);
+    where_clause::<DB>(&mut page, helpdesk, list.filter);
     page.push(" ORDER BY t.created_at DESC, t.ticket_id DESC LIMIT ")
-        .arg(limit)
+        .arg(list.limit)
         .push(" OFFSET ")
-        .arg(offset)
+        .arg(list.offset)
         .push(") ORDER BY t.created_at DESC, t.ticket_id DESC");
     page
 }
@@ -321,19 +319,18 @@ impl<DB: Backend> SqlStore<DB> {
     }
 
     /// The total of a list, capped at LIST_CAP, unless the caller knows it.
-    async fn list_total(
-        &self,
-        helpdesk: &Helpdesk,
-        filter: &TicketFilter,
-        known: Option<i64>,
-    ) -> StoreResult<i64> {
-        if let Some(total) = known {
+    async fn list_total(&self, helpdesk: &Helpdesk, list: ListRequest<'_>) -> StoreResult<i64> {
+        if let Some(total) = list.known_total {
             return Ok(total);
         }
         let mut count = Builder::new::<DB>("SELECT count(*) AS n FROM (SELECT 1");
-        where_clause::<DB>(&mut count, helpdesk, filter);
+        where_clause::<DB>(&mut count, helpdesk, list.filter);
         count.push(" LIMIT ").arg(LIST_CAP).push(") AS capped");
-        count.build().fetch_one(self.list_reads(filter)).await?.int("n")
+        count
+            .build()
+            .fetch_one(self.list_reads(list.filter))
+            .await?
+            .int("n")
     }
 
     /// Tickets from rows holding their projection, with their people's directory profiles.
@@ -396,38 +393,26 @@ impl<DB: Backend> TicketStore for SqlStore<DB> {
     async fn list_tickets(
         &self,
         helpdesk: &Helpdesk,
-        filter: &TicketFilter,
-        known_total: Option<i64>,
-        offset: i64,
-        limit: i64,
+        list: ListRequest<'_>,
     ) -> StoreResult<(i64, Vec<Ticket>)> {
-        let total = self.list_total(helpdesk, filter, known_total).await?;
-        let page = list_page::<DB>(
-            &self.statements.ticket_columns,
-            false,
-            helpdesk,
-            filter,
-            offset,
-            limit,
-        );
-        let rows = page.build().fetch_all(self.list_reads(filter)).await?;
+        let total = self.list_total(helpdesk, list).await?;
+        let page = list_page::<DB>(&self.statements.ticket_columns, false, helpdesk, list);
+        let rows = page.build().fetch_all(self.list_reads(list.filter)).await?;
         Ok((
             total,
-            self.with_people(&rows, helpdesk, self.list_reads(filter)).await?,
+            self.with_people(&rows, helpdesk, self.list_reads(list.filter))
+                .await?,
         ))
     }
 
     async fn list_ticket_renders(
         &self,
         helpdesk: &Helpdesk,
-        filter: &TicketFilter,
-        known_total: Option<i64>,
-        offset: i64,
-        limit: i64,
+        list: ListRequest<'_>,
     ) -> StoreResult<(i64, Option<Vec<String>>)> {
-        let total = self.list_total(helpdesk, filter, known_total).await?;
-        let page = list_page::<DB>(PAGE_RENDERS, true, helpdesk, filter, offset, limit);
-        let rows = page.build().fetch_all(self.list_reads(filter)).await?;
+        let total = self.list_total(helpdesk, list).await?;
+        let page = list_page::<DB>(PAGE_RENDERS, true, helpdesk, list);
+        let rows = page.build().fetch_all(self.list_reads(list.filter)).await?;
         // `None` as soon as one render was made before a profile changed, or is missing.
         let renders = rows
             .iter()
