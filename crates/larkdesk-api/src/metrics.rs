@@ -13,6 +13,11 @@
 //!   `retried`, `failed`).
 //! - gauges read when scraped: `larkdesk_db_connections{pool,state}`, `larkdesk_outbox_pending`
 //!   (events still to deliver), `larkdesk_journal_entries`.
+//! - on a SQLite file, the one writer's totals, read when scraped:
+//!   `larkdesk_sqlite_group_commits_total`, `larkdesk_sqlite_committed_changes_total` (divided
+//!   by the commits: the average group), `larkdesk_sqlite_log_restarts_total` and
+//!   `larkdesk_sqlite_log_restart_hold_seconds_total` (how long writers waited for the
+//!   checkpointer's last pass before each restart of the write-ahead log).
 //!
 //! The endpoint and the Feishu code are noted in a task-local while the request runs (by
 //! authentication and by the error response), so counting needs no route matching and no
@@ -28,6 +33,7 @@ use std::time::Duration;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use larkdesk_service::delivery::DeliveryStats;
+use larkdesk_store::Store;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{
     DescriptorEncoder, EncodeLabelSet, EncodeLabelValue, EncodeMetric, LabelValueEncoder,
@@ -164,11 +170,17 @@ pub struct Metrics {
 }
 
 /// Counts kept by other parts of the server, read when scraped.
-#[derive(Debug)]
 struct Outcomes {
     tickets: Arc<HitCounts>,
     pages: Arc<HitCounts>,
     deliveries: Arc<DeliveryStats>,
+    store: Arc<dyn Store>,
+}
+
+impl std::fmt::Debug for Outcomes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outcomes").finish_non_exhaustive()
+    }
 }
 
 impl Collector for Outcomes {
@@ -200,12 +212,46 @@ impl Collector for Outcomes {
         ] {
             ConstCounter::new(n.load(Relaxed)).encode(deliveries.encode_family(&[("result", result)])?)?;
         }
+        if let Some(writes) = self.store.sqlite_writes() {
+            for (name, help, value) in [
+                (
+                    "sqlite_group_commits",
+                    "Transactions the SQLite writer committed, each holding one or more changes.",
+                    writes.group_commits,
+                ),
+                (
+                    "sqlite_committed_changes",
+                    "Changes committed in them.",
+                    writes.committed_changes,
+                ),
+                (
+                    "sqlite_log_restarts",
+                    "Times the checkpointer held the writer for a last pass so the write-ahead log starts again.",
+                    writes.log_restarts,
+                ),
+            ] {
+                let metric = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+                ConstCounter::new(value).encode(metric)?;
+            }
+            let hold = encoder.encode_descriptor(
+                "sqlite_log_restart_hold_seconds",
+                "Time writers waited for those last passes, all together.",
+                None,
+                MetricType::Counter,
+            )?;
+            ConstCounter::new(writes.restart_hold.as_secs_f64()).encode(hold)?;
+        }
         Ok(())
     }
 }
 
 impl Metrics {
-    pub fn new(tickets: Arc<HitCounts>, pages: Arc<HitCounts>, deliveries: Arc<DeliveryStats>) -> Self {
+    pub fn new(
+        tickets: Arc<HitCounts>,
+        pages: Arc<HitCounts>,
+        deliveries: Arc<DeliveryStats>,
+        store: Arc<dyn Store>,
+    ) -> Self {
         let mut registry = Registry::with_prefix("larkdesk");
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
@@ -266,6 +312,7 @@ impl Metrics {
             tickets,
             pages,
             deliveries,
+            store,
         }));
         Self {
             registry,

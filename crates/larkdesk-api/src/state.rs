@@ -63,6 +63,7 @@ impl AppState {
                 tickets.ticket_counts.clone(),
                 tickets.page_counts.clone(),
                 services.deliveries.clone(),
+                store.clone(),
             )
         });
         Ok(Arc::new(Self {

@@ -36,9 +36,10 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
+use std::time::Instant;
 
 use rusqlite::types::Value;
 use rusqlite::{Connection, OpenFlags};
@@ -125,6 +126,8 @@ pub struct Direct {
     waiting: AtomicUsize,
     /// Column positions by name, per statement text.
     columns: Mutex<HashMap<String, Arc<ColumnNames>, foldhash::fast::RandomState>>,
+    /// Counts of the group commits and of the log's restarts, read without the writer's lock.
+    counts: Arc<WriteCounts>,
     /// Dropped with this: the checkpointer then stops.
     _stop_checkpoints: mpsc::Sender<()>,
 }
@@ -150,17 +153,20 @@ impl Direct {
         writer
             .pragma_update(None, "journal_size_limit", LOG_SIZE_LIMIT)
             .map_err(driver)?;
+        let counts = Arc::new(WriteCounts::default());
         let writer = Arc::new(tokio::sync::Mutex::new(WriterState {
             conn: writer,
             group: None,
             last_group: 0,
             failed: VecDeque::new(),
             committed: 0,
+            counts: counts.clone(),
         }));
         let checkpointer = connect(path)?;
         let database_file = std::fs::File::open(path).map_err(|e| StoreError::Backend(sqlx::Error::Io(e)))?;
         let (stop, stopped) = mpsc::channel();
         let writer_for_checkpoints = Arc::downgrade(&writer);
+        let counts_for_checkpoints = counts.clone();
         std::thread::Builder::new()
             .name("sqlite-checkpoint".to_owned())
             .spawn(move || {
@@ -168,6 +174,7 @@ impl Direct {
                     &checkpointer,
                     &database_file,
                     &writer_for_checkpoints,
+                    &counts_for_checkpoints,
                     policy,
                     &stopped,
                 )
@@ -180,6 +187,7 @@ impl Direct {
             writer,
             waiting: AtomicUsize::new(0),
             columns: Mutex::default(),
+            counts,
             _stop_checkpoints: stop,
         });
         // Fail at start, not on the first request, if the file cannot be read.
@@ -217,6 +225,17 @@ impl Direct {
         let reading = self.reading.load(Ordering::Relaxed);
         let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
         (count(idle + reading), count(idle))
+    }
+
+    /// What the writer and the checkpointer have done so far, for metrics.
+    pub(crate) fn write_counts(&self) -> crate::SqliteWrites {
+        let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        crate::SqliteWrites {
+            group_commits: n(&self.counts.group_commits),
+            committed_changes: n(&self.counts.committed_changes),
+            log_restarts: n(&self.counts.log_restarts),
+            restart_hold: Duration::from_micros(n(&self.counts.restart_hold_us)),
+        }
     }
 
     /// Every row of `sql` with `args` bound, read on a reader connection.
@@ -342,6 +361,17 @@ pub struct WriterState {
     failed: VecDeque<(u64, String)>,
     /// Groups committed.
     committed: u64,
+    counts: Arc<WriteCounts>,
+}
+
+/// Running totals behind [`Direct::write_counts`].
+#[derive(Debug, Default)]
+struct WriteCounts {
+    group_commits: AtomicU64,
+    committed_changes: AtomicU64,
+    log_restarts: AtomicU64,
+    /// Microseconds the checkpointer held the writer for the last pass before a restart.
+    restart_hold_us: AtomicU64,
 }
 
 struct Group {
@@ -372,6 +402,10 @@ impl WriterState {
         let result = self.execute("COMMIT");
         if result.is_ok() {
             self.committed += 1;
+            self.counts.group_commits.fetch_add(1, Ordering::Relaxed);
+            self.counts
+                .committed_changes
+                .fetch_add(group.members as u64, Ordering::Relaxed);
         }
         if let Err(err) = &result {
             if !self.conn.is_autocommit() {
@@ -536,6 +570,7 @@ fn checkpoints(
     conn: &Connection,
     database_file: &std::fs::File,
     writer: &std::sync::Weak<tokio::sync::Mutex<WriterState>>,
+    counts: &WriteCounts,
     policy: CheckpointPolicy,
     stop: &mpsc::Receiver<()>,
 ) {
@@ -564,12 +599,16 @@ fn checkpoints(
         }
         let Some(writer) = writer.upgrade() else { return };
         let mut state = writer.blocking_lock();
+        let held = Instant::now();
         // The open group's writers learn the outcome from `finish_group`, as if one of them
         // committed it.
         let _ = state.commit_group();
         checkpoint();
         // Held until the last pass is done: the next group then starts the log again.
         drop(state);
+        let held_us = u64::try_from(held.elapsed().as_micros()).unwrap_or(u64::MAX);
+        counts.restart_hold_us.fetch_add(held_us, Ordering::Relaxed);
+        counts.log_restarts.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -870,6 +909,12 @@ mod tests {
         assert!(state.group.is_none(), "no group left open");
         assert_eq!(state.committed, 1, "four changes, one commit");
         drop(state);
+        let counts = db.write_counts();
+        assert_eq!(
+            (counts.group_commits, counts.committed_changes),
+            (1, 3),
+            "one commit of the three changes that succeeded"
+        );
         let rows = db
             .read("SELECT id FROM t WHERE name = 'g' ORDER BY id", &[])
             .expect("rows");
@@ -946,6 +991,12 @@ mod tests {
             .len();
         // Had it never started again, the log would hold every frame written (479 MB, measured).
         assert!(log < WRITTEN / 2, "a log of {log} bytes after {WRITTEN} written");
+        let counts = db.write_counts();
+        assert!(
+            counts.log_restarts > 0 && counts.restart_hold > Duration::ZERO,
+            "the restarts are counted, and the writers' wait for them: {counts:?}"
+        );
+        assert_eq!(counts.committed_changes, WRITTEN / 4096, "{counts:?}");
         let rows = db.read("SELECT count(*) AS n FROM blobs", &[]).expect("count");
         assert_eq!(rows[0].int("n").unwrap(), (WRITTEN / 4096) as i64);
     }

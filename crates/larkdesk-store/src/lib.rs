@@ -98,6 +98,20 @@ pub struct PoolUsage {
     pub idle: u32,
 }
 
+/// What a SQLite file's one writer has done since the server started (see `direct.rs`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SqliteWrites {
+    /// Transactions committed, each holding one or more changes (a group commit).
+    pub group_commits: u64,
+    /// Changes committed in them.
+    pub committed_changes: u64,
+    /// Times the checkpointer held the writer for a last pass so that the write-ahead log
+    /// starts again from its beginning.
+    pub log_restarts: u64,
+    /// How long it held the writer for those passes, all together: time writers waited.
+    pub restart_hold: std::time::Duration,
+}
+
 pub trait Store:
     AccountStore
     + TicketStore
@@ -153,6 +167,8 @@ pub trait AccountStore: Send + Sync {
     async fn pending_migrations(&self) -> StoreResult<Vec<String>>;
     /// The connection pools' sizes and idle connections, for metrics.
     fn pool_usage(&self) -> Vec<PoolUsage>;
+    /// The SQLite writer's group commits and log restarts, for metrics; `None` on PostgreSQL.
+    fn sqlite_writes(&self) -> Option<SqliteWrites>;
 
     /// Every tenant, app and helpdesk, oldest first (the admin lists).
     async fn tenants(&self) -> StoreResult<Vec<Tenant>>;

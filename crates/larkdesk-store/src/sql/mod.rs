@@ -246,6 +246,10 @@ impl<DB: Backend> AccountStore for SqlStore<DB> {
         usage
     }
 
+    fn sqlite_writes(&self) -> Option<crate::SqliteWrites> {
+        self.direct.as_ref().map(|direct| direct.write_counts())
+    }
+
     async fn tenants(&self) -> StoreResult<Vec<Tenant>> {
         let rows = sql("SELECT id, tenant_key, name FROM tenants ORDER BY id")
             .fetch_all(&self.pool)

@@ -787,3 +787,45 @@ async fn shutdown_waits_for_open_requests_only_for_the_grace() {
     );
     drop(stream);
 }
+
+#[tokio::test]
+async fn metrics_count_the_sqlite_writers_group_commits() {
+    let server = TestServer::start().await;
+    let commits = "larkdesk_sqlite_group_commits_total";
+    let changes = "larkdesk_sqlite_committed_changes_total";
+    let before = get(&server, "/metrics").await.text;
+    if on_postgres() {
+        assert!(
+            !before.contains(commits),
+            "no SQLite writer on PostgreSQL: {before}"
+        );
+        return;
+    }
+    assert!(
+        before.contains("# TYPE larkdesk_sqlite_log_restart_hold_seconds counter"),
+        "{before}"
+    );
+    let token = server.demo_token().await;
+    let ticket = server.demo().ticket_ids[0].clone();
+    for i in 0..3 {
+        let post = server
+            .http
+            .post(server.url(&format!("/open-apis/helpdesk/v1/tickets/{ticket}/messages")))
+            .bearer_auth(&token)
+            .header("X-Lark-Helpdesk-Authorization", server.demo_helpdesk_header())
+            .json(&json!({"msg_type": "text", "content": {"text": format!("note {i}")}}));
+        let r = server.send(post).await;
+        assert_eq!(r.code(), 0, "{}", r.text);
+    }
+    let after = get(&server, "/metrics").await.text;
+    // One at a time, each message is a commit of its own (and a token request may add one).
+    assert!(
+        sample(&after, commits) >= sample(&before, commits) + 3.0,
+        "{after}"
+    );
+    assert!(
+        sample(&after, changes) >= sample(&before, changes) + 3.0,
+        "{after}"
+    );
+    assert!(sample(&after, changes) >= sample(&after, commits), "{after}");
+}
