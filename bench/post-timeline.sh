@@ -3,6 +3,8 @@
 # random open tickets at 64 connections in BENCH_SLICES one-second wrk runs, on a fresh copy of a
 # SQLite database, with the write-ahead log's size and restart count (its header's checkpoint
 # sequence) after each: the first seconds grow the log file, and a restart holds writers briefly.
+# From the server's /metrics, per slice: the average group commit (changes per commit) and how
+# long writers waited for the checkpointer's last pass before restarts of the log.
 #
 #   BENCH_DB=saved.db BENCH_CREDS=saved.creds.json bench/post-timeline.sh
 #   BENCH_SLICES=30 BENCH_TICKETS=1000000 bench/post-timeline.sh    # generates the database first
@@ -18,6 +20,7 @@ need sqlite3 "apt-get install -y sqlite3"
 need jq
 need taskset
 need od
+need curl
 build_release -p larkdesk
 bench_tmpdir
 source_database
@@ -27,12 +30,25 @@ rm -f "$BENCH_TMP/bench.db-wal" "$BENCH_TMP/bench.db-shm"
 sync
 start_larkdesk "sqlite://$BENCH_TMP/bench.db" larkdesk --no-rate-limit
 demo_auth "$SETUP_CREDS" "$BASE_URL"
+# writer_counts: "commits changes hold_seconds", the SQLite writer's totals so far.
+writer_counts() {
+  curl -sf "$BASE_URL/metrics" | awk '
+    $1 == "larkdesk_sqlite_group_commits_total" { c = $2 }
+    $1 == "larkdesk_sqlite_committed_changes_total" { n = $2 }
+    $1 == "larkdesk_sqlite_log_restart_hold_seconds_total" { h = $2 }
+    END { print c + 0, n + 0, h + 0 }'
+}
 ROWS=()
+read -r commits changes hold <<<"$(writer_counts)"
 for ((i = 1; i <= SLICES; i++)); do
   post_messages "slice-$i" 64 1s
   wal="$BENCH_TMP/bench.db-wal"
   restarts="$(od -An -tu4 --endian=big -j12 -N4 "$wal" 2>/dev/null | tr -d ' ')"
-  ROWS+=("| $i | $(fmt_int "$W_RPS") | $W_P50 ms | $W_P99 ms | $W_MAX ms | $(human_bytes "$(stat -c %s "$wal")") | ${restarts:-0} |")
+  read -r commits2 changes2 hold2 <<<"$(writer_counts)"
+  group="$(awk -v c=$((commits2 - commits)) -v n=$((changes2 - changes)) 'BEGIN { printf "%.1f", c ? n / c : 0 }')"
+  held="$(awk -v a="$hold" -v b="$hold2" 'BEGIN { printf "%.1f", (b - a) * 1000 }')"
+  commits=$commits2 changes=$changes2 hold=$hold2
+  ROWS+=("| $i | $(fmt_int "$W_RPS") | $W_P50 ms | $W_P99 ms | $W_MAX ms | $(human_bytes "$(stat -c %s "$wal")") | ${restarts:-0} | $group | $held ms |")
 done
 stop_pid "$SERVER_PID" 30
 
@@ -45,7 +61,7 @@ mkdir -p "$RESULTS_DIR"
   machine_info
   echo "- 64 connections, one-second wrk runs back to back from the server's start (no warm-up)"
   echo
-  echo "| second | req/s | p50 | p99 | max | log file | log restarts |"
-  echo "|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| second | req/s | p50 | p99 | max | log file | log restarts | changes per commit | writers held at restarts |"
+  echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   printf '%s\n' "${ROWS[@]}"
 } | tee "$REPORT"
