@@ -4,7 +4,8 @@
 # SQLite database, with the write-ahead log's size and restart count (its header's checkpoint
 # sequence) after each: the first seconds grow the log file, and a restart holds writers briefly.
 # From the server's /metrics, per slice: the average group commit (changes per commit) and how
-# long writers waited for the checkpointer's last pass before restarts of the log.
+# long writers waited for the checkpointer's last pass before restarts of the log; and the CPU
+# time its checkpointer thread used (it shares the server's core with the requests).
 #
 #   BENCH_DB=saved.db BENCH_CREDS=saved.creds.json bench/post-timeline.sh
 #   BENCH_SLICES=30 BENCH_TICKETS=1000000 bench/post-timeline.sh    # generates the database first
@@ -38,8 +39,15 @@ writer_counts() {
     $1 == "larkdesk_sqlite_log_restart_hold_seconds_total" { h = $2 }
     END { print c + 0, n + 0, h + 0 }'
 }
+# The checkpointer thread's CPU time so far, in clock ticks (/proc's stat: utime + stime).
+CHECKPOINTER="$(grep -lx sqlite-checkpoi /proc/"$SERVER_PID"/task/*/comm 2>/dev/null | head -1)"
+[[ -n $CHECKPOINTER ]] || die "no sqlite-checkpoint thread in the server"
+CHECKPOINTER="${CHECKPOINTER%/comm}/stat"
+TICK_MS=$((1000 / $(getconf CLK_TCK)))
+checkpointer_ticks() { awk '{ print $14 + $15 }' "$CHECKPOINTER"; }
 ROWS=()
 read -r commits changes hold <<<"$(writer_counts)"
+ticks="$(checkpointer_ticks)"
 for ((i = 1; i <= SLICES; i++)); do
   post_messages "slice-$i" 64 1s
   wal="$BENCH_TMP/bench.db-wal"
@@ -47,8 +55,10 @@ for ((i = 1; i <= SLICES; i++)); do
   read -r commits2 changes2 hold2 <<<"$(writer_counts)"
   group="$(awk -v c=$((commits2 - commits)) -v n=$((changes2 - changes)) 'BEGIN { printf "%.1f", c ? n / c : 0 }')"
   held="$(awk -v a="$hold" -v b="$hold2" 'BEGIN { printf "%.1f", (b - a) * 1000 }')"
+  ticks2="$(checkpointer_ticks)"
   commits=$commits2 changes=$changes2 hold=$hold2
-  ROWS+=("| $i | $(fmt_int "$W_RPS") | $W_P50 ms | $W_P99 ms | $W_MAX ms | $(human_bytes "$(stat -c %s "$wal")") | ${restarts:-0} | $group | $held ms |")
+  ROWS+=("| $i | $(fmt_int "$W_RPS") | $W_P50 ms | $W_P99 ms | $W_MAX ms | $(human_bytes "$(stat -c %s "$wal")") | ${restarts:-0} | $group | $held ms | $(((ticks2 - ticks) * TICK_MS)) ms |")
+  ticks=$ticks2
 done
 stop_pid "$SERVER_PID" 30
 
@@ -61,7 +71,7 @@ mkdir -p "$RESULTS_DIR"
   machine_info
   echo "- 64 connections, one-second wrk runs back to back from the server's start (no warm-up)"
   echo
-  echo "| second | req/s | p50 | p99 | max | log file | log restarts | changes per commit | writers held at restarts |"
-  echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| second | req/s | p50 | p99 | max | log file | log restarts | changes per commit | writers held at restarts | checkpointer CPU |"
+  echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   printf '%s\n' "${ROWS[@]}"
 } | tee "$REPORT"
