@@ -164,7 +164,6 @@ impl Direct {
         let database_file = std::fs::File::open(path).map_err(|e| StoreError::Backend(sqlx::Error::Io(e)))?;
         let (stop, stopped) = mpsc::channel();
         let writer_for_checkpoints = Arc::downgrade(&writer);
-        let counts_for_checkpoints = counts.clone();
         std::thread::Builder::new()
             .name("sqlite-checkpoint".to_owned())
             .spawn(move || {
@@ -172,7 +171,6 @@ impl Direct {
                     &checkpointer,
                     &database_file,
                     &writer_for_checkpoints,
-                    &counts_for_checkpoints,
                     policy,
                     &stopped,
                 )
@@ -357,7 +355,8 @@ pub struct WriterState {
     last_group: u64,
     /// Groups whose commit failed, and why.
     failed: VecDeque<(u64, String)>,
-    /// Groups and changes committed (shared with the checkpointer, which counts restarts).
+    /// Groups and changes committed, and the checkpointer's restarts (it counts them holding
+    /// this state); shared with [`Direct::write_counts`], which reads them without the lock.
     counts: Arc<WriteCounts>,
 }
 
@@ -566,7 +565,6 @@ fn checkpoints(
     conn: &Connection,
     database_file: &std::fs::File,
     writer: &std::sync::Weak<tokio::sync::Mutex<WriterState>>,
-    counts: &WriteCounts,
     policy: CheckpointPolicy,
     stop: &mpsc::Receiver<()>,
 ) {
@@ -600,11 +598,11 @@ fn checkpoints(
         // committed it.
         let _ = state.commit_group();
         checkpoint();
+        let held_us = u64::try_from(held.elapsed().as_micros()).unwrap_or(u64::MAX);
+        state.counts.restart_hold_us.fetch_add(held_us, Ordering::Relaxed);
+        state.counts.log_restarts.fetch_add(1, Ordering::Relaxed);
         // Held until the last pass is done: the next group then starts the log again.
         drop(state);
-        let held_us = u64::try_from(held.elapsed().as_micros()).unwrap_or(u64::MAX);
-        counts.restart_hold_us.fetch_add(held_us, Ordering::Relaxed);
-        counts.log_restarts.fetch_add(1, Ordering::Relaxed);
     }
 }
 
