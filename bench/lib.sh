@@ -222,6 +222,14 @@ check_ok() {
   [[ ${out##*$'\n'} == 200 ]] || die "GET $url answered ${out##*$'\n'}: ${out%$'\n'*}"
 }
 
+# wal_generation FILE: the checkpoint sequence number in a SQLite log's header (-1 without a log);
+# it changes each time the log starts again.
+wal_generation() {
+  local n
+  n="$(od -An -tu4 --endian=big -j12 -N4 "$1" 2>/dev/null | tr -d ' ')"
+  echo "${n:--1}"
+}
+
 # ---- a SQLite database of generated tickets, for the message-post scripts --------------------
 # source_database: sets SOURCE_DB and SETUP_CREDS (the credentials file of its first start) and
 # writes the ids of its open tickets (status < 50) to $BENCH_TMP/open.ids. BENCH_DB and BENCH_CREDS

@@ -23,6 +23,7 @@ need sqlite3 "apt-get install -y sqlite3"
 need jq
 need taskset
 need python3
+need od
 build_release -p larkdesk
 bench_tmpdir
 
@@ -35,17 +36,6 @@ rm -f "$DB-wal" "$DB-shm"
 start_larkdesk "sqlite://$DB" upgrade --no-rate-limit
 stop_pid "$SERVER_PID" 30
 BEFORE="$(sqlite3 "$DB" "SELECT count(*) FROM ticket_messages")"
-
-# wal_generation FILE: the checkpoint sequence number in a log's header (-1 without a log); it
-# changes each time the log starts again.
-wal_generation() {
-  python3 -c 'import struct, sys
-try:
-    head = open(sys.argv[1], "rb").read(16)
-except FileNotFoundError:
-    head = b""
-print(struct.unpack(">I", head[12:16])[0] if len(head) == 16 else -1)' "$1"
-}
 
 start_larkdesk "sqlite://$DB" larkdesk --no-rate-limit
 PID=$SERVER_PID

@@ -51,13 +51,13 @@ ticks="$(checkpointer_ticks)"
 for ((i = 1; i <= SLICES; i++)); do
   post_messages "slice-$i" 64 1s
   wal="$BENCH_TMP/bench.db-wal"
-  restarts="$(od -An -tu4 --endian=big -j12 -N4 "$wal" 2>/dev/null | tr -d ' ')"
+  restarts="$(wal_generation "$wal")"
   read -r commits2 changes2 hold2 <<<"$(writer_counts)"
   group="$(awk -v c=$((commits2 - commits)) -v n=$((changes2 - changes)) 'BEGIN { printf "%.1f", c ? n / c : 0 }')"
   held="$(awk -v a="$hold" -v b="$hold2" 'BEGIN { printf "%.1f", (b - a) * 1000 }')"
   ticks2="$(checkpointer_ticks)"
   commits=$commits2 changes=$changes2 hold=$hold2
-  ROWS+=("| $i | $(fmt_int "$W_RPS") | $W_P50 ms | $W_P99 ms | $W_MAX ms | $(human_bytes "$(stat -c %s "$wal")") | ${restarts:-0} | $group | $held ms | $(((ticks2 - ticks) * TICK_MS)) ms |")
+  ROWS+=("| $i | $(fmt_int "$W_RPS") | $W_P50 ms | $W_P99 ms | $W_MAX ms | $(human_bytes "$(stat -c %s "$wal")") | $((restarts < 0 ? 0 : restarts)) | $group | $held ms | $(((ticks2 - ticks) * TICK_MS)) ms |")
   ticks=$ticks2
 done
 stop_pid "$SERVER_PID" 30
