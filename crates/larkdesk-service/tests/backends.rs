@@ -59,8 +59,18 @@ async fn postgres_backend() {
         eprintln!("{ADMIN_URL_VAR} is not set: PostgreSQL backend test skipped");
         return;
     };
+    on_fresh_postgres(&admin, |url| story(Backend::Postgres, url)).await;
+}
+
+/// Run `test` on a fresh database (`larkdesk_test_<random hex>`) of the PostgreSQL server whose
+/// admin URL is `admin`, then drop it, whether the test passed or not.
+async fn on_fresh_postgres<F, Fut>(admin: &str, test: F)
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let name = format!("larkdesk_test_{}", ids::new_tenant_key());
-    let mut conn = sqlx::PgConnection::connect(&admin)
+    let mut conn = sqlx::PgConnection::connect(admin)
         .await
         .expect("connect to the admin database");
     sqlx::query(&format!("CREATE DATABASE {name}"))
@@ -68,7 +78,7 @@ async fn postgres_backend() {
         .await
         .unwrap();
     // Run in a task so that a failure still reaches the cleanup below.
-    let outcome = tokio::spawn(story(Backend::Postgres, with_database(&admin, &name))).await;
+    let outcome = tokio::spawn(test(with_database(admin, &name))).await;
     sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .execute(&mut conn)
         .await
@@ -76,6 +86,41 @@ async fn postgres_backend() {
     if let Err(err) = outcome {
         std::panic::resume_unwind(err.into_panic());
     }
+}
+
+/// A pooled PostgreSQL connection that the server closed while it sat idle (a restart, a
+/// proxy's idle timeout) is found dead before it is used, and replaced: the next request
+/// succeeds. (Connections in steady use are not checked, which saves each request a round trip.)
+#[tokio::test]
+async fn a_postgres_connection_closed_while_idle_is_replaced() {
+    let Ok(admin) = std::env::var(ADMIN_URL_VAR) else {
+        eprintln!("{ADMIN_URL_VAR} is not set: PostgreSQL backend test skipped");
+        return;
+    };
+    on_fresh_postgres(&admin, |url| async move {
+        // One pooled connection: the one the server closes is the one the next read gets.
+        let store = larkdesk_store::connect(&url, 1).await.unwrap();
+        store.tenants().await.unwrap();
+        let mut other = sqlx::PgConnection::connect(&url).await.unwrap();
+        let closed: i64 = sqlx::query_scalar(
+            // The backends to close are chosen first (the planner may test a WHERE's conditions
+            // in any order, and this must close no one else's connection).
+            "WITH theirs AS MATERIALIZED (
+                 SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid())
+             SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM theirs",
+        )
+        .fetch_one(&mut other)
+        .await
+        .unwrap();
+        assert!(closed >= 1, "the store's connection was closed by the server");
+        // Idle for longer than the pool's ping threshold (1 s).
+        tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+        store
+            .tenants()
+            .await
+            .expect("a read after the server closed the idle connection");
+    })
+    .await;
 }
 
 #[tokio::test]
