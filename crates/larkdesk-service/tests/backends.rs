@@ -55,22 +55,23 @@ async fn sqlite_backend() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn postgres_backend() {
-    let Ok(admin) = std::env::var(ADMIN_URL_VAR) else {
-        eprintln!("{ADMIN_URL_VAR} is not set: PostgreSQL backend test skipped");
-        return;
-    };
-    on_fresh_postgres(&admin, |url| story(Backend::Postgres, url)).await;
+    on_fresh_postgres(|url| story(Backend::Postgres, url)).await;
 }
 
 /// Run `test` on a fresh database (`larkdesk_test_<random hex>`) of the PostgreSQL server whose
-/// admin URL is `admin`, then drop it, whether the test passed or not.
-async fn on_fresh_postgres<F, Fut>(admin: &str, test: F)
+/// admin URL is in `ADMIN_URL_VAR`, then drop it, whether the test passed or not; skipped when
+/// the variable is not set.
+async fn on_fresh_postgres<F, Fut>(test: F)
 where
     F: FnOnce(String) -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
+    let Ok(admin) = std::env::var(ADMIN_URL_VAR) else {
+        eprintln!("{ADMIN_URL_VAR} is not set: PostgreSQL backend test skipped");
+        return;
+    };
     let name = format!("larkdesk_test_{}", ids::new_tenant_key());
-    let mut conn = sqlx::PgConnection::connect(admin)
+    let mut conn = sqlx::PgConnection::connect(&admin)
         .await
         .expect("connect to the admin database");
     sqlx::query(&format!("CREATE DATABASE {name}"))
@@ -78,7 +79,7 @@ where
         .await
         .unwrap();
     // Run in a task so that a failure still reaches the cleanup below.
-    let outcome = tokio::spawn(test(with_database(admin, &name))).await;
+    let outcome = tokio::spawn(test(with_database(&admin, &name))).await;
     sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .execute(&mut conn)
         .await
@@ -93,11 +94,7 @@ where
 /// succeeds. (Connections in steady use are not checked, which saves each request a round trip.)
 #[tokio::test]
 async fn a_postgres_connection_closed_while_idle_is_replaced() {
-    let Ok(admin) = std::env::var(ADMIN_URL_VAR) else {
-        eprintln!("{ADMIN_URL_VAR} is not set: PostgreSQL backend test skipped");
-        return;
-    };
-    on_fresh_postgres(&admin, |url| async move {
+    on_fresh_postgres(|url| async move {
         // One pooled connection: the one the server closes is the one the next read gets.
         let store = larkdesk_store::connect(&url, 1).await.unwrap();
         store.tenants().await.unwrap();
