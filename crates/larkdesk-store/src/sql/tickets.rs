@@ -61,8 +61,16 @@ impl Statements {
             DB::PEOPLE_OF_TICKET
         );
         let ticket_row = "SELECT ticket_id, chat_id FROM tickets WHERE ticket_id = $1 AND helpdesk_id = $2";
+        // With the tenant's directory version (`$3`, the tenant's row id), which the change's
+        // render then needs, and whether any app subscribes to the helpdesk's events: a
+        // change without subscribers then reads them in no statement of its own (two
+        // statements fewer per change, round trips on PostgreSQL). The subqueries' rows are not
+        // locked: FOR UPDATE locks the rows of FROM's tables.
         let ticket_for_update = format!(
-            "SELECT {ticket_columns}, t.log_state FROM tickets t
+            "SELECT {ticket_columns}, t.log_state,
+                    (SELECT n.directory_version FROM tenants n WHERE n.id = $3) AS directory_version,
+                    EXISTS (SELECT 1 FROM event_subscriptions e WHERE e.helpdesk_id = $2) AS subscribed
+             FROM tickets t
              WHERE t.ticket_id = $1 AND t.helpdesk_id = $2{}",
             DB::FOR_UPDATE
         );
@@ -358,6 +366,8 @@ impl<DB: Backend> TicketStore for SqlStore<DB> {
             statements: self.statements.clone(),
             profiles: self.profiles.clone(),
             added_people: false,
+            directory_version: None,
+            unsubscribed: None,
             ticket_set: self.ticket_set.clone(),
             inserted: false,
         }))
@@ -642,6 +652,14 @@ struct SqlWrite<DB: Backend> {
     /// This transaction added people to the directory: what it reads of the directory is not
     /// committed, so the profile cache is left alone.
     added_people: bool,
+    /// The tenant's directory version, read when a ticket of it was locked: the version the
+    /// profile cache is checked against. Only people added can change it within this
+    /// transaction, and then the cache is not used.
+    directory_version: Option<(TenantRowId, i64)>,
+    /// A helpdesk no app subscribed to when a ticket of it was locked: its subscribers are
+    /// then none, unread. (A subscription committed since is a race the change could as well
+    /// have won.)
+    unsubscribed: Option<HelpdeskRowId>,
     /// The store's [`TicketStore::ticket_set_version`], bumped once this commits, if it
     /// `inserted` tickets.
     ticket_set: Arc<AtomicU64>,
@@ -654,8 +672,11 @@ impl<DB: Backend> TicketWrite for SqlWrite<DB> {
         let row = sql(self.statements.ticket_for_update.as_str())
             .bind(id)
             .bind(helpdesk.id)
+            .bind(helpdesk.tenant_id)
             .fetch_one(&mut self.tx)
             .await?;
+        self.directory_version = Some((helpdesk.tenant_id, row.int("directory_version")?));
+        self.unsubscribed = (!row.flag("subscribed")?).then_some(helpdesk.id);
         Ok(LockedTicket {
             chat_id: row.text("chat_id")?,
             projection: rows::projection(&row, &helpdesk.helpdesk_id)?,
@@ -768,11 +789,14 @@ impl<DB: Backend> TicketWrite for SqlWrite<DB> {
         if self.added_people || open_ids.is_empty() {
             return profiles(&mut self.tx, tenant, open_ids).await;
         }
-        let version = sql("SELECT directory_version FROM tenants WHERE id = $1")
-            .bind(tenant)
-            .fetch_one(&mut self.tx)
-            .await?
-            .int("directory_version")?;
+        let version = match self.directory_version {
+            Some((locked_in, version)) if locked_in == tenant => version,
+            _ => sql("SELECT directory_version FROM tenants WHERE id = $1")
+                .bind(tenant)
+                .fetch_one(&mut self.tx)
+                .await?
+                .int("directory_version")?,
+        };
         if let Some(kept) = self.profiles.get(tenant, version, open_ids) {
             return Ok(kept);
         }
@@ -801,6 +825,9 @@ impl<DB: Backend> TicketWrite for SqlWrite<DB> {
     }
 
     async fn subscribers(&mut self, helpdesk: HelpdeskRowId) -> StoreResult<Vec<Subscriber>> {
+        if self.unsubscribed == Some(helpdesk) {
+            return Ok(Vec::new());
+        }
         subscribers(&mut self.tx, helpdesk).await
     }
 
