@@ -252,6 +252,17 @@ source_database() {
   sqlite3 "$SOURCE_DB" "SELECT ticket_id FROM tickets WHERE status < 50" >"$BENCH_TMP/open.ids"
 }
 
+# start_on_fresh_copy NAME: copies $SOURCE_DB to $BENCH_TMP/bench.db without its log, written back
+# to disk first (not by the kernel's flusher in the middle of a measured run), starts $LARKDESK on
+# it (start_larkdesk) and asks the demo app's token anew (demo_auth with $SETUP_CREDS).
+start_on_fresh_copy() {
+  cp "$SOURCE_DB" "$BENCH_TMP/bench.db"
+  rm -f "$BENCH_TMP/bench.db-wal" "$BENCH_TMP/bench.db-shm"
+  sync
+  start_larkdesk "sqlite://$BENCH_TMP/bench.db" "$1" --no-rate-limit
+  demo_auth "$SETUP_CREDS" "$BASE_URL"
+}
+
 # The message the post benchmarks send.
 MESSAGE_BODY='{"msg_type":"text","content":{"text":"Thanks, we are looking into it."}}'
 

@@ -41,11 +41,7 @@ mkdir -p "$RESULTS_DIR"
 
 secs="${DURATION%s}"
 for ((run = 1; run <= RUNS; run++)); do
-  cp "$SOURCE_DB" "$BENCH_TMP/bench.db"
-  rm -f "$BENCH_TMP/bench.db-wal" "$BENCH_TMP/bench.db-shm"
-  sync
-  start_larkdesk "sqlite://$BENCH_TMP/bench.db" "larkdesk-$run" --no-rate-limit
-  demo_auth "$SETUP_CREDS" "$BASE_URL"
+  start_on_fresh_copy "larkdesk-$run"
   post_messages "warm-$run" 64 2s
   post_messages "posts-$run" 64 "$DURATION" &
   load=$!

@@ -26,11 +26,7 @@ build_release -p larkdesk
 bench_tmpdir
 source_database
 
-cp "$SOURCE_DB" "$BENCH_TMP/bench.db"
-rm -f "$BENCH_TMP/bench.db-wal" "$BENCH_TMP/bench.db-shm"
-sync
-start_larkdesk "sqlite://$BENCH_TMP/bench.db" larkdesk --no-rate-limit
-demo_auth "$SETUP_CREDS" "$BASE_URL"
+start_on_fresh_copy larkdesk
 # writer_counts: "commits changes hold_seconds", the SQLite writer's totals so far.
 writer_counts() {
   curl -sf "$BASE_URL/metrics" | awk '

@@ -45,13 +45,8 @@ load() {
 declare -A ROWS
 round() {
   local label=$1 bin=$2 round=$3 before after
-  cp "$SOURCE_DB" "$BENCH_TMP/bench.db"
-  rm -f "$BENCH_TMP/bench.db-wal" "$BENCH_TMP/bench.db-shm"
-  sync
-  LARKDESK="$bin" start_larkdesk "sqlite://$BENCH_TMP/bench.db" "$label" --no-rate-limit
+  LARKDESK="$bin" start_on_fresh_copy "$label"
   local pid=$SERVER_PID
-  # The demo credentials were printed when the database was made; the token is asked anew.
-  demo_auth "$SETUP_CREDS" "$BASE_URL"
   load "$label-warm-$round" "$CONNS" 2s
   before="$(proc_counters "$pid")"
   load "$label-$round" "$CONNS" "$DURATION"
