@@ -10,6 +10,7 @@
 mod backend;
 mod dialect;
 mod direct;
+mod log_writes;
 mod models;
 mod profile_cache;
 mod rows;
