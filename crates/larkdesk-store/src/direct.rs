@@ -111,15 +111,10 @@ const FAILED_GROUPS_KEPT: usize = 64;
 /// emptied when it reaches this).
 const MAX_KNOWN_STATEMENTS: usize = 256;
 
-/// One SQLite database file: its readers, its writer and its checkpointer.
 /// Prepared statements kept per connection.
 const STATEMENT_CACHE: usize = 256;
 
-/// `$1`…`$16`, so that binding the usual statement's parameters formats no names.
-const PARAMETER_NAMES: [&str; 16] = [
-    "$1", "$2", "$3", "$4", "$5", "$6", "$7", "$8", "$9", "$10", "$11", "$12", "$13", "$14", "$15", "$16",
-];
-
+/// One SQLite database file: its readers, its writer and its checkpointer.
 pub struct Direct {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
@@ -128,8 +123,8 @@ pub struct Direct {
     writer: Arc<tokio::sync::Mutex<WriterState>>,
     /// Writers waiting for their first turn (not those waiting to learn how their group ended).
     waiting: AtomicUsize,
-    /// Column positions by name, per statement text.
-    columns: Mutex<HashMap<String, Arc<ColumnNames>, foldhash::fast::RandomState>>,
+    /// Column positions by name and parameter indexes, per statement text.
+    shapes: Mutex<HashMap<String, Arc<StatementShape>, foldhash::fast::RandomState>>,
     /// Counts of the group commits and of the log's restarts, read without the writer's lock.
     counts: Arc<WriteCounts>,
     /// Dropped with this: the checkpointer then stops.
@@ -187,7 +182,7 @@ impl Direct {
             reading: AtomicUsize::new(0),
             writer,
             waiting: AtomicUsize::new(0),
-            columns: Mutex::default(),
+            shapes: Mutex::default(),
             counts,
             _stop_checkpoints: stop,
         });
@@ -303,15 +298,11 @@ impl Direct {
         args: &[Arg<'_>],
     ) -> StoreResult<(Vec<OwnedRow>, u64)> {
         let mut stmt = conn.prepare_cached(sql).map_err(driver)?;
+        let names = self.shape(sql, &stmt);
         for (i, arg) in args.iter().enumerate() {
-            let name = match PARAMETER_NAMES.get(i) {
-                Some(name) => std::borrow::Cow::Borrowed(*name),
-                None => std::borrow::Cow::Owned(format!("${}", i + 1)),
-            };
-            let index = stmt.parameter_index(&name).map_err(driver)?.unwrap_or(i + 1);
+            let index = names.parameters.get(i).copied().flatten().unwrap_or(i + 1);
             stmt.raw_bind_parameter(index, to_value(arg)).map_err(driver)?;
         }
-        let names = self.column_names(sql, &stmt);
         let width = names.positions.len();
         let mut out = Vec::new();
         {
@@ -333,8 +324,8 @@ impl Direct {
         Ok((out, changed))
     }
 
-    fn column_names(&self, sql: &str, stmt: &rusqlite::Statement<'_>) -> Arc<ColumnNames> {
-        let mut known = self.columns.lock().unwrap_or_else(|e| e.into_inner());
+    fn shape(&self, sql: &str, stmt: &rusqlite::Statement<'_>) -> Arc<StatementShape> {
+        let mut known = self.shapes.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(names) = known.get(sql) {
             return names.clone();
         }
@@ -342,7 +333,26 @@ impl Direct {
         for (i, name) in stmt.column_names().into_iter().enumerate() {
             positions.entry(name.to_owned()).or_insert(i);
         }
-        let names = Arc::new(ColumnNames { positions });
+        // `$n` is a named parameter to SQLite, numbered in order of first appearance.
+        let mut parameters = Vec::new();
+        for index in 1..=stmt.parameter_count() {
+            let Some(n) = stmt
+                .parameter_name(index)
+                .and_then(|name| name.strip_prefix('$'))
+                .and_then(|n| n.parse::<usize>().ok())
+                .filter(|&n| n >= 1)
+            else {
+                continue;
+            };
+            if parameters.len() < n {
+                parameters.resize(n, None);
+            }
+            parameters[n - 1] = Some(index);
+        }
+        let names = Arc::new(StatementShape {
+            positions,
+            parameters,
+        });
         if known.len() >= MAX_KNOWN_STATEMENTS {
             known.clear();
         }
@@ -615,16 +625,19 @@ fn checkpoints(
     }
 }
 
-/// A statement's column positions by name (the first of repeated names, as sqlx has it).
+/// A statement's column positions by name (the first of repeated names, as sqlx has it), and
+/// the index SQLite gave each of its `$n` parameters (`None` where it has no `$n`: generated
+/// statements use `?`, bound by position).
 #[derive(Debug)]
-pub struct ColumnNames {
-    positions: HashMap<String, usize>,
+pub struct StatementShape {
+    positions: HashMap<String, usize, foldhash::fast::RandomState>,
+    parameters: Vec<Option<usize>>,
 }
 
 /// One result row, its values copied out of SQLite.
 #[derive(Debug)]
 pub struct OwnedRow {
-    names: Arc<ColumnNames>,
+    names: Arc<StatementShape>,
     values: Vec<Value>,
 }
 
@@ -782,6 +795,29 @@ mod tests {
         .expect("schema");
         let reader = Direct::open(&path).expect("open");
         (dir, reader)
+    }
+
+    #[test]
+    fn a_repeated_placeholder_is_one_parameter_and_question_marks_bind_by_position() {
+        let (_dir, reader) = database();
+        let ids = |sql: &str, args: &[Arg<'_>]| -> Vec<i64> {
+            let rows = reader.read(sql, args).expect("rows");
+            rows.iter().map(|row| row.int("id").unwrap()).collect()
+        };
+        // `$2` first and `$1` twice: two parameters, each bound to its own argument (twice,
+        // and out of order, to use the remembered indexes too).
+        for _ in 0..2 {
+            let sql = "SELECT id FROM t WHERE name = $2 OR (id = $1 AND id = $1) ORDER BY id";
+            assert_eq!(ids(sql, &[Arg::Int(1), Arg::Text("two")]), [1, 2]);
+            assert_eq!(ids(sql, &[Arg::Int(2), Arg::Text("none")]), [2]);
+        }
+        assert_eq!(
+            ids(
+                "SELECT id FROM t WHERE id = ? OR name = ?",
+                &[Arg::Int(9), Arg::Text("one")]
+            ),
+            [1]
+        );
     }
 
     #[test]
