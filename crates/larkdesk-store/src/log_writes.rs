@@ -1,4 +1,4 @@
-//! The write-ahead log's writes, gathered: one `pwrite` per commit instead of two per page.
+//! The write-ahead log's writes, gathered: a few large writes per commit instead of two per page.
 //!
 //! SQLite appends a commit to the log one frame at a time, and each frame with two writes: its
 //! 24-byte header, then the page. A group commit of 64 message posts appends about 220 frames, so
@@ -8,9 +8,10 @@
 //! ("unix") but for the log files it opens, where
 //!
 //! - **a frame appended to the log is gathered in memory**, with the frames before it, and
-//! - **the gathered frames are written in one `pwrite` as soon as a commit's frame is complete**
-//!   (its header's "database size" field is non-zero only on the last frame of a commit), which is
-//!   before SQLite publishes the commit in the log's index (shared memory, not a file write). No
+//! - **the gathered frames are written, in pieces of at most [`PIECE`], as soon as a commit's
+//!   last frame is complete** (its header's "database size" field is non-zero only on the last
+//!   frame of a commit), which is before SQLite publishes the commit in the log's index (shared
+//!   memory, not a file write). No
 //!   reader, in this process or another, can then see a commit whose frames are not in the file,
 //!   and a commit is in the file (the kernel's page cache) when `COMMIT` returns, as before: a
 //!   `kill -9` loses nothing it did not lose before.
