@@ -545,11 +545,10 @@ impl Drop for DirectTx {
 
 fn connect(path: &Path) -> StoreResult<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    // The platform's VFS but for the log, whose frames it writes once per commit (see
+    // The platform's VFS but for the log, whose frames it writes at once per commit (see
     // `log_writes`): only the writer writes frames, the others just read through it.
-    let vfs = crate::log_writes::vfs()
+    let conn = crate::log_writes::open(path, flags)
         .map_err(|why| StoreError::Backend(sqlx::Error::Configuration(why.into())))?;
-    let conn = Connection::open_with_flags_and_vfs(path, flags, vfs).map_err(driver)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(driver)?;
     conn.pragma_update(None, "mmap_size", MMAP_SIZE).map_err(driver)?;
     // rusqlite keeps 16 prepared statements by default; the writer runs more than that (a

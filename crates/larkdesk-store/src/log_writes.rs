@@ -22,6 +22,15 @@
 //!   Frames are written in the order SQLite wrote them, and a frame is never read back from
 //!   memory: a read finds it in the file.
 //!
+//! Connections are opened with [`open`], which turns SQLite's cache spill off (`PRAGMA
+//! cache_spill = OFF`): a transaction's changed pages then stay in its page cache until it
+//! commits, however many, instead of going to the log as they are evicted, so **every frame
+//! gathered is a commit's, and is written before SQLite's call that wrote it returns**. A page
+//! spilled by a transaction that is then rolled back could otherwise stay gathered after the
+//! transaction ended, and be written later over frames another writer had committed there since.
+//! (larkdesk's largest transactions are a group of 64 changes or a batch of 1,000 generated
+//! tickets, a few MB.)
+//!
 //! At most [`MAX_GATHERED`] bytes are held; a larger transaction is written in pieces of that
 //! size before its commit frame (uncommitted frames can be in the file at any time: the log's
 //! checksums make recovery ignore them). The main database file, journals and the log's index
@@ -37,12 +46,13 @@
 
 use std::ffi::{CStr, c_char, c_int, c_void};
 use std::mem::{align_of, size_of};
+use std::path::Path;
 use std::sync::OnceLock;
 
-use rusqlite::ffi;
+use rusqlite::{Connection, OpenFlags, ffi};
 
-/// The VFS name connections open the database file with.
-pub const VFS_NAME: &str = "larkdesk-log";
+/// The VFS's name.
+const VFS_NAME: &str = "larkdesk-log";
 const VFS_NAME_C: &CStr = c"larkdesk-log";
 
 /// The most bytes of frames held before they are written (a group commit of 64 message posts is
@@ -58,10 +68,14 @@ const PIECE: i64 = 96 << 10;
 /// last frame), salts and checksums.
 const FRAME_HEADER: usize = 24;
 
-/// Registers the VFS (once per process) and returns its name for `sqlite3_open_v2`.
-pub fn vfs() -> Result<&'static str, String> {
+/// Opens `path` through this VFS (registering it once per process), with the cache spill off.
+pub fn open(path: &Path, flags: OpenFlags) -> Result<Connection, String> {
     static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
-    REGISTERED.get_or_init(register).clone().map(|()| VFS_NAME)
+    REGISTERED.get_or_init(register).clone()?;
+    let conn = Connection::open_with_flags_and_vfs(path, flags, VFS_NAME).map_err(|e| e.to_string())?;
+    conn.pragma_update(None, "cache_spill", false)
+        .map_err(|e| e.to_string())?;
+    Ok(conn)
 }
 
 /// The platform VFS and where our state sits in a file object of ours.
@@ -91,7 +105,7 @@ fn register() -> Result<(), String> {
         c_int::try_from(gathered_at + size_of::<Gathered>()).map_err(|_| "bad szOsFile".to_owned())?;
     vfs.pNext = std::ptr::null_mut();
     vfs.zName = VFS_NAME_C.as_ptr();
-    vfs.xOpen = Some(open);
+    vfs.xOpen = Some(open_file);
     if PLATFORM
         .set(Platform {
             vfs: platform,
@@ -132,13 +146,13 @@ fn platform() -> &'static Platform {
 /// Our state in a log file of ours.
 ///
 /// # Safety
-/// `file` is a file object opened by [`open`] as a log file, not yet closed.
+/// `file` is a file object opened by [`open_file`] as a log file, not yet closed.
 unsafe fn gathered<'a>(file: *mut ffi::sqlite3_file) -> &'a mut Gathered {
-    // SAFETY: `open` wrote a Gathered at this offset of SQLite's szOsFile-sized allocation.
+    // SAFETY: `open_file` wrote a Gathered at this offset of SQLite's szOsFile-sized allocation.
     unsafe { &mut *file.cast::<u8>().add(platform().gathered_at).cast::<Gathered>() }
 }
 
-unsafe extern "C" fn open(
+unsafe extern "C" fn open_file(
     _vfs: *mut ffi::sqlite3_vfs,
     name: *const c_char,
     file: *mut ffi::sqlite3_file,
@@ -254,7 +268,7 @@ unsafe extern "C" fn write(
     };
     // SAFETY: SQLite passes a buffer of `amt` bytes.
     let data = unsafe { std::slice::from_raw_parts(buf.cast::<u8>(), len) };
-    // SAFETY: SQLite calls our methods only on files `open` made ours.
+    // SAFETY: SQLite calls our methods only on files `open_file` made ours.
     let state = unsafe { gathered(file) };
     let end = offset + i64::from(amt);
     let appended_header = len == FRAME_HEADER && offset >= state.log_end;
@@ -433,9 +447,6 @@ unsafe extern "C" fn shm_barrier(file: *mut ffi::sqlite3_file) {
 #[cfg(test)]
 mod tests {
     use std::cell::Cell;
-    use std::path::Path;
-
-    use rusqlite::{Connection, OpenFlags};
 
     use super::*;
 
@@ -452,7 +463,7 @@ mod tests {
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags_and_vfs(path, flags, vfs().unwrap()).unwrap();
+        let conn = open(path, flags).unwrap();
         conn.execute_batch(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 0;
              CREATE TABLE IF NOT EXISTS pages (id INTEGER PRIMARY KEY, b BLOB NOT NULL);",
@@ -534,10 +545,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let conn = open_ours(&dir.path().join("db"));
         insert(&conn, 0, 200);
-        // A page cache of 20 pages: the transaction's pages spill to the log, are changed again
-        // and overwritten in place, and SQLite rewrites the checksums of every frame from the
-        // first overwritten one at commit, the commit frame's last.
-        conn.execute_batch("PRAGMA cache_size = 20; BEGIN").unwrap();
+        // A page cache of 20 pages and the spill on (larkdesk's connections keep it off, but
+        // the VFS stays right with it): the transaction's pages spill to the log, are changed
+        // again and overwritten in place, and SQLite rewrites the checksums of every frame
+        // from the first overwritten one at commit, the commit frame's last.
+        conn.execute_batch("PRAGMA cache_spill = ON; PRAGMA cache_size = 20; BEGIN")
+            .unwrap();
         for pass in 0..3 {
             for id in 0..200 {
                 conn.execute(
@@ -556,6 +569,41 @@ mod tests {
             .query_row("SELECT sum(length(b)) FROM pages", [], |r| r.get(0))
             .unwrap();
         assert_eq!(size, 200 * 3992 + 10);
+    }
+
+    #[test]
+    fn a_transaction_rolled_back_leaves_nothing_to_overwrite_another_writers_frames() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db");
+        let ours = open_ours(&path);
+        insert(&ours, 0, 1);
+        // More pages than the page cache holds, then undone: were pages spilled to the log
+        // mid-transaction and kept gathered, they could be written later, over whatever another
+        // writer had committed there since. Nothing reaches the log.
+        ours.execute_batch("PRAGMA cache_size = 10; BEGIN").unwrap();
+        let before = writes();
+        for id in 1..200 {
+            ours.execute("INSERT INTO pages (id, b) VALUES (?1, zeroblob(4000))", [id])
+                .unwrap();
+        }
+        ours.execute_batch("ROLLBACK").unwrap();
+        assert_eq!(writes() - before, 0);
+        let other = Connection::open(&path).unwrap();
+        other.execute_batch("BEGIN").unwrap();
+        for id in 1000..1100 {
+            other
+                .execute("INSERT INTO pages (id, b) VALUES (?1, randomblob(4000))", [id])
+                .unwrap();
+        }
+        other.execute_batch("COMMIT").unwrap();
+        // Our connection reads the other's frames (through its own handle on the log).
+        let count: i64 = ours
+            .query_row("SELECT count(*) FROM pages WHERE length(b) = 4000", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(count, 101);
+        assert_eq!(count_after_kill(dir.path()), 101);
     }
 
     #[test]
