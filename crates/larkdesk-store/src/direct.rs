@@ -547,8 +547,7 @@ fn connect(path: &Path) -> StoreResult<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     // The platform's VFS but for the log, whose frames it writes at once per commit (see
     // `log_writes`): only the writer writes frames, the others just read through it.
-    let conn = crate::log_writes::open(path, flags)
-        .map_err(|why| StoreError::Backend(sqlx::Error::Configuration(why.into())))?;
+    let conn = crate::log_writes::open(path, flags).map_err(driver)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(driver)?;
     conn.pragma_update(None, "mmap_size", MMAP_SIZE).map_err(driver)?;
     // rusqlite keeps 16 prepared statements by default; the writer runs more than that (a

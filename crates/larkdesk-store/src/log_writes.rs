@@ -69,12 +69,14 @@ const PIECE: i64 = 96 << 10;
 const FRAME_HEADER: usize = 24;
 
 /// Opens `path` through this VFS (registering it once per process), with the cache spill off.
-pub fn open(path: &Path, flags: OpenFlags) -> Result<Connection, String> {
+pub fn open(path: &Path, flags: OpenFlags) -> rusqlite::Result<Connection> {
     static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
-    REGISTERED.get_or_init(register).clone()?;
-    let conn = Connection::open_with_flags_and_vfs(path, flags, VFS_NAME).map_err(|e| e.to_string())?;
-    conn.pragma_update(None, "cache_spill", false)
-        .map_err(|e| e.to_string())?;
+    if let Err(why) = REGISTERED.get_or_init(register) {
+        let code = ffi::Error::new(ffi::SQLITE_ERROR);
+        return Err(rusqlite::Error::SqliteFailure(code, Some(why.clone())));
+    }
+    let conn = Connection::open_with_flags_and_vfs(path, flags, VFS_NAME)?;
+    conn.pragma_update(None, "cache_spill", false)?;
     Ok(conn)
 }
 
