@@ -333,17 +333,6 @@ unsafe extern "C" fn close(file: *mut ffi::sqlite3_file) -> c_int {
     }
 }
 
-unsafe extern "C" fn read(file: *mut ffi::sqlite3_file, buf: *mut c_void, amt: c_int, offset: i64) -> c_int {
-    // SAFETY: a file of ours; the platform reads into SQLite's buffer.
-    unsafe {
-        let rc = flush(file);
-        if rc != ffi::SQLITE_OK {
-            return rc;
-        }
-        (methods(file).xRead.expect("every file reads"))(file, buf, amt, offset)
-    }
-}
-
 unsafe extern "C" fn truncate(file: *mut ffi::sqlite3_file, size: i64) -> c_int {
     // SAFETY: a file of ours.
     unsafe {
@@ -354,39 +343,6 @@ unsafe extern "C" fn truncate(file: *mut ffi::sqlite3_file, size: i64) -> c_int 
         let state = gathered(file);
         state.log_end = state.log_end.min(size);
         (methods(file).xTruncate.expect("every file truncates"))(file, size)
-    }
-}
-
-unsafe extern "C" fn sync(file: *mut ffi::sqlite3_file, flags: c_int) -> c_int {
-    // SAFETY: a file of ours.
-    unsafe {
-        let rc = flush(file);
-        if rc != ffi::SQLITE_OK {
-            return rc;
-        }
-        (methods(file).xSync.expect("every file syncs"))(file, flags)
-    }
-}
-
-unsafe extern "C" fn file_size(file: *mut ffi::sqlite3_file, size: *mut i64) -> c_int {
-    // SAFETY: a file of ours; `size` is SQLite's.
-    unsafe {
-        let rc = flush(file);
-        if rc != ffi::SQLITE_OK {
-            return rc;
-        }
-        (methods(file).xFileSize.expect("every file has a size"))(file, size)
-    }
-}
-
-unsafe extern "C" fn file_control(file: *mut ffi::sqlite3_file, op: c_int, arg: *mut c_void) -> c_int {
-    // SAFETY: a file of ours; `arg` is passed on as SQLite gave it.
-    unsafe {
-        let rc = flush(file);
-        if rc != ffi::SQLITE_OK {
-            return rc;
-        }
-        (methods(file).xFileControl.expect("every file has controls"))(file, op, arg)
     }
 }
 
@@ -412,20 +368,39 @@ unsafe extern "C" fn fetch(
     }
 }
 
-/// The methods that neither write nor look at the file's bytes, passed to the platform's.
+/// A method passed to the platform's: `flush` first for those that look at the file's bytes
+/// or state (what was gathered is written before), without for those that do not.
 macro_rules! pass_on {
+    (flush $name:ident, $field:ident, ($($arg:ident: $ty:ty),*), $missing:expr) => {
+        unsafe extern "C" fn $name(file: *mut ffi::sqlite3_file $(, $arg: $ty)*) -> c_int {
+            // SAFETY: a file of ours.
+            let rc = unsafe { flush(file) };
+            if rc != ffi::SQLITE_OK {
+                return rc;
+            }
+            pass_on!(@call file, $field, ($($arg),*), $missing)
+        }
+    };
     ($name:ident, $field:ident, ($($arg:ident: $ty:ty),*), $missing:expr) => {
         unsafe extern "C" fn $name(file: *mut ffi::sqlite3_file $(, $arg: $ty)*) -> c_int {
-            // SAFETY: a file of ours; the arguments are passed on as SQLite gave them.
-            unsafe {
-                match methods(file).$field {
-                    Some(method) => method(file $(, $arg)*),
-                    None => $missing,
-                }
+            pass_on!(@call file, $field, ($($arg),*), $missing)
+        }
+    };
+    (@call $file:ident, $field:ident, ($($arg:ident),*), $missing:expr) => {
+        // SAFETY: a file of ours; the arguments are passed on as SQLite gave them.
+        unsafe {
+            match methods($file).$field {
+                Some(method) => method($file $(, $arg)*),
+                None => $missing,
             }
         }
     };
 }
+
+pass_on!(flush read, xRead, (buf: *mut c_void, amt: c_int, offset: i64), ffi::SQLITE_IOERR_READ);
+pass_on!(flush sync, xSync, (flags: c_int), ffi::SQLITE_IOERR_FSYNC);
+pass_on!(flush file_size, xFileSize, (size: *mut i64), ffi::SQLITE_IOERR_FSTAT);
+pass_on!(flush file_control, xFileControl, (op: c_int, arg: *mut c_void), ffi::SQLITE_NOTFOUND);
 
 pass_on!(lock, xLock, (level: c_int), ffi::SQLITE_IOERR_LOCK);
 pass_on!(unlock, xUnlock, (level: c_int), ffi::SQLITE_IOERR_UNLOCK);
