@@ -298,12 +298,12 @@ impl Direct {
         args: &[Arg<'_>],
     ) -> StoreResult<(Vec<OwnedRow>, u64)> {
         let mut stmt = conn.prepare_cached(sql).map_err(driver)?;
-        let names = self.shape(sql, &stmt);
+        let shape = self.shape(sql, &stmt);
         for (i, arg) in args.iter().enumerate() {
-            let index = names.parameters.get(i).copied().flatten().unwrap_or(i + 1);
+            let index = shape.parameters.get(i).copied().flatten().unwrap_or(i + 1);
             stmt.raw_bind_parameter(index, to_value(arg)).map_err(driver)?;
         }
-        let width = names.positions.len();
+        let width = shape.positions.len();
         let mut out = Vec::new();
         {
             let mut rows = stmt.raw_query();
@@ -313,7 +313,7 @@ impl Direct {
                     values.push(Value::from(row.get_ref(i).map_err(driver)?));
                 }
                 out.push(OwnedRow {
-                    names: names.clone(),
+                    shape: shape.clone(),
                     values,
                 });
             }
@@ -326,8 +326,8 @@ impl Direct {
 
     fn shape(&self, sql: &str, stmt: &rusqlite::Statement<'_>) -> Arc<StatementShape> {
         let mut known = self.shapes.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(names) = known.get(sql) {
-            return names.clone();
+        if let Some(shape) = known.get(sql) {
+            return shape.clone();
         }
         let mut positions = HashMap::with_capacity_and_hasher(stmt.column_count(), Default::default());
         for (i, name) in stmt.column_names().into_iter().enumerate() {
@@ -349,15 +349,15 @@ impl Direct {
             }
             parameters[n - 1] = Some(index);
         }
-        let names = Arc::new(StatementShape {
+        let shape = Arc::new(StatementShape {
             positions,
             parameters,
         });
         if known.len() >= MAX_KNOWN_STATEMENTS {
             known.clear();
         }
-        known.insert(sql.to_owned(), names.clone());
-        names
+        known.insert(sql.to_owned(), shape.clone());
+        shape
     }
 }
 
@@ -635,13 +635,13 @@ pub struct StatementShape {
 /// One result row, its values copied out of SQLite.
 #[derive(Debug)]
 pub struct OwnedRow {
-    names: Arc<StatementShape>,
+    shape: Arc<StatementShape>,
     values: Vec<Value>,
 }
 
 impl OwnedRow {
     fn value(&self, col: &str) -> StoreResult<&Value> {
-        self.names
+        self.shape
             .positions
             .get(col)
             .map(|&i| &self.values[i])
