@@ -9,6 +9,8 @@
 --   BENCH_ID_PATH_SUFFIX   appended after the id, e.g. "/messages"                 (optional)
 --   BENCH_METHOD           "GET" (default) or "POST" / "PUT" with BENCH_BODY as a JSON body
 --   BENCH_BODY             the request body of POST / PUT requests                 (optional)
+--   BENCH_BODY_FILE        the body read from this file instead (bodies larger than the
+--                          128 KiB an environment variable may hold)               (optional)
 --   BENCH_MIX              a mixed run instead: "GET%,LIST%,POST%" (e.g. "80,10,10"): GET of
 --                          a random ticket of BENCH_IDS_FILE, a GET /tickets list page (one of
 --                          the first 50 pages of 20), or BENCH_BODY POSTed to /messages of a
@@ -56,6 +58,13 @@ local function id_requests(ids, method, path_prefix, path_suffix, headers, body)
 end
 
 local ids_file = os.getenv("BENCH_IDS_FILE")
+local body_file = os.getenv("BENCH_BODY_FILE")
+local body = os.getenv("BENCH_BODY")
+if body_file and body_file ~= "" then
+  local f = assert(io.open(body_file, "rb"))
+  body = f:read("*a")
+  f:close()
+end
 local mix = os.getenv("BENCH_MIX")
 if mix and mix ~= "" then
   local get_pct, list_pct = mix:match("^(%d+),(%d+),(%d+)$")
@@ -72,7 +81,7 @@ if mix and mix ~= "" then
     post_headers[k] = v
   end
   local posts = id_requests(read_ids(os.getenv("BENCH_WRITE_IDS_FILE")), "POST", prefix .. "/", "/messages",
-    post_headers, os.getenv("BENCH_BODY"))
+    post_headers, body)
   math.randomseed(os.time())
   request = function()
     local roll = math.random(100)
@@ -88,7 +97,6 @@ elseif ids_file and ids_file ~= "" then
   local suffix = os.getenv("BENCH_ID_PATH_SUFFIX") or ""
   math.randomseed(os.time())
   local method = os.getenv("BENCH_METHOD") or "GET"
-  local body = os.getenv("BENCH_BODY")
   if method ~= "GET" then
     wrk.headers["Content-Type"] = "application/json; charset=utf-8"
   end
