@@ -81,6 +81,8 @@ struct CheckpointPolicy {
     every: Duration,
     restart_at: i64,
     catch_up_passes: usize,
+    log_size_limit: u64,
+    cut_step: u64,
 }
 
 impl Default for CheckpointPolicy {
@@ -89,6 +91,8 @@ impl Default for CheckpointPolicy {
             every: CHECKPOINT_EVERY,
             restart_at: RESTART_LOG_AT,
             catch_up_passes: CATCH_UP_PASSES,
+            log_size_limit: LOG_SIZE_LIMIT,
+            cut_step: CUT_STEP,
         }
     }
 }
@@ -97,11 +101,14 @@ impl Default for CheckpointPolicy {
 const CATCH_UP_PASSES: usize = 16;
 /// ...and until one took less than this (copying and syncing).
 const QUICK_PASS: Duration = Duration::from_millis(5);
-/// The size a log file that grew beyond it is cut back to when it starts again. Well above
-/// [`RESTART_LOG_AT`]: a log cut back under a steady stream of writes grows again at once, and
-/// growing a file costs the kernel more than writing over it (message posts at 64 connections,
-/// restarting at 4,096 frames: about 5.6k a second with a 256 MiB limit, 6.5k with this).
-const LOG_SIZE_LIMIT: i64 = 1 << 30;
+/// The size a log file that grew beyond it is cut back to once it started again (see
+/// [`cut_back`]). Well above [`RESTART_LOG_AT`]: a log cut back under a steady stream of writes
+/// grows again at once, and growing a file costs the kernel more than writing over it (message
+/// posts at 64 connections, restarting at 4,096 frames: about 5.6k a second with a 256 MiB
+/// limit, 6.5k with this).
+const LOG_SIZE_LIMIT: u64 = 1 << 30;
+/// The most of the log file one cut removes, while the writers wait.
+const CUT_STEP: u64 = 64 << 20;
 /// The most changes one commit takes: as many as the connections a benchmark keeps busy (64
 /// posted 4% more messages a second than 32, each group sharing more pages).
 pub const MAX_GROUP: usize = 64;
@@ -149,8 +156,11 @@ impl Direct {
                  PRAGMA temp_store = MEMORY; PRAGMA cache_size = -32768;",
             )
             .map_err(driver)?;
+        // SQLite's own `journal_size_limit` would cut the log file back in the first commit
+        // after the log starts again, all at once, with every writer waiting; the checkpointer
+        // does it instead, a step at a time (`cut_back`).
         writer
-            .pragma_update(None, "journal_size_limit", LOG_SIZE_LIMIT)
+            .pragma_update(None, "journal_size_limit", -1)
             .map_err(driver)?;
         let counts = Arc::new(WriteCounts::default());
         let writer = Arc::new(tokio::sync::Mutex::new(WriterState {
@@ -162,6 +172,9 @@ impl Direct {
         }));
         let checkpointer = connect(path)?;
         let database_file = std::fs::File::open(path).map_err(|e| StoreError::Backend(sqlx::Error::Io(e)))?;
+        let mut log_path = path.as_os_str().to_owned();
+        log_path.push("-wal");
+        let log_path = PathBuf::from(log_path);
         let (stop, stopped) = mpsc::channel();
         let writer_for_checkpoints = Arc::downgrade(&writer);
         std::thread::Builder::new()
@@ -170,6 +183,7 @@ impl Direct {
                 checkpoints(
                     &checkpointer,
                     &database_file,
+                    &log_path,
                     &writer_for_checkpoints,
                     policy,
                     &stopped,
@@ -576,11 +590,14 @@ fn connect(path: &Path) -> StoreResult<Connection> {
 /// 2. It takes its turn at the writer (in the writers' queue, between changes), commits the
 ///    open group, copies the few frames written since and lets go. The next group starts the
 ///    log again, reusing the file's blocks. Writers wait only for that last pass.
+/// 3. Once the log has started again, a file that writes outpacing the checkpoints grew beyond
+///    [`LOG_SIZE_LIMIT`] is cut back to it, a step at a time ([`cut_back`]).
 ///
 /// One pass a second (not more often) also lets a page written by many changes be copied once.
 fn checkpoints(
     conn: &Connection,
     database_file: &std::fs::File,
+    log_path: &Path,
     writer: &std::sync::Weak<tokio::sync::Mutex<WriterState>>,
     policy: CheckpointPolicy,
     stop: &mpsc::Receiver<()>,
@@ -593,7 +610,9 @@ fn checkpoints(
             .ok()
     };
     while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(policy.every) {
-        if checkpoint().is_none_or(|frames| frames < policy.restart_at) {
+        let Some(frames) = checkpoint() else { continue };
+        if frames < policy.restart_at {
+            cut_back(conn, log_path, writer, policy, &checkpoint);
             continue;
         }
         for _ in 0..policy.catch_up_passes {
@@ -622,6 +641,58 @@ fn checkpoints(
         drop(state);
     }
 }
+
+/// Cut the log file back to [`LOG_SIZE_LIMIT`] if writes that outpaced the checkpoints grew it
+/// beyond, once the log has started again: the file's end is then frames of an old log, which
+/// no reader will read again (SQLite starts a log again only when none reads the old one) and
+/// recovery would not take (their salts are the old log's).
+///
+/// SQLite's `journal_size_limit` does this within the first commit of the new log, in one
+/// `ftruncate`: after a 2 GiB log, the kernel's freeing of its pages held every writer for
+/// 150–270 ms (`bench/heavy-ticket.sh`, the other tenant's writes after a flood). Here each step
+/// removes at most [`CUT_STEP`], in its turn at the writer (so that no commit can append past
+/// the cut while it is made), and lets the writers go between steps.
+fn cut_back(
+    conn: &Connection,
+    log_path: &Path,
+    writer: &std::sync::Weak<tokio::sync::Mutex<WriterState>>,
+    policy: CheckpointPolicy,
+    checkpoint: &dyn Fn() -> Option<i64>,
+) {
+    if std::fs::metadata(log_path).is_ok_and(|m| m.len() <= policy.log_size_limit) {
+        return;
+    }
+    let size = |log: &std::fs::File| log.metadata().map(|m| m.len()).unwrap_or(0);
+    let Ok(log) = std::fs::OpenOptions::new().write(true).open(log_path) else {
+        return;
+    };
+    let Ok(page_size) = conn.query_row("PRAGMA page_size", [], |row| row.get::<_, u64>(0)) else {
+        return;
+    };
+    while size(&log) > policy.log_size_limit {
+        let Some(writer) = writer.upgrade() else { return };
+        let _turn = writer.blocking_lock();
+        // The log's frames now; none can be added while the writers wait.
+        let Some(frames) = checkpoint() else { return };
+        let frame = crate::log_writes::FRAME_HEADER as u64 + page_size;
+        let live = LOG_HEADER + u64::try_from(frames).unwrap_or(0) * frame;
+        let current = size(&log);
+        let to = policy
+            .log_size_limit
+            .max(live)
+            .max(current.saturating_sub(policy.cut_step));
+        if to >= current {
+            return; // the live log itself is that long
+        }
+        if let Err(err) = log.set_len(to) {
+            tracing::warn!(error = %err, "cutting the SQLite log file back failed; the next checkpoint retries");
+            return;
+        }
+    }
+}
+
+/// A log file's header, before its frames.
+const LOG_HEADER: u64 = 32;
 
 /// A statement's column positions by name (the first of repeated names, as sqlx has it), and
 /// the index SQLite gave each of its `$n` parameters (`None` where it has no `$n`: generated
@@ -996,6 +1067,7 @@ mod tests {
             every: Duration::from_millis(20),
             restart_at: 256,
             catch_up_passes: 1,
+            ..CheckpointPolicy::default()
         };
         let db = Direct::open_with(&path, policy).expect("open");
         // Four writers, each row a page of its own: at least this many bytes reach the log.
@@ -1035,6 +1107,122 @@ mod tests {
         assert_eq!(counts.committed_changes, WRITTEN / 4096, "{counts:?}");
         let rows = db.read("SELECT count(*) AS n FROM blobs", &[]).expect("count");
         assert_eq!(rows[0].int("n").unwrap(), (WRITTEN / 4096) as i64);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_log_file_grown_past_its_limit_is_cut_back_once_the_log_starts_again() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("t.db");
+        let log_path = dir.path().join("t.db-wal");
+        // Another connection grows the log to 16 MB and stays open, so that nothing removes
+        // the file when it is copied.
+        let other = Connection::open(&path).expect("open");
+        other
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0;
+                 CREATE TABLE blobs (id INTEGER PRIMARY KEY, b BLOB);
+                 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 4000)
+                 INSERT INTO blobs (id, b) SELECT i, randomblob(4000) FROM n;",
+            )
+            .expect("a long log");
+        const LIMIT: u64 = 4 << 20;
+        let grown = std::fs::metadata(&log_path).expect("the log").len();
+        assert!(grown > 3 * LIMIT, "{grown}");
+        let policy = CheckpointPolicy {
+            every: Duration::from_millis(20),
+            restart_at: 256,
+            catch_up_passes: 1,
+            log_size_limit: LIMIT,
+            cut_step: 1 << 20,
+        };
+        let db = Direct::open_with(&path, policy).expect("open");
+        // Writes go on: the log starts again from its beginning, and its file is cut back.
+        let mut size = grown;
+        for i in 0..500 {
+            let mut tx = db.begin().await.expect("begin");
+            let (d, conn) = tx.parts();
+            d.run(
+                conn,
+                "UPDATE blobs SET b = zeroblob(10) WHERE id = $1",
+                &[Arg::Int(i + 1)],
+            )
+            .expect("update");
+            tx.commit().await.expect("commit");
+            size = std::fs::metadata(&log_path).expect("the log").len();
+            if size <= LIMIT {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert!(size <= LIMIT, "the log file is still {size} bytes");
+        let rows = db
+            .read(
+                "SELECT count(*) AS n, sum(length(b) = 10) AS small FROM blobs",
+                &[],
+            )
+            .expect("count");
+        assert_eq!(rows[0].int("n").unwrap(), 4000);
+        assert!(rows[0].int("small").unwrap() > 0);
+        drop(db);
+        let check: String = other
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .expect("integrity check");
+        assert_eq!(check, "ok");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_log_longer_than_the_limit_is_not_cut_while_it_is_read() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("t.db");
+        let reader = Connection::open(&path).expect("open");
+        reader
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; CREATE TABLE blobs (id INTEGER PRIMARY KEY, b BLOB);
+                 INSERT INTO blobs VALUES (0, x'00');",
+            )
+            .expect("schema");
+        // Never started again by the checkpointer, and cut back beyond 1 MiB.
+        let policy = CheckpointPolicy {
+            every: Duration::from_millis(10),
+            restart_at: i64::MAX,
+            catch_up_passes: 1,
+            log_size_limit: 1 << 20,
+            cut_step: 1 << 20,
+        };
+        let db = Direct::open_with(&path, policy).expect("open");
+        // A read transaction keeps every frame written after it in the log.
+        reader
+            .execute_batch("BEGIN; SELECT count(*) FROM blobs;")
+            .expect("a reader");
+        for i in 1..=2_000 {
+            let mut tx = db.begin().await.expect("begin");
+            let (d, conn) = tx.parts();
+            let blob = vec![7_u8; 4000];
+            d.run(
+                conn,
+                "INSERT INTO blobs (id, b) VALUES ($1, $2)",
+                &[Arg::Int(i), Arg::Bytes(&blob)],
+            )
+            .expect("insert");
+            tx.commit().await.expect("commit");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let size = std::fs::metadata(dir.path().join("t.db-wal"))
+            .expect("the log")
+            .len();
+        assert!(size > 8 << 20, "the log holds every frame written: {size} bytes");
+        let rows = db
+            .read("SELECT count(*) AS n, sum(length(b)) AS bytes FROM blobs", &[])
+            .expect("every row read back");
+        assert_eq!(
+            (rows[0].int("n").unwrap(), rows[0].int("bytes").unwrap()),
+            (2_001, 2_000 * 4000 + 1)
+        );
+        reader.execute_batch("COMMIT").expect("end the read");
+        let check: String = reader
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .expect("integrity check");
+        assert_eq!(check, "ok");
     }
 
     #[test]

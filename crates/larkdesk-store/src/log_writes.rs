@@ -66,7 +66,7 @@ const PIECE: i64 = 96 << 10;
 
 /// A frame's header: page number, database size after the commit (non-zero only on a commit's
 /// last frame), salts and checksums.
-const FRAME_HEADER: usize = 24;
+pub(crate) const FRAME_HEADER: usize = 24;
 
 /// Opens `path` through this VFS (registering it once per process), with the cache spill off.
 pub fn open(path: &Path, flags: OpenFlags) -> rusqlite::Result<Connection> {
