@@ -172,9 +172,12 @@ impl Direct {
         }));
         let checkpointer = connect(path)?;
         let database_file = std::fs::File::open(path).map_err(|e| StoreError::Backend(sqlx::Error::Io(e)))?;
-        let mut log_path = path.as_os_str().to_owned();
-        log_path.push("-wal");
-        let log_path = PathBuf::from(log_path);
+        let beside = |suffix: &str| {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            PathBuf::from(name)
+        };
+        let (log_path, index_path) = (beside("-wal"), beside("-shm"));
         let (stop, stopped) = mpsc::channel();
         let writer_for_checkpoints = Arc::downgrade(&writer);
         std::thread::Builder::new()
@@ -183,7 +186,7 @@ impl Direct {
                 checkpoints(
                     &checkpointer,
                     &database_file,
-                    &log_path,
+                    [&log_path, &index_path],
                     &writer_for_checkpoints,
                     policy,
                     &stopped,
@@ -597,7 +600,7 @@ fn connect(path: &Path) -> StoreResult<Connection> {
 fn checkpoints(
     conn: &Connection,
     database_file: &std::fs::File,
-    log_path: &Path,
+    [log_path, index_path]: [&Path; 2],
     writer: &std::sync::Weak<tokio::sync::Mutex<WriterState>>,
     policy: CheckpointPolicy,
     stop: &mpsc::Receiver<()>,
@@ -612,7 +615,7 @@ fn checkpoints(
     while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(policy.every) {
         let Some(frames) = checkpoint() else { continue };
         if frames < policy.restart_at {
-            cut_back(conn, log_path, writer, policy, &checkpoint);
+            cut_back(conn, [log_path, index_path], writer, policy);
             continue;
         }
         for _ in 0..policy.catch_up_passes {
@@ -654,10 +657,9 @@ fn checkpoints(
 /// the cut while it is made), and lets the writers go between steps.
 fn cut_back(
     conn: &Connection,
-    log_path: &Path,
+    [log_path, index_path]: [&Path; 2],
     writer: &std::sync::Weak<tokio::sync::Mutex<WriterState>>,
     policy: CheckpointPolicy,
-    checkpoint: &dyn Fn() -> Option<i64>,
 ) {
     if std::fs::metadata(log_path).is_ok_and(|m| m.len() <= policy.log_size_limit) {
         return;
@@ -669,13 +671,18 @@ fn cut_back(
     let Ok(page_size) = conn.query_row("PRAGMA page_size", [], |row| row.get::<_, u64>(0)) else {
         return;
     };
+    let Ok(index) = std::fs::File::open(index_path) else {
+        return;
+    };
     while size(&log) > policy.log_size_limit {
         let Some(writer) = writer.upgrade() else { return };
         let _turn = writer.blocking_lock();
         // The log's frames now; none can be added while the writers wait.
-        let Some(frames) = checkpoint() else { return };
+        let Some(frames) = committed_frames(&index) else {
+            return;
+        };
         let frame = crate::log_writes::FRAME_HEADER as u64 + page_size;
-        let live = LOG_HEADER + u64::try_from(frames).unwrap_or(0) * frame;
+        let live = LOG_HEADER + u64::from(frames) * frame;
         let current = size(&log);
         let to = policy
             .log_size_limit
@@ -693,6 +700,22 @@ fn cut_back(
 
 /// A log file's header, before its frames.
 const LOG_HEADER: u64 = 32;
+
+/// The frames of the log's last commit, read from the header of its index (the `-shm` file,
+/// which SQLite maps into every connection's memory; a read of the file sees the same pages).
+/// SQLite keeps two copies of the header, written one after the other by a commit: they differ
+/// only while one is being written, and then this answers `None`. The layout is SQLite's
+/// `WalIndexHdr` (`mxFrame` is the u32 at byte 16, in the machine's byte order).
+fn committed_frames(index: &std::fs::File) -> Option<u32> {
+    use std::os::unix::fs::FileExt;
+    const HEADER: usize = 48;
+    let mut both = [0_u8; 2 * HEADER];
+    index.read_exact_at(&mut both, 0).ok()?;
+    let (first, second) = both.split_at(HEADER);
+    // `isInit` (byte 12): a header SQLite has written.
+    (first == second && first[12] == 1)
+        .then(|| u32::from_ne_bytes([first[16], first[17], first[18], first[19]]))
+}
 
 /// A statement's column positions by name (the first of repeated names, as sqlx has it), and
 /// the index SQLite gave each of its `$n` parameters (`None` where it has no `$n`: generated
@@ -1168,6 +1191,33 @@ mod tests {
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))
             .expect("integrity check");
         assert_eq!(check, "ok");
+    }
+
+    #[test]
+    fn the_log_index_header_gives_the_frames_sqlite_counts() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("t.db");
+        let conn = Connection::open(&path).expect("open");
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0;
+             CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB);",
+        )
+        .expect("schema");
+        let index = std::fs::File::open(dir.path().join("t.db-shm")).expect("the index");
+        for n in 1..=3 {
+            conn.execute("INSERT INTO t (b) VALUES (randomblob(?1))", [n * 5000])
+                .expect("a commit");
+            // (busy, frames in the log, frames copied): copying changes no frame count.
+            let frames: i64 = conn
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))
+                .expect("checkpoint");
+            assert!(frames > 0);
+            assert_eq!(
+                committed_frames(&index).map(i64::from),
+                Some(frames),
+                "commit {n}"
+            );
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
