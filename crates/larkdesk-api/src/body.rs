@@ -8,11 +8,19 @@
 //! and all bodies being held at once share one memory budget (else HTTP 503, `Retry-After: 1`);
 //! a body's share is given back when its request has been answered.
 //!
+//! A tenant's API calls also take turns by the size of their bodies: at most
+//! [`DEFAULT_TENANT_SHARE_BYTES`] of one tenant's bodies are processed at once, and a request
+//! whose body (once read) does not fit waits (it is not refused) until earlier ones of the same
+//! tenant have been answered. Small bodies never wait in practice (hundreds fit); what it bounds is one tenant
+//! flooding the server with the largest bodies allowed, whose processing would otherwise fill the
+//! one writer's queue and the runtime ahead of every other tenant's requests.
+//!
 //! An early answer first reads and discards a little of the body (up to [`SMALL_BODY_BYTES`]
 //! for a refused caller for up to 1 s, up to [`MAX_DRAIN_BYTES`] for an oversized body for up
 //! to 2 s) so that a client still uploading gets to read it, then closes the connection.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -23,6 +31,8 @@ use axum::response::{IntoResponse, Response};
 use bytes::BytesMut;
 use http_body_util::BodyExt;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use larkdesk_domain::ids::TenantRowId;
 
 use crate::error::{ApiError, code};
 
@@ -41,37 +51,82 @@ const OVERSIZED_DRAIN_TIME: Duration = Duration::from_secs(2);
 pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default memory all bodies held at once may use.
 pub const DEFAULT_BUDGET_BYTES: usize = 64 * 1024 * 1024;
+/// Default body bytes one tenant's API calls have in process at once: one of the largest text
+/// messages (150 KiB) beside a hundred ordinary calls. Another tenant's updates beside one app
+/// posting such messages on 16 connections (`bench/heavy-ticket.sh`): p99 12–16 ms with 200 KiB,
+/// 31–32 ms with 512 KiB, 66–88 ms without turns; the flooding app posted as many a second.
+pub const DEFAULT_TENANT_SHARE_BYTES: usize = 256 * 1024;
+/// Tenants' shares are counted in KiB.
+const SHARE_UNIT: usize = 1024;
 
 /// The bounds on request bodies, shared by all connections.
 pub struct Bodies {
     read_timeout: Duration,
     budget: Arc<Semaphore>,
+    /// In [`SHARE_UNIT`]s; 0 when tenants do not take turns.
+    tenant_share: usize,
+    tenants: Mutex<HashMap<TenantRowId, Arc<Semaphore>>>,
 }
 
 impl Default for Bodies {
     fn default() -> Self {
-        Self::new(DEFAULT_READ_TIMEOUT, DEFAULT_BUDGET_BYTES)
+        Self::new(
+            DEFAULT_READ_TIMEOUT,
+            DEFAULT_BUDGET_BYTES,
+            DEFAULT_TENANT_SHARE_BYTES,
+        )
     }
 }
 
 /// How much body a request may bring.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Allowance {
-    /// An authenticated request: up to [`MAX_BODY_BYTES`].
-    Full,
+    /// An authenticated request: up to [`MAX_BODY_BYTES`], within its tenant's share when it
+    /// is a tenant's API call (`Some`; the admin API and the console have none).
+    Full(Option<TenantRowId>),
     /// No credentials in the headers to check: up to [`SMALL_BODY_BYTES`].
     Small,
 }
 
-/// A body's share of the memory budget, held until the request has been answered.
-pub struct Held(#[allow(dead_code)] Option<OwnedSemaphorePermit>);
+/// A body's share of the memory budget and of its tenant's, held until the request has been
+/// answered.
+pub struct Held {
+    _memory: Option<OwnedSemaphorePermit>,
+    _turn: Option<OwnedSemaphorePermit>,
+}
 
 impl Bodies {
-    pub fn new(read_timeout: Duration, budget_bytes: usize) -> Self {
+    /// `tenant_share_bytes`: 0 for no turns.
+    pub fn new(read_timeout: Duration, budget_bytes: usize, tenant_share_bytes: usize) -> Self {
         Self {
             read_timeout,
             budget: Arc::new(Semaphore::new(budget_bytes.min(Semaphore::MAX_PERMITS))),
+            tenant_share: tenant_share_bytes
+                .div_ceil(SHARE_UNIT)
+                .min(Semaphore::MAX_PERMITS),
+            tenants: Mutex::default(),
         }
+    }
+
+    /// Wait for `tenant`'s turn to process a body of `bytes` (a body larger than the whole share
+    /// waits for all of it).
+    async fn turn(&self, allowance: Allowance, bytes: usize) -> Option<OwnedSemaphorePermit> {
+        let Allowance::Full(Some(tenant)) = allowance else {
+            return None;
+        };
+        if self.tenant_share == 0 {
+            return None;
+        }
+        let share = self
+            .tenants
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(tenant)
+            .or_insert_with(|| Arc::new(Semaphore::new(self.tenant_share)))
+            .clone();
+        let units = bytes.div_ceil(SHARE_UNIT).clamp(1, self.tenant_share);
+        // Never closed; `units` is at most the share, itself below u32::MAX.
+        share.acquire_many_owned(units as u32).await.ok()
     }
 
     /// The memory the budget has left (for tests and metrics).
@@ -89,10 +144,16 @@ impl Bodies {
         // Most requests (an SDK's GET, but the Node SDK's `{}`) have no body: nothing to read,
         // and the request need not be taken apart and rebuilt.
         if axum::body::HttpBody::is_end_stream(request.body()) {
-            return Ok((request, Held(None)));
+            return Ok((
+                request,
+                Held {
+                    _memory: None,
+                    _turn: None,
+                },
+            ));
         }
         let cap = match allowance {
-            Allowance::Full => MAX_BODY_BYTES,
+            Allowance::Full(_) => MAX_BODY_BYTES,
             Allowance::Small => SMALL_BODY_BYTES,
         };
         let announced = request
@@ -142,7 +203,13 @@ impl Bodies {
             }
             kept.extend_from_slice(&data);
         }
-        Ok((Request::from_parts(parts, Body::from(kept.freeze())), Held(held)))
+        // Waited for once the body is in, not before: a client slow to send it holds up no
+        // other request of its tenant.
+        let held = Held {
+            _memory: held,
+            _turn: self.turn(allowance, kept.len()).await,
+        };
+        Ok((Request::from_parts(parts, Body::from(kept.freeze())), held))
     }
 
     /// The answer to a caller refused before its body was read: a little of the body is read
@@ -201,4 +268,84 @@ fn busy() -> Response {
     .with_message("too many request bodies are being received at once");
     error.headers.push(("retry-after", "1".into()));
     closing(error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TENANT: Allowance = Allowance::Full(Some(TenantRowId(1)));
+    const OTHER: Allowance = Allowance::Full(Some(TenantRowId(2)));
+
+    fn bodies(share_bytes: usize) -> Bodies {
+        Bodies::new(DEFAULT_READ_TIMEOUT, DEFAULT_BUDGET_BYTES, share_bytes)
+    }
+
+    /// The turn if it is free now, without waiting (a semaphore answers on the first poll).
+    async fn now(
+        bodies: &Bodies,
+        allowance: Allowance,
+        bytes: usize,
+    ) -> Option<Option<OwnedSemaphorePermit>> {
+        tokio::time::timeout(Duration::ZERO, bodies.turn(allowance, bytes))
+            .await
+            .ok()
+    }
+
+    #[tokio::test]
+    async fn a_tenant_whose_share_is_taken_waits_and_another_does_not() {
+        let bodies = bodies(4 * 1024);
+        let first = now(&bodies, TENANT, 3 * 1024)
+            .await
+            .expect("free")
+            .expect("a turn");
+        assert!(now(&bodies, TENANT, 1024).await.expect("1 KiB is left").is_some());
+        assert!(
+            now(&bodies, TENANT, 2000).await.is_none(),
+            "beyond its share: waits"
+        );
+        assert!(
+            now(&bodies, OTHER, 4 * 1024)
+                .await
+                .expect("its own share")
+                .is_some()
+        );
+        drop(first);
+        assert!(
+            now(&bodies, TENANT, 2000).await.is_some(),
+            "given back once answered"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_body_larger_than_the_share_waits_for_all_of_it_and_then_runs() {
+        let bodies = bodies(4 * 1024);
+        let small = now(&bodies, TENANT, 10).await.expect("free");
+        assert!(now(&bodies, TENANT, 100 * 1024).await.is_none());
+        drop(small);
+        let _whole = now(&bodies, TENANT, 100 * 1024).await.expect("the whole share");
+        assert!(now(&bodies, TENANT, 1).await.is_none());
+    }
+
+    #[tokio::test]
+    async fn requests_without_a_tenant_and_a_share_of_zero_never_wait() {
+        let bodies = bodies(1024);
+        let _all = now(&bodies, TENANT, 1024).await.expect("free");
+        for allowance in [Allowance::Full(None), Allowance::Small] {
+            assert!(
+                now(&bodies, allowance, MAX_BODY_BYTES)
+                    .await
+                    .expect("no wait")
+                    .is_none()
+            );
+        }
+        let unlimited = bodies(0);
+        let _big = now(&unlimited, TENANT, MAX_BODY_BYTES).await.expect("no wait");
+        assert!(
+            now(&unlimited, TENANT, MAX_BODY_BYTES)
+                .await
+                .expect("no wait")
+                .is_none()
+        );
+    }
 }

@@ -256,22 +256,22 @@ async fn body_allowance(
         return Ok(body::Allowance::Small);
     }
     if path.starts_with("/open-apis/") {
-        state
+        let (app, _) = state
             .auth
             .token_caller(&auth::CallerHeaders::from_headers(headers))
             .await?;
-        return Ok(body::Allowance::Full);
+        return Ok(body::Allowance::Full(Some(app.tenant_id)));
     }
     if path
         .strip_prefix(admin::PREFIX)
         .is_some_and(|rest| rest.starts_with('/'))
     {
         admin::check_admin(state, headers).await?;
-        return Ok(body::Allowance::Full);
+        return Ok(body::Allowance::Full(None));
     }
     // A console form of a signed-in browser (a long reply); sign-in forms stay small.
     if path.starts_with("/console/") && console::has_session(state, headers) {
-        return Ok(body::Allowance::Full);
+        return Ok(body::Allowance::Full(None));
     }
     Ok(body::Allowance::Small)
 }

@@ -106,6 +106,13 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(u64).range(1..=65_536))]
     body_memory_mib: u64,
 
+    /// KiB of request bodies one tenant's API calls have in process at once; more wait their
+    /// turn, so that one tenant sending the largest bodies cannot hold up the others (0: no turns).
+    #[arg(long, env = "LARKDESK_TENANT_BODY_KIB",
+        default_value_t = (larkdesk_api::body::DEFAULT_TENANT_SHARE_BYTES / 1024) as u64,
+        value_parser = clap::value_parser!(u64).range(0..=1_048_576))]
+    tenant_body_kib: u64,
+
     /// Also write the credentials created at start (demo, admin token) to this JSON file.
     #[arg(long, env = "LARKDESK_CREDENTIALS_FILE")]
     credentials_file: Option<std::path::PathBuf>,
@@ -170,6 +177,7 @@ pub async fn run(store: Arc<dyn Store>, args: ServeArgs) -> anyhow::Result<()> {
     let bodies = larkdesk_api::body::Bodies::new(
         std::time::Duration::from_millis(args.body_timeout_ms),
         usize::try_from(args.body_memory_mib * 1024 * 1024)?,
+        usize::try_from(args.tenant_body_kib * 1024)?,
     );
     let options = larkdesk_api::Options {
         ticket_cache_ttl,
