@@ -277,7 +277,7 @@ mod tests {
     const TENANT: Allowance = Allowance::Full(Some(TenantRowId(1)));
     const OTHER: Allowance = Allowance::Full(Some(TenantRowId(2)));
 
-    fn bodies(share_bytes: usize) -> Bodies {
+    fn with_share(share_bytes: usize) -> Bodies {
         Bodies::new(DEFAULT_READ_TIMEOUT, DEFAULT_BUDGET_BYTES, share_bytes)
     }
 
@@ -294,7 +294,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_tenant_whose_share_is_taken_waits_and_another_does_not() {
-        let bodies = bodies(4 * 1024);
+        let bodies = with_share(4 * 1024);
         let first = now(&bodies, TENANT, 3 * 1024)
             .await
             .expect("free")
@@ -319,7 +319,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_body_larger_than_the_share_waits_for_all_of_it_and_then_runs() {
-        let bodies = bodies(4 * 1024);
+        let bodies = with_share(4 * 1024);
         let small = now(&bodies, TENANT, 10).await.expect("free");
         assert!(now(&bodies, TENANT, 100 * 1024).await.is_none());
         drop(small);
@@ -329,7 +329,7 @@ mod tests {
 
     #[tokio::test]
     async fn requests_without_a_tenant_and_a_share_of_zero_never_wait() {
-        let bodies = bodies(1024);
+        let bodies = with_share(1024);
         let _all = now(&bodies, TENANT, 1024).await.expect("free");
         for allowance in [Allowance::Full(None), Allowance::Small] {
             assert!(
@@ -339,7 +339,7 @@ mod tests {
                     .is_none()
             );
         }
-        let unlimited = bodies(0);
+        let unlimited = with_share(0);
         let _big = now(&unlimited, TENANT, MAX_BODY_BYTES).await.expect("no wait");
         assert!(
             now(&unlimited, TENANT, MAX_BODY_BYTES)
