@@ -11,9 +11,9 @@
 //! A tenant's API calls also take turns by the size of their bodies: at most
 //! [`DEFAULT_TENANT_SHARE_BYTES`] of one tenant's bodies are processed at once, and a request
 //! whose body (once read) does not fit waits (it is not refused) until earlier ones of the same
-//! tenant have been answered. Small bodies never wait in practice (hundreds fit); what it bounds is one tenant
-//! flooding the server with the largest bodies allowed, whose processing would otherwise fill the
-//! one writer's queue and the runtime ahead of every other tenant's requests.
+//! tenant have been answered. Small bodies never wait in practice (hundreds fit); what it bounds
+//! is one tenant flooding the server with the largest bodies allowed, whose processing would
+//! otherwise fill the one writer's queue and the runtime ahead of every other tenant's requests.
 //!
 //! An early answer first reads and discards a little of the body (up to [`SMALL_BODY_BYTES`]
 //! for a refused caller for up to 1 s, up to [`MAX_DRAIN_BYTES`] for an oversized body for up
@@ -103,7 +103,8 @@ impl Bodies {
             budget: Arc::new(Semaphore::new(budget_bytes.min(Semaphore::MAX_PERMITS))),
             tenant_share: tenant_share_bytes
                 .div_ceil(SHARE_UNIT)
-                .min(Semaphore::MAX_PERMITS),
+                .min(Semaphore::MAX_PERMITS)
+                .min(u32::MAX as usize),
             tenants: Mutex::default(),
         }
     }
@@ -125,7 +126,7 @@ impl Bodies {
             .or_insert_with(|| Arc::new(Semaphore::new(self.tenant_share)))
             .clone();
         let units = bytes.div_ceil(SHARE_UNIT).clamp(1, self.tenant_share);
-        // Never closed; `units` is at most the share, itself below u32::MAX.
+        // Never closed; `units` is at most the share, itself at most u32::MAX.
         share.acquire_many_owned(units as u32).await.ok()
     }
 

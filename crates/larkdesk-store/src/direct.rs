@@ -653,8 +653,10 @@ fn checkpoints(
 /// SQLite's `journal_size_limit` does this within the first commit of the new log, in one
 /// `ftruncate`: after a 2 GiB log, the kernel's freeing of its pages held every writer for
 /// 150–270 ms (`bench/heavy-ticket.sh`, the other tenant's writes after a flood). Here each step
-/// removes at most [`CUT_STEP`], in its turn at the writer (so that no commit can append past
-/// the cut while it is made), and lets the writers go between steps.
+/// removes at most [`CUT_STEP`] and lets the writers go between steps. A step is made in the
+/// checkpointer's turn at the writer, which commits the open group and then holds SQLite's
+/// write lock (an empty `BEGIN IMMEDIATE`), so that no commit, of this process or another,
+/// can append past the cut while it is made.
 fn cut_back(
     conn: &Connection,
     [log_path, index_path]: [&Path; 2],
@@ -676,26 +678,42 @@ fn cut_back(
     };
     while size(&log) > policy.log_size_limit {
         let Some(writer) = writer.upgrade() else { return };
-        let _turn = writer.blocking_lock();
-        // The log's frames now; none can be added while the writers wait.
-        let Some(frames) = committed_frames(&index) else {
-            return;
-        };
-        let frame = crate::log_writes::FRAME_HEADER as u64 + page_size;
-        let live = LOG_HEADER + u64::from(frames) * frame;
-        let current = size(&log);
-        let to = policy
-            .log_size_limit
-            .max(live)
-            .max(current.saturating_sub(policy.cut_step));
-        if to >= current {
-            return; // the live log itself is that long
+        let mut state = writer.blocking_lock();
+        // The open group's writers learn the outcome from `finish_group`.
+        let _ = state.commit_group();
+        if state.conn.execute_batch("BEGIN IMMEDIATE").is_err() {
+            return; // another process writes: the next checkpoint retries
         }
-        if let Err(err) = log.set_len(to) {
-            tracing::warn!(error = %err, "cutting the SQLite log file back failed; the next checkpoint retries");
+        let cut = cut_step(&log, &index, page_size, policy);
+        let _ = state.conn.execute_batch("COMMIT");
+        drop(state);
+        if !cut {
             return;
         }
     }
+}
+
+/// One step of [`cut_back`], made holding the write lock: whether it cut.
+fn cut_step(log: &std::fs::File, index: &std::fs::File, page_size: u64, policy: CheckpointPolicy) -> bool {
+    // The log's frames now; none can be added while the lock is held.
+    let Some(frames) = committed_frames(index) else {
+        return false;
+    };
+    let frame = crate::log_writes::FRAME_HEADER as u64 + page_size;
+    let live = LOG_HEADER + u64::from(frames) * frame;
+    let current = log.metadata().map_or(0, |m| m.len());
+    let to = policy
+        .log_size_limit
+        .max(live)
+        .max(current.saturating_sub(policy.cut_step));
+    if to >= current {
+        return false; // the live log itself is that long
+    }
+    if let Err(err) = log.set_len(to) {
+        tracing::warn!(error = %err, "cutting the SQLite log file back failed; the next checkpoint retries");
+        return false;
+    }
+    true
 }
 
 /// A log file's header, before its frames.
