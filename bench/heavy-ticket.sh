@@ -133,6 +133,7 @@ metric() { curl -s "$URL/metrics" | awk -v n="$1" '$1 == n { print $2; found = 1
 declare -a ROWS
 FAILED=0
 SECS="${DURATION%s}"
+[[ $SECS =~ ^[0-9]+$ ]] || die "BENCH_DURATION is in seconds, e.g. 10s"
 for ((round = 1; round <= ROUNDS; round++)); do
   counters_before
   other_writes "alone-r$round"
