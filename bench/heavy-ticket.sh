@@ -27,6 +27,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 TICKETS="${BENCH_TICKETS:-10000}"
 DURATION="${BENCH_DURATION:-10s}"
+SECS="${DURATION%s}"
+[[ $SECS =~ ^[0-9]+$ ]] || die "BENCH_DURATION is in seconds, e.g. 10s"
 ROUNDS="${BENCH_ROUNDS:-3}"
 OTHER_CONNS="${BENCH_OTHER_CONNECTIONS:-4}"
 read -r -a HEAVY_CONNS <<<"${BENCH_HEAVY_CONNECTIONS:-1 16}"
@@ -132,8 +134,6 @@ metric() { curl -s "$URL/metrics" | awk -v n="$1" '$1 == n { print $2; found = 1
 
 declare -a ROWS
 FAILED=0
-SECS="${DURATION%s}"
-[[ $SECS =~ ^[0-9]+$ ]] || die "BENCH_DURATION is in seconds, e.g. 10s"
 for ((round = 1; round <= ROUNDS; round++)); do
   counters_before
   other_writes "alone-r$round"

@@ -618,8 +618,11 @@ fn checkpoints(
             cut_back(conn, [log_path, index_path], writer, policy);
             continue;
         }
+        let catching_up = Instant::now();
+        let mut passes = 0;
         for _ in 0..policy.catch_up_passes {
             let pass = std::time::Instant::now();
+            passes += 1;
             if checkpoint().is_none() {
                 break;
             }
@@ -630,6 +633,7 @@ fn checkpoints(
                 break;
             }
         }
+        let caught_up_ms = catching_up.elapsed().as_secs_f64() * 1e3;
         let Some(writer) = writer.upgrade() else { return };
         let mut state = writer.blocking_lock();
         let held = Instant::now();
@@ -642,6 +646,13 @@ fn checkpoints(
         state.counts.log_restarts.fetch_add(1, Ordering::Relaxed);
         // Held until the last pass is done: the next group then starts the log again.
         drop(state);
+        tracing::debug!(
+            frames,
+            passes,
+            caught_up_ms,
+            held_ms = held_us as f64 / 1e3,
+            "the log starts again"
+        );
     }
 }
 
