@@ -49,17 +49,7 @@ if [[ $BACKEND == postgres ]]; then need psql; else need sqlite3 "apt-get instal
 build_release -p larkdesk
 bench_tmpdir
 
-if [[ $BACKEND == postgres ]]; then
-  [[ -n ${BENCH_POSTGRES_URL:-} ]] || die "BENCH_BACKEND=postgres needs BENCH_POSTGRES_URL (an admin URL)"
-  PG_DB="larkdesk_bench_$RANDOM$RANDOM"
-  psql -q "$BENCH_POSTGRES_URL" -c "CREATE DATABASE $PG_DB" || die "cannot create database $PG_DB"
-  BENCH_CLEANUP_HOOKS+=("psql -q '$BENCH_POSTGRES_URL' -c 'DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)'")
-  DB="${BENCH_POSTGRES_URL%/*}/$PG_DB"
-  query() { psql -At "$DB" -c "$1"; }
-else
-  DB="sqlite://$BENCH_TMP/bench.db"
-  query() { sqlite3 "$BENCH_TMP/bench.db" "$1"; }
-fi
+fresh_database "$BACKEND"
 admin() { LARKDESK_LOG=warn "$LARKDESK" --database-url "$DB" admin "$@"; }
 # open_ids HELPDESK_ID [LIMIT]: the open tickets of a helpdesk, one a line.
 open_ids() {

@@ -252,6 +252,24 @@ source_database() {
   sqlite3 "$SOURCE_DB" "SELECT ticket_id FROM tickets WHERE status < 50" >"$BENCH_TMP/open.ids"
 }
 
+# fresh_database BACKEND: sets DB to the URL of a new database and defines query SQL (its rows,
+# one a line): $BENCH_TMP/bench.db on sqlite; on postgres larkdesk_bench_<random> on the server
+# of BENCH_POSTGRES_URL (an admin URL), dropped when the script ends (also on failure).
+# shellcheck disable=SC2317 # query is called by the scripts that source this
+fresh_database() {
+  if [[ $1 == postgres ]]; then
+    [[ -n ${BENCH_POSTGRES_URL:-} ]] || die "BENCH_BACKEND=postgres needs BENCH_POSTGRES_URL (an admin URL)"
+    PG_DB="larkdesk_bench_$RANDOM$RANDOM"
+    psql -q "$BENCH_POSTGRES_URL" -c "CREATE DATABASE $PG_DB" || die "cannot create database $PG_DB"
+    BENCH_CLEANUP_HOOKS+=("psql -q '$BENCH_POSTGRES_URL' -c 'DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)'")
+    DB="${BENCH_POSTGRES_URL%/*}/$PG_DB"
+    query() { psql -At "$DB" -c "$1"; }
+  else
+    DB="sqlite://$BENCH_TMP/bench.db"
+    query() { sqlite3 "$BENCH_TMP/bench.db" "$1"; }
+  fi
+}
+
 # start_on_fresh_copy NAME: copies $SOURCE_DB to $BENCH_TMP/bench.db without its log, written back
 # to disk first (not by the kernel's flusher in the middle of a measured run), starts $LARKDESK on
 # it (start_larkdesk) and asks the demo app's token anew (demo_auth with $SETUP_CREDS).

@@ -34,17 +34,7 @@ need sqlite3 "apt-get install -y sqlite3"
 build_release -p larkdesk -p larkdesk-bench-baseline
 bench_tmpdir
 
-if [[ $BACKEND == postgres ]]; then
-  [[ -n ${BENCH_POSTGRES_URL:-} ]] || die "BENCH_BACKEND=postgres needs BENCH_POSTGRES_URL (an admin URL)"
-  PG_DB="larkdesk_bench_$RANDOM$RANDOM"
-  psql -q "$BENCH_POSTGRES_URL" -c "CREATE DATABASE $PG_DB" || die "cannot create database $PG_DB"
-  BENCH_CLEANUP_HOOKS+=("psql -q '$BENCH_POSTGRES_URL' -c 'DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)'")
-  DB="${BENCH_POSTGRES_URL%/*}/$PG_DB"
-  query() { psql -At "$DB" -c "$1"; }
-else
-  DB="sqlite://$BENCH_TMP/bench.db"
-  query() { sqlite3 "$BENCH_TMP/bench.db" "$1"; }
-fi
+fresh_database "$BACKEND"
 if [[ -n ${BENCH_DB:-} ]]; then
   [[ $BACKEND == sqlite ]] || die "BENCH_DB is a SQLite database"
   [[ -s ${BENCH_CREDS:-} ]] || die "BENCH_DB needs BENCH_CREDS: the credentials file of its first start"
