@@ -677,7 +677,6 @@ fn cut_back(
     if std::fs::metadata(log_path).is_ok_and(|m| m.len() <= policy.log_size_limit) {
         return;
     }
-    let size = |log: &std::fs::File| log.metadata().map(|m| m.len()).unwrap_or(0);
     let Ok(log) = std::fs::OpenOptions::new().write(true).open(log_path) else {
         return;
     };
@@ -687,7 +686,7 @@ fn cut_back(
     let Ok(index) = std::fs::File::open(index_path) else {
         return;
     };
-    while size(&log) > policy.log_size_limit {
+    while file_len(&log) > policy.log_size_limit {
         let Some(writer) = writer.upgrade() else { return };
         let mut state = writer.blocking_lock();
         // The open group's writers learn the outcome from `finish_group`.
@@ -712,7 +711,7 @@ fn cut_step(log: &std::fs::File, index: &std::fs::File, page_size: u64, policy: 
     };
     let frame = crate::log_writes::FRAME_HEADER as u64 + page_size;
     let live = LOG_HEADER + u64::from(frames) * frame;
-    let current = log.metadata().map_or(0, |m| m.len());
+    let current = file_len(log);
     let to = policy
         .log_size_limit
         .max(live)
@@ -725,6 +724,10 @@ fn cut_step(log: &std::fs::File, index: &std::fs::File, page_size: u64, policy: 
         return false;
     }
     true
+}
+
+fn file_len(file: &std::fs::File) -> u64 {
+    file.metadata().map_or(0, |m| m.len())
 }
 
 /// A log file's header, before its frames.
@@ -903,6 +906,13 @@ impl sqlx::error::DatabaseError for SqliteError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn assert_intact(conn: &Connection) {
+        let check: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .expect("integrity check");
+        assert_eq!(check, "ok");
+    }
 
     fn database() -> (tempfile::TempDir, Arc<Direct>) {
         let dir = tempfile::tempdir().expect("a temporary directory");
@@ -1228,10 +1238,7 @@ mod tests {
         assert_eq!(rows[0].int("n").unwrap(), 4000);
         assert!(rows[0].int("small").unwrap() > 0);
         drop(db);
-        let check: String = other
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-            .expect("integrity check");
-        assert_eq!(check, "ok");
+        assert_intact(&other);
     }
 
     #[test]
@@ -1310,10 +1317,7 @@ mod tests {
             (2_001, 2_000 * 4000 + 1)
         );
         reader.execute_batch("COMMIT").expect("end the read");
-        let check: String = reader
-            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-            .expect("integrity check");
-        assert_eq!(check, "ok");
+        assert_intact(&reader);
     }
 
     #[test]
