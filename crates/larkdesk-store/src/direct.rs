@@ -605,16 +605,28 @@ fn checkpoints(
     policy: CheckpointPolicy,
     stop: &mpsc::Receiver<()>,
 ) {
-    // The frames in the log when the pass began (all of which it copied unless a reader still
-    // needed them).
+    // The frames in the log when the pass began, and how many of them are copied (all unless
+    // a reader still needed some).
     let checkpoint = || {
-        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| row.get::<_, i64>(1))
-            .inspect_err(|err| tracing::warn!(error = %err, "SQLite checkpoint failed; the next one retries"))
-            .ok()
+        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+            Ok((row.get::<_, i64>(1)?, row.get::<_, i64>(2)?))
+        })
+        .inspect_err(|err| tracing::warn!(error = %err, "SQLite checkpoint failed; the next one retries"))
+        .ok()
     };
+    // The log's frames at the tick before.
+    let mut before = None;
     while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(policy.every) {
-        let Some(frames) = checkpoint() else { continue };
-        if frames < policy.restart_at {
+        let Some((frames, copied)) = checkpoint() else {
+            continue;
+        };
+        // Wholly copied and no longer than a tick ago: no one writes. The next write starts
+        // the log again by itself (SQLite does when it finds the whole log copied), so there
+        // is nothing to catch up with, and a turn at the writer would be counted as a restart
+        // that makes none.
+        let idle = copied == frames && before == Some(frames);
+        before = Some(frames);
+        if frames < policy.restart_at || idle {
             cut_back(conn, [log_path, index_path], writer, policy);
             continue;
         }
@@ -1181,6 +1193,66 @@ mod tests {
         assert_eq!(counts.committed_changes, rows as u64, "{counts:?}");
         let read = db.read("SELECT count(*) AS n FROM blobs", &[]).expect("count");
         assert_eq!(read[0].int("n").unwrap(), rows);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_long_log_no_one_writes_to_is_left_to_start_again_by_the_next_write() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("t.db");
+        Connection::open(&path)
+            .and_then(|c| {
+                c.execute_batch(
+                    "PRAGMA journal_mode = WAL; CREATE TABLE blobs (id INTEGER PRIMARY KEY, b BLOB);",
+                )
+            })
+            .expect("schema");
+        let policy = CheckpointPolicy {
+            every: Duration::from_millis(10),
+            restart_at: 256,
+            catch_up_passes: 1,
+            ..CheckpointPolicy::default()
+        };
+        let db = Direct::open_with(&path, policy).expect("open");
+        let write = |rows: i64, first: i64| {
+            let db = db.clone();
+            async move {
+                let mut tx = db.begin().await.expect("begin");
+                let (d, conn) = tx.parts();
+                d.run(
+                    conn,
+                    "WITH RECURSIVE n(i) AS (SELECT $1 UNION ALL SELECT i + 1 FROM n WHERE i < $2)
+                     INSERT INTO blobs (id, b) SELECT i, randomblob(4000) FROM n",
+                    &[Arg::Int(first), Arg::Int(first + rows - 1)],
+                )
+                .expect("insert");
+                tx.commit().await.expect("commit");
+            }
+        };
+        // A log of over 512 frames, copied by the checkpointer and then left alone.
+        write(512, 1).await;
+        let index = std::fs::File::open(dir.path().join("t.db-shm")).expect("the log's index");
+        assert!(committed_frames(&index).is_some_and(|f| f >= 512));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while db.write_counts().log_restarts == 0 {
+            assert!(Instant::now() < deadline, "the checkpointer never took its turn");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let after_writes = db.write_counts().log_restarts;
+        // Thirty ticks with no write: no turn at the writer is needed, nor counted.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let counts = db.write_counts();
+        assert!(
+            counts.log_restarts <= after_writes + 1,
+            "{} restarts counted while no one wrote",
+            counts.log_restarts - after_writes
+        );
+        // The log still holds its frames, and the next write starts it from its beginning.
+        assert!(committed_frames(&index).is_some_and(|f| f >= 512));
+        write(1, 10_000).await;
+        let frames = committed_frames(&index).expect("the index header");
+        assert!(frames < 16, "the log did not start again: {frames} frames");
+        let read = db.read("SELECT count(*) AS n FROM blobs", &[]).expect("count");
+        assert_eq!(read[0].int("n").unwrap(), 513);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
