@@ -701,6 +701,7 @@ fn cut_back(
     while file_len(&log) > policy.log_size_limit {
         let Some(writer) = writer.upgrade() else { return };
         let mut state = writer.blocking_lock();
+        let held = Instant::now();
         // The open group's writers learn the outcome from `finish_group`.
         let _ = state.commit_group();
         if state.conn.execute_batch("BEGIN IMMEDIATE").is_err() {
@@ -712,6 +713,11 @@ fn cut_back(
         if !cut {
             return;
         }
+        tracing::debug!(
+            to = file_len(&log),
+            held_ms = held.elapsed().as_secs_f64() * 1e3,
+            "the log file is cut back"
+        );
     }
 }
 
