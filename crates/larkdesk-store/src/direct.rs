@@ -596,6 +596,9 @@ fn connect(path: &Path) -> StoreResult<Connection> {
 /// 3. Once the log has started again, a file that writes outpacing the checkpoints grew beyond
 ///    [`LOG_SIZE_LIMIT`] is cut back to it, a step at a time ([`cut_back`]).
 ///
+/// A long log that is wholly copied and has not grown since the tick before is left as it is:
+/// no one writes, and the next write starts it again by itself.
+///
 /// One pass a second (not more often) also lets a page written by many changes be copied once.
 fn checkpoints(
     conn: &Connection,
