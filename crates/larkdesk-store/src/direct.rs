@@ -1134,8 +1134,10 @@ mod tests {
         out
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn under_a_steady_stream_of_group_commits_the_log_starts_again_instead_of_growing() {
+    /// A database of one table of blobs, whose checkpointer ticks `every` and starts the log
+    /// again once it holds 256 frames, after one catch-up pass (however busy the machine, the
+    /// log then starts again every few passes).
+    fn blobs_database(every: Duration) -> (tempfile::TempDir, Arc<Direct>) {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let path = dir.path().join("t.db");
         Connection::open(&path)
@@ -1145,14 +1147,19 @@ mod tests {
                 )
             })
             .expect("schema");
-        // One catch-up pass: however busy the machine, the log starts again every few passes.
         let policy = CheckpointPolicy {
-            every: Duration::from_millis(20),
+            every,
             restart_at: 256,
             catch_up_passes: 1,
             ..CheckpointPolicy::default()
         };
         let db = Direct::open_with(&path, policy).expect("open");
+        (dir, db)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn under_a_steady_stream_of_group_commits_the_log_starts_again_instead_of_growing() {
+        let (dir, db) = blobs_database(Duration::from_millis(20));
         // Rounds of four writers, each row a page of its own. How soon the first restarts come
         // depends on how much of the machine the checkpointer gets (other tests run beside
         // this one): write until three came, then twice as much again, at least 128 MiB.
@@ -1206,22 +1213,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_long_log_no_one_writes_to_is_left_to_start_again_by_the_next_write() {
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let path = dir.path().join("t.db");
-        Connection::open(&path)
-            .and_then(|c| {
-                c.execute_batch(
-                    "PRAGMA journal_mode = WAL; CREATE TABLE blobs (id INTEGER PRIMARY KEY, b BLOB);",
-                )
-            })
-            .expect("schema");
-        let policy = CheckpointPolicy {
-            every: Duration::from_millis(10),
-            restart_at: 256,
-            catch_up_passes: 1,
-            ..CheckpointPolicy::default()
-        };
-        let db = Direct::open_with(&path, policy).expect("open");
+        let (dir, db) = blobs_database(Duration::from_millis(10));
         let write = |rows: i64, first: i64| {
             let db = db.clone();
             async move {
