@@ -713,23 +713,25 @@ fn cut_back(
         let cut = cut_step(&log, &index, page_size, policy);
         let _ = state.conn.execute_batch("COMMIT");
         drop(state);
-        if !cut {
-            return;
-        }
+        let Some(to) = cut else { return };
         tracing::debug!(
-            to = file_len(&log),
+            to,
             held_ms = held.elapsed().as_secs_f64() * 1e3,
             "the log file is cut back"
         );
     }
 }
 
-/// One step of [`cut_back`], made holding the write lock: whether it cut.
-fn cut_step(log: &std::fs::File, index: &std::fs::File, page_size: u64, policy: CheckpointPolicy) -> bool {
+/// One step of [`cut_back`], made holding the write lock: the length it cut the file to, if it
+/// cut.
+fn cut_step(
+    log: &std::fs::File,
+    index: &std::fs::File,
+    page_size: u64,
+    policy: CheckpointPolicy,
+) -> Option<u64> {
     // The log's frames now; none can be added while the lock is held.
-    let Some(frames) = committed_frames(index) else {
-        return false;
-    };
+    let frames = committed_frames(index)?;
     let frame = crate::log_writes::FRAME_HEADER as u64 + page_size;
     let live = LOG_HEADER + u64::from(frames) * frame;
     let current = file_len(log);
@@ -738,13 +740,13 @@ fn cut_step(log: &std::fs::File, index: &std::fs::File, page_size: u64, policy: 
         .max(live)
         .max(current.saturating_sub(policy.cut_step));
     if to >= current {
-        return false; // the live log itself is that long
+        return None; // the live log itself is that long
     }
     if let Err(err) = log.set_len(to) {
         tracing::warn!(error = %err, "cutting the SQLite log file back failed; the next checkpoint retries");
-        return false;
+        return None;
     }
-    true
+    Some(to)
 }
 
 fn file_len(file: &std::fs::File) -> u64 {
