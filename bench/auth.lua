@@ -17,6 +17,8 @@
 --                          random ticket of BENCH_WRITE_IDS_FILE                    (optional)
 --   BENCH_MAX_REQUESTS     send no more once this many responses came back; wrk still
 --                          waits out -d, so its req/s then counts that whole time   (optional)
+--   BENCH_DONE_FILE        with BENCH_MAX_REQUESTS: a file created once that many came
+--                          back, for a script to stop wrk early (SIGINT)           (optional)
 --
 -- At the end it prints one machine-readable line that the bench scripts parse:
 --   BENCH_RESULT requests=N seconds=S rps=R p50_ms=.. p90_ms=.. p99_ms=.. max_ms=.. non2xx=N socket_errors=N
@@ -109,12 +111,16 @@ end
 
 -- Only when asked: a response() callback costs wrk time on every response.
 local max_requests = tonumber(os.getenv("BENCH_MAX_REQUESTS") or "")
+local done_file = os.getenv("BENCH_DONE_FILE")
 if max_requests then
   local answered = 0
   response = function()
     answered = answered + 1
-    if answered >= max_requests then
+    if answered == max_requests then
       wrk.thread:stop()
+      if done_file and done_file ~= "" then
+        io.open(done_file, "w"):close()
+      end
     end
   end
 end
