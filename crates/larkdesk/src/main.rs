@@ -10,6 +10,10 @@ use clap::{Parser, Subcommand};
 
 // A request allocates and frees many small objects across threads; mimalloc does that with a
 // fraction of glibc malloc's instructions (see bench/results/BENCHMARKS-history-to-2026-12-04.md).
+// Built with its `override` feature (the workspace's Cargo.toml), it is also `malloc` for the C
+// code linked in, SQLite above all: a message post's change is journaled for its savepoint in
+// 1 KiB pieces, ~30 allocations that glibc served at ~500 instructions each (a message post:
+// 306k -> 292k instructions, bench/results/post-instructions-2026-12-07-mimalloc-override.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
