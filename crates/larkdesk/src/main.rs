@@ -14,6 +14,8 @@ use clap::{Parser, Subcommand};
 // code linked in, SQLite above all: a message post's change is journaled for its savepoint in
 // 1 KiB pieces, ~30 allocations that glibc served at ~500 instructions each (a message post:
 // 306k -> 292k instructions, bench/results/post-instructions-2026-12-07-mimalloc-override.md).
+// It keeps more memory resident: after 10 s of posts and 10 s of random GETs at a million
+// tickets, 99 MB of anonymous memory against glibc's 66 MB (the mapped database file: 4.2 GB).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
