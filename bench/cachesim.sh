@@ -57,17 +57,12 @@ measure() {
   tickets="$(sqlite3 "file:$db?mode=ro" "SELECT count(*) FROM tickets")"
   log "$label: starting $bin under callgrind on $db ($(fmt_int "$tickets") tickets)"
   local name="cachesim-$label"
-  CREDS="$BENCH_TMP/$name.creds.json"
-  LARKDESK_JOURNAL=0 LARKDESK_LOG=warn valgrind --tool=callgrind --instr-atstart=no --cache-sim=yes --callgrind-out-file="$out" \
-    "$bin" --database-url "sqlite://$db" serve --bind 127.0.0.1:0 --credentials-file "$CREDS" \
-    --no-event-delivery --no-rate-limit "${CACHE_ARGS[@]}" "${extra[@]}" \
-    >"$BENCH_TMP/$name.stdout" 2>"$BENCH_TMP/$name.stderr" &
-  SERVER_PID=$!
-  BENCH_PIDS+=("$SERVER_PID")
-  wait_for_creds "$SERVER_PID" "$CREDS" "$name" 600
-  demo_auth "$creds" "$(jq -r .base_url "$CREDS")"
-  local base
-  base="$(jq -r .base_url "$CREDS")"
+  SERVER_WRAPPER=(valgrind --tool=callgrind --instr-atstart=no --cache-sim=yes --callgrind-out-file="$out")
+  LARKDESK="$bin" BENCH_START_TIMEOUT=600 start_larkdesk "sqlite://$db" "$name" \
+    --no-event-delivery --no-rate-limit "${CACHE_ARGS[@]}" "${extra[@]}"
+  SERVER_WRAPPER=()
+  demo_auth "$creds" "$BASE_URL"
+  local base=$BASE_URL
   # Random tickets of this database, the warm-up's first; one keep-alive connection (curl -K).
   local cfg="$BENCH_TMP/$name" i
   {

@@ -100,10 +100,12 @@ build_release() {
 
 # ---- servers ------------------------------------------------------------------------------------
 # start_larkdesk DATABASE_URL NAME [extra serve args...]
-# Starts larkdesk on 127.0.0.1:<free port>, pinned to $SERVER_CPU, unless BENCH_NO_PIN is set.
+# Starts larkdesk on 127.0.0.1:<free port>, pinned to $SERVER_CPU, unless BENCH_NO_PIN is set,
+# or under the command of the array SERVER_WRAPPER instead if it has one (callgrind, say).
 # Sets SERVER_PID, BASE_URL and CREDS (the credentials file; it has the demo credentials on the
 # first start against an empty database). The request journal is off (LARKDESK_JOURNAL=0)
 # unless set: the demo turns it on, and benchmarks measure the server without it.
+SERVER_WRAPPER=()
 start_larkdesk() {
   local db_url=$1 name=$2
   shift 2
@@ -111,6 +113,7 @@ start_larkdesk() {
   rm -f "$CREDS"
   local pin=(taskset -c "$SERVER_CPU")
   [[ -n ${BENCH_NO_PIN:-} ]] && pin=()
+  ((${#SERVER_WRAPPER[@]} > 0)) && pin=("${SERVER_WRAPPER[@]}")
   LARKDESK_JOURNAL="${LARKDESK_JOURNAL:-0}" LARKDESK_LOG="${LARKDESK_LOG:-warn}" "${pin[@]}" "$LARKDESK" --database-url "$db_url" serve \
     --bind 127.0.0.1:0 --credentials-file "$CREDS" "$@" \
     >"$BENCH_TMP/$name.stdout" 2>"$BENCH_TMP/$name.stderr" &
@@ -270,14 +273,15 @@ fresh_database() {
   fi
 }
 
-# start_on_fresh_copy NAME: copies $SOURCE_DB to $BENCH_TMP/bench.db without its log, written back
-# to disk first (not by the kernel's flusher in the middle of a measured run), starts $LARKDESK on
-# it (start_larkdesk) and asks the demo app's token anew (demo_auth with $SETUP_CREDS).
+# start_on_fresh_copy NAME [extra serve args...]: copies $SOURCE_DB to $BENCH_TMP/bench.db without
+# its log, written back to disk first (not by the kernel's flusher in the middle of a measured
+# run), starts $LARKDESK on it (start_larkdesk, --no-rate-limit) and asks the demo app's token
+# anew (demo_auth with $SETUP_CREDS).
 start_on_fresh_copy() {
   cp "$SOURCE_DB" "$BENCH_TMP/bench.db"
   rm -f "$BENCH_TMP/bench.db-wal" "$BENCH_TMP/bench.db-shm"
   sync
-  start_larkdesk "sqlite://$BENCH_TMP/bench.db" "$1" --no-rate-limit
+  start_larkdesk "sqlite://$BENCH_TMP/bench.db" "$1" --no-rate-limit "${@:2}"
   demo_auth "$SETUP_CREDS" "$BASE_URL"
 }
 

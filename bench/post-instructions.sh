@@ -42,20 +42,12 @@ LARKDESK="$(realpath "$first")" source_database
 
 # measure LABEL BIN ROUND: appends "LABEL ROUND INSTRUCTIONS_PER_POST" to rows.txt.
 measure() {
-  local label=$1 bin=$2 round=$3 out="$BENCH_TMP/callgrind.out.$1.$3" name="callgrind-$1-$3"
-  cp "$SOURCE_DB" "$BENCH_TMP/bench.db"
-  rm -f "$BENCH_TMP/bench.db-wal" "$BENCH_TMP/bench.db-shm"
-  CREDS="$BENCH_TMP/$name.creds.json"
+  local label=$1 bin=$2 round=$3 out="$BENCH_TMP/callgrind.out.$1.$3"
   log "$label, round $round: starting $bin under callgrind"
-  LARKDESK_JOURNAL=0 LARKDESK_LOG=warn valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out" \
-    "$bin" --database-url "sqlite://$BENCH_TMP/bench.db" serve --bind 127.0.0.1:0 --credentials-file "$CREDS" \
-    --no-event-delivery --no-rate-limit >"$BENCH_TMP/$name.stdout" 2>"$BENCH_TMP/$name.stderr" &
-  SERVER_PID=$!
-  BENCH_PIDS+=("$SERVER_PID")
-  wait_for_creds "$SERVER_PID" "$CREDS" "$name" 600
-  local base
-  base="$(jq -r .base_url "$CREDS")"
-  demo_auth "$SETUP_CREDS" "$base"
+  SERVER_WRAPPER=(valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out")
+  LARKDESK="$bin" BENCH_START_TIMEOUT=600 start_on_fresh_copy "callgrind-$label-$round" --no-event-delivery
+  SERVER_WRAPPER=()
+  local base=$BASE_URL
   posts "$base" "$WARM" >/dev/null
   callgrind_control -i on "$SERVER_PID" >/dev/null || die "callgrind_control could not switch instrumentation on"
   local line
