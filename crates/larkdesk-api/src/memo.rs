@@ -51,6 +51,14 @@ impl<K: Eq + Hash + Clone, V: Clone, W: Weighter<K, V> + Clone> Memo<K, V, W> {
         self.map.get(key).filter(|v| valid(v))
     }
 
+    /// Whether `key` has a value, valid or not.
+    pub fn contains<Q>(&self, key: &Q) -> bool
+    where
+        Q: Hash + Equivalent<K> + ?Sized,
+    {
+        self.map.contains_key(key)
+    }
+
     /// The value of `key` if it is `valid`, else the value `load` produces, which is kept when
     /// `keep` says so. While one caller loads a key, other callers of this method for the same
     /// key wait for its value (and check it with `valid` themselves); if the loader fails or
