@@ -20,6 +20,8 @@
 # SERVE_ARGS: more `serve` flags for this configuration, separated by spaces.
 # BENCH_CACHESIM_CACHED=1: the cached path instead: every GET asks for the same ticket, served
 # from the rendered-ticket cache (`--ticket-cache-ms 86400000`), after the first.
+# BENCH_CACHESIM_DEFAULT_CACHE=1: random tickets with the cache at its default, as bench/writes.sh
+# asks for them (each ticket once: misses that also pass through the cache).
 # Each database is read as it is (a binary with newer migrations upgrades it at start: copy it
 # first). Prints a Markdown table and saves it to bench/results/cachesim-<date>[-$BENCH_TAG].md.
 set -euo pipefail
@@ -40,6 +42,9 @@ done
 if [[ -n ${BENCH_CACHESIM_CACHED:-} ]]; then
   CACHE_ARGS=(--ticket-cache-ms 86400000)
   WHAT="cached GET ticket (one ticket, served from the rendered-ticket cache)"
+elif [[ -n ${BENCH_CACHESIM_DEFAULT_CACHE:-} ]]; then
+  CACHE_ARGS=()
+  WHAT="GET of random tickets, the ticket cache at its default"
 else
   CACHE_ARGS=(--ticket-cache-ms 0)
   WHAT="uncached GET ticket"
