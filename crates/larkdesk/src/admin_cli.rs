@@ -155,6 +155,11 @@ pub enum AdminCommand {
         /// writer) and to the number of CPUs on PostgreSQL.
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..=64))]
         jobs: Option<u64>,
+        /// Ticket ids in creation order and the open tickets among the latest, as in a helpdesk
+        /// (by default creation times and statuses are drawn independently of the ids, so the
+        /// open tickets are spread over the whole id range).
+        #[arg(long)]
+        open_latest: bool,
     },
     /// Recompute every ticket projection from the event log; prints how many differed.
     RebuildProjections,
@@ -363,18 +368,16 @@ pub async fn run(store: Arc<dyn Store>, command: AdminCommand) -> anyhow::Result
             seed,
             progress_every,
             jobs,
+            open_latest,
         } => {
-            let jobs = jobs.map(|n| n as usize);
-            crate::generate::run(
-                &services.tickets,
-                store,
-                &helpdesk_id,
+            let load = crate::generate::Load {
                 count,
                 seed,
                 progress_every,
-                jobs,
-            )
-            .await?
+                jobs: jobs.map(|n| n as usize),
+                open_latest,
+            };
+            crate::generate::run(&services.tickets, store, &helpdesk_id, load).await?
         }
         AdminCommand::RebuildProjections => serde_json::to_value(services.tickets.rebuild().await?)?,
         AdminCommand::DecideNotification {

@@ -40,8 +40,43 @@ fn message(sender: Sender, sender_id: &str, text: &str) -> EventKind {
     }
 }
 
-/// One ticket's history, starting at `t0` (ms).
-fn history(rng: &mut StdRng, pools: &Pools, t0: i64) -> Vec<TicketEvent> {
+/// When a generated ticket was created and how likely it is to be closed by now.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Age {
+    /// Its creation time (ms).
+    t0: i64,
+    /// The chance that a ticket handed to an agent was closed (the rest stay open).
+    closed: f64,
+}
+
+/// Share of the tickets handed to an agent that are still open, by default.
+const STILL_OPEN: f64 = 0.05;
+
+/// The age of ticket `index` of `count`, created within the year before `now_ms`. By default
+/// creation times are drawn at random and any ticket may still be open. With `open_latest`
+/// tickets are created in id order, evenly over the year, and only the newest [`STILL_OPEN`] of
+/// them may still be open (most of those are): about as many open tickets, but where a helpdesk
+/// has them, among its latest.
+fn age(rng: &mut StdRng, index: u64, count: u64, now_ms: i64, open_latest: bool) -> Age {
+    let year_ms = 365 * 24 * 3600 * 1000_i64;
+    if !open_latest {
+        let t0 = now_ms - rng.random_range(0..year_ms);
+        return Age {
+            t0,
+            closed: 1.0 - STILL_OPEN,
+        };
+    }
+    let share = index as f64 / count.max(1) as f64;
+    let newest = share >= 1.0 - STILL_OPEN;
+    Age {
+        t0: now_ms - year_ms + (share * year_ms as f64) as i64,
+        closed: if newest { STILL_OPEN } else { 1.0 },
+    }
+}
+
+/// One ticket's history, starting at `t0` (ms); a ticket handed to an agent is closed with the
+/// chance `closed`.
+fn history(rng: &mut StdRng, pools: &Pools, t0: i64, closed: f64) -> Vec<TicketEvent> {
     let guest = pools.guests[rng.random_range(0..pools.guests.len())].clone();
     let agent = pools.agents[rng.random_range(0..pools.agents.len())].clone();
     let human_service = rng.random_bool(0.2);
@@ -155,7 +190,7 @@ fn history(rng: &mut StdRng, pools: &Pools, t0: i64) -> Vec<TicketEvent> {
         );
     }
     let roll: f64 = rng.random();
-    if roll < 0.95 {
+    if roll < closed {
         t += rng.random_range(60_000..3_600_000);
         let (actor, status, by) = if roll < 0.8 {
             (Actor::Agent(agent.clone()), 51, agent.clone())
@@ -221,16 +256,30 @@ impl ProgressLines {
     }
 }
 
+/// What `admin generate-tickets` loads, and how.
+pub struct Load {
+    pub count: u64,
+    pub seed: u64,
+    pub progress_every: u64,
+    pub jobs: Option<usize>,
+    /// Ids in creation order, the open tickets among the latest (see [`age`]).
+    pub open_latest: bool,
+}
+
 /// Load `count` tickets into a helpdesk; prints progress on stderr and a JSON summary.
 pub async fn run(
     tickets: &Tickets,
     store: &dyn Store,
     helpdesk_id: &str,
-    count: u64,
-    seed: u64,
-    progress_every: u64,
-    jobs: Option<usize>,
+    load: Load,
 ) -> anyhow::Result<serde_json::Value> {
+    let Load {
+        count,
+        seed,
+        progress_every,
+        jobs,
+        open_latest,
+    } = load;
     let jobs = jobs.unwrap_or_else(|| store.bulk_load_jobs()).max(1);
     let helpdesk = store.helpdesk_by_public_id(helpdesk_id).await?;
     let tenant = store.tenant_by_id(helpdesk.tenant_id).await?;
@@ -274,7 +323,6 @@ pub async fn run(
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)?
         .as_millis() as i64;
-    let year_ms = 365 * 24 * 3600 * 1000_i64;
     // A random base keeps ids unique across runs; within a run they are consecutive.
     let base: i64 = rand::rng().random_range(7_000_000_000_000_000_000..7_900_000_000_000_000_000);
     let started = Instant::now();
@@ -288,11 +336,11 @@ pub async fn run(
             let n = (count - generated).min(BATCH as u64);
             let batch: Vec<NewTicket> = (0..n)
                 .map(|i| {
-                    let t0 = now_ms - rng.random_range(0..year_ms);
+                    let age = age(&mut rng, generated + i, count, now_ms, open_latest);
                     NewTicket {
                         id: TicketId::new(base + (generated + i) as i64),
                         chat_id: ids::new_chat_id(),
-                        events: history(&mut rng, &pools, t0),
+                        events: history(&mut rng, &pools, age.t0, age.closed),
                     }
                 })
                 .collect();
@@ -337,7 +385,7 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(7);
         let mut closed_by_agent = 0;
         for _ in 0..500 {
-            let events = history(&mut rng, &pools, 1_700_000_000_000);
+            let events = history(&mut rng, &pools, 1_700_000_000_000, 1.0 - STILL_OPEN);
             let t = larkdesk_domain::lifecycle::project("1", "2", &events).expect("a valid history");
             closed_by_agent += usize::from(t.status == 51);
             assert!(t.actual_processing_time <= t.agent_resolution_time);
@@ -346,5 +394,52 @@ mod tests {
             closed_by_agent > 100,
             "a realistic share is handled by agents: {closed_by_agent}"
         );
+    }
+
+    fn pools() -> Pools {
+        Pools {
+            guests: vec!["ou_g".into()],
+            agents: vec!["ou_a".into()],
+            tags: vec![("1".into(), "vpn".into())],
+        }
+    }
+
+    /// Of `count` tickets aged with `open_latest`, the indexes of the open ones, and whether
+    /// their creation times rise with their ids.
+    fn open_tickets(count: u64, open_latest: bool) -> (Vec<u64>, bool) {
+        let (pools, mut rng, now) = (pools(), StdRng::seed_from_u64(3), 1_800_000_000_000);
+        let mut open = Vec::new();
+        let mut last_t0 = i64::MIN;
+        let mut in_order = true;
+        for index in 0..count {
+            let age = age(&mut rng, index, count, now, open_latest);
+            in_order &= age.t0 >= last_t0;
+            last_t0 = age.t0;
+            assert!((now - 365 * 24 * 3600 * 1000..=now).contains(&age.t0), "{age:?}");
+            let events = history(&mut rng, &pools, age.t0, age.closed);
+            let t = larkdesk_domain::lifecycle::project("1", "2", &events).expect("a valid history");
+            if t.status < 50 {
+                open.push(index);
+            }
+        }
+        (open, in_order)
+    }
+
+    #[test]
+    fn open_latest_leaves_open_only_the_newest_tickets_and_about_as_many() {
+        let (spread, spread_in_order) = open_tickets(4_000, false);
+        let (latest, latest_in_order) = open_tickets(4_000, true);
+        assert!(!spread_in_order && latest_in_order);
+        assert!(
+            spread.iter().any(|&i| i < 2_000),
+            "by default open tickets are anywhere: {spread:?}"
+        );
+        assert!(
+            latest.iter().all(|&i| i >= 3_800),
+            "only the newest 5% stay open: {latest:?}"
+        );
+        // 5% of the tickets handed to an agent by default; most of the newest 5% with the option.
+        let (a, b) = (spread.len() as f64, latest.len() as f64);
+        assert!(a > 50.0 && (0.5..2.0).contains(&(b / a)), "{a} open against {b}");
     }
 }
