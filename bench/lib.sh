@@ -237,7 +237,7 @@ wal_generation() {
 # source_database: sets SOURCE_DB and SETUP_CREDS (the credentials file of its first start) and
 # writes the ids of its open tickets (status < 50) to $BENCH_TMP/open.ids. BENCH_DB and BENCH_CREDS
 # name a database to reuse; without them, one with BENCH_TICKETS (100k) tickets is made in
-# $BENCH_TMP by $LARKDESK.
+# $BENCH_TMP by $LARKDESK (with BENCH_OPEN_LATEST, generated with --open-latest).
 source_database() {
   SOURCE_DB="${BENCH_DB:-}"
   SETUP_CREDS="${BENCH_CREDS:-}"
@@ -250,7 +250,8 @@ source_database() {
     stop_pid "$SERVER_PID" 10
     log "loading ${BENCH_TICKETS:-100000} tickets"
     LARKDESK_LOG=warn "$LARKDESK" --database-url "sqlite://$SOURCE_DB" admin generate-tickets \
-      --helpdesk-id "$(jq -r .demo.helpdesk_id "$CREDS")" --count "${BENCH_TICKETS:-100000}" >/dev/null
+      --helpdesk-id "$(jq -r .demo.helpdesk_id "$CREDS")" --count "${BENCH_TICKETS:-100000}" \
+      ${BENCH_OPEN_LATEST:+--open-latest} >/dev/null
   fi
   sqlite3 "$SOURCE_DB" "SELECT ticket_id FROM tickets WHERE status < 50" >"$BENCH_TMP/open.ids"
 }

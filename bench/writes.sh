@@ -6,13 +6,16 @@
 #   BENCH_TICKETS=1000000 BENCH_CONNECTIONS="1 64" BENCH_DURATION=10s bench/writes.sh
 #   BENCH_BACKEND=postgres BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres bench/writes.sh
 #   BENCH_DB=saved.db BENCH_CREDS=saved.creds.json bench/writes.sh   # SQLite: a copy of a saved database
+#   BENCH_OPEN_LATEST=1 BENCH_TICKETS=1000000 bench/writes.sh   # the open tickets among the latest
 #
 # Loads BENCH_TICKETS generated tickets into the demo helpdesk (`larkdesk admin generate-tickets`),
 # or, with BENCH_DB and BENCH_CREDS (the credentials file of its first start), copies that SQLite
 # database (a million tickets take minutes to generate), then, per connection count and round: the baseline; GET of one ticket (cached); GET of a random
 # ticket; POST /tickets/:id/messages to a random open ticket (status < 50); and a mix of 80% GET of
 # a random ticket, 10% a GET /tickets page, 10% such a message; each after BENCH_WARMUP seconds
-# (2; 0 for none) of the same load, not counted. Server pinned to CPU 0, wrk to
+# (2; 0 for none) of the same load, not counted. BENCH_OPEN_LATEST=1 generates the tickets with
+# `--open-latest` (ids in creation order, the open ones among the newest, as in a helpdesk; by
+# default they are spread over all ids, the worst case for the posts). Server pinned to CPU 0, wrk to
 # CPU 1 (PostgreSQL itself is not pinned). Prints a Markdown table and saves it to
 # bench/results/writes-<date>[-$BENCH_TAG].md.
 set -euo pipefail
@@ -48,7 +51,7 @@ else
   stop_pid "$SERVER_PID" 10
   log "loading $TICKETS tickets"
   LARKDESK_LOG=warn "$LARKDESK" --database-url "$DB" admin generate-tickets --helpdesk-id "$HELPDESK_ID" \
-    --count "$TICKETS" >"$BENCH_TMP/generate.json"
+    --count "$TICKETS" ${BENCH_OPEN_LATEST:+--open-latest} >"$BENCH_TMP/generate.json"
 fi
 SETUP_CREDS="$CREDS"
 # Written back now, not by the kernel's flusher 30 s later, in the middle of a measured run.
