@@ -51,14 +51,6 @@ impl<K: Eq + Hash + Clone, V: Clone, W: Weighter<K, V> + Clone> Memo<K, V, W> {
         self.map.get(key).filter(|v| valid(v))
     }
 
-    /// Whether `key` has a value, valid or not.
-    pub fn contains<Q>(&self, key: &Q) -> bool
-    where
-        Q: Hash + Equivalent<K> + ?Sized,
-    {
-        self.map.contains_key(key)
-    }
-
     /// The value of `key` if it is `valid`, else the value `load` produces, which is kept when
     /// `keep` says so. While one caller loads a key, other callers of this method for the same
     /// key wait for its value (and check it with `valid` themselves); if the loader fails or
@@ -76,6 +68,22 @@ impl<K: Eq + Hash + Clone, V: Clone, W: Weighter<K, V> + Clone> Memo<K, V, W> {
         if let Some(value) = self.get(key, &valid) {
             return Ok(value);
         }
+        self.load(key, valid, load, keep).await
+    }
+
+    /// [`Memo::get_or_load`] for a caller that found no `valid` value of `key` with
+    /// [`Memo::get`] a moment ago: the value another caller is loading or just loaded, if
+    /// `valid`, else the value `load` produces, kept when `keep` says so.
+    pub async fn load<Q, E>(
+        &self,
+        key: &Q,
+        valid: impl Fn(&V) -> bool,
+        load: impl Future<Output = Result<V, E>>,
+        keep: impl FnOnce(&V) -> bool,
+    ) -> Result<V, E>
+    where
+        Q: Hash + Equivalent<K> + ToOwned<Owned = K> + ?Sized,
+    {
         let guard = match self
             .map
             .entry_async(key, |_, value| {

@@ -165,13 +165,14 @@ impl TicketCache {
     }
 
     /// The value of `key` in `memo` if fresh, else what `render` makes, kept unless a write
-    /// finished while it rendered, or unless `admit` (asked only then) refuses the key.
+    /// finished while it rendered, or unless the key has no entry, fresh or stale, and
+    /// `admit_new` (asked only then) refuses it.
     async fn cached<K, V, W, E>(
         &self,
         memo: Option<&Memo<K, Entry<V>, W>>,
         counts: &HitCounts,
         key: &K,
-        admit: impl FnOnce(&Memo<K, Entry<V>, W>) -> bool,
+        admit_new: impl FnOnce() -> bool,
         render: impl Future<Output = Result<V, E>>,
     ) -> Result<V, E>
     where
@@ -184,21 +185,28 @@ impl TicketCache {
             return render.await;
         };
         let generation = self.generation();
-        if let Some(entry) = memo.get(key, Self::fresh(generation)) {
-            counts.count(false);
-            return Ok(entry.value);
-        }
-        if !admit(memo) {
-            counts.count(true);
-            return render.await;
+        let fresh = Self::fresh(generation);
+        // One lookup tells a fresh entry (served), a stale one (rendered and kept again) and
+        // none (kept only if admitted).
+        match memo.get(key, |_| true) {
+            Some(entry) if fresh(&entry) => {
+                counts.count(false);
+                return Ok(entry.value);
+            }
+            Some(_) => {}
+            None if admit_new() => {}
+            None => {
+                counts.count(true);
+                return render.await;
+            }
         }
         // Set when this request's own render runs (a request that waited for another's render
         // of the same key was served without rendering: a hit).
         let rendered = std::sync::atomic::AtomicBool::new(false);
         let entry = memo
-            .get_or_load(
+            .load(
                 key,
-                Self::fresh(generation),
+                fresh,
                 async {
                     rendered.store(true, Ordering::Relaxed);
                     let value = render.await?;
@@ -225,9 +233,15 @@ impl TicketCache {
         render: impl Future<Output = Result<Bytes, E>>,
     ) -> Result<Bytes, E> {
         let key = (helpdesk_row, ticket_id);
-        let admit = |entries: &Memo<_, _>| entries.contains(&key) || self.doorkeeper.seen_again(&key);
-        self.cached(self.entries.as_ref(), &self.ticket_counts, &key, admit, render)
-            .await
+        let admit_new = || self.doorkeeper.seen_again(&key);
+        self.cached(
+            self.entries.as_ref(),
+            &self.ticket_counts,
+            &key,
+            admit_new,
+            render,
+        )
+        .await
     }
 
     /// A rendered `GET /tickets` page.
@@ -236,7 +250,7 @@ impl TicketCache {
         key: &PageKey,
         render: impl Future<Output = Result<Bytes, E>>,
     ) -> Result<Bytes, E> {
-        self.cached(self.pages.as_ref(), &self.page_counts, key, |_| true, render)
+        self.cached(self.pages.as_ref(), &self.page_counts, key, || true, render)
             .await
     }
 
