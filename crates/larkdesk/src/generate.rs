@@ -41,7 +41,7 @@ fn message(sender: Sender, sender_id: &str, text: &str) -> EventKind {
 }
 
 /// When a generated ticket was created and how likely it is to be closed by now.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy)]
 struct Age {
     /// Its creation time (ms).
     t0: i64,
@@ -51,6 +51,8 @@ struct Age {
 
 /// Share of the tickets handed to an agent that are still open, by default.
 const STILL_OPEN: f64 = 0.05;
+/// Generated tickets were created within this long before now (ms).
+const YEAR_MS: i64 = 365 * 24 * 3600 * 1000;
 
 /// The age of ticket `index` of `count`, created within the year before `now_ms`. By default
 /// creation times are drawn at random and any ticket may still be open. With `open_latest`
@@ -58,9 +60,8 @@ const STILL_OPEN: f64 = 0.05;
 /// them may still be open (most of those are): about as many open tickets, but where a helpdesk
 /// has them, among its latest.
 fn age(rng: &mut StdRng, index: u64, count: u64, now_ms: i64, open_latest: bool) -> Age {
-    let year_ms = 365 * 24 * 3600 * 1000_i64;
     if !open_latest {
-        let t0 = now_ms - rng.random_range(0..year_ms);
+        let t0 = now_ms - rng.random_range(0..YEAR_MS);
         return Age {
             t0,
             closed: 1.0 - STILL_OPEN,
@@ -69,7 +70,7 @@ fn age(rng: &mut StdRng, index: u64, count: u64, now_ms: i64, open_latest: bool)
     let share = index as f64 / count.max(1) as f64;
     let newest = share >= 1.0 - STILL_OPEN;
     Age {
-        t0: now_ms - year_ms + (share * year_ms as f64) as i64,
+        t0: now_ms - YEAR_MS + (share * YEAR_MS as f64) as i64,
         closed: if newest { STILL_OPEN } else { 1.0 },
     }
 }
@@ -415,7 +416,7 @@ mod tests {
             let age = age(&mut rng, index, count, now, open_latest);
             in_order &= age.t0 >= last_t0;
             last_t0 = age.t0;
-            assert!((now - 365 * 24 * 3600 * 1000..=now).contains(&age.t0), "{age:?}");
+            assert!((now - YEAR_MS..=now).contains(&age.t0), "{age:?}");
             let events = history(&mut rng, &pools, age.t0, age.closed);
             let t = larkdesk_domain::lifecycle::project("1", "2", &events).expect("a valid history");
             if t.status < 50 {
