@@ -597,8 +597,9 @@ fn connect(path: &Path) -> StoreResult<Connection> {
 ///    syncs than passes: the kernel writes back a page once per sync however many times it was
 ///    copied, and walks each dirty page's folio (ext4: its buffer heads) once per sync. Until
 ///    2026-12-07 every pass synced: at a million tickets a catch-up then ran out of passes more
-///    often than not, and the writers waited 12–38 ms at a restart, against 5–19 ms now
-///    (message posts, 64 connections, the checkpointer's debug log).
+///    often than not, and the writers waited 9–90 ms at a restart (median 20), against 5–19 ms
+///    (median 8) since (message posts, 64 connections, the checkpointer's debug log). A
+///    catch-up can still run out of passes on a long-busy server, and the wait is then longer.
 /// 2. It takes its turn at the writer (in the writers' queue, between changes), commits the
 ///    open group, copies the few frames written since and lets go. The next group starts the
 ///    log again, reusing the file's blocks. Writers wait only for that last pass.
