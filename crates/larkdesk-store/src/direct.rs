@@ -41,7 +41,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
@@ -105,6 +105,9 @@ const CATCH_UP_PASSES: usize = 64;
 const CATCH_UP_SYNCS: usize = 16;
 /// ...a pass (copying) or a sync quicker than this having caught up.
 const QUICK_PASS: Duration = Duration::from_millis(5);
+/// How long a change waits before its turn while the checkpointer's second and later syncs of
+/// a catch-up run (see [`catch_up`]).
+const BRAKE: Duration = Duration::from_millis(2);
 /// The size a log file that grew beyond it is cut back to once it started again (see
 /// [`cut_back`]). Well above [`RESTART_LOG_AT`]: a log cut back under a steady stream of writes
 /// grows again at once, and growing a file costs the kernel more than writing over it (message
@@ -138,6 +141,9 @@ pub struct Direct {
     shapes: Mutex<HashMap<String, Arc<StatementShape>, foldhash::fast::RandomState>>,
     /// Counts of the group commits and of the log's restarts, read without the writer's lock.
     counts: Arc<WriteCounts>,
+    /// Set by the checkpointer while its last syncs before a restart of the log run: each
+    /// change then waits [`BRAKE`] before its turn (see [`catch_up`]).
+    slow_writers: Arc<AtomicBool>,
     /// Dropped with this: the checkpointer then stops.
     _stop_checkpoints: mpsc::Sender<()>,
 }
@@ -184,6 +190,8 @@ impl Direct {
         let (log_path, index_path) = (beside("-wal"), beside("-shm"));
         let (stop, stopped) = mpsc::channel();
         let writer_for_checkpoints = Arc::downgrade(&writer);
+        let slow_writers = Arc::new(AtomicBool::new(false));
+        let brake = slow_writers.clone();
         std::thread::Builder::new()
             .name("sqlite-checkpoint".to_owned())
             .spawn(move || {
@@ -192,6 +200,7 @@ impl Direct {
                     &database_file,
                     [&log_path, &index_path],
                     &writer_for_checkpoints,
+                    &brake,
                     policy,
                     &stopped,
                 )
@@ -205,6 +214,7 @@ impl Direct {
             waiting: AtomicUsize::new(0),
             shapes: Mutex::default(),
             counts,
+            slow_writers,
             _stop_checkpoints: stop,
         });
         // Fail at start, not on the first request, if the file cannot be read.
@@ -283,6 +293,9 @@ impl Direct {
 
     /// A write transaction: a savepoint in the open group, or `BEGIN IMMEDIATE` of a new one.
     pub(crate) async fn begin(self: &Arc<Self>) -> StoreResult<DirectTx> {
+        if self.slow_writers.load(Ordering::Relaxed) {
+            tokio::time::sleep(BRAKE).await;
+        }
         let mut state = self.turn().await;
         if state.group.as_ref().is_some_and(|g| g.members >= MAX_GROUP) {
             state.commit_group()?;
@@ -598,8 +611,9 @@ fn connect(path: &Path) -> StoreResult<Connection> {
 ///    copied, and walks each dirty page's folio (ext4: its buffer heads) once per sync. Until
 ///    2026-12-07 every pass synced: at a million tickets a catch-up then ran out of passes more
 ///    often than not, and the writers waited 9–90 ms at a restart (median 20), against 5–19 ms
-///    (median 8) since (message posts, 64 connections, the checkpointer's debug log). A
-///    catch-up can still run out of passes on a long-busy server, and the wait is then longer.
+///    (median 8) since (message posts, 64 connections, the checkpointer's debug log). On a
+///    server busy for a minute the syncs stopped shrinking; the writers are now slowed during
+///    the second and later syncs of a catch-up, so that they do (see [`catch_up`]).
 /// 2. It takes its turn at the writer (in the writers' queue, between changes), commits the
 ///    open group, copies the few frames written since and lets go. The next group starts the
 ///    log again, reusing the file's blocks. Writers wait only for that last pass.
@@ -615,6 +629,7 @@ fn checkpoints(
     database_file: &std::fs::File,
     [log_path, index_path]: [&Path; 2],
     writer: &std::sync::Weak<tokio::sync::Mutex<WriterState>>,
+    slow_writers: &AtomicBool,
     policy: CheckpointPolicy,
     stop: &mpsc::Receiver<()>,
 ) {
@@ -649,7 +664,8 @@ fn checkpoints(
                 tracing::warn!(error = %err, "syncing the SQLite database file failed");
             }
         };
-        let (passes, syncs) = catch_up(checkpoint, sync, policy);
+        let brake = |on: bool| slow_writers.store(on, Ordering::Relaxed);
+        let (passes, syncs) = catch_up(checkpoint, sync, brake, policy);
         let caught_up_ms = catching_up.elapsed().as_secs_f64() * 1e3;
         let Some(writer) = writer.upgrade() else { return };
         let mut state = writer.blocking_lock();
@@ -679,23 +695,34 @@ fn checkpoints(
 /// the database file (until one is quick, or [`CATCH_UP_SYNCS`] were made): each pass copies
 /// what was written during the one before, each sync writes back what the passes before it
 /// copied. A pass that fails ends it (the held pass retries). The passes and syncs made.
+///
+/// The writers are slowed (`brake(true)`: each change waits [`BRAKE`] before its turn) during
+/// the second and later syncs, and let go at the end. A sync's pages are those written during
+/// the sync before; at a million tickets and 15k message posts a second, a server busy for a
+/// minute wrote them as fast as a sync could write them back, so the syncs stopped shrinking
+/// (77, 99, 111, 110, then ~140 ms each), the catch-up ran out of passes and the writers then
+/// waited 80–160 ms for the last one. Slowed for those syncs alone, they shrink again: in three
+/// rounds of GETs, posts and mixes on one server, twice, the posts' p99 was 10.4–12.8 ms and the
+/// writers waited at most 18.5 ms, against 11.0–61.1 ms and up to 163 ms without the brake.
 fn catch_up<T>(
     checkpoint: impl Fn() -> Option<T>,
     sync: impl Fn(),
+    brake: impl Fn(bool),
     policy: CheckpointPolicy,
 ) -> (usize, usize) {
     let (mut passes, mut syncs) = (0, 0);
-    while syncs < policy.catch_up_syncs {
+    'catch_up: while syncs < policy.catch_up_syncs {
         loop {
             let pass = Instant::now();
             passes += 1;
             if checkpoint().is_none() {
-                return (passes, syncs);
+                break 'catch_up;
             }
             if pass.elapsed() < QUICK_PASS || passes >= policy.catch_up_passes {
                 break;
             }
         }
+        brake(syncs > 0);
         let synced = Instant::now();
         syncs += 1;
         sync();
@@ -703,6 +730,7 @@ fn catch_up<T>(
             break;
         }
     }
+    brake(false);
     (passes, syncs)
 }
 
@@ -1173,8 +1201,9 @@ mod tests {
 
     /// Runs [`catch_up`] on scripted steps: `passes[i]` is how the i-th pass goes (`Some(true)`
     /// slow, `Some(false)` quick, `None` failed; quick after the script), `syncs[i]` whether the
-    /// i-th sync is slow (quick after it). The steps in order ('p' a pass, 's' a sync) and
-    /// what `catch_up` returned.
+    /// i-th sync is slow (quick after it). The steps in order ('p' a pass, 's' a sync, 'S' a
+    /// sync with the writers slowed) and what `catch_up` returned; the writers are let go at
+    /// the end.
     fn scripted_catch_up(
         passes: &[Option<bool>],
         syncs: &[bool],
@@ -1192,14 +1221,16 @@ mod tests {
             }
             Some(())
         };
+        let braking = std::cell::Cell::new(false);
         let sync = || {
-            steps.borrow_mut().push('s');
+            steps.borrow_mut().push(if braking.get() { 'S' } else { 's' });
             if syncs.get(made_syncs.get()).copied().unwrap_or(false) {
                 std::thread::sleep(slow);
             }
             made_syncs.set(made_syncs.get() + 1);
         };
-        let made = catch_up(pass, sync, policy);
+        let made = catch_up(pass, sync, |on| braking.set(on), policy);
+        assert!(!braking.get(), "the writers are let go");
         (steps.into_inner(), made)
     }
 
@@ -1207,9 +1238,10 @@ mod tests {
     fn a_catch_up_copies_until_a_pass_is_quick_then_syncs_until_a_sync_is_quick() {
         let policy = CheckpointPolicy::default();
         let (slow, quick) = (Some(true), Some(false));
-        // Passes until a quick one, a slow sync, a quick pass and a quick sync.
+        // Passes until a quick one, a slow sync, a quick pass and a quick sync, the writers
+        // slowed for the second.
         let run = scripted_catch_up(&[slow, slow, slow, quick], &[true], policy);
-        assert_eq!(run, ("ppppsps".to_owned(), (5, 2)));
+        assert_eq!(run, ("ppppspS".to_owned(), (5, 2)));
         // Quick at once: one pass and one sync.
         assert_eq!(scripted_catch_up(&[], &[], policy), ("ps".to_owned(), (1, 1)));
         // Syncs that never get quick stop at CATCH_UP_SYNCS, one quick pass before each.
@@ -1221,7 +1253,7 @@ mod tests {
                 ..policy
             },
         );
-        assert_eq!((steps.as_str(), made), ("psps".repeat(2).as_str(), (4, 4)));
+        assert_eq!((steps.as_str(), made), ("pspSpSpS", (4, 4)));
         // Passes that never get quick stop at CATCH_UP_PASSES, with one sync after them.
         let run = scripted_catch_up(
             &[slow; 64],
