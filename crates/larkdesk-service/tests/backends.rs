@@ -44,6 +44,15 @@ impl Raw {
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
         assert_eq!(rows, 1, "{sql}: rows changed");
     }
+
+    /// The one integer a query answers.
+    async fn count(&self, sql: &str) -> i64 {
+        match self {
+            Self::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+            Self::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+        }
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -533,6 +542,18 @@ async fn story(backend: Backend, url: String) {
             .all(|m| m.user_name == "Gustav" && m.user_id == "ou_guest")
     );
     assert!(messages.windows(2).all(|w| w[0].created_at <= w[1].created_at));
+    // Each message's content is read from its event, and stored nowhere else.
+    for m in &messages {
+        assert_eq!(m.content, format!(r#"{{"text":"{}"}}"#, m.message_id));
+    }
+    assert_eq!(
+        raw.count(&format!(
+            "SELECT count(*) FROM ticket_messages WHERE ticket_id = {t1} AND content <> ''"
+        ))
+        .await,
+        0,
+        "a message's content is stored once, in its event"
+    );
     let (total, page) = a
         .list_messages(&helpdesk, t1, (Some(t0 + 3_000), Some(t0 + 3_000)), 0, 100)
         .await
@@ -557,6 +578,7 @@ async fn story(backend: Backend, url: String) {
         (t1, 1, 2)
     );
     assert_eq!(stored.message.message_id, "om_first");
+    assert_eq!(stored.message.content, r#"{"text":"om_first"}"#);
     assert!(matches!(
         b.message_by_event_id(&other_desk, t1, &ids::message_event_id("om_first"))
             .await,

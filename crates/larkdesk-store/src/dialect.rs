@@ -51,6 +51,10 @@ pub trait Dialect: Database {
     /// handed out twice, so an access token naming an app row that a restore removed cannot
     /// come to name a new app.
     fn after_ids_inserted(table: &str) -> Option<String>;
+    /// The content of the message whose log entry is `e` (a `ticket_events` row): its event's
+    /// `content` field. A message's content is stored once, in its event (see
+    /// `sql::tickets::insert_messages`).
+    const MESSAGE_CONTENT: &'static str;
     /// Joins, to ticket row `t`, the directory profiles (`p`, [`crate::rows::USER_COLUMNS`]) of
     /// everyone it names, tenant `$3`: one row per profile, or one row of NULLs.
     const PEOPLE_OF_TICKET: &'static str;
@@ -176,6 +180,7 @@ impl Dialect for Sqlite {
         None
     }
     // SQLite looks each person up in the users' unique index (tenant_id, open_id).
+    const MESSAGE_CONTENT: &'static str = "json_extract(e.event, '$.content')";
     const PEOPLE_OF_TICKET: &'static str = "LEFT JOIN users p ON p.tenant_id = $3 AND p.open_id IN (
              SELECT t.guest_id UNION ALL SELECT t.closed_by_id UNION ALL SELECT t.agent_owner_id
              UNION ALL SELECT value FROM json_each(t.agent_ids)
@@ -289,6 +294,8 @@ impl Dialect for Postgres {
              FROM {table}"
         ))
     }
+    // `json`, not `jsonb`: only the one field is taken, so the text is not converted first.
+    const MESSAGE_CONTENT: &'static str = "(e.event::json ->> 'content')";
     // The people are gathered into one array per ticket first (`named`, fenced by `OFFSET 0`):
     // with the array inside the users' WHERE clause, a planner without statistics on `users`
     // scanned the tenant's users and re-ran the `jsonb_array_elements_text` subquery for each of
