@@ -179,8 +179,8 @@ impl Dialect for Sqlite {
     fn after_ids_inserted(_table: &str) -> Option<String> {
         None
     }
-    // SQLite looks each person up in the users' unique index (tenant_id, open_id).
     const MESSAGE_CONTENT: &'static str = "json_extract(e.event, '$.content')";
+    // SQLite looks each person up in the users' unique index (tenant_id, open_id).
     const PEOPLE_OF_TICKET: &'static str = "LEFT JOIN users p ON p.tenant_id = $3 AND p.open_id IN (
              SELECT t.guest_id UNION ALL SELECT t.closed_by_id UNION ALL SELECT t.agent_owner_id
              UNION ALL SELECT value FROM json_each(t.agent_ids)
