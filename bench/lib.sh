@@ -27,6 +27,74 @@ BENCH_CLEANUP_HOOKS=()
 bench_tmpdir() {
   BENCH_LOADAVG="$(cut -d' ' -f1-3 /proc/loadavg)"
   BENCH_TMP="$(mktemp -d "${TMPDIR:-/tmp}/larkdesk-bench.XXXXXX")"
+  damon_for_the_run
+}
+
+# ---- the kernel's proactive reclaim (DAMON) ----------------------------------------------------
+# Some VMs run DAMON with a "pageout" scheme: page-cache pages no process maps, idle for a while
+# (a minute on the VMs these benchmarks ran on), are dropped, up to a quota a second, however much
+# memory is free. A database file copied or generated minutes before a run is then partly read
+# back from disk while it is measured, and its log file (written, never mapped) too. Each report
+# says whether it was on and what it dropped during the run; BENCH_DAMON=off turns it off for the
+# run (root only) and back on at the end.
+DAMON_ADMIN=/sys/kernel/mm/damon/admin/kdamonds
+DAMON_TURNED_OFF=()
+# damon_kdamonds: the kdamonds that are on and have a pageout scheme, one directory a line.
+damon_kdamonds() {
+  local k
+  for k in "$DAMON_ADMIN"/[0-9]*; do
+    [[ -r $k/state && $(cat "$k/state") == on ]] || continue
+    grep -qx pageout "$k"/contexts/*/schemes/*/action 2>/dev/null && echo "$k"
+  done
+  return 0
+}
+# damon_paged_out: bytes the pageout schemes of running kdamonds have dropped since they started.
+damon_paged_out() {
+  local k total=0 f
+  while read -r k; do
+    [[ -n $k ]] || continue
+    echo update_schemes_stats >"$k/state" 2>/dev/null || true
+    for f in "$k"/contexts/*/schemes/*/stats/sz_applied; do
+      grep -qx pageout "${f%/stats/sz_applied}/action" && total=$((total + $(cat "$f")))
+    done
+  done < <(damon_kdamonds)
+  echo "$total"
+}
+damon_for_the_run() {
+  DAMON_TURNED_OFF=()
+  if [[ ${BENCH_DAMON:-} == off ]]; then
+    local k
+    while read -r k; do
+      [[ -n $k ]] || continue
+      echo off >"$k/state" 2>/dev/null || die "BENCH_DAMON=off: cannot turn $k off (root only)"
+      DAMON_TURNED_OFF+=("$k")
+      BENCH_CLEANUP_HOOKS+=("echo on >'$k/state'")
+    done < <(damon_kdamonds)
+  fi
+  DAMON_PAGED_OUT_BEFORE="$(damon_paged_out)"
+}
+# damon_info: the report's line on it.
+damon_info() {
+  if ((${#DAMON_TURNED_OFF[@]} > 0)); then
+    echo "- DAMON proactive reclaim (pageout): turned off for this run (BENCH_DAMON=off)"
+  elif [[ -n $(damon_kdamonds) ]]; then
+    local age
+    age="$(damon_idle_seconds)"
+    echo "- DAMON proactive reclaim (pageout of unmapped page-cache pages idle ${age:-for a while}): on; it dropped $(human_bytes $(($(damon_paged_out) - ${DAMON_PAGED_OUT_BEFORE:-0}))) during the run"
+  fi
+}
+# damon_idle_seconds: how long a page is idle before the first running pageout scheme drops it.
+damon_idle_seconds() {
+  local k ctx scheme
+  k="$(damon_kdamonds | head -1)"
+  [[ -n $k ]] || return 0
+  for scheme in "$k"/contexts/*/schemes/*; do
+    [[ $(cat "$scheme/action") == pageout ]] || continue
+    ctx="${scheme%/schemes/*}"
+    awk -v ages="$(cat "$scheme/access_pattern/age/min")" -v us="$(cat "$ctx/monitoring_attrs/intervals/aggr_us")" \
+      'BEGIN { printf "%g s", ages * us / 1e6 }'
+    return 0
+  done
 }
 
 # alive PID: running (not exited, nor an exited child waiting to be reaped).
@@ -356,5 +424,6 @@ machine_info() {
     echo "- larkdesk: work tree at $(cd "$REPO_ROOT" && git rev-parse --short HEAD 2>/dev/null || echo unknown)$(cd "$REPO_ROOT" && git diff --quiet HEAD -- crates Cargo.lock 2>/dev/null || echo ' with uncommitted changes in crates/')"
   fi
   echo "- Load average when the run started: ${BENCH_LOADAVG:-$(cut -d' ' -f1-3 /proc/loadavg)}"
+  damon_info
   echo "- wrk: $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}'); server pinned to CPU $SERVER_CPU, wrk (1 thread) pinned to CPU $CLIENT_CPU"
 }
