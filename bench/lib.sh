@@ -408,6 +408,8 @@ warm_up() {
 median() {
   printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
 }
+# nth N VALUES...: the Nth of the values (1-based).
+nth() { local n=$1; shift; printf '%s' "${!n}"; }
 fmt_int() { printf "%'.0f" "$1" 2>/dev/null || printf '%s' "$1"; }
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
 human_bytes() {

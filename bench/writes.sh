@@ -111,4 +111,20 @@ mkdir -p "$RESULTS_DIR"
         "$(awk -v a="$rps" -v b="$base" 'BEGIN { printf "%.0f%%", 100 * a / b }')" "${NON2XX[$name,$c]}"
     done
   done
+  echo
+  echo "Every round, req/s and p99; the last two columns are the targets' ratios: the random GETs' rate as a share of the cached GET's, and their p99 as a multiple of the baseline's:"
+  echo
+  echo "| connections | round | baseline | cached_get | random_get | message_post | mixed | random / cached | random p99 / baseline p99 |"
+  echo "|---:|---:|---|---|---|---|---|---:|---:|"
+  for c in "${CONNS[@]}"; do
+    for ((round = 1; round <= ROUNDS; round++)); do
+      cells=()
+      for name in "${SCENARIOS[@]}"; do
+        cells+=("$(fmt_int "$(nth "$round" ${RPS[$name,$c]})"), $(nth "$round" ${P99[$name,$c]}) ms")
+      done
+      printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$c" "$round" "${cells[@]}" \
+        "$(awk -v a="$(nth "$round" ${RPS[random_get,$c]})" -v b="$(nth "$round" ${RPS[cached_get,$c]})" 'BEGIN { printf "%.1f%%", 100 * a / b }')" \
+        "$(awk -v a="$(nth "$round" ${P99[random_get,$c]})" -v b="$(nth "$round" ${P99[baseline,$c]})" 'BEGIN { printf "%.2f×", a / b }')"
+    done
+  done
 } | tee "$REPORT"
