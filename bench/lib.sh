@@ -50,12 +50,14 @@ damon_kdamonds() {
 }
 # damon_paged_out: bytes the pageout schemes of running kdamonds have dropped since they started.
 damon_paged_out() {
-  local k total=0 f
+  local k total=0 f bytes
   while read -r k; do
     [[ -n $k ]] || continue
     echo update_schemes_stats >"$k/state" 2>/dev/null || true
     for f in "$k"/contexts/*/schemes/*/stats/sz_applied; do
-      grep -qx pageout "${f%/stats/sz_applied}/action" && total=$((total + $(cat "$f")))
+      grep -qx pageout "${f%/stats/sz_applied}/action" 2>/dev/null || continue
+      bytes="$(cat "$f" 2>/dev/null)" || continue
+      [[ $bytes =~ ^[0-9]+$ ]] && total=$((total + bytes))
     done
   done < <(damon_kdamonds)
   echo "$total"
@@ -64,6 +66,7 @@ damon_for_the_run() {
   DAMON_TURNED_OFF=()
   if [[ ${BENCH_DAMON:-} == off ]]; then
     local k
+    ((EUID == 0)) || die "BENCH_DAMON=off needs root (it writes to $DAMON_ADMIN)"
     while read -r k; do
       [[ -n $k ]] || continue
       echo off >"$k/state" 2>/dev/null || die "BENCH_DAMON=off: cannot turn $k off (root only)"
@@ -85,14 +88,15 @@ damon_info() {
 }
 # damon_idle_seconds: how long a page is idle before the first running pageout scheme drops it.
 damon_idle_seconds() {
-  local k ctx scheme
+  local k ctx scheme ages us
   k="$(damon_kdamonds | head -1)"
   [[ -n $k ]] || return 0
   for scheme in "$k"/contexts/*/schemes/*; do
-    [[ $(cat "$scheme/action") == pageout ]] || continue
+    [[ $(cat "$scheme/action" 2>/dev/null) == pageout ]] || continue
     ctx="${scheme%/schemes/*}"
-    awk -v ages="$(cat "$scheme/access_pattern/age/min")" -v us="$(cat "$ctx/monitoring_attrs/intervals/aggr_us")" \
-      'BEGIN { printf "%g s", ages * us / 1e6 }'
+    ages="$(cat "$scheme/access_pattern/age/min" 2>/dev/null)" || return 0
+    us="$(cat "$ctx/monitoring_attrs/intervals/aggr_us" 2>/dev/null)" || return 0
+    awk -v ages="$ages" -v us="$us" 'BEGIN { printf "%g s", ages * us / 1e6 }'
     return 0
   done
 }
