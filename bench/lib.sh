@@ -412,6 +412,10 @@ warm_up() {
 median() {
   printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
 }
+# storage_reads PID: bytes the process has had read from storage (not the page cache), 0 if unknown.
+storage_reads() {
+  awk '/^read_bytes:/ { print $2; found = 1 } END { if (!found) print 0 }' "/proc/$1/io" 2>/dev/null || echo 0
+}
 # nth N VALUES...: the Nth of the values (1-based).
 nth() { local n=$1; shift; printf '%s' "${!n}"; }
 fmt_int() { printf "%'.0f" "$1" 2>/dev/null || printf '%s' "$1"; }

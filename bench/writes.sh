@@ -67,15 +67,19 @@ demo_auth "$SETUP_CREDS" "$LARKDESK_URL"
 start_baseline baseline
 BASELINE_URL=$BASE_URL
 
-declare -A RPS P99 NON2XX
+declare -A RPS P99 NON2XX DISK
 measure() {
-  local name=$1 c=$2 round=$3 url=$4
+  local name=$1 c=$2 round=$3 url=$4 read_before
   # A fresh server's first seconds of writes grow its log file: not what a long run sees.
   [[ ${BENCH_WARMUP:-2} != 0 ]] && BENCH_WARMUP_CONNS=$c warm_up "$url"
+  read_before="$(storage_reads "$LARKDESK_PID")"
   run_wrk "$name-c$c-r$round" "$c" "$DURATION" "$url"
   RPS[$name,$c]+=" $W_RPS"
   P99[$name,$c]+=" $W_P99"
   NON2XX[$name,$c]=$((${NON2XX[$name,$c]:-0} + W_NON2XX))
+  # What larkdesk read from the disk meanwhile (not from the page cache): pages the kernel had
+  # dropped, read back (see damon_info in lib.sh).
+  DISK[$name,$c]+=" $(($(storage_reads "$LARKDESK_PID") - read_before))"
 }
 ONE_ID="$(head -1 "$BENCH_TMP/all.ids")"
 SCENARIOS=(baseline cached_get random_get message_post mixed)
@@ -112,7 +116,7 @@ mkdir -p "$RESULTS_DIR"
     done
   done
   echo
-  echo "Every round, req/s and p99; the last two columns are the targets' ratios: the random GETs' rate as a share of the cached GET's, and their p99 as a multiple of the baseline's:"
+  echo "Every round, req/s and p99 (and, when larkdesk read from the disk rather than the page cache during it, how much); the last two columns are the targets' ratios: the random GETs' rate as a share of the cached GET's, and their p99 as a multiple of the baseline's:"
   echo
   echo "| connections | round | baseline | cached_get | random_get | message_post | mixed | random / cached | random p99 / baseline p99 |"
   echo "|---:|---:|---|---|---|---|---|---:|---:|"
@@ -120,7 +124,10 @@ mkdir -p "$RESULTS_DIR"
     for ((round = 1; round <= ROUNDS; round++)); do
       cells=()
       for name in "${SCENARIOS[@]}"; do
-        cells+=("$(fmt_int "$(nth "$round" ${RPS[$name,$c]})"), $(nth "$round" ${P99[$name,$c]}) ms")
+        disk="$(nth "$round" ${DISK[$name,$c]})"
+        from_disk=""
+        ((disk > 0)) && from_disk="; $(human_bytes "$disk") from disk"
+        cells+=("$(fmt_int "$(nth "$round" ${RPS[$name,$c]})"), $(nth "$round" ${P99[$name,$c]}) ms$from_disk")
       done
       printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$c" "$round" "${cells[@]}" \
         "$(awk -v a="$(nth "$round" ${RPS[random_get,$c]})" -v b="$(nth "$round" ${RPS[cached_get,$c]})" 'BEGIN { printf "%.1f%%", 100 * a / b }')" \
