@@ -204,11 +204,11 @@ measure() {
 
   export BENCH_IDS_FILE=$ids
   local read0
-  read0="$(storage_read_bytes "$SERVER_PID")"
+  read0="$(storage_reads "$SERVER_PID")"
   loaded_and_unloaded get "$CONNS" "$get_url"
   # SQLite reads in the server's own threads; PostgreSQL in its own processes (not counted).
   if [[ $backend == sqlite ]]; then
-    R[$backend,$stage,get_read]+=" $(awk -v a="$read0" -v b="$(storage_read_bytes "$SERVER_PID")" -v n="$LU_REQUESTS" \
+    R[$backend,$stage,get_read]+=" $(awk -v a="$read0" -v b="$(storage_reads "$SERVER_PID")" -v n="$LU_REQUESTS" \
       'BEGIN { printf "%.2f", (b - a) / 1024 / n }')"
   fi
   unset BENCH_IDS_FILE
@@ -276,9 +276,6 @@ get_at_fixed_rate() {
   R[$backend,$stage,fixed_cpu]+=" $(awk -v u="$C_USER_US" -v s="$C_SYS_US" 'BEGIN { printf "%.1f", u + s }')"
   log "$backend-$stage-r$round at $GET_RATE req/s: p50 $(field p50_ms "$line") p99 $(field p99_ms "$line") ms, server CPU $C_USER_US + $C_SYS_US µs per request"
 }
-
-# storage_read_bytes PID: bytes the process has read from storage (not the page cache).
-storage_read_bytes() { awk '/^read_bytes:/ { print $2 }' "/proc/$1/io"; }
 
 run_backend() {
   local backend=$1
