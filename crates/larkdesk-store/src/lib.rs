@@ -8,6 +8,7 @@
 //! which then writes all of it through one [`TicketWrite`] transaction.
 
 mod backend;
+mod commits;
 mod dialect;
 mod direct;
 mod log_writes;
