@@ -167,6 +167,9 @@ impl TestServer {
             .await
             .expect("statement runs");
         pool.close().await;
+        // The server's SQLite readers see another process's commit within 1 ms (they read on
+        // from a snapshot while the server itself commits nothing: larkdesk-store's `direct.rs`).
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
 
     /// A second instance on this server's database.
