@@ -16,9 +16,9 @@
 //!   commits). Beginning and ending a read transaction is two `fcntl` locks on the log's index,
 //!   often an `fstat`, and SQLite's checks of the file's header: on a VM where system calls are
 //!   dear, a third of an uncached GET's server CPU (44–53 µs a GET at a million tickets before,
-//!   27–37 after); a burst of reads between two commits now pays it once. A read never misses a commit acknowledged before it began: the
-//!   writer acknowledges a change only after its commit, and the count rises as the commit
-//!   completes. A commit by another process is seen within [`SNAPSHOT_REUSE`]. Idle readers'
+//!   27–37 after); a burst of reads between two commits now pays it once. A read never misses
+//!   a commit acknowledged before it began: the writer acknowledges a change only after its
+//!   commit, and the count rises as the commit completes. A commit by another process is seen within [`SNAPSHOT_REUSE`]. Idle readers'
 //!   snapshots are ended when a commit makes them old and before every checkpoint pass, so that
 //!   none keeps the checkpointer from copying the log or the log from starting again.
 //! - **Every write** runs on the one writer connection here. Writers wait for it in a fair
@@ -144,7 +144,7 @@ const STATEMENT_CACHE: usize = 256;
 /// The longest a reader reads on from one snapshot while this process committed nothing
 /// (commits of another process to the file are seen within this). At 20–60k uncached GETs a
 /// second, tens of reads share one read transaction.
-const SNAPSHOT_REUSE: Duration = Duration::from_millis(1);
+pub const SNAPSHOT_REUSE: Duration = Duration::from_millis(1);
 
 /// A reader connection, and the read transaction it keeps open between reads if it does.
 struct Reader {
@@ -281,7 +281,7 @@ impl Direct {
         });
         // Fail at start, not on the first request, if the file cannot be read.
         let reader = direct.take()?;
-        direct.put(reader);
+        direct.put(reader, false);
         Ok(direct)
     }
 
@@ -300,12 +300,14 @@ impl Direct {
         Ok(reader)
     }
 
-    /// Back to the idle list, its snapshot ended if a commit made it old (an idle reader's
-    /// snapshot would keep the checkpointer from copying that commit).
-    fn put(&self, mut reader: Reader) {
+    /// Back to the idle list, its snapshot ended if `failed` (its statement failed, and SQLite
+    /// may have ended the transaction) or if a commit made it old (an idle reader's snapshot
+    /// would keep the checkpointer from copying that commit).
+    fn put(&self, mut reader: Reader, failed: bool) {
         self.reading.fetch_sub(1, Ordering::Relaxed);
         let commits = self.commits.load(Ordering::Acquire);
-        if reader.snapshot.is_some_and(|(at, _)| at != commits) && reader.end_snapshot().is_err() {
+        let old = reader.snapshot.is_some_and(|(at, _)| at != commits);
+        if (failed || old) && reader.end_snapshot().is_err() {
             return; // left in a transaction: closed
         }
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
@@ -363,12 +365,8 @@ impl Direct {
             .snapshot(&mut reader)
             .and_then(|()| self.run(&reader.conn, sql, args));
         // A connection whose statement failed is still a good connection (the failure was the
-        // statement's), but SQLite may have ended its transaction: it begins a new one.
-        if rows.is_err() && reader.end_snapshot().is_err() {
-            self.reading.fetch_sub(1, Ordering::Relaxed);
-            return rows;
-        }
-        self.put(reader);
+        // statement's); it begins a new transaction for its next read.
+        self.put(reader, rows.is_err());
         rows
     }
 

@@ -30,6 +30,9 @@ use larkdesk_domain::log::{Appended, LogMessage, LogState};
 use larkdesk_wire::fields::TicketCustomizedField;
 use larkdesk_wire::ticket::{Ticket, TicketMessage, TicketUser};
 
+/// How long a SQLite store's readers may go on reading from one snapshot: another process's
+/// commits are seen within this (see `direct.rs`).
+pub use direct::SNAPSHOT_REUSE as SQLITE_SNAPSHOT_REUSE;
 pub use models::*;
 pub use rows::{fill_people, people_named};
 pub use sql::{DROPPED_TABLES, RESET_ORDER, SnapshotRows, SqlStore};

@@ -167,9 +167,9 @@ impl TestServer {
             .await
             .expect("statement runs");
         pool.close().await;
-        // The server's SQLite readers see another process's commit within 1 ms (they read on
-        // from a snapshot while the server itself commits nothing: larkdesk-store's `direct.rs`).
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        // The server's SQLite readers see another process's commit within their snapshot reuse
+        // (they read on from a snapshot while the server itself commits nothing).
+        tokio::time::sleep(5 * larkdesk_store::SQLITE_SNAPSHOT_REUSE).await;
     }
 
     /// A second instance on this server's database.
