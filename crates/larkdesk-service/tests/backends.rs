@@ -43,11 +43,6 @@ impl Raw {
         }
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
         assert_eq!(rows, 1, "{sql}: rows changed");
-        // A SQLite store's readers see a commit made behind its back (this pool is not its
-        // writer) within their snapshot reuse, as they would another process's.
-        if let Self::Sqlite(_) = self {
-            tokio::time::sleep(5 * larkdesk_store::SQLITE_SNAPSHOT_REUSE).await;
-        }
     }
 
     /// The one integer a query answers.

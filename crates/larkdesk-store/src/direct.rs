@@ -11,16 +11,17 @@
 //!   which can scan) run on a rusqlite connection taken from a small idle list, on the
 //!   calling thread, which blocks for that long. Everything else reads through sqlx.
 //! - **A reader reads on from its snapshot while nothing was committed**: it keeps its read
-//!   transaction open between reads, for at most [`SNAPSHOT_REUSE`], as long as the writer
-//!   committed nothing since the transaction began ([`crate::commits`] counts the writer's
-//!   commits). Beginning and ending a read transaction is two `fcntl` locks on the log's index,
-//!   often an `fstat`, and SQLite's checks of the file's header: on a VM where system calls are
-//!   dear, a third of an uncached GET's server CPU (44–53 µs a GET at a million tickets before,
-//!   27–37 after); a burst of reads between two commits now pays it once. A read never misses
-//!   a commit acknowledged before it began: the writer acknowledges a change only after its
-//!   commit, and the count rises as the commit completes. A commit by another process is seen within [`SNAPSHOT_REUSE`]. Idle readers'
-//!   snapshots are ended when a commit makes them old and before every checkpoint pass, so that
-//!   none keeps the checkpointer from copying the log or the log from starting again.
+//!   transaction open between reads as long as no connection, of this process or another,
+//!   committed since the transaction began, which the header of the log's index tells
+//!   ([`crate::wal_index`]: a few loads from shared memory). Beginning and ending a read
+//!   transaction is two `fcntl` locks on the log's index, often an `fstat`, and SQLite's checks
+//!   of the file's header: on a VM where system calls are dear, a third of an uncached GET's
+//!   server CPU (44–53 µs a GET at a million tickets before, 27–37 after); a burst of reads
+//!   between two commits now pays it once. A read never misses a commit completed before it
+//!   began (the writer acknowledges a change only after its commit, and SQLite publishes a
+//!   commit in that header before `COMMIT` returns). Idle readers' snapshots are ended when a
+//!   commit makes them old and before every checkpoint pass, so that none keeps the
+//!   checkpointer from copying the log or the log from starting again.
 //! - **Every write** runs on the one writer connection here. Writers wait for it in a fair
 //!   (FIFO) queue, an async mutex, so a burst queues in arrival order and none meets SQLite's
 //!   "database is locked"; a change's statements run on the holder's thread without yielding.
@@ -61,6 +62,7 @@ use rusqlite::{Connection, OpenFlags};
 use tokio::sync::OwnedMutexGuard;
 
 use crate::backend::{Arg, Columns};
+use crate::wal_index::{Version, WalIndex};
 use crate::{StoreError, StoreResult};
 
 /// Idle readers kept; a burst beyond this opens more and closes them after.
@@ -86,8 +88,7 @@ pub const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
 /// in six (4.6–6.5k a second against 3.8–6.0k) and their p99 lower in all eight (23–34 ms
 /// against 29–43); at 100k tickets the two were alike. 4,096 frames did no better.
 const RESTART_LOG_AT: i64 = 16_384;
-/// How often the checkpointer runs and how long a log it starts again, and how long a reader
-/// reads on from one snapshot (tests take other ones).
+/// How often the checkpointer runs and how long a log it starts again (tests take other ones).
 #[derive(Debug, Clone, Copy)]
 struct CheckpointPolicy {
     every: Duration,
@@ -96,7 +97,6 @@ struct CheckpointPolicy {
     catch_up_syncs: usize,
     log_size_limit: u64,
     cut_step: u64,
-    snapshot_reuse: Duration,
 }
 
 impl Default for CheckpointPolicy {
@@ -108,7 +108,6 @@ impl Default for CheckpointPolicy {
             catch_up_syncs: CATCH_UP_SYNCS,
             log_size_limit: LOG_SIZE_LIMIT,
             cut_step: CUT_STEP,
-            snapshot_reuse: SNAPSHOT_REUSE,
         }
     }
 }
@@ -141,16 +140,12 @@ const MAX_KNOWN_STATEMENTS: usize = 256;
 
 /// Prepared statements kept per connection.
 const STATEMENT_CACHE: usize = 256;
-/// The longest a reader reads on from one snapshot while this process committed nothing
-/// (commits of another process to the file are seen within this). At 20–60k uncached GETs a
-/// second, tens of reads share one read transaction.
-pub const SNAPSHOT_REUSE: Duration = Duration::from_millis(1);
-
 /// A reader connection, and the read transaction it keeps open between reads if it does.
 struct Reader {
     conn: Connection,
-    /// When the open read transaction began: the writer's commit count then, and the time.
-    snapshot: Option<(u64, Instant)>,
+    /// The log index's header when the open read transaction began, if it is to be read on
+    /// from: its snapshot holds every commit published by then.
+    snapshot: Option<Version>,
 }
 
 impl Reader {
@@ -180,10 +175,11 @@ pub struct Direct {
     path: PathBuf,
     /// Readers not in use; the checkpointer ends their snapshots before each pass.
     idle: Arc<Mutex<Vec<Reader>>>,
-    /// The writer's commits so far ([`crate::commits`]).
-    commits: Arc<AtomicU64>,
-    /// [`SNAPSHOT_REUSE`], but in tests.
-    snapshot_reuse: Duration,
+    /// Whether anything was committed since a reader's snapshot began: the log's index as
+    /// SQLite mapped it for the writer's connection, which is open for as long as this.
+    wal_index: WalIndex,
+    /// Read transactions begun by readers.
+    snapshots: AtomicU64,
     /// Reader connections out of `idle`, in use.
     reading: AtomicUsize,
     writer: Arc<tokio::sync::Mutex<WriterState>>,
@@ -224,11 +220,16 @@ impl Direct {
         writer
             .pragma_update(None, "journal_size_limit", -1)
             .map_err(driver)?;
-        let commits = crate::commits::count_commits(&writer, Arc::default());
+        // The log's index, mapped once the writer has it open (a read opens it), which it
+        // keeps open for as long as this store: see `wal_index`.
+        writer
+            .query_row("PRAGMA schema_version", [], |_| Ok(()))
+            .map_err(driver)?;
+        let wal_index = WalIndex::of(&writer)
+            .map_err(|why| StoreError::Backend(sqlx::Error::Io(std::io::Error::other(why))))?;
         let counts = Arc::new(WriteCounts::default());
         let writer = Arc::new(tokio::sync::Mutex::new(WriterState {
             conn: writer,
-            _commits: commits.clone(),
             group: None,
             last_group: 0,
             failed: VecDeque::new(),
@@ -269,8 +270,8 @@ impl Direct {
         let direct = Arc::new(Self {
             path: path.to_owned(),
             idle,
-            commits,
-            snapshot_reuse: policy.snapshot_reuse,
+            wal_index,
+            snapshots: AtomicU64::new(0),
             reading: AtomicUsize::new(0),
             writer,
             waiting: AtomicUsize::new(0),
@@ -300,14 +301,13 @@ impl Direct {
         Ok(reader)
     }
 
-    /// Back to the idle list, its snapshot ended if `failed` (its statement failed, and SQLite
-    /// may have ended the transaction) or if a commit made it old (an idle reader's snapshot
-    /// would keep the checkpointer from copying that commit).
+    /// Back to the idle list, its read transaction ended unless it holds every commit (an idle
+    /// reader's old snapshot would keep the checkpointer from copying the commits after it) and
+    /// its statement did not fail (SQLite may then have ended the transaction).
     fn put(&self, mut reader: Reader, failed: bool) {
         self.reading.fetch_sub(1, Ordering::Relaxed);
-        let commits = self.commits.load(Ordering::Acquire);
-        let old = reader.snapshot.is_some_and(|(at, _)| at != commits);
-        if (failed || old) && reader.end_snapshot().is_err() {
+        let current = !failed && reader.snapshot.is_some() && reader.snapshot == self.wal_index.version();
+        if !current && reader.end_snapshot().is_err() {
             return; // left in a transaction: closed
         }
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
@@ -317,16 +317,13 @@ impl Direct {
     }
 
     /// A read transaction for `reader`'s next read: the one it has open if nothing was
-    /// committed since it began and it is younger than [`SNAPSHOT_REUSE`], else a new one. The
-    /// commit count is read before the new transaction takes its snapshot, so the snapshot holds
-    /// at least the commits counted.
+    /// committed since it began, else a new one. The header is read before the new transaction
+    /// takes its snapshot (at its first read, `BEGIN` is deferred), so the snapshot holds at
+    /// least the commits published then; a commit in between only makes the next read begin
+    /// another.
     fn snapshot(&self, reader: &mut Reader) -> StoreResult<()> {
-        let commits = self.commits.load(Ordering::Acquire);
-        let now = Instant::now();
-        if let Some((at, since)) = reader.snapshot
-            && at == commits
-            && now.saturating_duration_since(since) < self.snapshot_reuse
-        {
+        let now = self.wal_index.version();
+        if now.is_some() && reader.snapshot == now {
             return Ok(());
         }
         reader.end_snapshot().map_err(driver)?;
@@ -335,7 +332,8 @@ impl Direct {
             .prepare_cached("BEGIN")
             .and_then(|mut s| s.execute([]))
             .map_err(driver)?;
-        reader.snapshot = Some((commits, now));
+        self.snapshots.fetch_add(1, Ordering::Relaxed);
+        reader.snapshot = now;
         Ok(())
     }
 
@@ -493,9 +491,6 @@ impl Direct {
 /// The writer connection and the group commit it is in.
 pub struct WriterState {
     conn: Connection,
-    /// The count `conn`'s commit hook adds to: kept for as long as `conn` is open (declared
-    /// after it, so dropped after it).
-    _commits: Arc<AtomicU64>,
     /// The database transaction open for a group of changes, if any.
     group: Option<Group>,
     /// Id of the newest group begun.
@@ -1540,7 +1535,6 @@ mod tests {
             catch_up_syncs: 1,
             log_size_limit: LIMIT,
             cut_step: 1 << 20,
-            snapshot_reuse: SNAPSHOT_REUSE,
         };
         let db = Direct::open_with(&path, policy).expect("open");
         // Writes go on: the log starts again from its beginning, and its file is cut back.
@@ -1620,7 +1614,6 @@ mod tests {
             catch_up_syncs: 1,
             log_size_limit: 1 << 20,
             cut_step: 1 << 20,
-            snapshot_reuse: SNAPSHOT_REUSE,
         };
         let db = Direct::open_with(&path, policy).expect("open");
         // A read transaction keeps every frame written after it in the log.
@@ -1655,15 +1648,14 @@ mod tests {
         assert_intact(&reader);
     }
 
-    /// [`database`], its readers reading on from a snapshot for as long as `reuse`, and a
-    /// connection of its own to the file (as another process's).
-    fn database_reusing_snapshots(reuse: Duration) -> (tempfile::TempDir, Arc<Direct>, Connection) {
+    /// [`database`] with no checkpoints, and a connection of its own to the file (as another
+    /// process's).
+    fn database_and_another_connection() -> (tempfile::TempDir, Arc<Direct>, Connection) {
         let (dir, db) = database();
         let path = dir.path().join("t.db");
         drop(db);
         let policy = CheckpointPolicy {
             every: Duration::from_secs(3600),
-            snapshot_reuse: reuse,
             ..CheckpointPolicy::default()
         };
         let db = Direct::open_with(&path, policy).expect("open");
@@ -1676,48 +1668,58 @@ mod tests {
         rows[0].text("name").expect("name")
     }
 
+    fn snapshots_begun(db: &Direct) -> u64 {
+        db.snapshots.load(Ordering::Relaxed)
+    }
+
     #[tokio::test]
-    async fn a_read_sees_every_change_the_writer_acknowledged_before_it() {
-        let (_dir, db, other) = database_reusing_snapshots(Duration::from_secs(3600));
-        assert_eq!(name_of_1(&db), "one");
-        // Not this process's writer: the reader reads on from its snapshot...
-        other
-            .execute("UPDATE t SET name = 'elsewhere' WHERE id = 1", [])
-            .expect("update");
-        assert_eq!(name_of_1(&db), "one", "the snapshot is reused");
-        // ...until the writer commits: a change in a group...
+    async fn reads_between_two_commits_share_one_read_transaction() {
+        let (_dir, db, _other) = database_and_another_connection();
+        let before = snapshots_begun(&db);
+        for _ in 0..5 {
+            assert_eq!(name_of_1(&db), "one");
+        }
+        assert_eq!(snapshots_begun(&db), before + 1, "five reads, one snapshot");
         let mut tx = db.begin().await.expect("begin");
         let (d, conn) = tx.parts();
-        d.run(conn, "UPDATE t SET name = 'grouped' WHERE id = 2", &[])
+        // (A change: a commit that changes no page writes nothing to the log, and is none.)
+        d.run(conn, "UPDATE t SET name = 'deux' WHERE id = 2", &[])
             .expect("update");
         tx.commit().await.expect("commit");
-        assert_eq!(name_of_1(&db), "elsewhere", "a new snapshot after the commit");
-        let rows = db.read("SELECT name FROM t WHERE id = 2", &[]).expect("read");
-        assert_eq!(rows[0].text("name").unwrap(), "grouped");
-        // ...or a statement of its own.
+        for _ in 0..5 {
+            assert_eq!(name_of_1(&db), "one");
+        }
+        assert_eq!(snapshots_begun(&db), before + 2, "one more after the commit");
+    }
+
+    #[tokio::test]
+    async fn a_read_sees_every_commit_completed_before_it_whoever_made_it() {
+        let (_dir, db, other) = database_and_another_connection();
+        assert_eq!(name_of_1(&db), "one");
+        // The writer's change in a group...
+        let mut tx = db.begin().await.expect("begin");
+        let (d, conn) = tx.parts();
+        d.run(conn, "UPDATE t SET name = 'grouped' WHERE id = 1", &[])
+            .expect("update");
+        tx.commit().await.expect("commit");
+        assert_eq!(name_of_1(&db), "grouped");
+        // ...a statement of its own...
         {
             let state = db.writer().await.expect("the writer");
             db.run(state.conn(), "UPDATE t SET name = 'alone' WHERE id = 1", &[])
                 .expect("update");
         }
         assert_eq!(name_of_1(&db), "alone");
-    }
-
-    #[test]
-    fn another_process_s_commit_is_seen_once_the_snapshot_is_as_old_as_allowed() {
-        let reuse = Duration::from_millis(50);
-        let (_dir, db, other) = database_reusing_snapshots(reuse);
-        assert_eq!(name_of_1(&db), "one");
+        // ...and another connection's (another process's) commit, at once.
         other
             .execute("UPDATE t SET name = 'elsewhere' WHERE id = 1", [])
             .expect("update");
-        std::thread::sleep(reuse + Duration::from_millis(10));
         assert_eq!(name_of_1(&db), "elsewhere");
     }
 
     #[tokio::test]
     async fn an_idle_reader_s_snapshot_ends_before_a_checkpoint_so_the_pass_copies_everything() {
-        let (_dir, db, other) = database_reusing_snapshots(Duration::from_secs(3600));
+        let (_dir, db, other) = database_and_another_connection();
         assert_eq!(name_of_1(&db), "one");
         for i in 10..40 {
             let mut tx = db.begin().await.expect("begin");
@@ -1749,7 +1751,6 @@ mod tests {
         drop(db);
         let policy = CheckpointPolicy {
             every: Duration::from_millis(20),
-            snapshot_reuse: Duration::from_secs(3600),
             ..CheckpointPolicy::default()
         };
         let db = Direct::open_with(&path, policy).expect("open");

@@ -8,7 +8,6 @@
 //! which then writes all of it through one [`TicketWrite`] transaction.
 
 mod backend;
-mod commits;
 mod dialect;
 mod direct;
 mod log_writes;
@@ -17,6 +16,7 @@ mod profile_cache;
 mod rows;
 mod sql;
 mod sqlite_file;
+mod wal_index;
 
 use std::collections::HashMap;
 
@@ -30,9 +30,6 @@ use larkdesk_domain::log::{Appended, LogMessage, LogState};
 use larkdesk_wire::fields::TicketCustomizedField;
 use larkdesk_wire::ticket::{Ticket, TicketMessage, TicketUser};
 
-/// How long a SQLite store's readers may go on reading from one snapshot: another process's
-/// commits are seen within this (see `direct.rs`).
-pub use direct::SNAPSHOT_REUSE as SQLITE_SNAPSHOT_REUSE;
 pub use models::*;
 pub use rows::{fill_people, people_named};
 pub use sql::{DROPPED_TABLES, RESET_ORDER, SnapshotRows, SqlStore};

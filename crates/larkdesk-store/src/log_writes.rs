@@ -36,8 +36,8 @@
 //! checksums make recovery ignore them). The main database file, journals and the log's index
 //! are the platform VFS's own files, untouched.
 //!
-//! One of the two modules of larkdesk with `unsafe` code (the other is [`crate::commits`], a
-//! SQLite callback): a SQLite VFS is a C interface of
+//! One of the two modules of larkdesk with `unsafe` code (the other is [`crate::wal_index`],
+//! loads from SQLite's shared memory): a SQLite VFS is a C interface of
 //! function pointers over memory SQLite allocates. Its rules: the platform VFS's file object
 //! comes first in the memory SQLite gives us (so its own methods can be handed our pointer
 //! unchanged), our [`Gathered`] state after it; only log files get our methods; no method

@@ -167,9 +167,6 @@ impl TestServer {
             .await
             .expect("statement runs");
         pool.close().await;
-        // The server's SQLite readers see another process's commit within their snapshot reuse
-        // (they read on from a snapshot while the server itself commits nothing).
-        tokio::time::sleep(5 * larkdesk_store::SQLITE_SNAPSHOT_REUSE).await;
     }
 
     /// A second instance on this server's database.
