@@ -19,8 +19,8 @@
 //! loads from memory, where asking SQLite (a new read transaction) costs two file locks and
 //! often an `fstat`. SQLite writes the second copy, then the first; a read that finds them
 //! different caught a commit being published and answers `None` ("changed"). Not a map of the
-//! file by its name: a file of that name can be another one than SQLite's (the last connection
-//! to close deletes it, and the next to open makes a new one), whose header nobody updates.
+//! file by its name: the file of that name need not be the one SQLite has open (the last
+//! connection to close deletes it, and the next to open makes a new one).
 //!
 //! `unsafe` code, as in [`crate::log_writes`]: SQLite's file object and its method, called once
 //! to learn where the index is mapped, and loads through that pointer into memory that SQLite
