@@ -242,7 +242,7 @@ impl Direct {
             name.push(suffix);
             PathBuf::from(name)
         };
-        let (log_path, index_path) = (beside("-wal"), beside("-shm"));
+        let log_path = beside("-wal");
         let (stop, stopped) = mpsc::channel();
         let writer_for_checkpoints = Arc::downgrade(&writer);
         let idle = Arc::new(Mutex::new(Vec::new()));
@@ -259,7 +259,7 @@ impl Direct {
                 checkpoints(
                     &checkpointer,
                     &database_file,
-                    [&log_path, &index_path],
+                    &log_path,
                     &writer_for_checkpoints,
                     &brake,
                     policy,
@@ -720,7 +720,7 @@ fn connect(path: &Path) -> StoreResult<Connection> {
 fn checkpoints(
     checkpointer: &Checkpointer<'_>,
     database_file: &std::fs::File,
-    [log_path, index_path]: [&Path; 2],
+    log_path: &Path,
     writer: &std::sync::Weak<tokio::sync::Mutex<WriterState>>,
     slow_writers: &AtomicBool,
     policy: CheckpointPolicy,
@@ -741,7 +741,7 @@ fn checkpoints(
         let idle = copied == frames && before == Some(frames);
         before = Some(frames);
         if frames < policy.restart_at || idle {
-            cut_back(conn, [log_path, index_path], writer, policy);
+            cut_back(conn, log_path, writer, policy);
             continue;
         }
         let catching_up = Instant::now();
@@ -855,7 +855,7 @@ fn catch_up<T>(
 /// can append past the cut while it is made.
 fn cut_back(
     conn: &Connection,
-    [log_path, index_path]: [&Path; 2],
+    log_path: &Path,
     writer: &std::sync::Weak<tokio::sync::Mutex<WriterState>>,
     policy: CheckpointPolicy,
 ) {
@@ -868,7 +868,8 @@ fn cut_back(
     let Ok(page_size) = conn.query_row("PRAGMA page_size", [], |row| row.get::<_, u64>(0)) else {
         return;
     };
-    let Ok(index) = std::fs::File::open(index_path) else {
+    // The log's index as SQLite mapped it for `conn`, which outlives this call.
+    let Ok(index) = WalIndex::of(conn) else {
         return;
     };
     while file_len(&log) > policy.log_size_limit {
@@ -894,14 +895,9 @@ fn cut_back(
 
 /// One step of [`cut_back`], made holding the write lock: the length it cut the file to, if it
 /// cut.
-fn cut_step(
-    log: &std::fs::File,
-    index: &std::fs::File,
-    page_size: u64,
-    policy: CheckpointPolicy,
-) -> Option<u64> {
+fn cut_step(log: &std::fs::File, index: &WalIndex, page_size: u64, policy: CheckpointPolicy) -> Option<u64> {
     // The log's frames now; none can be added while the lock is held.
-    let frames = committed_frames(index)?;
+    let frames = index.version()?.frames()?;
     let frame = crate::log_writes::FRAME_HEADER as u64 + page_size;
     let live = LOG_HEADER + u64::from(frames) * frame;
     let current = file_len(log);
@@ -925,22 +921,6 @@ fn file_len(file: &std::fs::File) -> u64 {
 
 /// A log file's header, before its frames.
 const LOG_HEADER: u64 = 32;
-
-/// The frames of the log's last commit, read from the header of its index (the `-shm` file,
-/// which SQLite maps into every connection's memory; a read of the file sees the same pages).
-/// SQLite keeps two copies of the header, written one after the other by a commit: they differ
-/// only while one is being written, and then this answers `None`. The layout is SQLite's
-/// `WalIndexHdr` (`mxFrame` is the u32 at byte 16, in the machine's byte order).
-fn committed_frames(index: &std::fs::File) -> Option<u32> {
-    use std::os::unix::fs::FileExt;
-    const HEADER: usize = 48;
-    let mut both = [0_u8; 2 * HEADER];
-    index.read_exact_at(&mut both, 0).ok()?;
-    let (first, second) = both.split_at(HEADER);
-    // `isInit` (byte 12): a header SQLite has written.
-    (first == second && first[12] == 1)
-        .then(|| u32::from_ne_bytes([first[16], first[17], first[18], first[19]]))
-}
 
 /// A statement's column positions by name (the first of repeated names, as sqlx has it), and
 /// the index SQLite gave each of its `$n` parameters (`None` where it has no `$n`: generated
@@ -1484,8 +1464,8 @@ mod tests {
         };
         // A log of over 512 frames, copied by the checkpointer and then left alone.
         write(512, 1).await;
-        let index = std::fs::File::open(dir.path().join("t.db-shm")).expect("the log's index");
-        assert!(committed_frames(&index).is_some_and(|f| f >= 512));
+        let frames = || db.wal_index.version().and_then(|v| v.frames());
+        assert!(frames().is_some_and(|f| f >= 512));
         let deadline = Instant::now() + Duration::from_secs(30);
         while db.write_counts().log_restarts == 0 {
             assert!(Instant::now() < deadline, "the checkpointer never took its turn");
@@ -1501,9 +1481,9 @@ mod tests {
             counts.log_restarts - after_writes
         );
         // The log still holds its frames, and the next write starts it from its beginning.
-        assert!(committed_frames(&index).is_some_and(|f| f >= 512));
+        assert!(frames().is_some_and(|f| f >= 512));
         write(1, 10_000).await;
-        let frames = committed_frames(&index).expect("the index header");
+        let frames = frames().expect("the index header");
         assert!(frames < 16, "the log did not start again: {frames} frames");
         let read = db.read("SELECT count(*) AS n FROM blobs", &[]).expect("count");
         assert_eq!(read[0].int("n").unwrap(), 513);
@@ -1566,33 +1546,6 @@ mod tests {
         assert!(rows[0].int("small").unwrap() > 0);
         drop(db);
         assert_intact(&other);
-    }
-
-    #[test]
-    fn the_log_index_header_gives_the_frames_sqlite_counts() {
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let path = dir.path().join("t.db");
-        let conn = Connection::open(&path).expect("open");
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0;
-             CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB);",
-        )
-        .expect("schema");
-        let index = std::fs::File::open(dir.path().join("t.db-shm")).expect("the index");
-        for n in 1..=3 {
-            conn.execute("INSERT INTO t (b) VALUES (randomblob(?1))", [n * 5000])
-                .expect("a commit");
-            // (busy, frames in the log, frames copied): copying changes no frame count.
-            let frames: i64 = conn
-                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))
-                .expect("checkpoint");
-            assert!(frames > 0);
-            assert_eq!(
-                committed_frames(&index).map(i64::from),
-                Some(frames),
-                "commit {n}"
-            );
-        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,7 +2,7 @@
 //! its log's index.
 //!
 //! The direct readers ([`crate::direct`]) read on from one snapshot while nothing was committed
-//! since it began. Every commit to a database in WAL mode, by any connection of any process, is
+//! since it began; the checkpointer reads from the same header how long the log is. Every commit to a database in WAL mode, by any connection of any process, is
 //! published in the header of the log's index: the `-shm` file beside the database, which
 //! every connection maps into its memory. SQLite writes that header (its `WalIndexHdr`, 48
 //! bytes, kept twice) after the commit's frames are in the log and before `COMMIT` returns, and
@@ -45,6 +45,14 @@ const REGION: i32 = 32 * 1024;
 /// between them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Version([u32; HEADER_WORDS]);
+
+impl Version {
+    /// The frames in the log up to its last commit (`mxFrame`, the header's fifth word), if
+    /// SQLite has written the header (`isInit`, its byte 12).
+    pub(crate) fn frames(self) -> Option<u32> {
+        (self.0[3].to_ne_bytes()[0] == 1).then_some(self.0[4])
+    }
+}
 
 /// Where SQLite maps the log index of one database file.
 pub(crate) struct WalIndex {
@@ -167,5 +175,24 @@ mod tests {
         conn.execute_batch("CREATE TABLE t (a INTEGER); INSERT INTO t VALUES (1);")
             .expect("schema");
         assert!(WalIndex::of(&conn).is_err());
+    }
+
+    #[test]
+    fn the_header_gives_the_frames_sqlite_counts() {
+        let (_dir, conn, index) = wal_database();
+        for n in 1..=3 {
+            conn.execute("INSERT INTO t VALUES (randomblob(?1))", [n * 5000])
+                .expect("a commit");
+            // (busy, frames in the log, frames copied): copying changes no frame count.
+            let frames: i64 = conn
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))
+                .expect("checkpoint");
+            assert!(frames > 0);
+            assert_eq!(
+                index.version().and_then(|v| v.frames()).map(i64::from),
+                Some(frames),
+                "commit {n}"
+            );
+        }
     }
 }
