@@ -1446,7 +1446,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_long_log_no_one_writes_to_is_left_to_start_again_by_the_next_write() {
-        let (dir, db) = blobs_database(Duration::from_millis(10));
+        let (_dir, db) = blobs_database(Duration::from_millis(10));
         let write = |rows: i64, first: i64| {
             let db = db.clone();
             async move {
