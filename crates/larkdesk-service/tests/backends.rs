@@ -67,6 +67,137 @@ async fn postgres_backend() {
     on_fresh_postgres(|url| story(Backend::Postgres, url)).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_update_hours() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("larkdesk.db").display());
+    update_hours(Backend::Sqlite, url).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_update_hours() {
+    on_fresh_postgres(|url| update_hours(Backend::Postgres, url)).await;
+}
+
+/// Lists filtered by update time find tickets through the hour of their update (migration
+/// 0016): exactly the tickets whose `updated_at` is in the range, at the range's ends and
+/// across hours; and a change writes a ticket's hour only when it moves to another one (so an
+/// hour found unchanged after a change was not written, not merely written again).
+async fn update_hours(backend: Backend, url: String) {
+    const HOUR: i64 = 3_600_000;
+    let store = larkdesk_store::connect(&url, 4).await.expect("store");
+    let raw = match backend {
+        Backend::Sqlite => Raw::Sqlite(sqlx::SqlitePool::connect(&url).await.unwrap()),
+        Backend::Postgres => Raw::Postgres(sqlx::PgPool::connect(&url).await.unwrap()),
+    };
+    let tenant = store.create_tenant("00000000000000bb", "Hours").await.unwrap();
+    let helpdesk = store
+        .create_helpdesk(NewHelpdesk {
+            helpdesk_id: "7000000000000000300".into(),
+            tenant_id: tenant.id,
+            name: "Hours".into(),
+            token_hash: SecretHash::of("t"),
+        })
+        .await
+        .unwrap();
+    // An hour of 2023 and a ticket made in the last millisecond before it, one in it.
+    let h: i64 = 472_222;
+    let (early, late) = (
+        TicketId::new(7_000_000_000_000_000_901),
+        TicketId::new(7_000_000_000_000_000_902),
+    );
+    for (id, at) in [(early, h * HOUR - 1), (late, h * HOUR)] {
+        let created = EventKind::Created {
+            guest_id: "ou_guest".into(),
+            channel: 0,
+            human_service: false,
+        };
+        tickets::create(
+            &*store,
+            &helpdesk,
+            id,
+            "",
+            vec![event(at - 10, Actor::System, created)],
+            &[],
+        )
+        .await
+        .unwrap();
+        tickets::change(&*store, &helpdesk, id, |_, _| {
+            Ok(vec![guest_says(at, "ou_guest", &format!("om_{id}"))])
+        })
+        .await
+        .unwrap();
+    }
+    let updated_between = |from: i64, to: i64| {
+        let store = store.clone();
+        let helpdesk = helpdesk.clone();
+        async move {
+            let filter = by(|f| f.updated = Some((from, to)));
+            let (total, tickets) = store
+                .list_tickets(&helpdesk, ListRequest::new(&filter, 0, 10))
+                .await
+                .unwrap();
+            let mut ids = ticket_ids(&tickets);
+            ids.sort();
+            assert_eq!(total, ids.len() as i64, "{from}..={to}");
+            ids
+        }
+    };
+    assert_eq!(updated_between(h * HOUR - 1, h * HOUR - 1).await, vec![early]);
+    assert_eq!(updated_between(h * HOUR, h * HOUR).await, vec![late]);
+    assert_eq!(updated_between(h * HOUR - 1, h * HOUR).await, vec![early, late]);
+    assert_eq!(updated_between(h * HOUR - HOUR, h * HOUR - 2).await, vec![]);
+    assert_eq!(updated_between(h * HOUR + 1, h * HOUR + HOUR).await, vec![]);
+    assert_eq!(updated_between(0, i64::MAX).await, vec![early, late]);
+    assert_eq!(updated_between(i64::MIN, i64::MAX).await, vec![early, late]);
+    assert_eq!(
+        updated_between(h * HOUR, h * HOUR - 1).await,
+        vec![],
+        "an empty range"
+    );
+
+    let stored_hour = |id: TicketId| {
+        let raw = &raw;
+        async move {
+            raw.count(&format!(
+                "SELECT updated_hour FROM tickets WHERE ticket_id = {id}"
+            ))
+            .await
+        }
+    };
+    assert_eq!((stored_hour(early).await, stored_hour(late).await), (h - 1, h));
+    // Marked, then changed within its hour: the mark stays, so the hour was not written.
+    raw.exec(&format!(
+        "UPDATE tickets SET updated_hour = -5 WHERE ticket_id = {late}"
+    ))
+    .await;
+    let say = |at: i64, n: u32| {
+        let store = store.clone();
+        let helpdesk = helpdesk.clone();
+        async move {
+            tickets::change(&*store, &helpdesk, late, |_, _| {
+                Ok(vec![guest_says(at, "ou_guest", &format!("om_hour{n}"))])
+            })
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(say(h * HOUR + HOUR - 1, 1).await.updated_at, h * HOUR + HOUR - 1);
+    assert_eq!(
+        stored_hour(late).await,
+        -5,
+        "a change within the hour does not write it"
+    );
+    // Into the next hour: written, and found there.
+    say(h * HOUR + HOUR, 2).await;
+    assert_eq!(stored_hour(late).await, h + 1);
+    assert_eq!(updated_between(h * HOUR, h * HOUR + HOUR - 1).await, vec![]);
+    assert_eq!(
+        updated_between(h * HOUR + HOUR, h * HOUR + HOUR).await,
+        vec![late]
+    );
+}
+
 /// Run `test` on a fresh database (`larkdesk_test_<random hex>`) of the PostgreSQL server whose
 /// admin URL is in `ADMIN_URL_VAR`, then drop it, whether the test passed or not; skipped when
 /// the variable is not set.

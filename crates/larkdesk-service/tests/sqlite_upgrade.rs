@@ -101,9 +101,11 @@ async fn old_installation(pool: &SqlitePool) -> Vec<(TicketId, Vec<TicketEvent>)
         exec(
             pool,
             &format!(
-                "INSERT INTO tickets (id, ticket_id, helpdesk_id, guest_id, ticket_type, status, created_at)
-                 VALUES ({row_id}, {ticket_id}, 1, '{guest}', 2, 3, {})",
-                events[0].at_ms
+                "INSERT INTO tickets (id, ticket_id, helpdesk_id, guest_id, ticket_type, status, created_at,
+                   updated_at)
+                 VALUES ({row_id}, {ticket_id}, 1, '{guest}', 2, 3, {}, {})",
+                events[0].at_ms,
+                events.last().unwrap().at_ms,
             ),
         )
         .await;
@@ -218,6 +220,19 @@ async fn upgrading_to_tickets_keyed_by_ticket_id_keeps_every_ticket_log_and_mess
     let listed: Vec<&str> = page.iter().map(|t| t.ticket_id.as_str()).collect();
     assert_eq!(total, 2);
     assert_eq!(listed, [SECOND.to_string(), FIRST.to_string()], "newest first");
+    // 0016 gave each ticket the hour of its update, which lists by update time read.
+    let by_update = |from: i64, to: i64| TicketFilter {
+        updated: Some((from, to)),
+        ..TicketFilter::default()
+    };
+    for (range, want) in [((2_000, 2_000), 1), ((0, 3_600_000), 2), ((2_001, 2_499), 0)] {
+        let filter = by_update(range.0, range.1);
+        let (total, _) = store
+            .list_tickets(&helpdesk, ListRequest::new(&filter, 0, 10))
+            .await
+            .unwrap();
+        assert_eq!(total, want, "updated in {range:?}");
+    }
 
     // The projections agree with the logs the upgrade carried over once rebuilt, and then stay.
     let service = Tickets::new(store.clone(), larkdesk_service::Clock::system());

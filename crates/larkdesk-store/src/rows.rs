@@ -149,9 +149,10 @@ pub(crate) fn projection(row: &impl Columns, helpdesk_public_id: &str) -> StoreR
     })
 }
 
-/// The projected columns of a ticket row, in the order [`projection_values`] gives them.
+/// The projected columns of a ticket row, in the order [`projection_values`] gives them, with
+/// `updated_hour` (stored for the update-time index, not read back: see [`UPDATE_HOUR_MS`]).
 pub(crate) const PROJECTION_COLUMNS: &str = "guest_id, comments, ticket_type, status, score, created_at,
-    updated_at, closed_at, dissatisfaction_reason, agent_ids, channel, solve, closed_by_id,
+    updated_at, updated_hour, closed_at, dissatisfaction_reason, agent_ids, channel, solve, closed_by_id,
     collaborator_ids, customized_fields, agent_service_duration, agent_first_response_duration,
     bot_service_duration, agent_resolution_time, actual_processing_time, agent_entry_time,
     agent_first_response_time, agent_last_response_time, agent_owner_id, tags";
@@ -159,8 +160,20 @@ pub(crate) const PROJECTION_COLUMNS: &str = "guest_id, comments, ticket_type, st
 /// A projected column's value, and whether it is a JSON list column.
 pub(crate) type ProjectionValue<'t> = (crate::backend::Arg<'t>, bool);
 
+/// A ticket's `updated_hour` is its `updated_at` (ms) divided by this, rounded down: the key of
+/// the index lists filtered by update time read (migration 0016). A change stores the columns
+/// whose values differ from the row's (`write_projection`), so a ticket changed again within
+/// the hour leaves that index alone; on `updated_at` itself, every message post moved the
+/// ticket's entry, a random page of the index written each time.
+pub(crate) const UPDATE_HOUR_MS: i64 = 3_600_000;
+
+/// The hour of an update time in ms ([`UPDATE_HOUR_MS`]): the one a time in that range has.
+pub(crate) fn update_hour(updated_at_ms: i64) -> i64 {
+    updated_at_ms.div_euclid(UPDATE_HOUR_MS)
+}
+
 /// The values of [`PROJECTION_COLUMNS`] for a ticket.
-pub(crate) fn projection_values(t: &Ticket) -> [ProjectionValue<'_>; 25] {
+pub(crate) fn projection_values(t: &Ticket) -> [ProjectionValue<'_>; 26] {
     use crate::backend::Arg;
     let person = |u: &Option<TicketUser>| Arg::OptOwned(u.as_ref().map(|u| u.id.clone()));
     [
@@ -171,6 +184,10 @@ pub(crate) fn projection_values(t: &Ticket) -> [ProjectionValue<'_>; 25] {
         (Arg::Int(t.score), false),
         (Arg::Int(t.created_at), false),
         (Arg::OptInt((t.updated_at >= 0).then_some(t.updated_at)), false),
+        (
+            Arg::OptInt((t.updated_at >= 0).then(|| update_hour(t.updated_at))),
+            false,
+        ),
         (Arg::Int(t.closed_at), false),
         (
             Arg::OptOwned(t.dissatisfaction_reason.as_ref().map(to_json)),

@@ -27,10 +27,11 @@ const FIRST: i64 = 7_000_000_000_000_000_002;
 const SECOND: i64 = 7_000_000_000_000_000_001;
 const THIRD: i64 = 1;
 
-/// The list and lookup indexes of the three tables, which the upgrade must keep.
+/// The list and lookup indexes of the three tables, which the upgrade must keep (the update
+/// time's under its name since 0016).
 const INDEXES: [&str; 7] = [
     "tickets_by_helpdesk_created",
-    "tickets_by_helpdesk_updated",
+    "tickets_by_helpdesk_update_hour",
     "tickets_by_helpdesk_status",
     "tickets_by_helpdesk_type",
     "tickets_by_helpdesk_guest",
@@ -279,11 +280,11 @@ async fn contents_before(pool: &PgPool) -> Contents {
 async fn contents_after(pool: &PgPool) -> Contents {
     Contents {
         // Without the columns later migrations add (0007's log_state, 0014's render and its
-        // version) nor the message ids 0015 changes (checked in `messages_under_their_events`):
-        // this is about 0006.
+        // version, 0016's updated_hour, checked in `upgrade`) nor the message ids 0015 changes
+        // (checked in `messages_under_their_events`): this is about 0006.
         tickets: strings(
             pool,
-            "SELECT (to_jsonb(t) - 'log_state' - 'render' - 'render_directory_version')::text
+            "SELECT (to_jsonb(t) - 'log_state' - 'render' - 'render_directory_version' - 'updated_hour')::text
              FROM tickets t ORDER BY ticket_id",
         )
         .await,
@@ -424,6 +425,20 @@ async fn upgrade(url: String) {
             .await
             .unwrap();
     assert_eq!(agent, [THIRD], "JSONB columns carried over");
+    let hours: Vec<(Option<i64>, Option<i64>)> =
+        sqlx::query_as("SELECT updated_at, updated_hour FROM tickets ORDER BY ticket_id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(hours.len(), 3);
+    for (at, hour) in hours {
+        assert!(at.is_some(), "every old ticket here was updated");
+        assert_eq!(
+            hour,
+            at.map(|at| at.div_euclid(3_600_000)),
+            "0016: the hour of the update"
+        );
+    }
 
     migrate(&pool, &migrator)
         .await
@@ -493,13 +508,14 @@ async fn interrupted_upgrade_changes_nothing(
 /// `tickets` is keyed by ticket_id, has no `id` any more, and every other constraint and index
 /// is as before, under the same name (but for what later migrations change: 0007 and 0014 add
 /// columns, 0013 drops the unique constraint on message event ids, 0015 the messages' index and
-/// keys them by their events' row ids).
+/// keys them by their events' row ids, 0016 adds `updated_hour` and indexes it instead of
+/// `updated_at`).
 async fn check_schema(pool: &PgPool, old_schema: &[String]) {
     let columns: Vec<String> = strings(
         pool,
         "SELECT column_name::text FROM information_schema.columns
          WHERE table_schema = 'public' AND table_name = 'tickets'
-           AND column_name NOT IN ('log_state', 'render', 'render_directory_version')
+           AND column_name NOT IN ('log_state', 'render', 'render_directory_version', 'updated_hour')
          ORDER BY ordinal_position",
     )
     .await;
@@ -528,6 +544,11 @@ async fn check_schema(pool: &PgPool, old_schema: &[String]) {
             .filter(|line| !line.contains("ticket_messages_event_id_key"))
             .filter(|line| !line.contains("ticket_messages_by_ticket"))
             .map(|line| match line.as_str() {
+                // Replaced by 0016.
+                "CREATE INDEX tickets_by_helpdesk_updated ON public.tickets USING btree (helpdesk_id, updated_at)" => {
+                    "CREATE INDEX tickets_by_helpdesk_update_hour ON public.tickets USING btree (helpdesk_id, updated_hour)"
+                        .to_owned()
+                }
                 "tickets tickets_pkey: PRIMARY KEY (id)" => {
                     "tickets tickets_pkey: PRIMARY KEY (ticket_id)".to_owned()
                 }

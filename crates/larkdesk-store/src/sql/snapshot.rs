@@ -177,6 +177,7 @@ impl<DB: Backend> SqlStore<DB> {
             }
         }
         let messages = messages_under_their_events(tables)?;
+        let tickets = tickets_with_update_hours(tables);
         // Every statement is built (and every value checked) before the writer is taken.
         let mut statements: Vec<(String, Vec<Val>)> = Vec::new();
         let mut with_ids = Vec::new();
@@ -184,10 +185,10 @@ impl<DB: Backend> SqlStore<DB> {
             let Some((_, rows)) = tables.iter().find(|(name, _)| name == table) else {
                 continue;
             };
-            let rows = if *table == "ticket_messages" {
-                &messages
-            } else {
-                rows
+            let rows = match *table {
+                "ticket_messages" => &messages,
+                "tickets" => &tickets,
+                _ => rows,
             };
             let columns = self.columns(table).await?;
             if columns.iter().any(|c| c.name == "id") {
@@ -282,6 +283,26 @@ fn messages_under_their_events(tables: &[(String, SnapshotRows)]) -> StoreResult
             let mut row = m.clone();
             row.insert("id".to_owned(), id.clone());
             Ok(row)
+        })
+        .collect()
+}
+
+/// The snapshot's ticket rows, each with the hour of its update time (migration 0016), whatever
+/// the snapshot says of it: a snapshot taken before holds none, and the index lists filtered by
+/// update time read must agree with `updated_at`.
+fn tickets_with_update_hours(tables: &[(String, SnapshotRows)]) -> SnapshotRows {
+    let Some((_, rows)) = tables.iter().find(|(table, _)| table == "tickets") else {
+        return Vec::new();
+    };
+    rows.iter()
+        .map(|t| {
+            let mut row = t.clone();
+            let hour = t
+                .get("updated_at")
+                .and_then(Value::as_i64)
+                .map(crate::rows::update_hour);
+            row.insert("updated_hour".to_owned(), hour.map_or(Value::Null, Value::from));
+            row
         })
         .collect()
 }
