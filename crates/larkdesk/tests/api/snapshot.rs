@@ -240,6 +240,33 @@ async fn a_snapshot_from_before_messages_took_their_events_row_ids_restores() {
     assert_eq!(admin_get_raw(&server, "/snapshot").await, snapshot);
 }
 
+/// Snapshots made before tickets were indexed by their update's hour (migration 0016) have no
+/// `updated_hour`, and one edited by hand may hold a wrong one: either restores with the hour
+/// of each ticket's `updated_at`, as the store writes it.
+#[tokio::test]
+async fn a_snapshot_restores_with_each_ticket_s_update_hour_from_its_update_time() {
+    let server = TestServer::start().await;
+    let ticket = server.demo().ticket_ids[0].clone();
+    post(&server, &ticket, "one").await;
+    let snapshot = admin_get_raw(&server, "/snapshot").await;
+    let mut old = snapshot.clone();
+    let rows = old["tables"]["tickets"].as_array_mut().unwrap();
+    assert!(
+        rows.iter().any(|r| r["updated_hour"].is_i64()),
+        "a posted-to ticket has an hour: {rows:?}"
+    );
+    for (i, row) in rows.iter_mut().enumerate() {
+        let row = row.as_object_mut().unwrap();
+        match i % 2 {
+            0 => drop(row.remove("updated_hour")),
+            _ => drop(row.insert("updated_hour".into(), json!(-7))),
+        }
+    }
+    change(&server, &ticket).await;
+    server.admin("/restore", old).await;
+    assert_eq!(admin_get_raw(&server, "/snapshot").await, snapshot);
+}
+
 #[tokio::test]
 async fn a_snapshot_moves_between_backends() {
     if std::env::var("LARKDESK_TEST_BACKEND").as_deref() != Ok("postgres") {
