@@ -1,6 +1,7 @@
 //! Upgrading a SQLite database written before migration 0006, which re-keyed tickets by their
 //! public ticket_id and pointed the event log and the messages at it: nothing is lost, and
-//! everything still finds its ticket.
+//! everything still finds its ticket. And one with the query planner's statistics, written
+//! before an index was added (0016).
 
 use std::path::Path;
 
@@ -43,15 +44,14 @@ fn guest_says(at_ms: i64, guest: &str, message_id: &str) -> TicketEvent {
     }
 }
 
-/// The migrations before 0006, as a directory sqlx can run.
-fn migrations_before_0006(dir: &Path) {
+/// The migrations before `version`, as a directory sqlx can run.
+fn migrations_before(dir: &Path, version: u32) {
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../larkdesk-store/migrations/sqlite");
     std::fs::create_dir_all(dir).unwrap();
     for entry in std::fs::read_dir(source).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_str().unwrap().to_owned();
-        let version: u32 = name[..4].parse().unwrap();
-        if version < 6 {
+        if name[..4].parse::<u32>().unwrap() < version {
             std::fs::copy(&path, dir.join(name)).unwrap();
         }
     }
@@ -171,7 +171,7 @@ async fn upgrading_to_tickets_keyed_by_ticket_id_keeps_every_ticket_log_and_mess
     .await
     .unwrap();
     let before = dir.path().join("migrations");
-    migrations_before_0006(&before);
+    migrations_before(&before, 6);
     Migrator::new(before.as_path())
         .await
         .unwrap()
@@ -291,4 +291,79 @@ async fn check_schema(url: &str) {
         leftovers, 0,
         "no table or reference keeps the migration's working names"
     );
+}
+
+/// A database whose planner statistics were gathered before 0016 (a bulk load's ANALYZE) gets
+/// the new index's too: without them the planner read every ticket page through it, sorting
+/// the whole helpdesk, instead of reading the newest tickets off the creation-time index.
+#[tokio::test]
+async fn an_index_added_to_an_analyzed_database_gets_its_statistics() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("larkdesk.db");
+    let old = SqlitePool::connect_with(
+        SqliteConnectOptions::new()
+            .filename(&file)
+            .create_if_missing(true)
+            .foreign_keys(false),
+    )
+    .await
+    .unwrap();
+    let before = dir.path().join("migrations");
+    migrations_before(&before, 16);
+    Migrator::new(before.as_path())
+        .await
+        .unwrap()
+        .run(&old)
+        .await
+        .unwrap();
+    // Tickets of one helpdesk (no helpdesk row: foreign keys are off on this connection).
+    exec(
+        &old,
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000)
+         INSERT INTO tickets (ticket_id, helpdesk_id, guest_id, ticket_type, status, created_at, updated_at)
+         SELECT i, 1, 'ou_guest', 2, 3, i * 1000, i * 1000 + 5 FROM n",
+    )
+    .await;
+    exec(&old, "PRAGMA analysis_limit = 1000").await;
+    exec(&old, "ANALYZE").await;
+    old.close().await;
+
+    let url = format!("sqlite://{}", file.display());
+    drop(larkdesk_store::connect(&url, 2).await.expect("the upgrade runs"));
+    let pool = SqlitePool::connect(&url).await.unwrap();
+    let analyzed: Vec<String> =
+        sqlx::query_scalar("SELECT idx FROM sqlite_stat1 WHERE tbl = 'tickets' ORDER BY idx")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert!(
+        analyzed.iter().any(|i| i == "tickets_by_helpdesk_update_hour"),
+        "{analyzed:?}"
+    );
+    // A page of the helpdesk's newest tickets, as the store asks for it.
+    let plan = query_plan(&pool).await;
+    let plan = plan.join(" | ");
+    assert!(plan.contains("INDEX tickets_by_helpdesk_created"), "{plan}");
+    assert_eq!(
+        plan.matches("TEMP B-TREE").count(),
+        1,
+        "only the page's 20 rows sorted: {plan}"
+    );
+}
+
+/// SQLite's plan for the page query above, one step a row.
+async fn query_plan(pool: &SqlitePool) -> Vec<String> {
+    use sqlx::Row;
+    sqlx::query(
+        "EXPLAIN QUERY PLAN SELECT t.ticket_id FROM tickets t WHERE t.ticket_id IN
+           (SELECT t.ticket_id FROM tickets t WHERE t.helpdesk_id = 1
+            ORDER BY t.created_at DESC, t.ticket_id DESC LIMIT 20)
+         ORDER BY t.created_at DESC, t.ticket_id DESC",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.get::<String, _>("detail"))
+    .collect()
 }

@@ -11,3 +11,5 @@ UPDATE tickets SET updated_hour = (updated_at - (CASE WHEN updated_at % 3600000 
 WHERE updated_at IS NOT NULL;
 DROP INDEX tickets_by_helpdesk_updated;
 CREATE INDEX tickets_by_helpdesk_update_hour ON tickets (helpdesk_id, updated_hour);
+-- Statistics for the new column, so that the planner weighs the new index from the start.
+ANALYZE tickets;
