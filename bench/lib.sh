@@ -247,6 +247,22 @@ proc_counters() {
   echo "$times $cs"
 }
 
+# thread_writes PID: "RUNTIME_BYTES CHECKPOINTER_BYTES", the bytes the process's runtime threads
+# and its SQLite checkpointer passed to write calls (`wchar` of /proc/PID/task/*/io): the
+# write-ahead log's frames and the responses, and the pages copied into the database file.
+thread_writes() {
+  local t runtime=0 checkpointer=0 name bytes
+  for t in /proc/"$1"/task/*; do
+    name="$(cat "$t/comm" 2>/dev/null)" || continue
+    bytes="$(awk '/^wchar:/ {print $2}' "$t/io" 2>/dev/null)" || continue
+    case $name in
+      tokio-rt-worker*) runtime=$((runtime + ${bytes:-0})) ;;
+      sqlite-checkpoi*) checkpointer=$((checkpointer + ${bytes:-0})) ;;
+    esac
+  done
+  echo "$runtime $checkpointer"
+}
+
 # counters_per_request BEFORE AFTER REQUESTS: sets C_USER_US C_SYS_US (CPU µs per request) and
 # C_CS (context switches per request, voluntary + involuntary).
 counters_per_request() {

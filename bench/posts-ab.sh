@@ -3,7 +3,9 @@
 # SQLite database, so both meet the same machine (this VM's speed drifts by tens of percent over
 # an hour). Per round: POST /tickets/:id/messages to random open tickets at 64 connections for
 # BENCH_DURATION after a 2 s warm-up, with the server's CPU per request (user and kernel, from
-# /proc) and the size of the write-ahead log it left.
+# /proc), what its threads wrote per request (the runtime's log frames and responses, the
+# checkpointer's copies into the database file: `wchar` of /proc/PID/task/*/io) and the size
+# of the write-ahead log it left.
 #
 #   bench/posts-ab.sh A_BIN B_BIN
 #   BENCH_ROUNDS=3 BENCH_DURATION=10s bench/posts-ab.sh target/release/larkdesk /tmp/old/larkdesk
@@ -49,12 +51,17 @@ round() {
   local pid=$SERVER_PID
   load "$label-warm-$round" "$CONNS" 2s
   before="$(proc_counters "$pid")"
+  read -r wrote_runtime wrote_file < <(thread_writes "$pid")
   load "$label-$round" "$CONNS" "$DURATION"
   after="$(proc_counters "$pid")"
   counters_per_request "$before" "$after" "$W_REQUESTS"
+  read -r now_runtime now_file < <(thread_writes "$pid")
+  local pages
+  pages="$(awk -v r=$((now_runtime - wrote_runtime)) -v f=$((now_file - wrote_file)) -v n="$W_REQUESTS" \
+    'BEGIN { printf "%.2f / %.2f", r / 4096 / n, f / 4096 / n }')"
   local wal
   wal="$(stat -c %s "$BENCH_TMP/bench.db-wal" 2>/dev/null || echo 0)"
-  ROWS[$label,$round]="| $label | $round | $(fmt_int "$W_RPS") | $W_P50 ms | $W_P99 ms | $C_USER_US + $C_SYS_US µs | $(human_bytes "$wal") |"
+  ROWS[$label,$round]="| $label | $round | $(fmt_int "$W_RPS") | $W_P50 ms | $W_P99 ms | $C_USER_US + $C_SYS_US µs | $pages | $(human_bytes "$wal") |"
   stop_pid "$pid" 30
 }
 
@@ -74,8 +81,8 @@ mkdir -p "$RESULTS_DIR"
   machine_info
   echo "- A: $A_BIN; B: $B_BIN; $CONNS connections, $DURATION per round after a 2 s warm-up, rounds alternate"
   echo
-  echo "| binary | round | req/s | p50 | p99 | server CPU per request (user + kernel) | log file after |"
-  echo "|---|---:|---:|---:|---:|---:|---:|"
+  echo "| binary | round | req/s | p50 | p99 | server CPU per request (user + kernel) | 4 KiB pages written per request: runtime (log, responses) / checkpointer (database file) | log file after |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|"
   for ((r = 1; r <= ROUNDS; r++)); do
     echo "${ROWS[A,$r]}"
     echo "${ROWS[B,$r]}"
