@@ -11,6 +11,11 @@
 #   BENCH_ROUNDS=3 BENCH_DURATION=10s bench/posts-ab.sh target/release/larkdesk /tmp/old/larkdesk
 #   BENCH_DB=saved.db BENCH_CREDS=saved.creds.json bench/posts-ab.sh A_BIN B_BIN   # reuse a database
 #   BENCH_MIX=80,10,10 bench/posts-ab.sh A_BIN B_BIN   # writes.sh's mix instead of posts alone
+#   BENCH_DB=old.db BENCH_DB_B=migrated.db BENCH_CREDS=… bench/posts-ab.sh A_BIN B_BIN   # B on its own copy
+#
+# BENCH_DB_B gives B a database of its own (the same one upgraded, when B brings a migration A
+# does not know: a copy B upgrades at its start differs from one upgraded before, e.g. by a
+# write-ahead log the upgrade already grew).
 #
 # Without BENCH_DB, a database with BENCH_TICKETS (100k) generated tickets is made first (by A);
 # BENCH_KEEP=1 keeps it (and its credentials file) for the next run. Prints a
@@ -47,7 +52,9 @@ load() {
 declare -A ROWS
 round() {
   local label=$1 bin=$2 round=$3 before after
-  LARKDESK="$bin" start_on_fresh_copy "$label"
+  local source=$SOURCE_DB
+  [[ $label == B && -n ${BENCH_DB_B:-} ]] && source=$BENCH_DB_B
+  SOURCE_DB="$source" LARKDESK="$bin" start_on_fresh_copy "$label"
   local pid=$SERVER_PID
   load "$label-warm-$round" "$CONNS" 2s
   before="$(proc_counters "$pid")"
@@ -79,7 +86,7 @@ mkdir -p "$RESULTS_DIR"
   echo "## $what A/B, $(wc -l <"$BENCH_TMP/open.ids") open tickets of $(sqlite3 "$SOURCE_DB" 'SELECT count(*) FROM tickets') ($DATE)"
   echo
   machine_info
-  echo "- A: $A_BIN; B: $B_BIN; $CONNS connections, $DURATION per round after a 2 s warm-up, rounds alternate"
+  echo "- A: $A_BIN on ${BENCH_DB:-a generated database}; B: $B_BIN on ${BENCH_DB_B:-${BENCH_DB:-the same}}; $CONNS connections, $DURATION per round after a 2 s warm-up, rounds alternate"
   echo
   echo "| binary | round | req/s | p50 | p99 | server CPU per request (user + kernel) | 4 KiB pages written per request: runtime (log, responses) / checkpointer (database file) | log file after |"
   echo "|---|---:|---:|---:|---:|---:|---:|---:|"
