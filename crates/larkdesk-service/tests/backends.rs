@@ -35,6 +35,14 @@ enum Raw {
 }
 
 impl Raw {
+    /// A connection of its own to the database at `url`.
+    async fn connect(backend: Backend, url: &str) -> Self {
+        match backend {
+            Backend::Sqlite => Self::Sqlite(sqlx::SqlitePool::connect(url).await.unwrap()),
+            Backend::Postgres => Self::Postgres(sqlx::PgPool::connect(url).await.unwrap()),
+        }
+    }
+
     /// Run a statement that must change exactly one row (damage that misses is no damage).
     async fn exec(&self, sql: &str) {
         let rows = match self {
@@ -86,10 +94,7 @@ async fn postgres_update_hours() {
 async fn update_hours(backend: Backend, url: String) {
     const HOUR: i64 = 3_600_000;
     let store = larkdesk_store::connect(&url, 4).await.expect("store");
-    let raw = match backend {
-        Backend::Sqlite => Raw::Sqlite(sqlx::SqlitePool::connect(&url).await.unwrap()),
-        Backend::Postgres => Raw::Postgres(sqlx::PgPool::connect(&url).await.unwrap()),
-    };
+    let raw = Raw::connect(backend, &url).await;
     let tenant = store.create_tenant("00000000000000bb", "Hours").await.unwrap();
     let helpdesk = store
         .create_helpdesk(NewHelpdesk {
@@ -359,10 +364,7 @@ async fn story(backend: Backend, url: String) {
     // The ticket use cases, over each instance.
     let service_a = Tickets::new(a.clone(), Clock::system());
     let service_b = Tickets::new(b.clone(), Clock::system());
-    let raw = match backend {
-        Backend::Sqlite => Raw::Sqlite(sqlx::SqlitePool::connect(&url).await.unwrap()),
-        Backend::Postgres => Raw::Postgres(sqlx::PgPool::connect(&url).await.unwrap()),
-    };
+    let raw = Raw::connect(backend, &url).await;
     let t0: i64 = 1_700_000_000_000;
 
     // --- Installation secrets: concurrent first calls agree on one value.

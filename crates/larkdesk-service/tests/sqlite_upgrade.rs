@@ -3,7 +3,7 @@
 //! everything still finds its ticket. And one with the query planner's statistics, written
 //! before an index was added (0016).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use larkdesk_domain::events::{Actor, EventKind, Sender, TicketEvent};
 use larkdesk_domain::ids::TicketId;
@@ -42,6 +42,29 @@ fn guest_says(at_ms: i64, guest: &str, message_id: &str) -> TicketEvent {
             content: format!(r#"{{"text":"{message_id}"}}"#),
         },
     }
+}
+
+/// A database file in `dir` with the migrations before `version` applied by sqlx, and a pool
+/// on it with foreign keys on or off.
+async fn database_before(dir: &Path, version: u32, foreign_keys: bool) -> (PathBuf, SqlitePool) {
+    let file = dir.join("larkdesk.db");
+    let pool = SqlitePool::connect_with(
+        SqliteConnectOptions::new()
+            .filename(&file)
+            .create_if_missing(true)
+            .foreign_keys(foreign_keys),
+    )
+    .await
+    .unwrap();
+    let migrations = dir.join("migrations");
+    migrations_before(&migrations, version);
+    Migrator::new(migrations.as_path())
+        .await
+        .unwrap()
+        .run(&pool)
+        .await
+        .unwrap();
+    (file, pool)
 }
 
 /// The migrations before `version`, as a directory sqlx can run.
@@ -161,23 +184,7 @@ async fn old_installation(pool: &SqlitePool) -> Vec<(TicketId, Vec<TicketEvent>)
 #[tokio::test]
 async fn upgrading_to_tickets_keyed_by_ticket_id_keeps_every_ticket_log_and_message() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("larkdesk.db");
-    let old = SqlitePool::connect_with(
-        SqliteConnectOptions::new()
-            .filename(&file)
-            .create_if_missing(true)
-            .foreign_keys(true),
-    )
-    .await
-    .unwrap();
-    let before = dir.path().join("migrations");
-    migrations_before(&before, 6);
-    Migrator::new(before.as_path())
-        .await
-        .unwrap()
-        .run(&old)
-        .await
-        .unwrap();
+    let (file, old) = database_before(dir.path(), 6, true).await;
     let tickets = old_installation(&old).await;
     old.close().await;
 
@@ -299,23 +306,7 @@ async fn check_schema(url: &str) {
 #[tokio::test]
 async fn an_index_added_to_an_analyzed_database_gets_its_statistics() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("larkdesk.db");
-    let old = SqlitePool::connect_with(
-        SqliteConnectOptions::new()
-            .filename(&file)
-            .create_if_missing(true)
-            .foreign_keys(false),
-    )
-    .await
-    .unwrap();
-    let before = dir.path().join("migrations");
-    migrations_before(&before, 16);
-    Migrator::new(before.as_path())
-        .await
-        .unwrap()
-        .run(&old)
-        .await
-        .unwrap();
+    let (file, old) = database_before(dir.path(), 16, false).await;
     // Tickets of one helpdesk (no helpdesk row: foreign keys are off on this connection).
     exec(
         &old,

@@ -176,6 +176,8 @@ pub(crate) fn update_hour(updated_at_ms: i64) -> i64 {
 pub(crate) fn projection_values(t: &Ticket) -> [ProjectionValue<'_>; 26] {
     use crate::backend::Arg;
     let person = |u: &Option<TicketUser>| Arg::OptOwned(u.as_ref().map(|u| u.id.clone()));
+    // -1: never updated, stored as NULL.
+    let updated_at = (t.updated_at >= 0).then_some(t.updated_at);
     [
         (Arg::Text(&t.guest.id), false),
         (Arg::OptOwned(t.comments.as_ref().map(to_json)), false),
@@ -183,11 +185,8 @@ pub(crate) fn projection_values(t: &Ticket) -> [ProjectionValue<'_>; 26] {
         (Arg::Int(t.status), false),
         (Arg::Int(t.score), false),
         (Arg::Int(t.created_at), false),
-        (Arg::OptInt((t.updated_at >= 0).then_some(t.updated_at)), false),
-        (
-            Arg::OptInt((t.updated_at >= 0).then(|| update_hour(t.updated_at))),
-            false,
-        ),
+        (Arg::OptInt(updated_at), false),
+        (Arg::OptInt(updated_at.map(update_hour)), false),
         (Arg::Int(t.closed_at), false),
         (
             Arg::OptOwned(t.dissatisfaction_reason.as_ref().map(to_json)),
